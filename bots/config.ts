@@ -1,0 +1,232 @@
+/**
+ * Configuration: every environment variable the platform reads, validated once at start.
+ *
+ * ```ts
+ * const config = loadConfigOrExit();          // a bad variable stops the start with one line
+ * const key = requireEncryptionKey(config);   // only commands that touch secrets need the key
+ * ```
+ *
+ * Empty (or whitespace-only) values count as unset, so `FOO=` in a `.env` file behaves like a
+ * missing line. Error messages name the variable and what it expects; they never repeat the
+ * value, because several variables hold secrets; the secret values are also registered with the
+ * logger, so they print as `[REDACTED]` wherever they turn up. `.env.example` documents every
+ * variable.
+ */
+import { z } from "zod";
+import { registerSecret } from "./logger.ts";
+
+export type Config = {
+  mongodbUri: string;
+  redisUrl?: string;
+  encryptionKey?: Buffer;
+  encryptionKeysOld: Buffer[];
+  telegramApiRoot: string;
+  publicUrl?: string;
+  httpPort: number;
+  ownerBotToken?: string;
+  ownerChatIds: number[];
+  discordToken?: string;
+  discordAppId?: string;
+  logLevel: "error" | "warn" | "info" | "debug";
+  logDir?: string;
+  defaultLocale: "id" | "en";
+  nodeEnv: "development" | "production" | "test";
+};
+
+/** A configuration mistake the operator fixes in the environment; `message` is one line. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const ENCRYPTION_KEY_EXPECTS = "expected base64 of exactly 32 bytes (generate one with: openssl rand -base64 32)";
+
+function decodeKey32(value: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return undefined;
+  const key = Buffer.from(value, "base64");
+  // Buffer.from silently drops trailing garbage; the round trip proves every character was used.
+  const unpadded = (s: string) => s.replace(/=+$/, "");
+  if (key.length !== 32 || unpadded(key.toString("base64")) !== unpadded(value)) return undefined;
+  return key;
+}
+
+function hasProtocol(value: string, protocols: readonly string[]): boolean {
+  try {
+    const url = new URL(value);
+    return protocols.includes(url.protocol) && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+/** The password in `scheme://user:password@host`, decoded; regex rather than URL because mongodb:// allows several hosts. */
+function urlPassword(url: string): string | undefined {
+  const encoded = /^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^@/]+)@/i.exec(url)?.[1];
+  if (!encoded) return undefined;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return encoded;
+  }
+}
+
+const withoutTrailingSlash = (value: string) => value.replace(/\/+$/, "");
+
+/** Splits `a, b,,c` into `["a","b","c"]`: stray spaces and trailing commas are common in hand-written env files. */
+const listItems = (value: string) =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
+
+const key32 = z.string().transform((value, ctx) => {
+  const key = decodeKey32(value);
+  if (!key) {
+    ctx.addIssue({ code: "custom", message: ENCRYPTION_KEY_EXPECTS });
+    return z.NEVER;
+  }
+  return key;
+});
+
+const keyList = z.string().transform((value, ctx) => {
+  const keys: Buffer[] = [];
+  for (const [index, item] of listItems(value).entries()) {
+    const key = decodeKey32(item);
+    if (!key) {
+      ctx.addIssue({
+        code: "custom",
+        message: `entry ${index + 1} is not base64 of exactly 32 bytes (a comma-separated list of former ENCRYPTION_KEY values)`,
+      });
+      return z.NEVER;
+    }
+    keys.push(key);
+  }
+  return keys;
+});
+
+const chatIdList = z.string().transform((value, ctx) => {
+  const ids: number[] = [];
+  for (const [index, item] of listItems(value).entries()) {
+    const id = Number(item);
+    if (!/^-?\d+$/.test(item) || !Number.isSafeInteger(id)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `entry ${index + 1} is not an integer (expected comma-separated Telegram chat ids, e.g. 123456789,-1001234567890)`,
+      });
+      return z.NEVER;
+    }
+    ids.push(id);
+  }
+  return ids;
+});
+
+const envSchema = z.object({
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/[^/\s]+/, "expected a mongodb:// or mongodb+srv:// URL, e.g. mongodb://127.0.0.1:27017/niaga")
+    .default("mongodb://127.0.0.1:27017/niaga"),
+  REDIS_URL: z
+    .string()
+    .refine((v) => hasProtocol(v, ["redis:", "rediss:"]), "expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379")
+    .optional(),
+  ENCRYPTION_KEY: key32.optional(),
+  ENCRYPTION_KEYS_OLD: keyList.default([]),
+  TELEGRAM_API_ROOT: z
+    .string()
+    .refine((v) => hasProtocol(v, ["http:", "https:"]), "expected an http:// or https:// URL, e.g. https://api.telegram.org")
+    .transform(withoutTrailingSlash)
+    .default("https://api.telegram.org"),
+  PUBLIC_URL: z
+    .string()
+    .refine((v) => hasProtocol(v, ["http:", "https:"]), "expected the public http:// or https:// URL of this server, e.g. https://shop.example.com")
+    .transform(withoutTrailingSlash)
+    .optional(),
+  HTTP_PORT: z
+    .string()
+    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, "expected an integer port from 0 to 65535")
+    .transform(Number)
+    .default(3000),
+  OWNER_BOT_TOKEN: z
+    .string()
+    .regex(/^\d+:[A-Za-z0-9_-]+$/, "expected a Telegram bot token like 123456789:AA… (from @BotFather)")
+    .optional(),
+  OWNER_CHAT_IDS: chatIdList.default([]),
+  DISCORD_TOKEN: z.string().regex(/^\S+$/, "expected a Discord bot token without spaces").optional(),
+  DISCORD_APP_ID: z.string().regex(/^\d{1,20}$/, "expected the Discord application id (digits only)").optional(),
+  LOG_LEVEL: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(["error", "warn", "info", "debug"], { error: "expected one of error, warn, info, debug" }))
+    .default("info"),
+  LOG_DIR: z.string().optional(),
+  DEFAULT_LOCALE: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(["id", "en"], { error: "expected id or en" }))
+    .default("id"),
+  NODE_ENV: z.enum(["development", "production", "test"], { error: "expected development, production or test" }).default("development"),
+});
+
+type EnvName = keyof z.input<typeof envSchema>;
+const ENV_NAMES = Object.keys(envSchema.shape) as EnvName[];
+
+/**
+ * Reads and validates the configuration. Throws a {@link ConfigError} naming every bad variable,
+ * joined on one line with `; `.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Partial<Record<EnvName, string>> = {};
+  for (const name of ENV_NAMES) {
+    const value = env[name]?.trim();
+    if (value) input[name] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
+  }
+  const e = parsed.data;
+  for (const name of ["ENCRYPTION_KEY", "ENCRYPTION_KEYS_OLD", "OWNER_BOT_TOKEN", "DISCORD_TOKEN"] as const) {
+    for (const secret of listItems(input[name] ?? "")) registerSecret(secret);
+  }
+  for (const url of [e.MONGODB_URI, e.REDIS_URL]) {
+    const password = url && urlPassword(url);
+    if (password) registerSecret(password);
+  }
+  return {
+    mongodbUri: e.MONGODB_URI,
+    redisUrl: e.REDIS_URL,
+    encryptionKey: e.ENCRYPTION_KEY,
+    encryptionKeysOld: e.ENCRYPTION_KEYS_OLD,
+    telegramApiRoot: e.TELEGRAM_API_ROOT,
+    publicUrl: e.PUBLIC_URL,
+    httpPort: e.HTTP_PORT,
+    ownerBotToken: e.OWNER_BOT_TOKEN,
+    ownerChatIds: e.OWNER_CHAT_IDS,
+    discordToken: e.DISCORD_TOKEN,
+    discordAppId: e.DISCORD_APP_ID,
+    logLevel: e.LOG_LEVEL,
+    logDir: e.LOG_DIR,
+    defaultLocale: e.DEFAULT_LOCALE,
+    nodeEnv: e.NODE_ENV,
+  };
+}
+
+/**
+ * {@link loadConfig} for entry points: a bad configuration prints
+ * `niaga: invalid configuration: <message>` on stderr and exits with code 2 — no stack trace,
+ * since the fix is in the environment, not the code.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`niaga: invalid configuration: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+/** The encryption key, for commands that read or write secrets; throws a {@link ConfigError} when it is not set. */
+export function requireEncryptionKey(config: Config): Buffer {
+  if (!config.encryptionKey) throw new ConfigError(`ENCRYPTION_KEY: not set; ${ENCRYPTION_KEY_EXPECTS}`);
+  return config.encryptionKey;
+}

@@ -1,0 +1,63 @@
+/**
+ * What instances of the platform share to stay out of each other's way: the per-chat lock and
+ * the rate limiter. With `REDIS_URL` both live in Redis; without it they live in this process,
+ * which is right for one instance and wrong for several, so the start says so in the log.
+ *
+ * ```ts
+ * const coordination = createCoordination({ redisUrl: config.redisUrl, log: logger });
+ * // … on shutdown:
+ * await coordination.close();
+ * ```
+ */
+import type { Redis } from "ioredis";
+import type winston from "winston";
+import { createInProcessLock, createRedisLock, type ChatLock } from "./locks.ts";
+import { createInProcessRateLimiter, createRedisRateLimiter, type RateLimiter } from "./rate-limit.ts";
+import { connectRedis } from "./redis.ts";
+
+export interface Coordination {
+  lock: ChatLock;
+  limiter: RateLimiter;
+  redis?: Redis;
+  mode: "redis" | "single-instance";
+  close(): Promise<void>;
+}
+
+export const SINGLE_INSTANCE_NOTICE = "REDIS_URL is not set: running single-instance with in-process locks and rate limits";
+
+let noticeGiven = false;
+
+export function createCoordination(opts: { redisUrl?: string; log: winston.Logger }): Coordination {
+  if (!opts.redisUrl) {
+    // Once per process: CLI commands and tests may build several, the operator needs to hear it once.
+    if (!noticeGiven) {
+      noticeGiven = true;
+      opts.log.warn(SINGLE_INSTANCE_NOTICE);
+    }
+    return {
+      lock: createInProcessLock(),
+      limiter: createInProcessRateLimiter(),
+      mode: "single-instance",
+      close: async () => {},
+    };
+  }
+  const redis = connectRedis(opts.redisUrl, opts.log);
+  return {
+    lock: createRedisLock(redis),
+    limiter: createRedisRateLimiter(redis),
+    redis,
+    mode: "redis",
+    close: () => closeRedis(redis),
+  };
+}
+
+/** QUIT lets pending replies arrive; if Redis is away that never completes, so the socket is dropped after a second. */
+async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === "end") return;
+  const ended = new Promise<void>((resolve) => redis.once("end", () => resolve()));
+  const dropAfter = setTimeout(() => redis.disconnect(), 1_000);
+  const giveUpAfter = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref());
+  redis.quit().catch(() => redis.disconnect());
+  await Promise.race([ended, giveUpAfter]);
+  clearTimeout(dropAfter);
+}

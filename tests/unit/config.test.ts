@@ -1,0 +1,177 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { ConfigError, loadConfig, requireEncryptionKey } from "../../bots/config.ts";
+import { redactText } from "../../bots/logger.ts";
+
+const configModule = pathToFileURL(fileURLToPath(new URL("../../bots/config.ts", import.meta.url))).href;
+const key = () => randomBytes(32).toString("base64");
+
+function configErrorFor(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail(`expected ${JSON.stringify(Object.keys(env))} to be rejected`);
+}
+
+test("an empty environment starts with documented defaults", () => {
+  assert.deepEqual(loadConfig({}), {
+    mongodbUri: "mongodb://127.0.0.1:27017/niaga",
+    redisUrl: undefined,
+    encryptionKey: undefined,
+    encryptionKeysOld: [],
+    telegramApiRoot: "https://api.telegram.org",
+    publicUrl: undefined,
+    httpPort: 3000,
+    ownerBotToken: undefined,
+    ownerChatIds: [],
+    discordToken: undefined,
+    discordAppId: undefined,
+    logLevel: "info",
+    logDir: undefined,
+    defaultLocale: "id",
+    nodeEnv: "development",
+  });
+});
+
+test("an empty or blank value counts as unset", () => {
+  const config = loadConfig({ HTTP_PORT: "", ENCRYPTION_KEY: "  ", REDIS_URL: "", LOG_LEVEL: "" });
+  assert.equal(config.httpPort, 3000);
+  assert.equal(config.encryptionKey, undefined);
+  assert.equal(config.redisUrl, undefined);
+  assert.equal(config.logLevel, "info");
+});
+
+test("a complete environment is parsed into typed values", () => {
+  const current = randomBytes(32);
+  const old = [randomBytes(32), randomBytes(32)];
+  const config = loadConfig({
+    MONGODB_URI: "mongodb+srv://shop:pw@cluster0.example.net/niaga?retryWrites=true",
+    REDIS_URL: "rediss://:pw@redis.example.net:6380/0",
+    ENCRYPTION_KEY: current.toString("base64"),
+    ENCRYPTION_KEYS_OLD: old.map((k) => k.toString("base64")).join(", "),
+    TELEGRAM_API_ROOT: "http://127.0.0.1:8081/",
+    PUBLIC_URL: "https://shop.example.com/",
+    HTTP_PORT: "0",
+    OWNER_BOT_TOKEN: "123456789:AAE_abcdefghijklmnopqrstuvwxyz-0123",
+    OWNER_CHAT_IDS: "123456789, -1001234567890,",
+    DISCORD_TOKEN: "discord.token.value",
+    DISCORD_APP_ID: "1122334455667788990",
+    LOG_LEVEL: "DEBUG",
+    LOG_DIR: "/var/log/niaga",
+    DEFAULT_LOCALE: "en",
+    NODE_ENV: "production",
+  });
+  assert.ok(config.encryptionKey?.equals(current));
+  assert.deepEqual(config.encryptionKeysOld, old);
+  assert.equal(config.telegramApiRoot, "http://127.0.0.1:8081");
+  assert.equal(config.publicUrl, "https://shop.example.com");
+  assert.equal(config.httpPort, 0);
+  assert.deepEqual(config.ownerChatIds, [123456789, -1001234567890]);
+  assert.equal(config.logLevel, "debug");
+  assert.equal(config.defaultLocale, "en");
+  assert.equal(config.nodeEnv, "production");
+  assert.equal(requireEncryptionKey(config), config.encryptionKey);
+});
+
+const malformed: Record<string, string[]> = {
+  MONGODB_URI: ["postgres://localhost/niaga", "127.0.0.1:27017", "mongodb://"],
+  REDIS_URL: ["http://localhost:6379", "localhost:6379"],
+  ENCRYPTION_KEY: ["c2hvcnQ=", randomBytes(31).toString("base64"), randomBytes(33).toString("base64"), "not base64 at all!!", key() + "x"],
+  ENCRYPTION_KEYS_OLD: [`${key()},short`],
+  TELEGRAM_API_ROOT: ["api.telegram.org", "ftp://api.telegram.org"],
+  PUBLIC_URL: ["shop.example.com"],
+  HTTP_PORT: ["abc", "-1", "65536", "80.5", "3000x"],
+  OWNER_BOT_TOKEN: ["not-a-token", "123456789", "abc:def"],
+  OWNER_CHAT_IDS: ["12,abc", "1.5", "99999999999999999999"],
+  DISCORD_TOKEN: ["two words"],
+  DISCORD_APP_ID: ["app-123"],
+  LOG_LEVEL: ["verbose"],
+  DEFAULT_LOCALE: ["fr"],
+  NODE_ENV: ["staging"],
+};
+
+for (const [name, values] of Object.entries(malformed)) {
+  test(`a malformed ${name} is rejected with a one-line message naming it`, () => {
+    for (const value of values) {
+      const error = configErrorFor({ [name]: value });
+      assert.match(error.message, new RegExp(`^${name}: \\S`), `for ${JSON.stringify(value)}`);
+      assert.doesNotMatch(error.message, /\n/);
+    }
+  });
+}
+
+test("several bad variables are all named on one line", () => {
+  const error = configErrorFor({ HTTP_PORT: "x", LOG_LEVEL: "loud", REDIS_URL: "nope" });
+  assert.doesNotMatch(error.message, /\n/);
+  for (const name of ["HTTP_PORT", "LOG_LEVEL", "REDIS_URL"]) assert.match(error.message, new RegExp(`\\b${name}: `));
+});
+
+test("an error never repeats the secret value it rejects", () => {
+  // Each value carries a marker that appears nowhere else, so any echo of the value shows up.
+  const marker = (name: string) => `Qz${name.replace(/_/g, "")}Marker`;
+  const secrets: NodeJS.ProcessEnv = {
+    ENCRYPTION_KEY: `${marker("ENCRYPTION_KEY")}-not-base64!`,
+    ENCRYPTION_KEYS_OLD: `${key()},${marker("ENCRYPTION_KEYS_OLD")}`,
+    OWNER_BOT_TOKEN: `975310:${marker("OWNER_BOT_TOKEN")} with spaces`,
+    DISCORD_TOKEN: `${marker("DISCORD_TOKEN")} with spaces`,
+    MONGODB_URI: `mysql://admin:${marker("MONGODB_URI")}@db.example.com`,
+    REDIS_URL: `http://:${marker("REDIS_URL")}@redis.example.com`,
+  };
+  const error = configErrorFor(secrets);
+  for (const name of Object.keys(secrets)) {
+    assert.match(error.message, new RegExp(`\\b${name}: `));
+    assert.ok(!error.message.includes(marker(name)), `${name}'s value leaked into: ${error.message}`);
+  }
+});
+
+test("a command that needs the encryption key refuses to run without it and says how to make one", () => {
+  assert.throws(
+    () => requireEncryptionKey(loadConfig({})),
+    (error: unknown) =>
+      error instanceof ConfigError &&
+      /^ENCRYPTION_KEY: /.test(error.message) &&
+      error.message.includes("openssl rand -base64 32") &&
+      !error.message.includes("\n"),
+  );
+});
+
+test("a bad variable stops the process with exit code 2 and one stderr line, no stack trace", () => {
+  const secret = "123456789:LeakyLeakyLeakyLeakyLeakyLeaky12345 oops";
+  const child = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--input-type=module", "-e", `const { loadConfigOrExit } = await import(${JSON.stringify(configModule)}); loadConfigOrExit(); console.log("started");`],
+    {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HTTP_PORT: "eighty", OWNER_BOT_TOKEN: secret },
+      timeout: 30_000,
+    },
+  );
+  assert.equal(child.status, 2, `stderr: ${child.stderr}`);
+  assert.equal(child.stdout, "");
+  const lines = child.stderr.split("\n").filter((line) => line !== "");
+  assert.equal(lines.length, 1, `stderr was:\n${child.stderr}`);
+  assert.match(lines[0], /^niaga: invalid configuration: /);
+  assert.match(lines[0], /HTTP_PORT: /);
+  assert.match(lines[0], /OWNER_BOT_TOKEN: /);
+  assert.doesNotMatch(child.stderr, /\s+at\s|Error:/);
+  assert.ok(!child.stderr.includes("LeakyLeaky"));
+});
+
+test("secrets read from the environment are masked in logs from then on", () => {
+  const discordToken = `discord-${randomBytes(12).toString("hex")}`;
+  const mongoPassword = `p@ss-${randomBytes(6).toString("hex")}`;
+  const encryptionKey = key();
+  loadConfig({
+    DISCORD_TOKEN: discordToken,
+    ENCRYPTION_KEY: encryptionKey,
+    MONGODB_URI: `mongodb://niaga:${encodeURIComponent(mongoPassword)}@db1:27017,db2:27017/niaga?replicaSet=rs0`,
+  });
+  const line = redactText(`token=${discordToken} key=${encryptionKey} password=${mongoPassword}`);
+  assert.equal(line, "token=[REDACTED] key=[REDACTED] password=[REDACTED]");
+});
