@@ -1,0 +1,68 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import winston from "winston";
+import { Writable } from "node:stream";
+import { createPlatformHttp, readBody, sendJson, type PlatformHttp } from "../../bots/http-server.ts";
+
+describe("platform HTTP server", () => {
+  let http: PlatformHttp;
+  let base: string;
+  let dbUp = true;
+  const logged: string[] = [];
+  const log = winston.createLogger({
+    transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) })],
+  });
+
+  before(async () => {
+    http = createPlatformHttp({ log });
+    http.readiness("mongodb", () => dbUp);
+    http.route("POST", "/echo/:name", async (req, res, { name }) => sendJson(res, 200, { name, body: (await readBody(req, 16)).toString() }));
+    http.route("GET", "/boom", () => {
+      throw new Error("kaboom");
+    });
+    base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
+  });
+  after(() => http.close());
+
+  it("answers /healthz while the process lives", async () => {
+    const res = await fetch(`${base}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: "ok" });
+  });
+
+  it("answers /readyz 200 when every dependency answers and 503 naming the one that does not", async () => {
+    dbUp = true;
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+    dbUp = false;
+    const res = await fetch(`${base}/readyz`);
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { status: "not ready", checks: { mongodb: false } });
+  });
+
+  it("exposes Prometheus metrics that count requests by route", async () => {
+    await fetch(`${base}/healthz`);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    assert.match(text, /niaga_http_requests_total\{route="\/healthz",status="200"\} \d+/);
+    assert.match(text, /niaga_process_cpu_user_seconds_total/);
+  });
+
+  it("routes with parameters, and refuses bodies over the limit with 413", async () => {
+    const ok = await fetch(`${base}/echo/toko-a`, { method: "POST", body: "hello" });
+    assert.deepEqual(await ok.json(), { name: "toko-a", body: "hello" });
+    const big = await fetch(`${base}/echo/toko-a`, { method: "POST", body: "x".repeat(100) });
+    assert.equal(big.status, 413);
+  });
+
+  it("answers 404 for unknown paths and 405 for a wrong method", async () => {
+    assert.equal((await fetch(`${base}/nope`)).status, 404);
+    assert.equal((await fetch(`${base}/echo/x`)).status, 405);
+  });
+
+  it("answers a failing handler with 500 and an error id that is in the log", async () => {
+    const res = await fetch(`${base}/boom`);
+    assert.equal(res.status, 500);
+    const { errorId } = (await res.json()) as { errorId: string };
+    assert.match(errorId, /^[0-9a-f]{8}$/);
+    assert.ok(logged.some((line) => line.includes(errorId) && line.includes("kaboom")));
+  });
+});
