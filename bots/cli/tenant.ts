@@ -1,0 +1,144 @@
+import { Tenant, SLUG_PATTERN, sealTenantSecret, recordAudit, type TenantDoc } from "../../storage/models/index.ts";
+import { configureEncryption } from "../../storage/crypto.ts";
+import { requireEncryptionKey } from "../config.ts";
+import { parseFlags, requireFlag } from "./args.ts";
+import type { CliContext } from "./context.ts";
+import { UsageError } from "./usage-error.ts";
+
+const TELEGRAM_TOKEN = /^\d{5,}:[A-Za-z0-9_-]{30,}$/;
+
+export async function tenantCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case "create":
+      return createTenant(rest, ctx);
+    case "list":
+      return listTenants(rest, ctx);
+    case "suspend":
+    case "resume":
+      return setStatus(sub, rest, ctx);
+    default:
+      throw new UsageError(sub ? "cli.unknown_subcommand" : "cli.missing_subcommand", { sub: sub ?? "" }, "cli.usage_tenant");
+  }
+}
+
+async function createTenant(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = "cli.usage_tenant_create";
+  const { values } = parseFlags(
+    argv,
+    {
+      slug: { type: "string" },
+      name: { type: "string" },
+      locale: { type: "string" },
+      timezone: { type: "string" },
+      currency: { type: "string" },
+      "telegram-token": { type: "string" },
+    },
+    usage,
+  );
+  const slug = requireFlag(values.slug, "--slug", usage);
+  const name = requireFlag(values.name, "--name", usage);
+  if (!SLUG_PATTERN.test(slug)) throw new UsageError("cli.bad_slug", { slug }, usage);
+  if (values.locale !== undefined && !["id", "en"].includes(values.locale)) {
+    throw new UsageError("cli.bad_locale", { locale: values.locale }, usage);
+  }
+  const token = values["telegram-token"];
+  if (token !== undefined && !TELEGRAM_TOKEN.test(token)) throw new UsageError("cli.bad_telegram_token", {}, usage);
+  const config = ctx.config();
+  if (token !== undefined) {
+    const key = requireEncryptionKey(config);
+    configureEncryption(key, config.encryptionKeysOld);
+  }
+
+  return ctx.withDatabase(async () => {
+    const tenant = new Tenant({
+      slug,
+      name,
+      locale: values.locale ?? config.defaultLocale,
+      ...(values.timezone ? { timezone: values.timezone } : {}),
+      ...(values.currency ? { currency: values.currency.toUpperCase() } : {}),
+    });
+    if (token !== undefined) tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
+    try {
+      await tenant.validate();
+    } catch (err) {
+      const field = Object.keys((err as { errors?: object }).errors ?? {})[0] ?? "?";
+      throw new UsageError("cli.bad_field", { field, reason: firstReason(err) }, usage);
+    }
+    if (await Tenant.exists({ slug })) throw new UsageError("cli.duplicate_slug", { slug }, usage);
+    try {
+      await tenant.save();
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) throw new UsageError("cli.duplicate_slug", { slug }, usage);
+      throw err;
+    }
+    await recordAudit({
+      tenantId: tenant._id,
+      actor: ctx.actor,
+      action: "tenant.create",
+      target: { type: "tenant", id: slug },
+      after: { slug, name, locale: tenant.locale, telegram: token ? "set" : "none" },
+      where: "cli",
+    });
+    ctx.out(ctx.t("cli.tenant_created", { slug, name, id: String(tenant._id) }));
+    return 0;
+  });
+}
+
+function firstReason(err: unknown): string {
+  const errors = (err as { errors?: Record<string, { message?: string }> }).errors ?? {};
+  return Object.values(errors)[0]?.message ?? (err as Error).message;
+}
+
+async function listTenants(argv: string[], ctx: CliContext): Promise<number> {
+  parseFlags(argv, {}, "cli.usage_tenant");
+  return ctx.withDatabase(async () => {
+    const tenants = await Tenant.find({}).sort({ slug: 1 }).lean();
+    if (tenants.length === 0) {
+      ctx.out(ctx.t("cli.no_tenants"));
+      return 0;
+    }
+    const rows = tenants.map((t) => [
+      t.slug,
+      t.name,
+      t.status,
+      t.locale,
+      t.channels?.telegram?.token ? `telegram(${t.channels.telegram.mode})` : "-",
+    ]);
+    const header = ["slug", "name", "status", "locale", "channels"];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+    for (const row of [header, ...rows]) ctx.out(row.map((c, i) => String(c).padEnd(widths[i])).join("  ").trimEnd());
+    return 0;
+  });
+}
+
+async function setStatus(action: "suspend" | "resume", argv: string[], ctx: CliContext): Promise<number> {
+  const usage = "cli.usage_tenant";
+  const { positionals, values } = parseFlags(argv, { reason: { type: "string" } }, usage, 1);
+  const slug = positionals[0];
+  if (!slug) throw new UsageError("cli.missing_slug", {}, usage);
+  const status = action === "suspend" ? "suspended" : "active";
+  return ctx.withDatabase(async () => {
+    const before: TenantDoc | null = await Tenant.findOne({ slug });
+    if (!before) throw new UsageError("cli.unknown_tenant", { slug }, usage);
+    if (before.status === status) {
+      ctx.out(ctx.t(action === "suspend" ? "cli.tenant_already_suspended" : "cli.tenant_already_active", { slug }));
+      return 0;
+    }
+    await Tenant.updateOne(
+      { _id: before._id },
+      action === "suspend" ? { $set: { status, suspendedReason: values.reason ?? "" } } : { $set: { status }, $unset: { suspendedReason: 1 } },
+    );
+    await recordAudit({
+      tenantId: before._id,
+      actor: ctx.actor,
+      action: `tenant.${action}`,
+      target: { type: "tenant", id: slug },
+      before: { status: before.status },
+      after: { status },
+      where: "cli",
+    });
+    ctx.out(ctx.t(action === "suspend" ? "cli.tenant_suspended" : "cli.tenant_resumed", { slug }));
+    return 0;
+  });
+}

@@ -1,0 +1,67 @@
+import mongoose from "mongoose";
+
+/** MongoDB did not answer within the retry budget. The message is safe to show an operator. */
+export class DatabaseUnreachableError extends Error {
+  override name = "DatabaseUnreachableError";
+}
+
+export interface ConnectOptions {
+  attempts?: number;
+  /** First back-off; doubles each attempt. */
+  delayMs?: number;
+  serverSelectionTimeoutMS?: number;
+  onRetry?: (attempt: number, reason: string) => void;
+}
+
+/** Hides the password of a `mongodb://user:pass@host` URI. */
+export function describeMongoUri(uri: string): string {
+  return uri.replace(/(\/\/[^:/@]+):[^@/]*@/, "$1:***@");
+}
+
+/**
+ * Connects the default mongoose connection, retrying a bounded number of times with
+ * back-off, then failing with one clear line naming the (password-masked) URI.
+ */
+export async function connectMongo(uri: string, opts: ConnectOptions = {}): Promise<typeof mongoose> {
+  const attempts = opts.attempts ?? 5;
+  let delay = opts.delayMs ?? 500;
+  let lastReason = "";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await mongoose.connect(uri, {
+        serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5000,
+        autoIndex: false,
+        autoCreate: false,
+      });
+    } catch (err) {
+      lastReason = (err as Error).message.split("\n")[0].replace(uri, describeMongoUri(uri));
+      await mongoose.disconnect().catch(() => undefined);
+      if (attempt < attempts) {
+        opts.onRetry?.(attempt, lastReason);
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 2;
+      }
+    }
+  }
+  throw new DatabaseUnreachableError(
+    `MongoDB at ${describeMongoUri(uri)} is unreachable after ${attempts} attempts (${lastReason}); ` +
+      "check MONGODB_URI, or run `niaga db` for the embedded server",
+  );
+}
+
+export async function disconnectMongo(): Promise<void> {
+  await mongoose.disconnect();
+}
+
+/** Creates collections and syncs the indexes every model declares (`niaga migrate`). */
+export async function syncAllIndexes(): Promise<Record<string, string[]>> {
+  const dropped: Record<string, string[]> = {};
+  for (const name of mongoose.modelNames()) {
+    const model = mongoose.model(name);
+    await model.createCollection().catch((err: { code?: number }) => {
+      if (err.code !== 48) throw err;
+    });
+    dropped[name] = await model.syncIndexes();
+  }
+  return dropped;
+}

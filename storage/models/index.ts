@@ -1,0 +1,10 @@
+export { Tenant, SLUG_PATTERN, FEATURES, CHANNELS, TENANT_SECRET_PATHS, sealTenantSecret, openTenantSecret } from "./tenant.ts";
+export type { TenantDoc, TenantFields, Channel, TenantSecretPath } from "./tenant.ts";
+export { Member, ROLES } from "./member.ts";
+export type { MemberDoc, Role } from "./member.ts";
+export { Customer } from "./customer.ts";
+export type { CustomerDoc } from "./customer.ts";
+export { AuditLog, recordAudit, redactForAudit } from "./audit-log.ts";
+export type { AuditEntry } from "./audit-log.ts";
+export { Counter, nextSequence, SEQUENCES } from "./counter.ts";
+export type { SequenceName } from "./counter.ts";

@@ -1,0 +1,81 @@
+import { Schema, model, type HydratedDocument, type InferSchemaType } from "mongoose";
+import { decryptSecret, encryptSecret } from "../crypto.ts";
+import { registerSecretFields } from "../secret-fields.ts";
+
+/** A store. `slug` names it in commands; `name` is its `bot_store_name`, shown to customers and in alerts. */
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,30}[a-z0-9])$/;
+export const FEATURES = ["ordering", "ticketing", "broadcast", "admin"] as const;
+export const CHANNELS = ["telegram", "discord", "whatsapp", "console"] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const tenantSchema = new Schema(
+  {
+    slug: { type: String, required: true, unique: true, match: SLUG_PATTERN, immutable: true },
+    name: { type: String, required: true, trim: true, minlength: 1, maxlength: 64 },
+    status: { type: String, enum: ["active", "suspended"], default: "active", index: true },
+    locale: { type: String, enum: ["id", "en"], default: "id" },
+    timezone: { type: String, default: "Asia/Jakarta", validate: { validator: isTimeZone, message: "unknown time zone" } },
+    currency: { type: String, default: "IDR", match: /^[A-Z]{3}$/ },
+    features: { type: [String], enum: FEATURES, default: () => ["ordering", "admin"] },
+    channels: {
+      // Secret fields hold ciphertexts from storage/crypto.ts, never plain text.
+      telegram: {
+        token: { type: String },
+        mode: { type: String, enum: ["polling", "webhook"], default: "polling" },
+        webhookSecret: { type: String },
+        botUsername: { type: String },
+        // Set when Telegram answered 401 for the token: the bot stays stopped until re-tokened.
+        revokedAt: { type: Date },
+      },
+      discord: {
+        guildId: { type: String },
+      },
+      whatsapp: {
+        phone: { type: String },
+        credentials: { type: String },
+      },
+    },
+    suspendedReason: { type: String, maxlength: 200 },
+  },
+  { timestamps: true },
+);
+
+export type TenantFields = InferSchemaType<typeof tenantSchema>;
+export type TenantDoc = HydratedDocument<TenantFields>;
+export const Tenant = model("Tenant", tenantSchema);
+
+export const TENANT_SECRET_PATHS = [
+  "channels.telegram.token",
+  "channels.telegram.webhookSecret",
+  "channels.whatsapp.credentials",
+] as const;
+export type TenantSecretPath = (typeof TENANT_SECRET_PATHS)[number];
+
+/** Binds each secret to its tenant and field, so a ciphertext copied elsewhere does not open. */
+export function tenantSecretContext(tenantId: unknown, path: string): string {
+  return `tenant:${String(tenantId)}:${path}`;
+}
+
+export function sealTenantSecret(tenant: { _id: unknown }, path: TenantSecretPath, plain: string): string {
+  return encryptSecret(plain, tenantSecretContext(tenant._id, path));
+}
+
+export function openTenantSecret(tenant: TenantDoc | (TenantFields & { _id: unknown }), path: TenantSecretPath): string | undefined {
+  const sealed = path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], tenant);
+  return typeof sealed === "string" && sealed ? decryptSecret(sealed, tenantSecretContext(tenant._id, path)) : undefined;
+}
+
+registerSecretFields({
+  model: Tenant,
+  paths: [...TENANT_SECRET_PATHS],
+  context: (doc, path) => tenantSecretContext(doc._id, path),
+});

@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Schema } from "mongoose";
+import { openMongoose, rejection } from "./fixture.ts";
+import type { MongooseFixture } from "./fixture.ts";
+
+describe("collections, indexes and server commands", () => {
+  let fx: MongooseFixture;
+
+  before(async () => {
+    fx = await openMongoose("conformance_admin");
+  });
+  after(async () => {
+    await fx.close();
+  });
+
+  const collectionNames = async () => (await fx.conn.listCollections()).map((c: { name: string }) => c.name).sort();
+
+  it("refuses to create a collection twice with code 48", async () => {
+    await fx.conn.createCollection("twice");
+    const err = await rejection(fx.conn.db!.createCollection("twice"));
+    assert.equal(err.code, 48);
+    assert.equal(err.codeName, "NamespaceExists");
+  });
+
+  it("lists collections, with a name filter and nameOnly", async () => {
+    await fx.conn.createCollection("listed_a");
+    await fx.conn.db!.collection("listed_b").insertOne({ x: 1 });
+    const names = await collectionNames();
+    assert.ok(names.includes("listed_a") && names.includes("listed_b"));
+    const filtered = await fx.conn.db!.listCollections({ name: "listed_b" }, { nameOnly: true }).toArray();
+    assert.deepEqual(filtered.map((c) => c.name), ["listed_b"]);
+  });
+
+  it("drops a collection and its documents", async () => {
+    await fx.conn.db!.collection("dropme").insertMany([{ a: 1 }, { a: 2 }]);
+    assert.equal(await fx.conn.dropCollection("dropme"), true);
+    assert.ok(!(await collectionNames()).includes("dropme"));
+    assert.equal(await fx.conn.db!.collection("dropme").countDocuments(), 0);
+  });
+
+  it("renames a collection, keeping its documents and indexes", async () => {
+    const source = fx.conn.db!.collection("rename_from");
+    await source.createIndex({ code: 1 }, { unique: true });
+    await source.insertMany([{ code: "a" }, { code: "b" }]);
+    await source.rename("rename_to");
+    const target = fx.conn.db!.collection("rename_to");
+    assert.equal(await target.countDocuments(), 2);
+    assert.ok((await target.indexes()).some((ix) => ix.name === "code_1" && ix.unique));
+    assert.ok(!(await collectionNames()).includes("rename_from"));
+  });
+
+  it("lists the database among the server's databases", async () => {
+    await fx.conn.db!.collection("presence").insertOne({ here: true });
+    const { databases } = await fx.conn.db!.admin().listDatabases();
+    assert.ok(databases.some((d) => d.name === fx.conn.name));
+  });
+
+  it("drops a whole database", async () => {
+    const other = fx.conn.useDb(`${fx.conn.name}_other`);
+    await other.db!.collection("things").insertOne({ a: 1 });
+    await other.dropDatabase();
+    assert.deepEqual(await other.db!.listCollections().toArray(), []);
+  });
+
+  it("creates the schema's declared indexes with syncIndexes and lists them", async () => {
+    const schema = new Schema({ tenantId: String, slug: String, email: String, expiresAt: Date });
+    schema.index({ tenantId: 1, slug: 1 }, { unique: true });
+    schema.index({ email: 1 }, { sparse: true });
+    schema.index({ expiresAt: 1 }, { expireAfterSeconds: 3600 });
+    const Model = fx.conn.model("AdminSynced", schema);
+    await Model.syncIndexes();
+    const indexes = await Model.listIndexes();
+    const byName = new Map(indexes.map((ix: any) => [ix.name, ix]));
+    assert.deepEqual([...byName.keys()].sort(), ["_id_", "email_1", "expiresAt_1", "tenantId_1_slug_1"]);
+    assert.deepEqual(byName.get("_id_").key, { _id: 1 });
+    assert.deepEqual(byName.get("tenantId_1_slug_1").key, { tenantId: 1, slug: 1 });
+    assert.equal(byName.get("tenantId_1_slug_1").unique, true);
+    assert.equal(byName.get("email_1").sparse, true);
+    assert.equal(byName.get("expiresAt_1").expireAfterSeconds, 3600);
+    // A second sync finds nothing to change.
+    assert.deepEqual(await Model.diffIndexes(), { toDrop: [], toCreate: [] });
+  });
+
+  it("drops indexes the schema no longer declares when syncing", async () => {
+    const Model = fx.conn.model("AdminStale", new Schema({ a: { type: String, index: true } }));
+    await Model.init();
+    await Model.collection.createIndex({ b: 1 });
+    const dropped = await Model.syncIndexes();
+    assert.deepEqual(dropped, ["b_1"]);
+    assert.deepEqual((await Model.listIndexes()).map((ix: any) => ix.name).sort(), ["_id_", "a_1"]);
+  });
+
+  it("drops indexes by name, by key pattern and all at once", async () => {
+    const coll = fx.conn.db!.collection("indexed");
+    await coll.createIndexes([{ key: { a: 1 } }, { key: { b: -1 } }, { key: { c: 1, d: 1 } }]);
+    await coll.dropIndex("a_1");
+    await coll.dropIndex({ b: -1 } as any);
+    assert.deepEqual((await coll.indexes()).map((ix) => ix.name).sort(), ["_id_", "c_1_d_1"]);
+    await coll.dropIndexes();
+    assert.deepEqual((await coll.indexes()).map((ix) => ix.name), ["_id_"]);
+    const err = await rejection(coll.dropIndex("nope_1"));
+    assert.equal(err.code, 27);
+  });
+
+  it("treats the same index twice as a no-op but conflicting options as an error", async () => {
+    const coll = fx.conn.db!.collection("conflicts");
+    await coll.createIndex({ code: 1 }, { unique: true });
+    await coll.createIndex({ code: 1 }, { unique: true });
+    assert.equal((await coll.indexes()).length, 2);
+    const sameNameOtherOptions = await rejection(coll.createIndex({ code: 1 }, { unique: false, sparse: true }));
+    assert.ok([85, 86].includes(sameNameOtherOptions.code));
+    const sameNameOtherKey = await rejection(coll.createIndex({ other: 1 }, { name: "code_1" }));
+    assert.equal(sameNameOtherKey.code, 86);
+  });
+
+  it("fails to build a unique index over existing duplicates", async () => {
+    const coll = fx.conn.db!.collection("predup");
+    await coll.insertMany([{ k: 1 }, { k: 1 }]);
+    const err = await rejection(coll.createIndex({ k: 1 }, { unique: true }));
+    assert.equal(err.code, 11000);
+    assert.deepEqual((await coll.indexes()).map((ix) => ix.name), ["_id_"]);
+  });
+
+  it("enforces a query-style collection validator on inserts and updates", async () => {
+    await fx.conn.createCollection("validated", { validator: { qty: { $gte: 0 } } });
+    const coll = fx.conn.db!.collection("validated");
+    await coll.insertOne({ sku: "ok", qty: 1 });
+    assert.equal((await rejection(coll.insertOne({ sku: "bad", qty: -1 }))).code, 121);
+    assert.equal((await rejection(coll.updateOne({ sku: "ok" }, { $inc: { qty: -5 } }))).code, 121);
+    assert.equal((await coll.findOne({ sku: "ok" }))?.qty, 1);
+  });
+
+  it("keeps only the newest documents of a capped collection", async () => {
+    await fx.conn.createCollection("capped_log", { capped: true, size: 1 << 20, max: 3 });
+    const log = fx.conn.db!.collection("capped_log");
+    for (let i = 1; i <= 5; i++) await log.insertOne({ i });
+    assert.deepEqual((await log.find().toArray()).map((d) => d.i), [3, 4, 5]);
+  });
+
+  it("refuses to index two parallel arrays in one compound index", async () => {
+    const coll = fx.conn.db!.collection("parallel");
+    await coll.createIndex({ a: 1, b: 1 });
+    const err = await rejection(coll.insertOne({ a: [1, 2], b: [3, 4] }));
+    assert.equal(err.code, 171);
+    await coll.insertOne({ a: [1, 2], b: 3 });
+    assert.equal(await coll.countDocuments(), 1);
+  });
+
+  it("answers an unknown command with code 59 CommandNotFound", async () => {
+    const err = await rejection(fx.conn.db!.command({ noSuchCmd: 1 }));
+    assert.equal(err.code, 59);
+    assert.equal(err.codeName, "CommandNotFound");
+  });
+
+  it("answers ping, buildInfo and hello like a mongod", async () => {
+    const admin = fx.conn.db!.admin();
+    assert.equal((await admin.ping()).ok, 1);
+    assert.match((await admin.buildInfo()).version, /^\d+\.\d+\.\d+/);
+    const hello = await admin.command({ hello: 1 });
+    assert.equal(hello.isWritablePrimary, true);
+    assert.ok(hello.maxWireVersion >= 17);
+  });
+
+  it("refuses a multi-document transaction on a standalone server", async (t) => {
+    if (fx.supportsTransactions) {
+      t.skip("replica sets and mongos support transactions");
+      return;
+    }
+    const Ledger = fx.conn.model("AdminLedger", new Schema({ n: Number }));
+    await Ledger.createCollection();
+    const session = await fx.conn.startSession();
+    try {
+      await assert.rejects(session.withTransaction(async () => {
+        await Ledger.create([{ n: 1 }], { session });
+      }));
+    } finally {
+      await session.endSession();
+    }
+    assert.equal(await Ledger.countDocuments(), 0);
+  });
+});

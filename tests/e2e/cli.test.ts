@@ -1,0 +1,141 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
+import { AuditLog, Member, Tenant, openTenantSecret } from "../../storage/models/index.ts";
+import { configureEncryption } from "../../storage/crypto.ts";
+
+const niaga = fileURLToPath(new URL("../../bots/niaga.js", import.meta.url));
+const key = randomBytes(32);
+const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+describe("niaga CLI", () => {
+  let db: TestMongo;
+  const run = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, [niaga, ...args], {
+        env: { PATH: process.env.PATH, MONGODB_URI: db.uri, ENCRYPTION_KEY: key.toString("base64"), DEFAULT_LOCALE: "en", ...extraEnv },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  const snapshot = async () => ({
+    tenants: await Tenant.find({}).sort({ slug: 1 }).lean(),
+    members: await Member.find({}).setOptions({ crossTenant: true }).sort({ _id: 1 }).lean(),
+    audits: await AuditLog.countDocuments({}).setOptions({ crossTenant: true }),
+  });
+  const expectRefused = async (args: string[], message: RegExp, env?: Record<string, string>) => {
+    const before = await snapshot();
+    const res = await run(args, env);
+    assert.equal(res.code, 2, `exit code for ${args.join(" ")}: ${res.stderr}`);
+    assert.match(res.stderr, message);
+    assert.doesNotMatch(res.stderr, /\n\s+at /, "no stack trace");
+    assert.deepEqual(await snapshot(), before, "nothing written");
+    return res;
+  };
+
+  before(async () => {
+    db = await startTestMongo();
+    await connectMongo(db.uri, { attempts: 1 });
+    configureEncryption(key);
+    const migrated = await run(["migrate"]);
+    assert.equal(migrated.code, 0, migrated.stderr);
+  });
+  after(async () => {
+    await disconnectMongo();
+    await db.stop();
+  });
+
+  it("creates a store with its Telegram token encrypted, and lists it", async () => {
+    const res = await run(["tenant", "create", "--slug", "toko-budi", "--name", "Toko Budi", "--locale", "id", "--telegram-token", token]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /toko-budi/);
+    const tenant = await Tenant.findOne({ slug: "toko-budi" }).lean();
+    assert.equal(tenant?.name, "Toko Budi");
+    assert.equal(tenant?.status, "active");
+    assert.notEqual(tenant?.channels?.telegram?.token, token);
+    assert.ok(!JSON.stringify(tenant).includes(token), "token stored in plain text");
+    assert.equal(openTenantSecret(tenant!, "channels.telegram.token"), token);
+    assert.ok(!res.stdout.includes(token) && !res.stderr.includes(token), "token printed");
+    assert.equal(await AuditLog.countDocuments({ tenantId: tenant!._id, action: "tenant.create" }), 1);
+
+    const list = await run(["tenant", "list"]);
+    assert.equal(list.code, 0);
+    assert.match(list.stdout, /toko-budi\s+Toko Budi\s+active\s+id\s+telegram\(polling\)/);
+  });
+
+  it("suspends and resumes a store, each audited", async () => {
+    await run(["tenant", "create", "--slug", "toko-sari", "--name", "Toko Sari"]);
+    assert.equal((await run(["tenant", "suspend", "toko-sari", "--reason", "unpaid"])).code, 0);
+    assert.equal((await Tenant.findOne({ slug: "toko-sari" }).lean())?.status, "suspended");
+    assert.equal((await run(["tenant", "resume", "toko-sari"])).code, 0);
+    const tenant = await Tenant.findOne({ slug: "toko-sari" }).lean();
+    assert.equal(tenant?.status, "active");
+    const actions = (await AuditLog.find({ tenantId: tenant!._id }).sort({ at: 1 }).lean()).map((a) => a.action);
+    assert.deepEqual(actions, ["tenant.create", "tenant.suspend", "tenant.resume"]);
+  });
+
+  it("adds a member with a role", async () => {
+    const res = await run(["member", "add", "--tenant", "toko-budi", "--channel", "telegram", "--user", "777", "--role", "admin"]);
+    assert.equal(res.code, 0, res.stderr);
+    const tenant = await Tenant.findOne({ slug: "toko-budi" }).lean();
+    const member = await Member.findOne({ tenantId: tenant!._id, channel: "telegram", channelUserId: "777" }).lean();
+    assert.equal(member?.role, "admin");
+  });
+
+  it("refuses an unknown flag with the usage", async () => {
+    const res = await expectRefused(["tenant", "create", "--slug", "toko-x", "--name", "X", "--colour", "red"], /unknown flag: --colour/);
+    assert.match(res.stderr, /Usage: niaga tenant create/);
+  });
+
+  it("refuses a duplicate slug", async () => {
+    await expectRefused(["tenant", "create", "--slug", "toko-budi", "--name", "Another"], /already exists/);
+  });
+
+  it("refuses bad slug characters", async () => {
+    await expectRefused(["tenant", "create", "--slug", "Toko Budi!", "--name", "X"], /slug "Toko Budi!" is invalid/);
+    await expectRefused(["tenant", "create", "--slug", "ab", "--name", "X"], /is invalid/);
+  });
+
+  it("refuses a missing name, a bad locale and a malformed token", async () => {
+    await expectRefused(["tenant", "create", "--slug", "toko-y"], /--name is required/);
+    await expectRefused(["tenant", "create", "--slug", "toko-y", "--name", "Y", "--locale", "fr"], /"fr" is not supported/);
+    await expectRefused(["tenant", "create", "--slug", "toko-y", "--name", "Y", "--telegram-token", "nope"], /Telegram token/);
+    await expectRefused(["tenant", "create", "--slug", "toko-y", "--name", "Y", "--timezone", "Mars/Base"], /timezone/);
+  });
+
+  it("refuses a token when ENCRYPTION_KEY is missing, writing nothing", async () => {
+    await expectRefused(["tenant", "create", "--slug", "toko-z", "--name", "Z", "--telegram-token", token], /ENCRYPTION_KEY/, { ENCRYPTION_KEY: "" });
+  });
+
+  it("refuses an unknown tenant", async () => {
+    await expectRefused(["tenant", "suspend", "toko-nope"], /store "toko-nope" not found/);
+    await expectRefused(["member", "add", "--tenant", "toko-nope", "--channel", "telegram", "--user", "1", "--role", "admin"], /not found/);
+  });
+
+  it("refuses a bad role and a bad channel", async () => {
+    await expectRefused(["member", "add", "--tenant", "toko-budi", "--channel", "telegram", "--user", "1", "--role", "boss"], /unknown role "boss"/);
+    await expectRefused(["member", "add", "--tenant", "toko-budi", "--channel", "fax", "--user", "1", "--role", "admin"], /unknown channel "fax"/);
+  });
+
+  it("refuses an unknown command and a bad configuration in one line with exit code 2", async () => {
+    await expectRefused(["frobnicate"], /unknown command: frobnicate/);
+    const res = await expectRefused(["tenant", "list"], /HTTP_PORT/, { HTTP_PORT: "eighty" });
+    assert.equal(res.stderr.trim().split("\n").length, 1);
+  });
+
+  it("keeps the last owner of a store", async () => {
+    assert.equal((await run(["member", "add", "--tenant", "toko-budi", "--channel", "telegram", "--user", "1", "--role", "owner"])).code, 0);
+    await expectRefused(["member", "remove", "--tenant", "toko-budi", "--channel", "telegram", "--user", "1"], /at least one owner/);
+    await expectRefused(["member", "add", "--tenant", "toko-budi", "--channel", "telegram", "--user", "1", "--role", "staff"], /at least one owner/);
+  });
+});
