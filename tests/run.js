@@ -37,16 +37,21 @@ const child = spawn(
   { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "test" } },
 );
 
-let tail = "";
+// The spec reporter prints its summary (`ℹ pass N`) and then, when something failed, the
+// failing tests again; so the summary lines are picked out of the whole stream, not the tail.
+const summary = {};
+let pending = "";
 child.stdout.on("data", (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (pending + chunk.toString()).split("\n");
+  pending = lines.pop() ?? "";
+  for (const line of lines) {
+    const m = line.match(/^\S*\s*(pass|fail|cancelled) (\d+)\s*$/);
+    if (m) summary[m[1]] = Number(m[2]);
+  }
 });
 child.on("close", (code) => {
-  const count = (label) => {
-    const m = tail.match(new RegExp(`^\\S*\\s*${label} (\\d+)`, "m"));
-    return m ? Number(m[1]) : 0;
-  };
+  const count = (label) => summary[label] ?? 0;
   const passed = count("pass");
   const failed = count("fail") + count("cancelled");
   const ranNothing = passed + failed === 0;
