@@ -30,6 +30,12 @@ export type Config = {
   logLevel: "error" | "warn" | "info" | "debug";
   logDir?: string;
   defaultLocale: "id" | "en";
+  /**
+   * How often `niaga start` reads the stores for changes made elsewhere (`niaga tenant
+   * suspend`); present only when `RECONCILE_INTERVAL_MS` is set, else
+   * {@link DEFAULT_RECONCILE_INTERVAL_MS}.
+   */
+  reconcileIntervalMs?: number;
   nodeEnv: "development" | "production" | "test";
 };
 
@@ -37,6 +43,8 @@ export type Config = {
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+export const DEFAULT_RECONCILE_INTERVAL_MS = 15_000;
 
 const ENCRYPTION_KEY_EXPECTS = "expected base64 of exactly 32 bytes (generate one with: openssl rand -base64 32)";
 
@@ -163,6 +171,11 @@ const envSchema = z.object({
     .transform((v) => v.toLowerCase())
     .pipe(z.enum(["id", "en"], { error: "expected id or en" }))
     .default("id"),
+  RECONCILE_INTERVAL_MS: z
+    .string()
+    .refine((v) => /^\d{1,9}$/.test(v) && Number(v) >= 100, "expected a whole number of milliseconds, at least 100 (e.g. 15000)")
+    .transform(Number)
+    .optional(),
   NODE_ENV: z.enum(["development", "production", "test"], { error: "expected development, production or test" }).default("development"),
 });
 
@@ -206,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     logDir: e.LOG_DIR,
     defaultLocale: e.DEFAULT_LOCALE,
+    ...(e.RECONCILE_INTERVAL_MS !== undefined && { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS }),
     nodeEnv: e.NODE_ENV,
   };
 }

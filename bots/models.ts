@@ -1,3 +1,12 @@
 // Every mongoose model of the platform, imported for their side effect of registering
-// with mongoose, so `niaga migrate` and key rotation see all of them.
+// with mongoose, so `niaga migrate` and key rotation see all of them. A new model file
+// is added here.
 import "../storage/models/index.ts";
+import "../flows/engine/mongo-session-store.ts";
+import "../flows/engine/store-flows.ts";
+import "../flows/ordering/product.ts";
+import "../flows/ordering/stock-item.ts";
+import "../flows/ordering/order.ts";
+import "../flows/ordering/proof-store.ts";
+import "../flows/tenant-admin/invites.ts";
+import "../flows/tenant-admin/low-stock.ts";

@@ -16,7 +16,14 @@ const commands: Record<string, Command> = {
   migrate: migrateCommand,
   "rotate-key": rotateKeyCommand,
   db: async (argv) => (await import("../../storage/embedded/cli.ts")).runEmbeddedServerCli(argv),
-  chat: async (argv) => (await import("../../adapters/console/chat-command.ts")).runChatCommand(argv),
+  start: async (argv, ctx) => (await import("../start.ts")).startCommand(argv, ctx),
+  chat: async (argv) => {
+    const [{ runChatCommand }, { platformFlows }] = await Promise.all([
+      import("../../adapters/console/chat-command.ts"),
+      import("../../flows/platform.ts"),
+    ]);
+    return runChatCommand(argv, platformFlows);
+  },
 };
 
 /**

@@ -45,6 +45,18 @@ const tenantSchema = new Schema(
       },
     },
     suspendedReason: { type: String, maxlength: 200 },
+    settings: {
+      // What the seller sets for their checkout (issue 5's /settings edits these).
+      ordering: {
+        paymentMethods: { type: [String], enum: ["manual", "simulator"], default: () => ["manual"] },
+        paymentTimeoutMinutes: { type: Number, min: 5, max: 1440, default: 60 },
+        paymentInstructions: { type: String, maxlength: 2000, default: "" },
+        snkText: { type: String, maxlength: 4000, default: "" },
+        snkWindowHours: { type: Number, min: 1, max: 720, default: 24 },
+        proofRetentionDays: { type: Number, min: 1, max: 365, default: 30 },
+        maxQuantityPerOrder: { type: Number, min: 1, max: 1000, default: 10 },
+      },
+    },
   },
   { timestamps: true },
 );

@@ -19,18 +19,21 @@
 // refuses, it refuses with Telegram's status and wording (see bot-api-methods.ts). The
 // catch: private chats only — no groups, channels, inline mode or payments.
 import { createServer } from "node:http";
+import { performance } from "node:perf_hooks";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import type {
   BotCommand, BotCommandScope, CallbackQuery, ChatMemberUpdated, Message, Update, User, UserFromGetMe,
 } from "grammy/types";
-import { BotApiError, defaultDescription, notFound, unauthorized } from "./telegram-emulator/bot-api-error.ts";
+import { BotApiError, defaultDescription, notFound, tooManyRequests, unauthorized } from "./telegram-emulator/bot-api-error.ts";
 import { BOT_API_METHODS, documentOf, mimeTypeOf, photoSizes } from "./telegram-emulator/bot-api-methods.ts";
 import { EmulatedBot, scopeKey } from "./telegram-emulator/emulated-bot.ts";
 import type {
   ApiCall, CallbackAnswer, ChatState, Fault, RegisteredCommands, UserDirectory,
 } from "./telegram-emulator/emulated-bot.ts";
+import { countsAsMessage } from "./telegram-emulator/flood-limits.ts";
+import type { FloodLimits } from "./telegram-emulator/flood-limits.ts";
 import { imageSize } from "./telegram-emulator/images.ts";
 import { isUpload, readParams } from "./telegram-emulator/request-params.ts";
 import type { Params } from "./telegram-emulator/request-params.ts";
@@ -38,6 +41,7 @@ import { detectEntities } from "./telegram-emulator/text-formatting.ts";
 import { WebhookDelivery } from "./telegram-emulator/webhook-delivery.ts";
 
 export type { ApiCall, CallbackAnswer, Fault, RegisteredCommands } from "./telegram-emulator/emulated-bot.ts";
+export type { FloodLimits } from "./telegram-emulator/flood-limits.ts";
 export { samplePng } from "./telegram-emulator/images.ts";
 
 export interface TelegramEmulatorOptions {
@@ -45,6 +49,8 @@ export interface TelegramEmulatorOptions {
   readonly webhookRetryDelayMs?: number;
   /** How long a webhook may take to answer before the delivery counts as failed. Default 15 s. */
   readonly webhookTimeoutMs?: number;
+  /** Telegram's flood limits, enforced with 429s (see `enforceFloodLimits`). Default: not enforced. */
+  readonly floodLimits?: FloodLimits;
 }
 
 /** A registered bot: what BotFather would have given you. */
@@ -85,13 +91,15 @@ export class TelegramEmulator {
   private readonly deliveries = new Map<EmulatedBot, WebhookDelivery>();
   private readonly directory: UserDirectory = { users: new Map(), deactivated: new Set() };
   private readonly stopping = new AbortController();
-  private readonly options: Required<TelegramEmulatorOptions>;
+  private readonly options: Required<Omit<TelegramEmulatorOptions, "floodLimits">>;
+  private floodLimits: FloodLimits | undefined;
   private nextUserId = 1_000_001;
   private nextBotId = 7_000_000_001;
 
   /** Use `startTelegramEmulator()`. */
   constructor(options: TelegramEmulatorOptions) {
     this.options = { webhookRetryDelayMs: options.webhookRetryDelayMs ?? 50, webhookTimeoutMs: options.webhookTimeoutMs ?? 15_000 };
+    this.floodLimits = options.floodLimits;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         console.error("telegram emulator: request failed", error);
@@ -365,6 +373,22 @@ export class TelegramEmulator {
   // ---------------------------------------------------------------- faults and account events
 
   /**
+   * From now on, every bot's messages are held to Telegram's documented flood limits:
+   * `{ perChatPerSecond: 1, perBotPerSecond: 30 }` refuses a second message in a chat
+   * within a second, or a 31st of the bot, with 429 and the `retry_after` that would let
+   * it through. Counted: send*, copy*, forward* and edit* calls (not sendChatAction) as
+   * they arrive. `undefined` turns enforcement off.
+   */
+  enforceFloodLimits(limits: FloodLimits | undefined): void {
+    this.floodLimits = limits;
+  }
+
+  /** The bot's calls refused by enforced flood limits (not by `failNext`). */
+  floodRefusals(token: string): ApiCall[] {
+    return this.botFor(token).calls.filter((c) => c.floodRefused === true).map((c) => ({ ...c }));
+  }
+
+  /**
    * The next call(s) of `method` (`"*"`: any method) fail or slow down:
    * `{ status: 429, retryAfter: 2 }`, `{ status: 500, times: 2 }`, `{ delayMs: 200 }`,
    * `{ dropConnection: true }`. Faults queue up and are used in order.
@@ -472,7 +496,7 @@ export class TelegramEmulator {
   }
 
   private async dispatch(bot: EmulatedBot, token: string, method: string, params: Params, disconnected: AbortSignal, viaWebhookReply: boolean): Promise<Outcome> {
-    const call: ApiCall = { method, params: describeParams(params), viaWebhookReply };
+    const call: ApiCall = { method, params: describeParams(params), viaWebhookReply, receivedAt: performance.now() };
     bot.calls.push(call);
     let outcome: Outcome;
     try {
@@ -486,6 +510,12 @@ export class TelegramEmulator {
         const description = fault.description ?? (fault.status === 429 ? `Too Many Requests: retry after ${retryAfter}` : defaultDescription(fault.status));
         throw new BotApiError(fault.status, description, retryAfter === undefined ? undefined : { retry_after: retryAfter });
       } else {
+        const limits = this.floodLimits;
+        const retryAfter = limits && countsAsMessage(method) ? bot.flood.admit(limits, chatParam(params), call.receivedAt) : undefined;
+        if (retryAfter !== undefined) {
+          call.floodRefused = true;
+          throw tooManyRequests(retryAfter);
+        }
         const run = BOT_API_METHODS.get(method.toLowerCase());
         if (!run) throw notFound();
         const result = await run({
@@ -503,6 +533,7 @@ export class TelegramEmulator {
       : outcome instanceof BotApiError
         ? { ok: false, error_code: outcome.errorCode, description: outcome.message }
         : { ok: true };
+    call.answeredAt = performance.now();
     bot.events.emit("call", call);
     return outcome;
   }
@@ -536,6 +567,11 @@ function describeParams(params: Params): Record<string, unknown> {
     if (typeof value === "string" && INTEGER_FIELDS.has(name) && /^-?\d+$/.test(value)) return [name, Number(value)];
     return [name, value];
   }));
+}
+
+function chatParam(params: Params): string | undefined {
+  const value = params.chat_id;
+  return (typeof value === "string" && value !== "") || typeof value === "number" ? String(value) : undefined;
 }
 
 function identityOf(bot: EmulatedBot): EmulatedBotIdentity {

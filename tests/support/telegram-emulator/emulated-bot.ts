@@ -8,6 +8,7 @@ import type {
 } from "grammy/types";
 import { forbidden, badRequest } from "./bot-api-error.ts";
 import type { BotApiError } from "./bot-api-error.ts";
+import { FloodWindows } from "./flood-limits.ts";
 
 export interface StoredFile {
   readonly fileId: string;
@@ -46,6 +47,12 @@ export interface ApiCall {
   readonly viaWebhookReply: boolean;
   /** The answer, once given: `{ ok: true }` or the error Telegram would return. */
   response?: { readonly ok: boolean; readonly error_code?: number; readonly description?: string };
+  /** When the emulator received the call (`performance.now()`, ms). */
+  readonly receivedAt: number;
+  /** When it answered. */
+  answeredAt?: number;
+  /** Refused with 429 by the flood limits the test asked the emulator to enforce. */
+  floodRefused?: boolean;
 }
 
 /** What the bot answered to a button press. */
@@ -115,6 +122,8 @@ export class EmulatedBot {
   readonly callbackAnswers: CallbackAnswer[] = [];
   readonly calls: ApiCall[] = [];
   readonly faults = new Map<string, Array<{ fault: Fault; left: number }>>();
+  /** Recent messages, held against the flood limits when the emulator enforces them. */
+  readonly flood = new FloodWindows();
   /**
    * "update" when one is queued, "poll" when a getUpdates is being held, "message"
    * (Message) when the bot sends or edits, "call" (ApiCall) when a call is answered.

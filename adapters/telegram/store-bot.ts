@@ -1,0 +1,386 @@
+/**
+ * One store's Telegram bot: a grammY `Bot` with resilient outgoing calls, fed by long
+ * polling (`@grammyjs/runner`) or by the platform's webhook endpoint, turning each update
+ * into an engine turn and the turn's replies into messages. `StoreBots` owns the
+ * lifecycle; this class knows one bot.
+ *
+ * Every update is handled once (update ids already seen are dropped, which matters while a
+ * store moves between polling and webhook), updates of one chat strictly in order
+ * (`sequentialize` by chat; the engine also serialises turns, but the customer lookup
+ * before the turn must not reorder them), and every message gets an answer: when
+ * something fails outside the engine, the customer gets `common.error_apology` with an
+ * error id that is in the log line too.
+ */
+import { randomBytes, timingSafeEqual, createHash } from "node:crypto";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { Bot, GrammyError } from "grammy";
+import type { Context } from "grammy";
+import type { Update, User, UserFromGetMe } from "grammy/types";
+import { run, sequentialize } from "@grammyjs/runner";
+import type { RunnerHandle } from "@grammyjs/runner";
+import type { SendReport } from "../../bots/customer-messages.ts";
+import type { EngineLog } from "../../flows/engine/actions.ts";
+import { ChatQueue } from "../../flows/engine/chat-queue.ts";
+import type { Engine } from "../../flows/engine/engine.ts";
+import type { InboundMessage, InboundTenant, Locale, Outbound } from "../../flows/engine/message.ts";
+import { resolveLocale, t } from "../../locales/i18n.ts";
+import { resilientCalls } from "./api-resilience.ts";
+import type { ResilientCallsOptions } from "./api-resilience.ts";
+import { registerCustomerCommands } from "./bot-commands.ts";
+import type { ButtonSigner, PromptTags } from "./button-data.ts";
+import { deliverReplies, LiveKeyboards } from "./chat-replies.ts";
+import type { ChatReplies, PressedButton } from "./chat-replies.ts";
+import { CustomerRecords, TELEGRAM_CHANNEL } from "./customer-records.ts";
+import { downloadTelegramFile } from "./file-download.ts";
+import { displayNameOf, inboundMessageOf } from "./inbound-message.ts";
+import { sendingProactively } from "./outgoing-pacer.ts";
+import type { OutgoingPacer } from "./outgoing-pacer.ts";
+import { sendBatch } from "./proactive-send.ts";
+
+export type TelegramMode = "polling" | "webhook";
+
+/** The updates a store bot asks Telegram for. */
+export const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const;
+
+/** What a store bot shares with every other one in the process. */
+export interface StoreBotShared {
+  engine: Engine;
+  apiRoot: string;
+  buttons: ButtonSigner;
+  tags: PromptTags;
+  /** Options for `resilientCalls`, apart from the callbacks the bot installs itself. */
+  resilience?: Omit<ResilientCallsOptions, "onUnauthorized" | "onBlocked" | "log">;
+  /** Long-poll timeout in seconds. Default 30. */
+  pollingTimeoutSec?: number;
+  /** How long a bot's start may wait for Telegram's `getMe`. Default 20 000 ms. */
+  startTimeoutMs?: number;
+  /** How long a turn may run before the customer sees "typing…". Default 1000 ms. */
+  typingAfterMs?: number;
+  lookupBudgetMs?: number;
+}
+
+export interface StoreTenant extends InboundTenant {
+  /** The store's language, for customers whose Telegram does not say theirs. */
+  locale: Locale;
+}
+
+export interface StoreBotOptions extends StoreBotShared {
+  tenant: StoreTenant;
+  token: string;
+  log: EngineLog;
+  /** The store's flood-limit pacer; one per token, outliving this bot across restarts. */
+  pacer: OutgoingPacer;
+  /** Telegram answered 401: the token is revoked. Called at most once. */
+  onUnauthorized(): void;
+}
+
+// Update ids remembered to drop a redelivered update (polling and webhook overlapping during a switch).
+const REMEMBERED_UPDATES = 512;
+
+export class StoreBot {
+  readonly tenant: StoreTenant;
+  readonly bot: Bot;
+  readonly customers: CustomerRecords;
+  #mode: TelegramMode | "stopped" = "stopped";
+  #runner: RunnerHandle | undefined;
+  #webhookSecretDigest: Buffer | undefined;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #seen = new Set<number>();
+  #highestUpdateId = 0;
+  readonly #keyboards = new LiveKeyboards();
+  /**
+   * Proactive batches to one chat, one after another; bulk ones (broadcasts) in a line of
+   * their own. Not shared with a turn's replies: a batch waiting its turn behind a
+   * broadcast must not hold up the answer to a customer, nor their goods.
+   */
+  readonly #proactive = { proactive: new ChatQueue(), bulk: new ChatQueue() };
+  readonly #options: StoreBotOptions;
+  readonly #log: EngineLog;
+
+  constructor(options: StoreBotOptions) {
+    this.#options = options;
+    this.#log = options.log;
+    this.tenant = options.tenant;
+    this.customers = new CustomerRecords({
+      tenantId: options.tenant.id,
+      log: options.log,
+      ...(options.lookupBudgetMs !== undefined && { lookupBudgetMs: options.lookupBudgetMs }),
+    });
+    this.bot = new Bot(options.token, { client: { apiRoot: options.apiRoot } });
+    // Installed first, so it sits under the retries: each retry waits its turn too.
+    this.bot.api.config.use(options.pacer.transformer());
+    this.bot.api.config.use(resilientCalls({
+      ...options.resilience,
+      log: options.log,
+      onUnauthorized: options.onUnauthorized,
+      onBlocked: (chatId, reason) => {
+        this.customers.markUnreachable(chatId, reason).catch((error: unknown) => {
+          this.#log.warn("telegram customer could not be marked unreachable", { tenant: this.tenant.slug, error: (error as Error).message });
+        });
+      },
+    }));
+    this.#installHandlers();
+  }
+
+  get mode(): TelegramMode | "stopped" {
+    return this.#mode;
+  }
+
+  /**
+   * Asks Telegram who the bot is (`getMe`); a revoked token fails here with a 401
+   * `GrammyError`. grammY retries a failing network or Telegram for ever; this gives up
+   * after `startTimeoutMs`, so one unreachable store cannot hold up the others' start.
+   */
+  async init(): Promise<UserFromGetMe> {
+    const timeoutMs = this.#options.startTimeoutMs ?? 20_000;
+    try {
+      // grammY types its signal as the `abort-controller` polyfill's; Node's own works the same.
+      await this.bot.init(AbortSignal.timeout(timeoutMs) as Parameters<Bot["init"]>[0]);
+    } catch (error) {
+      if (this.bot.isInited()) return this.bot.botInfo;
+      if (error instanceof GrammyError && error.error_code < 500 && error.error_code !== 429) throw error;
+      throw new Error(`Telegram did not answer getMe within ${timeoutMs} ms (${describe(error)})`);
+    }
+    return this.bot.botInfo;
+  }
+
+  /** Starts long polling; removes a webhook first, since Telegram refuses getUpdates while one is set. */
+  async startPolling(): Promise<void> {
+    if (this.#runner) return;
+    await this.bot.api.deleteWebhook();
+    const runner = run(this.bot, {
+      runner: { fetch: { timeout: this.#options.pollingTimeoutSec ?? 30, allowed_updates: [...ALLOWED_UPDATES] }, silent: true },
+    });
+    this.#runner = runner;
+    this.#mode = "polling";
+    runner.task()?.catch((error: unknown) => {
+      if (this.#runner !== runner) return;
+      this.#runner = undefined;
+      this.#mode = "stopped";
+      this.#log.error("telegram long polling stopped", { tenant: this.tenant.slug, error: describe(error) });
+    });
+  }
+
+  /**
+   * Stops long polling once the updates already fetched are handled, then tells Telegram
+   * they are done (a last `getUpdates` with the next offset), so whoever receives the
+   * store's updates next — a webhook, another process — does not get them again.
+   */
+  async stopPolling(): Promise<void> {
+    const runner = this.#runner;
+    this.#runner = undefined;
+    if (this.#mode === "polling") this.#mode = "stopped";
+    if (!runner) return;
+    await Promise.resolve(runner.isRunning() ? runner.stop() : undefined).catch(() => undefined);
+    await this.#drain();
+    if (this.#highestUpdateId > 0) {
+      await this.bot.api.getUpdates({ offset: this.#highestUpdateId + 1, limit: 1, timeout: 0 }).catch((error: unknown) => {
+        this.#log.warn("telegram could not confirm the last polled updates", { tenant: this.tenant.slug, error: describe(error) });
+      });
+    }
+  }
+
+  /** Points Telegram at the platform's endpoint for this store, with the secret it must send back. */
+  async useWebhook(url: string, secret: string): Promise<void> {
+    this.acceptSecret(secret);
+    await this.bot.api.setWebhook(url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] });
+    this.#mode = "webhook";
+  }
+
+  /** The webhook secret this bot accepts (also while polling, for deliveries still under way during a switch). */
+  acceptSecret(secret: string): void {
+    this.#webhookSecretDigest = digest(secret);
+  }
+
+  /** Whether a webhook request carries this store's secret. */
+  checkSecret(header: string | undefined): boolean {
+    const expected = this.#webhookSecretDigest;
+    return expected !== undefined && header !== undefined && timingSafeEqual(digest(header), expected);
+  }
+
+  /** Handles an update that came through the webhook. Resolves when the customer has the answer. */
+  async receive(update: Update): Promise<void> {
+    await this.bot.handleUpdate(update);
+  }
+
+  /** Stops taking updates and waits for the ones under way. A webhook stays set, so Telegram keeps the updates for the next start. */
+  async stop(): Promise<void> {
+    await this.stopPolling();
+    this.#mode = "stopped";
+    await this.#drain();
+  }
+
+  registerCommands(): Promise<void> {
+    return registerCustomerCommands(this.bot.api, this.#options.engine.platformFlows, this.tenant.name);
+  }
+
+  download(fileRef: string, maxBytes?: number): Promise<Buffer> {
+    return downloadTelegramFile(this.bot.api, this.#options.apiRoot, fileRef, maxBytes);
+  }
+
+  /**
+   * Sends `replies` to a chat outside a turn, rendered as a turn's replies are, paced as
+   * proactive sends, after the batches already queued for the chat. Never rejects.
+   */
+  sendProactively(chatId: number, replies: readonly Outbound[], locale: Locale, opts: { bulk?: boolean } = {}): Promise<SendReport> {
+    const line = opts.bulk ? this.#proactive.bulk : this.#proactive.proactive;
+    return line.run(String(chatId), () => sendingProactively(() => sendBatch(this.#chatReplies(chatId, locale), replies), opts));
+  }
+
+  /** The language a customer chose in this store, if they did. */
+  chosenLocale(chatId: number): Promise<Locale | undefined> {
+    return this.customers.chosenLocale(chatId);
+  }
+
+  // ---------------------------------------------------------------- updates
+
+  #installHandlers(): void {
+    const bot = this.bot;
+    bot.use((ctx, next) => this.#once(ctx.update.update_id, next));
+    bot.on("my_chat_member", (ctx) => this.#onMembership(ctx));
+    bot.use(sequentialize((ctx: Context) => (ctx.chat ? String(ctx.chat.id) : undefined)));
+    bot.on("callback_query", (ctx) => this.#onPress(ctx));
+    bot.on("message", (ctx) => this.#onMessage(ctx));
+    bot.catch((error) => {
+      this.#log.error("telegram update failed outside a conversation", { tenant: this.tenant.slug, updateId: error.ctx.update.update_id, error: describe(error.error) });
+    });
+  }
+
+  async #once(updateId: number, next: () => Promise<void>): Promise<void> {
+    if (this.#seen.has(updateId)) return;
+    this.#seen.add(updateId);
+    if (this.#seen.size > REMEMBERED_UPDATES) this.#seen.delete(this.#seen.values().next().value as number);
+    if (updateId > this.#highestUpdateId) this.#highestUpdateId = updateId;
+    const work = next();
+    this.#inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.#inFlight.delete(work);
+    }
+  }
+
+  async #drain(): Promise<void> {
+    await nextTurn();
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #onMembership(ctx: Context): void {
+    const change = ctx.myChatMember;
+    if (!change || change.chat.type !== "private") return;
+    const status = change.new_chat_member.status;
+    if (status === "kicked") {
+      this.customers.markUnreachable(change.chat.id, "blocked").catch((error: unknown) => {
+        this.#log.warn("telegram customer could not be marked unreachable", { tenant: this.tenant.slug, error: describe(error) });
+      });
+    } else if (status === "member") {
+      this.customers.markReachable(change.chat.id);
+    }
+  }
+
+  async #onMessage(ctx: Context): Promise<void> {
+    const message = ctx.message;
+    const from = ctx.from;
+    if (!message || !from || message.chat.type !== "private" || from.is_bot) return;
+    const chatId = message.chat.id;
+    const locale = await this.#localeOf(from);
+    await this.#answering(chatId, locale, async () => {
+      const inbound = inboundMessageOf(message);
+      if (!inbound) {
+        await this.bot.api.sendMessage(chatId, t(locale, "telegram.unsupported_message"));
+        return;
+      }
+      await this.#converse(chatId, from, locale, inbound);
+    });
+  }
+
+  async #onPress(ctx: Context): Promise<void> {
+    const query = ctx.callbackQuery;
+    const chat = query?.message?.chat;
+    if (!query || !chat || chat.type !== "private") {
+      if (query) await ctx.answerCallbackQuery().catch(() => undefined);
+      return;
+    }
+    const locale = await this.#localeOf(query.from);
+    const opened = this.#options.buttons.open(this.tenant.id, String(chat.id), query.data);
+    if (!opened) {
+      // Not a button this store sent to this chat: a modified client, or data from elsewhere.
+      this.#log.warn("telegram button with an invalid signature ignored", { tenant: this.tenant.slug, chatId: chat.id });
+      await this.#answering(chat.id, locale, () => ctx.answerCallbackQuery({ text: t(locale, "telegram.button_invalid") }));
+      return;
+    }
+    await this.#answering(chat.id, locale, async () => {
+      // Answered first: the spinner on the button stops even if the turn takes a while.
+      await ctx.answerCallbackQuery().catch((error: unknown) => {
+        this.#log.warn("telegram callback query not answered", { tenant: this.tenant.slug, error: describe(error) });
+      });
+      const prompt = opened.tag === "" ? undefined : this.#options.tags.resolve(opened.tag);
+      const pressed: PressedButton = { message: query.message!, data: query.data!, tag: opened.tag };
+      await this.#converse(chat.id, query.from, locale, { kind: "choice", choiceId: opened.choiceId, ...(prompt && { prompt }) }, pressed);
+    });
+  }
+
+  /** One engine turn; the replies are delivered inside it, so replies of consecutive messages stay in order. */
+  async #converse(chatId: number, from: User, locale: Locale, message: InboundMessage, pressed?: PressedButton): Promise<void> {
+    const { engine } = this.#options;
+    const chat = this.#chatReplies(chatId, locale);
+    let typing: Promise<unknown> | undefined;
+    const typingTimer = setTimeout(() => {
+      typing = this.bot.api.sendChatAction(chatId, "typing").catch(() => undefined);
+    }, this.#options.typingAfterMs ?? 1000);
+    try {
+      await engine.handle(
+        {
+          tenant: { id: this.tenant.id, slug: this.tenant.slug, name: this.tenant.name },
+          channel: TELEGRAM_CHANNEL,
+          chatId: String(chatId),
+          user: { id: String(from.id), name: displayNameOf(from) },
+          locale,
+          message,
+        },
+        async (replies) => {
+          clearTimeout(typingTimer);
+          await typing;
+          await deliverReplies(chat, replies, pressed);
+        },
+      );
+    } finally {
+      clearTimeout(typingTimer);
+    }
+  }
+
+  #chatReplies(chatId: number, locale: Locale): ChatReplies {
+    return {
+      api: this.bot.api, tenantId: this.tenant.id, chatId, locale, log: this.#log,
+      buttons: this.#options.buttons, tags: this.#options.tags, keyboards: this.#keyboards,
+    };
+  }
+
+  /** Runs `work`; if it fails, logs why with an error id and tells the customer, unless Telegram will not let us. */
+  async #answering(chatId: number, locale: Locale, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      const errorId = randomBytes(4).toString("hex").toUpperCase();
+      this.#log.error("telegram update could not be answered", { tenant: this.tenant.slug, errorId, error: describe(error) });
+      if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 403)) return;
+      await this.bot.api.sendMessage(chatId, t(locale, "common.error_apology", { errorId })).catch((apologyError: unknown) => {
+        this.#log.error("telegram apology could not be sent", { tenant: this.tenant.slug, errorId, error: describe(apologyError) });
+      });
+    }
+  }
+
+  async #localeOf(user: User): Promise<Locale> {
+    const chosen = await this.customers.seen(user);
+    if (chosen) return chosen;
+    return user.language_code ? resolveLocale(user.language_code) : this.tenant.locale;
+  }
+}
+
+function digest(secret: string): Buffer {
+  return createHash("sha256").update(secret).digest();
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,38 @@
+// The conversation engine's public surface: what flow folders, adapters and the
+// composition root import. Everything else in this folder is the engine's own business.
+export { createEngine } from "./engine.ts";
+export type { Engine, EngineOptions, StoreFlowSource } from "./engine.ts";
+export { defineFlow } from "./flow-schema.ts";
+export type { FlowSpec, StepSpec, TextSpec, AnswerKind } from "./flow-schema.ts";
+export { FlowValidationError, describeProblem } from "./flow-validation.ts";
+export type { FlowProblem } from "./flow-validation.ts";
+export { combineFlowBundles } from "./flow-bundle.ts";
+export type { FlowBundle } from "./flow-bundle.ts";
+export type { Action, ActionContext, ActionRegistry, ActionResult, AnswerValidator, AnswerVerdict, EngineLog, ValidatorRegistry } from "./actions.ts";
+export { chatKeyOf } from "./message.ts";
+export type {
+  Audience,
+  ChatKey,
+  ChoiceView,
+  Inbound,
+  InboundContact,
+  InboundMedia,
+  InboundMessage,
+  InboundTenant,
+  InboundUser,
+  InlineText,
+  Locale,
+  Outbound,
+  OutboundMedia,
+  PromptRef,
+  Text,
+  TextParams,
+} from "./message.ts";
+export { renderText, i18nTexts } from "./texts.ts";
+export { PAGE_NEXT, PAGE_PREV } from "./turn.ts";
+export type { TextCatalog } from "./texts.ts";
+export { MemorySessionStore } from "./session.ts";
+export type { Conversation, SessionStore, StoredSession } from "./session.ts";
+export { MongoSessionStore, ConversationSession } from "./mongo-session-store.ts";
+export { MongoStoreFlows, StoreFlow, saveStoreFlow } from "./store-flows.ts";
+export { memberAudience } from "./audience.ts";

@@ -1,0 +1,84 @@
+// What the customer's ordering conversation needs from outside the engine, injected by the
+// composition root (`createOrderingFlows(services)`), and the small helpers its actions
+// share. Only `ordering` matters for buying; the rest is optional.
+import type { ActionContext, ActionResult } from "../engine/actions.ts";
+import type { Outbound, TextParams } from "../engine/message.ts";
+import type { CustomerRef } from "./order.ts";
+import type { Ordering } from "./ordering.ts";
+
+/**
+ * Fetches a file a customer sent (a payment proof, a claim screenshot) by the channel's
+ * reference to it; should stop reading past `maxBytes` and throw. The same shape as seller
+ * administration's `FileFetcher`, so one function serves both.
+ */
+export type ProofFetcher = (tenantId: string, fileRef: string, options: { maxBytes: number; channel: string }) => Promise<Uint8Array>;
+
+/** Pays a simulator order the way a person pressing "Pay" on its pay page would. Demo and tests only. */
+export type SimulatedPayment = (payment: { tenantId: string; orderCode: string; payUrl: string }) => Promise<boolean>;
+
+export interface OrderingFlowServices {
+  /**
+   * The ordering domain (`createOrdering({ sink, gateways, timers })`), or a getter for one
+   * built after the flows (the platform builds its engine's flows before its domain).
+   * Without it customers can browse and read their orders, but buying is refused politely.
+   */
+  ordering?: Ordering | (() => Ordering | undefined);
+  /**
+   * Keeps a proof's bytes too (sealed, with the channel's reference). Without it only the
+   * reference is stored, and a seller opens the photo through the channel.
+   */
+  fetchProof?: ProofFetcher;
+  /**
+   * Demo only: adds "⚡ Pay now (simulation)" to the simulator's payment step, which calls
+   * this instead of making the customer open the pay link in a browser.
+   */
+  simulatePayment?: SimulatedPayment;
+}
+
+export interface ResolvedFlowServices {
+  ordering(): Ordering | undefined;
+  fetchProof?: ProofFetcher;
+  simulatePayment?: SimulatedPayment;
+}
+
+export function resolveFlowServices(services: OrderingFlowServices = {}): ResolvedFlowServices {
+  const { ordering } = services;
+  return {
+    ordering: () => (typeof ordering === "function" ? ordering() : ordering),
+    ...(services.fetchProof && { fetchProof: services.fetchProof }),
+    ...(services.simulatePayment && { simulatePayment: services.simulatePayment }),
+  };
+}
+
+/** The writer as the ordering domain knows a customer. */
+export function customerOf(ctx: ActionContext): CustomerRef {
+  return {
+    channel: ctx.channel,
+    channelUserId: ctx.user.id,
+    chatId: ctx.chatId,
+    locale: ctx.locale,
+    ...(ctx.user.name ? { name: ctx.user.name } : {}),
+  };
+}
+
+export function say(key: string, params?: TextParams): Outbound {
+  return { text: params ? { key, params } : { key } };
+}
+
+/** Says something and takes the named outcome. */
+export function saying(outcome: string, ...messages: Outbound[]): ActionResult {
+  return { say: messages, outcome };
+}
+
+/** A session field as a string ("" when unset). */
+export function field(ctx: ActionContext, name: string): string {
+  const value = ctx.data[name];
+  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
+}
+
+/** The outcome every buying step takes when the platform runs without an ordering domain. */
+export const UNAVAILABLE = "unavailable";
+
+export function unavailable(): ActionResult {
+  return saying(UNAVAILABLE, say("ordering.unavailable"));
+}

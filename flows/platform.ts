@@ -1,0 +1,47 @@
+// Every flow the platform runs, with the actions they call: what the composition root
+// (the `niaga` CLI, the demo, the store bots) hands to `createEngine`. A new flow folder
+// adds its bundle here.
+import { combineFlowBundles } from "./engine/flow-bundle.ts";
+import type { FlowBundle } from "./engine/flow-bundle.ts";
+import { createOrderingFlows } from "./ordering/catalog-flows.ts";
+import type { OrderingFlowServices } from "./ordering/flow-services.ts";
+import type { Ordering } from "./ordering/ordering.ts";
+import { createAdminFlows } from "./tenant-admin/admin-flows.ts";
+import type { AdminServices } from "./tenant-admin/admin-services.ts";
+
+export interface PlatformFlowServices {
+  /**
+   * The ordering domain (`createOrdering({ sink, gateways, timers })`), or a getter for one
+   * built later. Customers buy through it; sellers approve, reject, cancel and refund
+   * through it (unless `admin.ordering` says otherwise).
+   */
+  ordering?: Ordering | (() => Ordering | undefined);
+  /** The customer flows' other services (proof bytes, the demo's pay button). */
+  storefront?: Omit<OrderingFlowServices, "ordering">;
+  /** Seller administration's services (file fetcher, notifier, limiter, platform owners). */
+  admin?: AdminServices;
+}
+
+/**
+ * The platform's flows with the services their actions use. Without services customers
+ * can browse but not buy, and sellers cannot change orders (both are told so politely).
+ *
+ * ```ts
+ * let ordering: Ordering | undefined;
+ * const flows = createPlatformFlows({
+ *   ordering: () => ordering,                              // set once wireDomain built it
+ *   storefront: { fetchProof: (tenantId, ref, opts) => telegram.downloadFile(tenantId, ref, opts) },
+ *   admin: { fileFetcher, notifier, limiter: coordination.limiter, ownerChatIds: config.ownerChatIds },
+ * });
+ * ```
+ */
+export function createPlatformFlows(services: PlatformFlowServices = {}): Required<FlowBundle> {
+  const { ordering } = services;
+  return combineFlowBundles(
+    createOrderingFlows({ ...services.storefront, ...(ordering && { ordering }) }),
+    createAdminFlows({ ...(ordering && { ordering }), ...services.admin }),
+  );
+}
+
+/** The flows without domain services: for validating stores' JSON flows, and `niaga chat` browsing. */
+export const platformFlows = createPlatformFlows();

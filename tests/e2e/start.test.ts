@@ -1,0 +1,231 @@
+// `niaga start` as an operator runs it: a real child process on an embedded MongoDB and
+// the Telegram Bot API emulator, a customer talking to a store's bot, `niaga tenant
+// suspend|resume` from another process, health checks, SIGTERM.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import type { User } from "grammy/types";
+import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
+import { configureEncryption } from "../../storage/crypto.ts";
+import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { startRedis } from "../support/redis.ts";
+import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+
+const niaga = fileURLToPath(new URL("../../bots/niaga.js", import.meta.url));
+const key = randomBytes(32);
+const SLUG = "toko-ujung";
+const STORE = "Toko Ujung";
+/** Generous: the child compiles TypeScript on start, on a machine running other tests. */
+const START_WAIT_MS = 60_000;
+
+type LogLine = Record<string, unknown> & { level?: string; message?: string };
+
+/** A `niaga …` child process whose JSON log lines (stderr) the test can wait for. */
+class Niaga {
+  readonly lines: LogLine[] = [];
+  stderr = "";
+  stdout = "";
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly child: ChildProcess;
+  readonly #waiters = new Set<() => void>();
+  #gone = false;
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.child = spawn(process.execPath, [niaga, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let partial = "";
+    this.child.stdout!.on("data", (chunk: Buffer) => (this.stdout += chunk.toString()));
+    this.child.stderr!.on("data", (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+      partial += chunk.toString();
+      const complete = partial.split("\n");
+      partial = complete.pop() ?? "";
+      for (const line of complete) {
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ message: line });
+        }
+      }
+      for (const wake of this.#waiters) wake();
+    });
+    this.exited = new Promise((resolve) =>
+      this.child.on("exit", (code, signal) => {
+        this.#gone = true;
+        for (const wake of this.#waiters) wake();
+        resolve({ code, signal });
+      }),
+    );
+  }
+
+  /** Resolves with the first log line that matches, including earlier ones. */
+  waitForLog(matches: (line: LogLine) => boolean, what: string, timeoutMs = 15_000): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.lines.find(matches);
+        if (found) {
+          finish();
+          resolve(found);
+        } else if (this.#gone) {
+          finish();
+          reject(new Error(`niaga exited (${String(this.child.exitCode ?? this.child.signalCode)}) without logging ${what}; stderr:\n${this.stderr.slice(-4000)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`niaga never logged ${what} within ${timeoutMs} ms; stderr:\n${this.stderr.slice(-4000)}`));
+      }, timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
+
+let db: TestMongo;
+let tg: TelegramEmulator;
+let token: string;
+let env: Record<string, string>;
+
+before(async () => {
+  db = await startTestMongo("niaga_start");
+  tg = await startTelegramEmulator();
+  ({ token } = tg.bot());
+  await connectMongo(db.uri, { attempts: 1 });
+  configureEncryption(key);
+  const tenant = new Tenant({ slug: SLUG, name: STORE, locale: "id" });
+  tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
+  await tenant.save();
+  env = {
+    MONGODB_URI: db.uri,
+    ENCRYPTION_KEY: key.toString("base64"),
+    TELEGRAM_API_ROOT: tg.apiRoot,
+    HTTP_PORT: "0",
+    RECONCILE_INTERVAL_MS: "200",
+    LOG_LEVEL: "info",
+    NODE_ENV: "test",
+    DEFAULT_LOCALE: "en",
+  };
+});
+
+after(async () => {
+  await disconnectMongo();
+  await tg.stop();
+  await db.stop();
+});
+
+/** `niaga start` with `env` (and more), once it has logged its start line. */
+async function startNiaga(extraEnv: Record<string, string> = {}): Promise<{ platform: Niaga; port: number; startLine: LogLine }> {
+  const platform = new Niaga(["start"], { ...env, ...extraEnv });
+  const startLine = await platform.waitForLog((l) => /^niaga started/.test(l.message ?? ""), "its start line", START_WAIT_MS);
+  return { platform, port: startLine.httpPort as number, startLine };
+}
+
+function killIfRunning(platform: Niaga | undefined): void {
+  if (platform && platform.child.exitCode === null && platform.child.signalCode === null) platform.child.kill("SIGKILL");
+}
+
+describe("niaga start", () => {
+  let platform: Niaga;
+  let port: number;
+
+  const cli = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    const run = new Niaga(args, { ...env, ...extraEnv });
+    const { code } = await run.exited;
+    return { code, stdout: run.stdout, stderr: run.stderr };
+  };
+  const greeting = (after: number) => (m: { message_id: number; text?: string }) => m.message_id > after && (m.text ?? "").includes(STORE);
+
+  before(async () => {
+    ({ platform, port } = await startNiaga());
+  });
+  after(() => killIfRunning(platform));
+
+  it("logs one start line with its mode, port and store bots, and never a token", async () => {
+    const line = platform.lines.find((l) => /^niaga started/.test(l.message ?? ""))!;
+    assert.equal(line.mode, "single-instance");
+    assert.ok(Number.isInteger(port) && port > 0);
+    assert.deepEqual(line.storeBots, { started: 1, failed: 0 });
+    assert.deepEqual(line.started, [SLUG]);
+    assert.match(line.message!, /single-instance, HTTP on port \d+, 1 store bots started, 0 failed/);
+    assert.ok(!platform.stderr.includes(token.split(":")[1]), "the bot token never reaches the log");
+  });
+
+  it("answers /healthz and /readyz", async () => {
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { mongodb: true, storeBots: true });
+  });
+
+  it("greets a customer who sends /start with the store's name", async () => {
+    const sari: User = tg.user({ first_name: "Sari", language_code: "id" });
+    const sent = await tg.sendCommand(token, sari, "/start");
+    const reply = await tg.waitForSent(token, sari, greeting(sent.message_id), 15_000);
+    assert.match(reply.text ?? "", /selamat datang di Toko Ujung/);
+  });
+
+  it("stops answering once the store is suspended from another process, and answers what waited once resumed", async () => {
+    const budi: User = tg.user({ first_name: "Budi", language_code: "id" });
+    const suspended = await cli(["tenant", "suspend", SLUG, "--reason", "e2e"]);
+    assert.equal(suspended.code, 0, suspended.stderr);
+    await platform.waitForLog((l) => l.message === "telegram store bot stopped" && l.tenant === SLUG, "the bot stopping");
+
+    const waiting = await tg.sendCommand(token, budi, "/start");
+    const stoppedAt = tg.calls(token).length;
+    const resumed = await cli(["tenant", "resume", SLUG]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    await tg.waitForSent(token, budi, greeting(waiting.message_id), 15_000);
+
+    // The bot was not answering while suspended: the reply came only after it started again.
+    const since = tg.calls(token).slice(stoppedAt).map((c) => c.method);
+    assert.ok(since.indexOf("getMe") >= 0 && since.indexOf("getMe") < since.indexOf("sendMessage"), `calls after the suspension: ${since.join(", ")}`);
+    assert.equal(tg.sent(token, budi).filter(greeting(waiting.message_id)).length, 1, "answered once");
+  });
+
+  it("stops on SIGTERM with exit code 0 and is gone", async () => {
+    platform.child.kill("SIGTERM");
+    const { code } = await platform.exited;
+    assert.equal(code, 0, platform.stderr.slice(-2000));
+    assert.ok(platform.lines.some((l) => l.message === "niaga stopped"));
+    assert.throws(() => process.kill(platform.child.pid!, 0), { code: "ESRCH" });
+  });
+
+  it("refuses a bad environment with one line naming the variable and exit code 2", async () => {
+    const bads: Array<Record<string, string>> = [{ HTTP_PORT: "abc" }, { ENCRYPTION_KEY: "" }];
+    for (const bad of bads) {
+      const result = await cli(["start"], bad);
+      const name = Object.keys(bad)[0];
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(name));
+    }
+  });
+});
+
+describe("niaga start with REDIS_URL", () => {
+  it("says it runs in redis mode, is ready only with Redis, and stops on SIGTERM", async () => {
+    const redis = await startRedis();
+    let platform: Niaga | undefined;
+    try {
+      const started = await startNiaga({ REDIS_URL: redis.url });
+      platform = started.platform;
+      assert.equal(started.startLine.mode, "redis");
+      assert.match(started.startLine.message!, /^niaga started: redis, /);
+      assert.ok(!platform.lines.some((l) => /REDIS_URL is not set/.test(l.message ?? "")));
+      const ready = await fetch(`http://127.0.0.1:${started.port}/readyz`);
+      assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { mongodb: true, redis: true, storeBots: true });
+      platform.child.kill("SIGTERM");
+      assert.equal((await platform.exited).code, 0, platform.stderr.slice(-2000));
+    } finally {
+      killIfRunning(platform);
+      await redis.stop();
+    }
+  });
+});

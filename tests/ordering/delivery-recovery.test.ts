@@ -1,0 +1,145 @@
+// Exactly-once delivery across crashes and failures: a process killed between payment
+// and delivery, a channel that refuses the message, and the recovery sweep that finishes
+// the job without ever sending twice.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { DELIVERY_LEASE_MS, MAX_DELIVERY_ATTEMPTS } from "../../flows/ordering/delivery.ts";
+import { Order } from "../../flows/ordering/order.ts";
+import type { OrderingLog } from "../../flows/ordering/ordering-deps.ts";
+import { StockItem } from "../../flows/ordering/stock-item.ts";
+import { customer, openOrderingDb, payloadFor, RecordingSink, seedStore, seller, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+
+let db: OrderingDb;
+let store: SeededStore;
+before(async () => {
+  db = await openOrderingDb("ordering_delivery");
+  store = await seedStore({ products: [{ code: "akun", price: 15_000, stock: 40 }] });
+});
+after(async () => {
+  await db.close();
+});
+
+let buyers = 0;
+async function unpaidOrder(ordering: ReturnType<typeof testOrdering>["ordering"], quantity = 1) {
+  const placed = await ordering.placeOrder({ tenantId: store.tenantId, customer: customer(`deliv-${++buyers}`), items: [{ productCode: "akun", quantity }] });
+  assert.ok(placed.ok);
+  return placed.order;
+}
+
+/** Runs the fixture process until it says "ready", then kills it with SIGKILL. */
+async function payThenDie(orderId: string, mode: "after-paid" | "during-send"): Promise<void> {
+  const script = fileURLToPath(new URL("./fixtures/pay-then-die.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: { ...process.env, MONGO_URI: db.mongo.uri, ENCRYPTION_KEY_B64: db.encryptionKey.toString("base64"), TENANT_ID: store.tenantId, ORDER_ID: orderId, MODE: mode },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("ready")) resolve();
+    });
+    void exited.then((how) => reject(new Error(`the fixture exited (${String(how)}) before it was ready: ${stderr}`)));
+  });
+  child.kill("SIGKILL");
+  assert.equal(await exited, "SIGKILL");
+}
+
+describe("a process killed between payment and delivery", () => {
+  test("leaves a paid order that the recovery delivers once; a second recovery does nothing", { timeout: 60_000 }, async () => {
+    const { ordering, sink } = testOrdering();
+    const order = await unpaidOrder(ordering);
+    await payThenDie(order.id, "after-paid");
+    assert.equal((await ordering.findOrder(store.tenantId, order.code))?.status, "paid");
+
+    const first = await ordering.recoverUndelivered();
+    assert.ok(first.delivered >= 1);
+    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal((await ordering.findOrder(store.tenantId, order.code))?.status, "delivered");
+    const second = await ordering.recoverUndelivered();
+    assert.equal(second.delivered, 0);
+    assert.equal(sink.deliveries(order.code).length, 1);
+    // A replay of the webhook the dead process handled changes nothing either.
+    assert.equal((await ordering.markPaid(store.tenantId, order.id, { method: "simulator", eventId: "evt-before-the-crash" })).outcome, "duplicate_event");
+  });
+
+  test("killed while sending: its claim is respected until the lease lapses, then the recovery delivers once", { timeout: 60_000 }, async () => {
+    const { ordering, sink } = testOrdering();
+    const order = await unpaidOrder(ordering);
+    await payThenDie(order.id, "during-send");
+    const stored = await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec();
+    assert.ok(stored?.delivery?.claimToken, "the dead process held the delivery claim");
+
+    // Right away the claim may still be alive (a slow channel, not a dead process): hands off.
+    await ordering.recoverUndelivered();
+    assert.equal(sink.deliveries(order.code).length, 0);
+    const afterLease = new Date(Date.now() + DELIVERY_LEASE_MS + 1_000);
+    await ordering.recoverUndelivered({ now: afterLease });
+    assert.equal(sink.deliveries(order.code).length, 1);
+    await ordering.recoverUndelivered({ now: new Date(afterLease.getTime() + DELIVERY_LEASE_MS * 10) });
+    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(await StockItem.countDocuments({ tenantId: store.tenant, orderId: order.id, status: "sold" }).exec(), 1);
+  });
+});
+
+describe("delivering", () => {
+  test("many concurrent deliveries of one paid order send the goods once", async () => {
+    const { ordering, sink } = testOrdering();
+    const order = await unpaidOrder(ordering, 3);
+    assert.equal((await ordering.markPaid(store.tenantId, order.id, { method: "manual" })).outcome, "paid");
+    const results = await Promise.all(Array.from({ length: 12 }, () => ordering.deliverOrder(store.tenantId, order.id)));
+    assert.equal(results.filter((r) => r.outcome === "delivered").length, 1);
+    assert.equal(sink.deliveries(order.code).length, 1);
+    const payloads = sink.deliveries(order.code).flatMap((m) => String(m.message.text.params?.items).match(/SECRET-[\w-]+/g) ?? []);
+    assert.equal(payloads.length, 3);
+    assert.ok(payloads.every((p) => p.startsWith(payloadFor(store.slug, "akun", 0).slice(0, -1))));
+  });
+
+  test("an unpaid order is never delivered", async () => {
+    const { ordering, sink } = testOrdering();
+    const order = await unpaidOrder(ordering);
+    assert.deepEqual(await ordering.deliverOrder(store.tenantId, order.id), { outcome: "skipped", reason: "not_paid" });
+    assert.equal(sink.sent.length, 0);
+  });
+
+  test("a channel that refuses is retried with back-off, then left for the seller; payloads never reach the order or the log", async () => {
+    const logged: unknown[] = [];
+    const log: OrderingLog = { info: (m, meta) => logged.push([m, meta]), warn: (m, meta) => logged.push([m, meta]), error: (m, meta) => logged.push([m, meta]) };
+    const sink = new RecordingSink();
+    // An adapter that quotes what it failed to send in its error.
+    sink.failWith = (message) => new Error(`Forbidden: bot was blocked by the user while sending ${String(message.text.params?.items)}`);
+    const { ordering } = testOrdering(sink, { log });
+    const order = await unpaidOrder(ordering);
+    sink.failNext = MAX_DELIVERY_ATTEMPTS;
+    const approval = await ordering.approvePayment(store.tenantId, order.code, seller);
+    assert.deepEqual(approval, { ok: true, code: order.code, delivery: "failed" });
+
+    // Not again before its back-off …
+    assert.deepEqual(await ordering.deliverOrder(store.tenantId, order.id), { outcome: "skipped", reason: "retry_later" });
+    // … and after each back-off, until it gives up.
+    let now = Date.now();
+    for (let attempt = 2; attempt <= MAX_DELIVERY_ATTEMPTS; attempt++) {
+      now += 2 * 3_600_000;
+      await ordering.recoverUndelivered({ now: new Date(now) });
+    }
+    const stored = await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec();
+    assert.equal(stored?.status, "paid");
+    assert.equal(stored?.delivery?.attempts, MAX_DELIVERY_ATTEMPTS);
+    assert.equal(stored?.attention, "delivery_failed");
+    assert.equal((await ordering.recoverUndelivered({ now: new Date(now + 86_400_000) })).delivered, 0, "the sweep stops trying");
+
+    const secret = payloadFor(store.slug, "akun", 0).slice(0, -2);
+    assert.ok(stored?.delivery?.lastError?.includes("blocked"), "the reason is kept");
+    assert.ok(!JSON.stringify(stored).includes(secret), "no payload in the order");
+    assert.ok(!JSON.stringify(logged).includes(secret), "no payload in the log");
+
+    // The customer unblocks the bot; the seller retries; it goes out once.
+    const retried = await ordering.retryDelivery(store.tenantId, order.code);
+    assert.equal(retried.outcome, "delivered");
+    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal((await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec())?.attention, undefined);
+  });
+});

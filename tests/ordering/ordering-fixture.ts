@@ -1,0 +1,152 @@
+// A database and a store for the ordering tests: the embedded MongoDB (or MONGODB_URI)
+// through mongoose's default connection, a sealed-stock store, and a sink that records
+// what customers were sent.
+import { randomBytes } from "node:crypto";
+import type { Types } from "mongoose";
+import type { Outbound } from "../../flows/engine/message.ts";
+import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
+import { manualGateway } from "../../flows/ordering/payments/manual.ts";
+import type { PaymentGateway } from "../../flows/ordering/payments/gateway.ts";
+import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";
+import type { CustomerChat, DeliverySink, OrderingDeps } from "../../flows/ordering/ordering-deps.ts";
+import type { CustomerRef } from "../../flows/ordering/order.ts";
+import { Product } from "../../flows/ordering/product.ts";
+import { addStockItems } from "../../flows/ordering/stock-item.ts";
+import { configureLogging } from "../../bots/logger.ts";
+import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
+import { configureEncryption } from "../../storage/crypto.ts";
+import { Tenant } from "../../storage/models/index.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import "../../flows/ordering/order.ts";
+import "../../flows/ordering/proof-store.ts";
+
+export interface OrderingDb {
+  mongo: TestMongo;
+  /** The key stock is sealed with, for child processes that must open it too. */
+  encryptionKey: Buffer;
+  close(): Promise<void>;
+}
+
+export async function openOrderingDb(name: string): Promise<OrderingDb> {
+  configureLogging({ level: "error" });
+  const encryptionKey = randomBytes(32);
+  configureEncryption(encryptionKey);
+  const mongo = await startTestMongo(name);
+  await connectMongo(mongo.uri, { attempts: 1 });
+  await syncAllIndexes();
+  return {
+    mongo,
+    encryptionKey,
+    async close() {
+      await disconnectMongo();
+      await mongo.stop();
+    },
+  };
+}
+
+export interface ProductSpec {
+  code: string;
+  price: number;
+  stock: number;
+  name?: string;
+  perOrderMax?: number;
+  status?: "active" | "hidden";
+}
+
+export interface SeededStore {
+  tenantId: string;
+  tenant: Types.ObjectId;
+  slug: string;
+  products: Record<string, Types.ObjectId>;
+}
+
+let storeCount = 0;
+
+export async function seedStore(opts: {
+  products: ProductSpec[];
+  name?: string;
+  settings?: Record<string, unknown>;
+}): Promise<SeededStore> {
+  const slug = `toko-${++storeCount}-${randomBytes(3).toString("hex")}`;
+  const tenant = await Tenant.create({
+    slug,
+    name: opts.name ?? `Toko Uji ${storeCount}`,
+    settings: { ordering: { paymentMethods: ["manual", "simulator"], paymentInstructions: "BCA 1234567890 a.n. Toko Uji", ...opts.settings } },
+  });
+  const products: Record<string, Types.ObjectId> = {};
+  for (const p of opts.products) {
+    const product = await Product.create({
+      tenantId: tenant._id,
+      code: p.code,
+      name: p.name ?? `Produk ${p.code}`,
+      price: p.price,
+      status: p.status ?? "active",
+      ...(p.perOrderMax ? { perOrderMax: p.perOrderMax } : {}),
+    });
+    products[p.code] = product._id;
+    await addStockItems(tenant._id, product._id, Array.from({ length: p.stock }, (_, i) => payloadFor(slug, p.code, i)));
+  }
+  return { tenantId: String(tenant._id), tenant: tenant._id, slug, products };
+}
+
+/** The secret each seeded stock item holds: recognisable, and unique across the whole test run. */
+export function payloadFor(slug: string, code: string, i: number): string {
+  return `SECRET-${slug}-${code}-${i}`;
+}
+
+export function customer(n: number | string, channel = "telegram"): CustomerRef {
+  return { channel, channelUserId: `u${n}`, chatId: `c${n}`, locale: "id", name: `Pembeli ${n}` };
+}
+
+export interface SentMessage {
+  to: CustomerChat;
+  message: Outbound;
+}
+
+/** A DeliverySink that keeps everything it was asked to send. */
+export class RecordingSink implements DeliverySink {
+  readonly sent: SentMessage[] = [];
+  /** Makes the next sends fail (or hang) instead of recording. */
+  failNext = 0;
+  failWith: (message: Outbound) => Error = () => new Error("403: Forbidden: bot was blocked by the user");
+
+  async send(to: CustomerChat, message: Outbound): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw this.failWith(message);
+    }
+    this.sent.push({ to, message });
+  }
+
+  /** The delivery messages for an order code. */
+  deliveries(code?: string): SentMessage[] {
+    return this.sent.filter((m) => "key" in m.message.text && m.message.text.key === "ordering.delivery" && (code === undefined || m.message.text.params?.code === code));
+  }
+
+  withKey(key: string, code?: string): SentMessage[] {
+    return this.sent.filter((m) => "key" in m.message.text && m.message.text.key === key && (code === undefined || m.message.text.params?.code === code));
+  }
+
+  /** Every stock payload delivered, in order, across all delivery messages. */
+  deliveredPayloads(): string[] {
+    return this.deliveries().flatMap((m) => String(m.message.text.params?.items ?? "").match(/SECRET-[\w-]+/g) ?? []);
+  }
+}
+
+export function testOrdering(sink = new RecordingSink(), extra: Omit<Partial<OrderingDeps>, "gateways"> & { gateways?: PaymentGateway[] } = {}): { ordering: Ordering; sink: RecordingSink } {
+  const { gateways, ...rest } = extra;
+  const ordering = createOrdering({ sink, gateways: gatewayMap(manualGateway(), ...(gateways ?? [])), ...rest });
+  return { ordering, sink };
+}
+
+export const seller = { channel: "telegram", userId: "seller-1", name: "Pemilik" };
+
+/** Waits until `check` holds, polling; fails with `what` after `ms`. Not a timing assertion: only a bound on waiting. */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,233 @@
+// Stores with Telegram bots for the tests in this folder: a real MongoDB (embedded), the
+// Bot API emulator, the platform's HTTP server for webhooks, the engine with a few small
+// flows, and `StoreBots` running real grammY against all of it.
+import { randomBytes } from "node:crypto";
+import type { User } from "grammy/types";
+import type { Message } from "grammy/types";
+import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
+import { logger } from "../../bots/logger.ts";
+import type { EngineLog } from "../../flows/engine/actions.ts";
+import { createEngine, type Engine } from "../../flows/engine/engine.ts";
+import { defineFlow } from "../../flows/engine/flow-schema.ts";
+import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
+import { initI18n } from "../../locales/i18n.ts";
+import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
+import { configureEncryption } from "../../storage/crypto.ts";
+import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
+import { StoreBots, type StoreBotsOptions, type TelegramMode } from "../../adapters/telegram/store-bots.ts";
+import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+
+export interface LogLine {
+  level: "info" | "warn" | "error";
+  message: string;
+  meta: Record<string, unknown>;
+}
+
+export interface Store {
+  id: string;
+  slug: string;
+  name: string;
+  token: string;
+}
+
+/** Paragraphs of ~500 characters, 9,000 in all: more than two Telegram messages. */
+export const LONG_TERMS = Array.from({ length: 18 }, (_, i) => `${i + 1}. ${"Syarat dan ketentuan berlaku untuk setiap pembelian voucher. ".repeat(8).trim()}`).join("\n\n");
+
+export const PRODUCTS = Array.from({ length: 7 }, (_, i) => ({ id: `p${i + 1}`, label: `Voucher ${(i + 1) * 10}K` }));
+
+function storeFlows(publicUrl: string, downloads: () => StoreBots) {
+  const flows = [
+    defineFlow({
+      id: "start",
+      triggers: { commands: ["start"] },
+      help: { id: "Menu utama", en: "Main menu" },
+      steps: {
+        menu: {
+          kind: "choose",
+          text: { id: "Selamat datang di {{store}}! Mau apa?", en: "Welcome to {{store}}! What would you like?" },
+          choices: [
+            { id: "shop", label: { id: "Belanja", en: "Shop" }, next: "toShop" },
+            { id: "note", label: { id: "Tulis catatan", en: "Write a note" }, next: "toNote" },
+          ],
+        },
+        toShop: { kind: "goto", flow: "shop" },
+        toNote: { kind: "goto", flow: "note" },
+      },
+    }),
+    defineFlow({
+      id: "shop",
+      triggers: { commands: ["shop"] },
+      help: { id: "Belanja voucher", en: "Shop for vouchers" },
+      steps: {
+        pick: { kind: "choose", text: { id: "Pilih produk:", en: "Choose a product:" }, source: "products", pageSize: 3, saveAs: "product", next: "qty" },
+        qty: { kind: "ask", text: { id: "Berapa banyak?", en: "How many?" }, expect: "integer", min: 1, max: 5, saveAs: "qty", next: "proof" },
+        proof: { kind: "ask", text: { id: "Kirim foto bukti transfer.", en: "Send a photo of the transfer receipt." }, expect: "photo", saveAs: "proof", next: "check" },
+        check: { kind: "action", action: "readProof", next: "done" },
+        done: { kind: "end", text: { id: "Terima kasih! {{qty}} × {{product}}, bukti {{proofBytes}} byte.", en: "Thank you! {{qty}} × {{product}}, proof {{proofBytes}} bytes." } },
+      },
+    }),
+    defineFlow({
+      id: "note",
+      triggers: { commands: ["note"] },
+      help: { id: "Tulis catatan untuk penjual", en: "Write a note to the seller" },
+      steps: {
+        ask: { kind: "ask", text: { id: "Tulis catatanmu.", en: "Write your note." }, expect: "text", max: 5000, saveAs: "note", next: "done" },
+        done: { kind: "end", text: { id: "Catatan: {{note}}", en: "Note: {{note}}" } },
+      },
+    }),
+    defineFlow({
+      id: "repeat",
+      triggers: { commands: ["repeat"] },
+      steps: {
+        ask: { kind: "ask", text: { id: "Ketik apa saja.", en: "Type anything." }, expect: "text", saveAs: "said", next: "echo" },
+        echo: { kind: "say", text: { id: "Echo: {{said}}", en: "Echo: {{said}}" }, next: "again" },
+        again: { kind: "ask", text: { id: "Lagi?", en: "More?" }, expect: "text", saveAs: "said", next: "echo" },
+      },
+    }),
+    defineFlow({
+      id: "phone",
+      triggers: { commands: ["phone"] },
+      steps: {
+        ask: { kind: "ask", text: { id: "Bagikan kontakmu.", en: "Share your contact." }, expect: "contact", saveAs: "contact", next: "done" },
+        done: { kind: "end", text: { id: "Nomor: {{contact.phone}}", en: "Number: {{contact.phone}}" } },
+      },
+    }),
+    defineFlow({
+      id: "terms",
+      triggers: { commands: ["terms"] },
+      steps: { read: { kind: "action", action: "longTerms", next: "done" }, done: { kind: "end" } },
+    }),
+    defineFlow({
+      id: "brochure",
+      triggers: { commands: ["brochure"] },
+      steps: {
+        photo: { kind: "say", text: { id: "Brosur kami", en: "Our brochure" }, media: { type: "photo", ref: `${publicUrl}/files/brosur.png` }, next: "list" },
+        list: { kind: "say", text: { id: "Daftar harga", en: "Price list" }, media: { type: "document", ref: `${publicUrl}/files/harga.pdf` }, next: "done" },
+        done: { kind: "end" },
+      },
+    }),
+    defineFlow({
+      id: "broken",
+      triggers: { commands: ["broken"] },
+      steps: {
+        photo: { kind: "say", text: { id: "Foto rusak", en: "Broken photo" }, media: { type: "photo", ref: "no-such-file-id" }, next: "done" },
+        done: { kind: "end" },
+      },
+    }),
+  ];
+  const actions = {
+    products: () => ({ choices: PRODUCTS.map((p) => ({ id: p.id, label: { inline: { id: p.label, en: p.label } } })) }),
+    readProof: async (ctx: { tenant: { id: string }; data: Readonly<Record<string, unknown>> }) => {
+      const proof = ctx.data.proof as { fileRef: string };
+      const bytes = await downloads().downloadFile(ctx.tenant.id, proof.fileRef);
+      return {
+        data: { proofBytes: bytes.length },
+        say: [{ text: { inline: { id: "Bukti diterima.", en: "Proof received." } }, media: { type: "photo" as const, ref: proof.fileRef } }],
+      };
+    },
+    longTerms: () => ({ say: [{ text: { inline: { id: LONG_TERMS, en: LONG_TERMS } } }] }),
+  };
+  return { flows, actions };
+}
+
+export interface Stores {
+  tg: TelegramEmulator;
+  bots: StoreBots;
+  engine: Engine;
+  http: PlatformHttp;
+  publicUrl: string;
+  log: LogLine[];
+  /** Slugs of stores whose token Telegram rejected, as `onTokenRevoked` reported them. */
+  revoked: string[];
+  /** A store with a bot token registered in the emulator, saved in MongoDB (not started). */
+  createStore(options?: { name?: string; mode?: TelegramMode; locale?: "id" | "en" }): Promise<Store>;
+  user(profile?: { first_name?: string; language_code?: string }): User;
+  close(): Promise<void>;
+}
+
+/** One per test file: MongoDB and the emulator are shared by its tests; each test makes its own stores. */
+export async function startStores(options: Partial<StoreBotsOptions> = {}): Promise<Stores> {
+  await initI18n();
+  const mongo: TestMongo = await startTestMongo();
+  await connectMongo(mongo.uri, { attempts: 1 });
+  await syncAllIndexes();
+  const encryptionKey = randomBytes(32);
+  configureEncryption(encryptionKey);
+  const tg = await startTelegramEmulator();
+  const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
+  const png = samplePng();
+  http.route("GET", "/files/brosur.png", (_req, res) => res.writeHead(200, { "content-type": "image/png" }).end(png));
+  http.route("GET", "/files/harga.pdf", (_req, res) => res.writeHead(200, { "content-type": "application/pdf" }).end(Buffer.from("%PDF-1.4 harga")));
+  const port = await http.listen(0, "127.0.0.1");
+  const publicUrl = `http://127.0.0.1:${port}`;
+
+  const log: LogLine[] = [];
+  const write = (level: LogLine["level"]) => (message: string, meta: Record<string, unknown> = {}) => void log.push({ level, message, meta });
+  const logFor = (slug: string): EngineLog => ({
+    info: (m, meta) => write("info")(m, { slug, ...meta }),
+    warn: (m, meta) => write("warn")(m, { slug, ...meta }),
+    error: (m, meta) => write("error")(m, { slug, ...meta }),
+  });
+
+  const revoked: string[] = [];
+  // The proof action downloads through the bots made below; it only runs once they exist.
+  const { flows, actions } = storeFlows(publicUrl, () => bots);
+  const engine = createEngine({ flows, actions, sessions: new MongoSessionStore(), audienceOf: () => "customer", logFor });
+  const bots: StoreBots = new StoreBots({
+    engine, encryptionKey, apiRoot: tg.apiRoot, publicUrl, http, logFor,
+    resilience: { baseDelayMs: 20, maxDelayMs: 100 },
+    pollingTimeoutSec: 10,
+    onTokenRevoked: (store) => void revoked.push(store.slug),
+    ...options,
+  });
+
+  return {
+    tg, bots, engine, http, publicUrl, log, revoked,
+    async createStore({ name = `Toko ${randomBytes(2).toString("hex")}`, mode = "polling", locale = "id" } = {}) {
+      const { token } = tg.bot();
+      const slug = `toko-${randomBytes(4).toString("hex")}`;
+      const tenant = new Tenant({ slug, name, locale });
+      tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
+      tenant.set("channels.telegram.mode", mode);
+      await tenant.save();
+      return { id: tenant._id.toString(), slug, name, token };
+    },
+    user: (profile = {}) => tg.user({ first_name: "Sari", language_code: "id", ...profile }),
+    async close() {
+      await bots.stopAll();
+      await http.close();
+      await tg.stop();
+      await disconnectMongo();
+      await mongo.stop();
+    },
+  };
+}
+
+/** Waits (bounded) until `check` holds; for state written in the background, never for timing. */
+export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The text or caption of a message. */
+export function words(message: Message): string {
+  return message.text ?? message.caption ?? "";
+}
+
+/** The labels of a message's inline buttons, row by row. */
+export function buttonLabels(message: Message): string[][] {
+  return (message.reply_markup?.inline_keyboard ?? []).map((row) => row.map((b) => b.text));
+}
+
+/** The callback data of the button labelled `text`. */
+export function buttonData(message: Message, text: string): string {
+  const button = (message.reply_markup?.inline_keyboard ?? []).flat().find((b) => b.text === text);
+  if (!button || !("callback_data" in button) || button.callback_data === undefined) throw new Error(`no button "${text}" on message ${message.message_id}`);
+  return button.callback_data;
+}

@@ -1,0 +1,84 @@
+// The small pure parts: reading stock text and CSV the way sellers' files really look, and
+// where a store's day begins.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseCsv } from "../../flows/tenant-admin/csv-rows.ts";
+import { checkPrice, checkSku } from "../../flows/tenant-admin/products.ts";
+import { startOfStoreDay } from "../../flows/tenant-admin/sales-report.ts";
+import { readStockCsv, readStockFile, readStockText } from "../../flows/tenant-admin/stock-import.ts";
+
+describe("reading stock", () => {
+  test("CSV: quotes, doubled quotes, commas and line breaks inside quotes, CRLF", () => {
+    const { rows, problems } = parseCsv('a,"b,c"\r\n"multi\nline",x\n"say ""hi""",y');
+    assert.deepEqual(problems, []);
+    assert.deepEqual(rows, [
+      { line: 1, fields: ["a", "b,c"] },
+      { line: 2, fields: ["multi\nline", "x"] },
+      { line: 4, fields: ['say "hi"', "y"] },
+    ]);
+  });
+
+  test("CSV: a stray or unclosed quote is named by its line", () => {
+    assert.deepEqual(parseCsv('ok,1\nba"d,2\nok,3').problems, [{ line: 2, reason: "stray_quote" }]);
+    assert.deepEqual(parseCsv('"closed"x,1').problems, [{ line: 1, reason: "stray_quote" }]);
+    assert.deepEqual(parseCsv('ok,1\n"never closed,2\nok,3').problems, [{ line: 2, reason: "unclosed_quote" }]);
+  });
+
+  test("a one-column CSV is one item per row; blank rows are skipped", () => {
+    assert.deepEqual(readStockCsv("KODE-1\n\nKODE-2\n").lines, [
+      { line: 1, payload: "KODE-1" },
+      { line: 3, payload: "KODE-2" },
+    ]);
+  });
+
+  test("text lines are trimmed, blank ones ignored, control characters refused", () => {
+    const batch = readStockText("  A-1  \n\n\tB-2\nC\u0007-3", 10);
+    assert.deepEqual(batch.lines, [
+      { line: 10, payload: "A-1" },
+      { line: 12, payload: "B-2" },
+    ]);
+    assert.deepEqual(batch.problems, [{ line: 13, reason: "control_chars" }]);
+  });
+
+  test("a UTF-8 file with a byte-order mark and emoji reads fine; a binary one does not", () => {
+    const good = readStockFile(Buffer.from("\uFEFFakun🎮-1\n", "utf8"), "txt");
+    assert.ok(!("reason" in good));
+    assert.deepEqual(good.lines, [{ line: 1, payload: "akun🎮-1" }]);
+    assert.deepEqual(readStockFile(Buffer.from([0x41, 0x00, 0x42]), "txt"), { reason: "not_utf8" });
+    assert.deepEqual(readStockFile(Buffer.from("\n\n"), "txt"), { reason: "empty" });
+  });
+});
+
+describe("what sellers type", () => {
+  test("prices in Indonesian and English ways of writing numbers", () => {
+    assert.deepEqual(checkPrice("Rp25.000", "IDR", "id"), { ok: true, value: 25_000 });
+    assert.deepEqual(checkPrice("25,000", "IDR", "en"), { ok: true, value: 25_000 });
+    assert.deepEqual(checkPrice("100000000", "IDR", "id"), { ok: true, value: 100_000_000 });
+    assert.equal(checkPrice("100000001", "IDR", "id").ok, false);
+    assert.deepEqual(checkPrice("2.5", "USD", "en"), { ok: true, value: 250 });
+    assert.equal(checkPrice("2.555", "USD", "en").ok, false);
+  });
+
+  test("skus are lower-cased and limited to letters, digits and hyphens", () => {
+    assert.deepEqual(checkSku(" ML-86 "), { ok: true, value: "ml-86" });
+    assert.equal(checkSku("-ml").ok, false);
+    assert.equal(checkSku("ml_86").ok, false);
+    assert.equal(checkSku("a".repeat(33)).ok, false);
+  });
+});
+
+describe("a store's calendar", () => {
+  test("today begins at the store's midnight, not the server's", () => {
+    const now = new Date("2026-03-10T01:00:00Z");
+    assert.equal(startOfStoreDay(now, "Asia/Jakarta").toISOString(), "2026-03-09T17:00:00.000Z");
+    assert.equal(startOfStoreDay(now, "UTC").toISOString(), "2026-03-10T00:00:00.000Z");
+    assert.equal(startOfStoreDay(now, "Asia/Jakarta", 6).toISOString(), "2026-03-03T17:00:00.000Z");
+  });
+
+  test("across a daylight-saving change the day still starts at local midnight", () => {
+    // New York moved to summer time on 8 March 2026: midnight on the 8th is still at UTC−5.
+    const now = new Date("2026-03-09T15:00:00Z");
+    assert.equal(startOfStoreDay(now, "America/New_York").toISOString(), "2026-03-09T04:00:00.000Z");
+    assert.equal(startOfStoreDay(now, "America/New_York", 1).toISOString(), "2026-03-08T05:00:00.000Z");
+  });
+});
