@@ -123,6 +123,8 @@ const catalogActions: ActionRegistry = {
           code: entry.code,
           name: entry.name,
           description: entry.description,
+          // The description as its own paragraph, or nothing: no blank lines under a product without one.
+          about: entry.description ? `\n\n${entry.description}` : "",
           price: formatPrice(entry.price, currency, ctx.locale),
           available: entry.available,
           stock: entry.available > 0 ? t(ctx.locale, "catalog.in_stock", { count: entry.available }) : t(ctx.locale, "catalog.sold_out"),

@@ -197,14 +197,21 @@ export function checkoutActions(services: ResolvedFlowServices): ActionRegistry 
       if (!orderable.ok) {
         return { data, ...saying("stop", say(orderable.reason === "sold_out" ? "ordering.refused.sold_out" : "ordering.refused.product_unavailable", { name })) };
       }
-      if (orderable.max === 1) return { data: { ...data, quantity: 1, maxQuantity: 1 }, outcome: "single", say: [say("ordering.checkout.only_one", { name })] };
+      if (orderable.max === 1) {
+        // One because it is the last one, or because the store sells one per order: say which.
+        const why = orderable.available === 1 ? "ordering.checkout.only_one_left" : "ordering.checkout.only_one";
+        return { data: { ...data, quantity: 1, maxQuantity: 1 }, outcome: "single", say: [say(why, { name })] };
+      }
       return { data: { ...data, maxQuantity: orderable.max } };
     },
 
     async loadTerms(ctx) {
       const store = await storeSettings(ctx.tenant.id);
       const snkText = store?.ordering.snkText.trim() ?? "";
-      return snkText ? { data: { snkText }, outcome: "ask" } : { data: { snkText: null } };
+      if (!snkText) return { data: { snkText: null } };
+      // Back here for a smaller quantity: the very terms accepted in this checkout stand.
+      if (ctx.data.snkAnswer === "accept" && ctx.data.snkText === snkText) return {};
+      return { data: { snkText }, outcome: "ask" };
     },
 
     async summarizeOrder(ctx) {

@@ -51,6 +51,8 @@ export interface ProductSpec {
   name?: string;
   perOrderMax?: number;
   status?: "active" | "hidden";
+  description?: string;
+  sortOrder?: number;
 }
 
 export interface SeededStore {
@@ -82,6 +84,8 @@ export async function seedStore(opts: {
       price: p.price,
       status: p.status ?? "active",
       ...(p.perOrderMax ? { perOrderMax: p.perOrderMax } : {}),
+      ...(p.description ? { description: p.description } : {}),
+      ...(p.sortOrder !== undefined ? { sortOrder: p.sortOrder } : {}),
     });
     products[p.code] = product._id;
     await addStockItems(tenant._id, product._id, Array.from({ length: p.stock }, (_, i) => payloadFor(slug, p.code, i)));
