@@ -33,6 +33,8 @@ import type { ChatReplies, PressedButton } from "./chat-replies.ts";
 import { CustomerRecords, TELEGRAM_CHANNEL } from "./customer-records.ts";
 import { downloadTelegramFile } from "./file-download.ts";
 import { displayNameOf, inboundMessageOf } from "./inbound-message.ts";
+import { MemberMenus } from "./member-menus.ts";
+import type { SellerMenuFilter } from "./member-menus.ts";
 import { sendingProactively } from "./outgoing-pacer.ts";
 import type { OutgoingPacer } from "./outgoing-pacer.ts";
 import { sendBatch } from "./proactive-send.ts";
@@ -57,6 +59,10 @@ export interface StoreBotShared {
   /** How long a turn may run before the customer sees "typing…". Default 1000 ms. */
   typingAfterMs?: number;
   lookupBudgetMs?: number;
+  /** Which seller commands a member's own menu lists, by role; all of them by default. */
+  sellerMenu?: SellerMenuFilter;
+  /** Members read per page when a bot sets its members' menus at start. Default 100. */
+  memberMenuPageSize?: number;
 }
 
 export interface StoreTenant extends InboundTenant {
@@ -81,6 +87,8 @@ export class StoreBot {
   readonly tenant: StoreTenant;
   readonly bot: Bot;
   readonly customers: CustomerRecords;
+  /** The command menus of the store's members, in their private chats. */
+  readonly memberMenus: MemberMenus;
   #mode: TelegramMode | "stopped" = "stopped";
   #runner: RunnerHandle | undefined;
   #webhookSecretDigest: Buffer | undefined;
@@ -119,6 +127,11 @@ export class StoreBot {
         });
       },
     }));
+    this.memberMenus = new MemberMenus({
+      api: this.bot.api, flows: options.engine.platformFlows, tenant: options.tenant, log: options.log,
+      ...(options.sellerMenu !== undefined && { sellerMenu: options.sellerMenu }),
+      ...(options.memberMenuPageSize !== undefined && { pageSize: options.memberMenuPageSize }),
+    });
     this.#installHandlers();
   }
 
@@ -208,8 +221,10 @@ export class StoreBot {
     await this.stopPolling();
     this.#mode = "stopped";
     await this.#drain();
+    await this.memberMenus.close();
   }
 
+  /** The customer menu, for everyone; members get theirs from `memberMenus`. */
   registerCommands(): Promise<void> {
     return registerCustomerCommands(this.bot.api, this.#options.engine.platformFlows, this.tenant.name);
   }
@@ -283,6 +298,7 @@ export class StoreBot {
     const from = ctx.from;
     if (!message || !from || message.chat.type !== "private" || from.is_bot) return;
     const chatId = message.chat.id;
+    this.memberMenus.seen(from.id);
     const locale = await this.#localeOf(from);
     await this.#answering(chatId, locale, async () => {
       const inbound = inboundMessageOf(message);

@@ -44,7 +44,9 @@ import { resolveLocale } from "../../locales/i18n.ts";
 import { openTenantSecret, sealTenantSecret, Tenant } from "../../storage/models/index.ts";
 import type { TenantDoc } from "../../storage/models/index.ts";
 import { ButtonSigner, PromptTags } from "./button-data.ts";
+import { TELEGRAM_CHANNEL } from "./customer-records.ts";
 import { downloadTelegramFile } from "./file-download.ts";
+import type { SellerMenuFilter } from "./member-menus.ts";
 import { OutgoingPacer } from "./outgoing-pacer.ts";
 import type { OutgoingLimits } from "./outgoing-pacer.ts";
 import { StoreBot } from "./store-bot.ts";
@@ -52,6 +54,7 @@ import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
 import { createWebhookEndpoint } from "./webhook-endpoint.ts";
 
 export type { TelegramMode } from "./store-bot.ts";
+export type { SellerMenuFilter } from "./member-menus.ts";
 
 export const DEFAULT_TELEGRAM_API_ROOT = "https://api.telegram.org";
 const TOKEN_SHAPE = /^\d{1,20}:[A-Za-z0-9_-]{20,}$/;
@@ -99,6 +102,14 @@ export interface StoreBotsOptions {
   /** How long one store's start may wait for Telegram's `getMe`. Default 20 000 ms. */
   startTimeoutMs?: number;
   lookupBudgetMs?: number;
+  /**
+   * Which seller commands a member's own command menu lists, by role and flow id —
+   * `roleMayStart` from flows/tenant-admin/admin-flows.ts, so staff do not see the owner's
+   * commands. Default: every seller command for every member.
+   */
+  sellerMenu?: SellerMenuFilter;
+  /** Members read per page when a bot sets its members' menus at start. Default 100. */
+  memberMenuPageSize?: number;
 }
 
 /** Why a store's bot could not be started or used; `message` is for the operator. */
@@ -169,6 +180,8 @@ export class StoreBots implements ChannelSender {
       ...(options.typingAfterMs !== undefined && { typingAfterMs: options.typingAfterMs }),
       ...(options.startTimeoutMs !== undefined && { startTimeoutMs: options.startTimeoutMs }),
       ...(options.lookupBudgetMs !== undefined && { lookupBudgetMs: options.lookupBudgetMs }),
+      ...(options.sellerMenu !== undefined && { sellerMenu: options.sellerMenu }),
+      ...(options.memberMenuPageSize !== undefined && { memberMenuPageSize: options.memberMenuPageSize }),
     };
     this.webhookRoute = createWebhookEndpoint({
       botFor: (slug) => this.#bySlug.get(slug),
@@ -277,6 +290,26 @@ export class StoreBots implements ChannelSender {
     } finally {
       this.#sending.delete(work);
     }
+  }
+
+  /**
+   * Someone joined a store's team, changed role or left it (`AdminServices.onMembershipChanged`):
+   * their private chat gets the seller's command menu for their role, or loses it and shows
+   * the customer menu again. Reads the member record, so the order of calls does not matter.
+   * Only Telegram members (`channel: "telegram"`) have a menu here. Works while the store's
+   * bot is not running in this process, as long as it has a working token. Never rejects.
+   */
+  async memberChanged(change: { tenantId: string; channel: string; userId: string }): Promise<void> {
+    if (change.channel !== TELEGRAM_CHANNEL || this.#closing) return;
+    let bot: StoreBot;
+    try {
+      bot = this.#bots.get(change.tenantId) ?? (await this.#idleSender(change.tenantId));
+    } catch (error) {
+      const level = error instanceof StoreBotError ? "info" : "warn";
+      this.#logFor(change.tenantId)[level]("telegram member menu not updated: the store has no usable bot", { tenantId: change.tenantId, error: describe(error) });
+      return;
+    }
+    await bot.memberMenus.refresh(change.userId);
   }
 
   /** Starts a store's bot in its saved mode; nothing happens when it already runs. */
@@ -510,9 +543,13 @@ export class StoreBots implements ChannelSender {
       await this.#stop(tenantId);
       throw error;
     }
-    bot.registerCommands().catch((error: unknown) => {
-      log.warn("telegram commands not registered", { tenant: store.slug, error: describe(error) });
-    });
+    // In the background: a store with hundreds of members must not hold up its start.
+    void bot
+      .registerCommands()
+      .catch((error: unknown) => {
+        log.warn("telegram commands not registered", { tenant: store.slug, error: describe(error) });
+      })
+      .then(() => bot.memberMenus.syncAll());
     log.info("telegram store bot started", { tenant: store.slug, mode, bot: me.username });
     return this.#status(bot);
   }

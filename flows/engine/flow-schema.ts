@@ -27,6 +27,8 @@ export const choiceIdSchema = z
   .regex(/^[A-Za-z0-9_.:-]{1,40}$/, "a choice id is 1–40 letters, digits, _ . : or -")
   .refine((id) => !id.startsWith("page:"), "choice ids starting with page: are reserved for paging");
 const commandSchema = z.string().regex(/^[a-z0-9_]{1,32}$/, "a command is 1–32 lower-case letters, digits or _ (no slash)");
+/** What a deep link's payload may hold (Telegram: `t.me/<bot>?start=<payload>`, A–Z a–z 0–9 _ -). */
+const startPayloadPrefixSchema = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "a start payload prefix is 1–32 letters, digits, _ or -");
 
 /** An i18n key (`area.path`) or a store's inline text `{ id: "…", en: "…" }`. */
 export const textSchema = z.union([
@@ -174,8 +176,15 @@ export const flowSchema = z.strictObject({
       commands: z.array(commandSchema).default([]),
       /** Whole-message keywords per language, matched case-insensitively when no flow is running. */
       keywords: z.strictObject({ id: z.array(z.string().min(1)).optional(), en: z.array(z.string().min(1)).optional() }).default({}),
+      /**
+       * Prefixes of a `/start` payload — what a deep link carries (`t.me/<bot>?start=inv_…`
+       * arrives as `/start inv_…`) — that start this flow instead of the flow `/start`
+       * starts, with the whole payload as `commandArgs`. Case-sensitive; no two flows may
+       * claim overlapping prefixes.
+       */
+      startPayloads: z.array(startPayloadPrefixSchema).max(10).default([]),
     })
-    .default({ commands: [], keywords: {} }),
+    .default({ commands: [], keywords: {}, startPayloads: [] }),
   /** One line for /help; flows without it (and without triggers) are not listed. */
   help: textSchema.optional(),
   /** A conversation left alone this long expires; the next message gets a polite notice. */
@@ -232,7 +241,7 @@ export type StepSpec<S extends string> =
 export interface FlowSpec<S extends string = string> {
   id: string;
   audience?: "everyone" | "seller";
-  triggers?: { commands?: string[]; keywords?: Partial<Record<Locale, string[]>> };
+  triggers?: { commands?: string[]; keywords?: Partial<Record<Locale, string[]>>; startPayloads?: string[] };
   help?: TextSpec;
   idleTimeout?: string;
   start?: NoInfer<S>;

@@ -9,6 +9,8 @@ import { normaliseForMatch } from "./texts.ts";
 
 /** Commands the engine answers itself, in every flow. */
 export const ENGINE_COMMANDS = ["cancel", "help"] as const;
+/** The command a deep link sends (`/start <payload>`); flows may claim payloads by prefix (`triggers.startPayloads`). */
+export const START_COMMAND = "start";
 
 export interface FlowProblem {
   /** The store whose JSON flow has the problem; absent for flows in code. */
@@ -43,6 +45,8 @@ export interface CompiledFlow {
   id: string;
   audience: Flow["audience"];
   commands: string[];
+  /** Prefixes of a `/start` payload that start this flow (a deep link's). */
+  startPayloads: string[];
   /** Normalised keywords per language. */
   keywords: Record<Locale, string[]>;
   help?: TextSpec;
@@ -119,6 +123,7 @@ function compileOne(flow: Flow, tenant: string | undefined): CompiledFlow {
     id: flow.id,
     audience: flow.audience,
     commands: flow.triggers.commands,
+    startPayloads: flow.triggers.startPayloads,
     keywords,
     ...(flow.help !== undefined && { help: flow.help }),
     idleTimeoutMs: durationMs(flow.idleTimeout),
@@ -135,8 +140,10 @@ function checkTriggers(
 ) {
   const commandOwner = new Map<string, string>();
   const keywordOwner = new Map<string, string>();
+  const payloadOwner = new Map<string, string>();
   for (const flow of knownFlows?.values() ?? []) {
     for (const command of flow.commands) commandOwner.set(command, flow.id);
+    for (const prefix of flow.startPayloads) payloadOwner.set(prefix, flow.id);
     for (const locale of LOCALES) for (const word of flow.keywords[locale]) keywordOwner.set(`${locale}:${word}`, flow.id);
   }
   for (const flow of flows) {
@@ -153,6 +160,12 @@ function checkTriggers(
         if (owner !== undefined) report(flow.id, undefined, `keyword "${word}" (${locale}) already starts flow "${owner}"`);
         else keywordOwner.set(`${locale}:${word}`, flow.id);
       }
+    }
+    for (const prefix of flow.startPayloads) {
+      // Overlapping prefixes ("inv" and "inv_") would make a payload's flow depend on which is longer.
+      const clash = [...payloadOwner].find(([taken]) => taken.startsWith(prefix) || prefix.startsWith(taken));
+      if (clash) report(flow.id, undefined, `start payload prefix "${prefix}" overlaps "${clash[0]}" of flow "${clash[1]}"`);
+      else payloadOwner.set(prefix, flow.id);
     }
   }
 }

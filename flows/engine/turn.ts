@@ -7,7 +7,7 @@ import type { ActionContext, ActionRegistry, ActionResult, EngineLog, ValidatorR
 import { checkAnswer } from "./answers.ts";
 import { choiceIdSchema, dataFieldSchema, type Condition, type Step, type TextSpec } from "./flow-schema.ts";
 import type { FlowSet } from "./flow-set.ts";
-import type { CompiledFlow } from "./flow-validation.ts";
+import { START_COMMAND, type CompiledFlow } from "./flow-validation.ts";
 import type { Audience, ChoiceView, Inbound, InboundMessage, Outbound, Text, TextParams } from "./message.ts";
 import type { Conversation, SessionData, SessionWrite, StoredSession } from "./session.ts";
 import { normaliseForMatch, placeholderNames, renderText, type TextCatalog } from "./texts.ts";
@@ -146,7 +146,9 @@ export class Turn {
       if (this.conversation) await this.#promptAgain();
       return;
     }
-    const flow = this.#deps.flows.forCommand(command, this.#audience);
+    // A deep link (`/start inv_…`) whose payload a flow claims starts that flow instead.
+    const linked = command === START_COMMAND && args !== "" ? this.#deps.flows.forStartPayload(args, this.#audience) : undefined;
+    const flow = linked ?? this.#deps.flows.forCommand(command, this.#audience);
     // What followed the command (a deep link's payload, "/start promo10") is the flow's to use.
     if (flow) return this.#startFlow(flow, args === "" ? {} : { commandArgs: args });
     this.#say({ key: "engine.unknown_command", params: { command: `/${command}` } });

@@ -3,11 +3,12 @@
 import type { ActionRegistry } from "../engine/actions.ts";
 import type { FlowBundle } from "../engine/flow-bundle.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
+import type { Role } from "../../storage/models/index.ts";
 import { accessGuard, say } from "./admin-access.ts";
 import { resolveAdminServices, type AdminServices, type ResolvedAdminServices } from "./admin-services.ts";
 import { auditActions, auditFlow } from "./audit-flows.ts";
 import { ORDER_FLOW_PERMISSIONS, orderActions, orderFlows } from "./order-flows.ts";
-import { CATALOG_WRITE, requirePermission, type Permission } from "./permissions.ts";
+import { CATALOG_WRITE, requirePermission, ROLE_PERMISSIONS, type Permission } from "./permissions.ts";
 import { productActions, productFlows, productValidators } from "./product-flows.ts";
 import { reportActions, reportFlow } from "./report-flows.ts";
 import { settingsActions, settingsFlow, settingsValidators } from "./settings-flows.ts";
@@ -77,6 +78,18 @@ export const FLOW_PERMISSIONS: Readonly<Record<string, Permission | null>> = {
   "admin-audit": "audit.read",
   "admin-report": "reports.read",
 };
+
+/**
+ * Whether a member with `role` may start the flow `flowId` — for menus that list only what
+ * the person may use (the Telegram adapter's `sellerMenu` option). Flows outside seller
+ * administration (the storefront, a store's own) are open to every member. The flows
+ * still check on every use (`requirePermission`); this only decides what is shown.
+ */
+export function roleMayStart(role: Role, flowId: string): boolean {
+  if (!Object.hasOwn(FLOW_PERMISSIONS, flowId)) return true;
+  const permission = FLOW_PERMISSIONS[flowId];
+  return permission === null || ROLE_PERMISSIONS[role].has(permission);
+}
 
 /** The /admin menu's entries, in order, and the permission each needs. */
 const MENU: readonly { id: string; label: string; permission: Permission }[] = [

@@ -32,6 +32,14 @@ export interface SellerNotifier {
   notify(to: SellerRecipient, message: Outbound): Promise<void>;
 }
 
+/** Someone joined a store's team, changed role or left it; read the member record for what they are now. */
+export interface MembershipChange {
+  tenantId: string;
+  channel: string;
+  /** Their user id on that channel (their private chat on Telegram). */
+  userId: string;
+}
+
 export interface AdminServices {
   /**
    * The ordering domain (`createOrdering(…)`): approving, rejecting, cancelling, refunding,
@@ -45,12 +53,19 @@ export interface AdminServices {
   ownerChatIds?: PlatformOwnerIds;
   /** Admin commands one person may start per window. Default 30 per minute. */
   adminRateLimit?: { limit: number; windowMs: number };
+  /**
+   * Called after a member is added, changes role or is removed through the admin commands,
+   * and after an invite is redeemed — not awaited by the command, and a failure is only
+   * logged. The Telegram adapter uses it to show the person the seller's command menu (or
+   * take it away): `(change) => telegram.memberChanged(change)`.
+   */
+  onMembershipChanged?: (change: MembershipChange) => void | Promise<void>;
   /** How long an invite link works. Default 48 hours. */
   inviteTtlMs?: number;
   clock?: () => Date;
 }
 
-type Optional = "fileFetcher" | "notifier" | "ordering";
+type Optional = "fileFetcher" | "notifier" | "ordering" | "onMembershipChanged";
 export type ResolvedAdminServices = Required<Omit<AdminServices, Optional>> & Pick<AdminServices, Optional>;
 
 export function resolveAdminServices(services: AdminServices): ResolvedAdminServices {

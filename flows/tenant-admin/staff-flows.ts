@@ -1,6 +1,6 @@
 // The store's team from the chat: list it, add someone by their user id, remove someone,
 // or send a single-use invite link; and, for the invited person, joining with it.
-import type { ActionRegistry } from "../engine/actions.ts";
+import type { ActionContext, ActionRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
@@ -9,7 +9,7 @@ import { storeSettings } from "../ordering/store-settings.ts";
 import { adminAction, audit, commandArgs, roleName, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { formatWhen } from "./audit-flows.ts";
-import { createInvite, redeemInvite } from "./invites.ts";
+import { createInvite, INVITE_PREFIX, redeemInvite } from "./invites.ts";
 import { addMember, listMembers, parseMemberRef, removeMember, type MemberView } from "./staff.ts";
 
 export const staffListFlow = defineFlow({
@@ -62,12 +62,13 @@ export const staffInviteFlow = defineFlow({
 
 /**
  * Joining with an invite. Open to everyone (the invited person is not a member yet) and
- * unlisted in /help. A Telegram deep link arrives as `/start inv_…`: routing that here is
- * an engine change (see the README section); `/gabung inv_…` works on every channel.
+ * unlisted in /help. `/gabung inv_…` works on every channel; the invite's Telegram deep
+ * link (`t.me/<bot>?start=inv_…`) arrives as `/start inv_…`, which the engine routes here
+ * by the payload's prefix — any other `/start` payload still opens the store's welcome.
  */
 export const staffJoinFlow = defineFlow({
   id: "staff-join",
-  triggers: { commands: ["gabung", "join"] },
+  triggers: { commands: ["gabung", "join"], startPayloads: [INVITE_PREFIX] },
   steps: {
     join: { kind: "action", action: "adminRedeemInvite", next: "stop" },
     stop: { kind: "end" },
@@ -80,6 +81,15 @@ const ROLE_WORDS: Record<string, Role> = { owner: "owner", pemilik: "owner", adm
 
 function memberLine(locale: Locale, m: MemberView): string {
   return t(locale, "admin.staff.line", { name: m.displayName ?? "–", role: roleName(locale, m.role), channel: m.channel, id: m.userId });
+}
+
+/** Tells `onMembershipChanged` without holding up the reply; its failure is the log's, not the seller's. */
+function membershipChanged(services: ResolvedAdminServices, ctx: ActionContext, channel: string, userId: string): void {
+  const hook = services.onMembershipChanged;
+  if (!hook) return;
+  void Promise.resolve()
+    .then(() => hook({ tenantId: ctx.tenant.id, channel, userId }))
+    .catch((error: unknown) => ctx.log.warn("onMembershipChanged failed", { channel, error: error instanceof Error ? error.message : String(error) }));
 }
 
 export function staffActions(services: ResolvedAdminServices): ActionRegistry {
@@ -100,9 +110,11 @@ export function staffActions(services: ResolvedAdminServices): ActionRegistry {
       switch (outcome.kind) {
         case "added":
           await audit(ctx, actor, "staff.add", { type: "member", id: `${ref.channel}:${ref.userId}` }, { after: { role } });
+          membershipChanged(services, ctx, ref.channel, ref.userId);
           return stop(say("admin.staff.added", params));
         case "role-changed":
           await audit(ctx, actor, "staff.role", { type: "member", id: `${ref.channel}:${ref.userId}` }, { before: { role: outcome.before.role }, after: { role } });
+          membershipChanged(services, ctx, ref.channel, ref.userId);
           return stop(say("admin.staff.role_changed", { ...params, before: roleName(ctx.locale, outcome.before.role) }));
         case "unchanged":
           return stop(say("admin.staff.unchanged", params));
@@ -123,6 +135,7 @@ export function staffActions(services: ResolvedAdminServices): ActionRegistry {
           return stop(say("admin.staff.last_owner"));
         case "removed":
           await audit(ctx, actor, "staff.remove", { type: "member", id: `${ref.channel}:${ref.userId}` }, { before: { role: outcome.member.role } });
+          membershipChanged(services, ctx, ref.channel, ref.userId);
           return stop(say("admin.staff.removed", { id: ref.userId, channel: ref.channel, role: roleName(ctx.locale, outcome.member.role) }));
       }
     }),
@@ -159,6 +172,7 @@ export function staffActions(services: ResolvedAdminServices): ActionRegistry {
       switch (outcome.kind) {
         case "joined":
           await audit(ctx, { channel: ctx.channel, userId: ctx.user.id, role: outcome.role, ...(ctx.user.name !== undefined && { name: ctx.user.name }) }, "staff.join", { type: "member", id: `${ctx.channel}:${ctx.user.id}` }, { after: { role: outcome.role, invite: outcome.inviteId } });
+          membershipChanged(services, ctx, ctx.channel, ctx.user.id);
           return { say: [say("admin.staff.joined", { role: roleName(ctx.locale, outcome.role) })] };
         case "already-member":
           return { say: [say("admin.staff.already_member", { role: roleName(ctx.locale, outcome.role) })] };

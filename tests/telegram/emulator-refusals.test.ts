@@ -176,6 +176,25 @@ test("commands are kept per scope and language, and a client sees the narrowest 
   assert.equal(call.params.language_code, "en");
 });
 
+test("a chat's own commands need a chat the bot knows; deleting them shows the bot-wide menu again", async (t) => {
+  const { api, sari, tg, token } = await storeWithCustomer(t);
+  const stranger = tg.user({ first_name: "Asing" });
+  await api.setMyCommands([{ command: "start", description: "Mulai" }]);
+  await refused(api.setMyCommands([{ command: "admin", description: "Menu penjual" }], { scope: { type: "chat", chat_id: stranger.id } }), 400, "Bad Request: chat not found");
+  await refused(api.deleteMyCommands({ scope: { type: "chat", chat_id: stranger.id } }), 400, "Bad Request: chat not found");
+  await refused(api.getMyCommands({ scope: { type: "chat", chat_id: "@sari" } }), 400, "Bad Request: chat not found");
+
+  const scope = { type: "chat", chat_id: sari.id } as const;
+  await api.setMyCommands([{ command: "admin", description: "Menu penjual" }], { scope });
+  await api.setMyCommands([{ command: "admin", description: "Seller menu" }], { scope, language_code: "en" });
+  assert.deepEqual(await api.getMyCommands({ scope, language_code: "en" }), [{ command: "admin", description: "Seller menu" }]);
+  assert.deepEqual(tg.commandsFor(token, { chat: sari, languageCode: "id" }).map((c) => c.command), ["admin"]);
+  assert.equal(await api.deleteMyCommands({ scope }), true);
+  assert.equal(await api.deleteMyCommands({ scope, language_code: "en" }), true);
+  assert.deepEqual(tg.commandsFor(token, { chat: sari, languageCode: "en" }).map((c) => c.command), ["start"]);
+  assert.equal(tg.commands(token).length, 1);
+});
+
 test("a chat action is accepted only with a known action", async (t) => {
   const { api, sari } = await storeWithCustomer(t);
   assert.equal(await api.sendChatAction(sari.id, "typing"), true);

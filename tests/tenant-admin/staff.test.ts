@@ -149,6 +149,57 @@ describe("invites", () => {
     assert.equal((await team(shop.id)).length, 2);
   });
 
+  test("the invite's deep link, /start inv_…, joins like /gabung; a used or expired one is refused; other payloads greet", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" }, botUsername: "toko_uji_bot" });
+    let now = new Date("2030-03-01T10:00:00Z");
+    const { engine } = adminEngine({ clock: () => now });
+    const owner = person(engine, shop, "owner-1");
+    const token = tokenIn((await owner.say("/undang admin"))[0]);
+    const newcomer = person(engine, shop, "calon-1");
+    assert.deepEqual(await newcomer.say(`/start ${token}`), ["🎉 Selamat bergabung! Kamu sekarang admin di toko ini. Ketik /admin untuk mulai."]);
+    await newcomer.say("/stok");
+    assert.deepEqual(newcomer.keys, ["admin.stock.summary"]);
+    assert.deepEqual(await person(engine, shop, "calon-2").say(`/start ${token}`), ["Undangan ini sudah dipakai. Minta undangan baru ke pemilik toko."]);
+
+    const second = tokenIn((await owner.say("/undang"))[0]);
+    now = new Date("2030-03-04T10:00:00Z");
+    assert.deepEqual(await person(engine, shop, "calon-3").say(`/start ${second}`), ["Undangan ini sudah kedaluwarsa. Minta undangan baru ke pemilik toko."]);
+
+    const shopper = person(engine, shop, "pembeli-1");
+    await shopper.say("/start promo-7");
+    assert.deepEqual(shopper.keys, ["catalog.welcome"]);
+    assert.deepEqual(shopper.choiceIds, ["catalog", "orders", "help", "language"]);
+    await shopper.say("/start inv_");
+    assert.deepEqual(shopper.keys, ["admin.staff.invite_unknown"], "a payload with the invite prefix is the invite flow's to judge");
+    assert.deepEqual(await team(shop.id), ["console:calon-1:admin", "console:owner-1:owner"]);
+  });
+
+  test("the membership hook hears of every member added, promoted, removed or joined, and of nothing else", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const heard: string[] = [];
+    const { engine } = adminEngine({ onMembershipChanged: ({ tenantId, channel, userId }) => void heard.push(`${tenantId === shop.id ? "shop" : tenantId} ${channel}:${userId}`) });
+    const owner = person(engine, shop, "owner-1");
+    await owner.say("/tambahstaf staf telegram:123456");
+    await owner.say("/tambahstaf staf telegram:123456");
+    await owner.say("/tambahstaf admin telegram:123456");
+    await owner.say("/hapusstaf telegram:123456");
+    await owner.say("/hapusstaf telegram:123456");
+    await owner.say("/hapusstaf owner-1");
+    const token = tokenIn((await owner.say("/undang"))[0]);
+    await person(engine, shop, "calon-1").say(`/start ${token}`);
+    await person(engine, shop, "calon-2").say(`/gabung ${token}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(heard, ["shop telegram:123456", "shop telegram:123456", "shop telegram:123456", "shop console:calon-1"]);
+  });
+
+  test("a failing membership hook is logged; the seller still gets the answer", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const { engine, logs } = adminEngine({ onMembershipChanged: () => Promise.reject(new Error("telegram down")) });
+    assert.deepEqual(await person(engine, shop, "owner-1").say("/tambahstaf staf 777"), ["✅ 777 (console) ditambahkan sebagai staf."]);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(logs.some((line) => line.level === "warn" && line.message === "onMembershipChanged failed" && line.meta.error === "telegram down"), JSON.stringify(logs));
+  });
+
   test("guessing invite codes is rate limited", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const { engine } = adminEngine();

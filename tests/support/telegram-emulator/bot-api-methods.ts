@@ -390,16 +390,28 @@ const answerCallbackQuery: Method = ({ bot, params }) => {
   return true;
 };
 
-function commandScope(params: Params): { scope: BotCommandScope; languageCode: string | undefined } {
-  const scope = optionalJson<BotCommandScope>(params, "scope") ?? { type: "default" };
+/**
+ * The scope and language of a set/get/deleteMyCommands call. A scope that names a chat
+ * (`chat`, `chat_administrators`, `chat_member`) must name one the bot knows, as Telegram
+ * requires: a person who never wrote to the bot has no chat with it ("chat not found").
+ */
+function commandScope({ bot, params }: MethodCall): { scope: BotCommandScope; languageCode: string | undefined } {
+  let scope = optionalJson<BotCommandScope>(params, "scope") ?? { type: "default" };
   const known = ["default", "all_private_chats", "all_group_chats", "all_chat_administrators", "chat", "chat_administrators", "chat_member"];
   if (!known.includes(scope.type)) throw badRequest("unsupported bot command scope type");
+  if ("chat_id" in scope) {
+    const raw: unknown = scope.chat_id;
+    const chatId = typeof raw === "number" ? raw : typeof raw === "string" && /^-?\d{1,20}$/.test(raw) ? Number(raw) : undefined;
+    if (chatId === undefined || !bot.chats.has(chatId)) throw badRequest("chat not found");
+    scope = { ...scope, chat_id: chatId };
+  }
   const languageCode = optionalString(params, "language_code") || undefined;
   if (languageCode !== undefined && !/^[a-z]{2}$/.test(languageCode)) throw badRequest("invalid language code specified");
   return { scope, languageCode };
 }
 
-const setMyCommands: Method = ({ bot, params }) => {
+const setMyCommands: Method = (call) => {
+  const { bot, params } = call;
   const commands = optionalJson<BotCommand[]>(params, "commands");
   if (!Array.isArray(commands)) throw badRequest("can't parse commands JSON object");
   if (commands.length > 100) throw badRequest("too many commands specified");
@@ -407,7 +419,7 @@ const setMyCommands: Method = ({ bot, params }) => {
     if (typeof command !== "string" || !/^[a-z0-9_]{1,32}$/.test(command)) throw badRequest("BOT_COMMAND_INVALID");
     if (typeof description !== "string" || description.length < 1 || description.length > 256) throw badRequest("BOT_COMMAND_DESCRIPTION_INVALID");
   }
-  const { scope, languageCode } = commandScope(params);
+  const { scope, languageCode } = commandScope(call);
   const key = scopeKey(scope, languageCode);
   // Setting an empty list is how Telegram's clients see a deletion.
   if (commands.length === 0) bot.commandSets.delete(key);
@@ -415,13 +427,15 @@ const setMyCommands: Method = ({ bot, params }) => {
   return true;
 };
 
-const getMyCommands: Method = ({ bot, params }) => {
-  const { scope, languageCode } = commandScope(params);
+const getMyCommands: Method = (call) => {
+  const { bot } = call;
+  const { scope, languageCode } = commandScope(call);
   return bot.commandSets.get(scopeKey(scope, languageCode))?.commands ?? [];
 };
 
-const deleteMyCommands: Method = ({ bot, params }) => {
-  const { scope, languageCode } = commandScope(params);
+const deleteMyCommands: Method = (call) => {
+  const { bot } = call;
+  const { scope, languageCode } = commandScope(call);
   bot.commandSets.delete(scopeKey(scope, languageCode));
   return true;
 };
