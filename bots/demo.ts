@@ -1,24 +1,33 @@
 // `npm run demo [-- --as seller] [-- --locale en]`: Niaga with no services and no tokens.
 // An embedded database in this process, a demo store ("Toko Demo") with products and
 // stock, and a terminal chat with it. Everything lives in memory and is gone at exit.
+//
+// Buying works end to end: the simulator's pay page is served on 127.0.0.1 (open the link
+// in a browser and press Pay, or press "Pay now" in the chat, which presses it for you),
+// its signed webhook marks the order paid, and the goods arrive in the chat.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { openStoreChat } from "../adapters/console/chat-command.ts";
 import { CONSOLE_CHANNEL } from "../adapters/console/console-chat.ts";
+import { ConsoleOutbox } from "../adapters/console/console-outbox.ts";
 import { createEngine } from "../flows/engine/engine.ts";
 import type { Locale } from "../flows/engine/message.ts";
 import { MemorySessionStore } from "../flows/engine/session.ts";
 import { saveStoreFlow } from "../flows/engine/store-flows.ts";
 import { Product } from "../flows/ordering/product.ts";
 import { addStockItems } from "../flows/ordering/stock-item.ts";
+import { registerPaymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { platformFlows } from "../flows/platform.ts";
 import { initI18n, t } from "../locales/i18n.ts";
 import { connectMongo, disconnectMongo, syncAllIndexes } from "../storage/connection.ts";
 import { configureEncryption } from "../storage/crypto.ts";
 import { startEmbeddedServer } from "../storage/embedded/index.ts";
 import { Member, Tenant } from "../storage/models/index.ts";
-import { configureLogging, registerSecret } from "./logger.ts";
+import { createCommerce, readLocalFile } from "./commerce.ts";
+import { CustomerMessages } from "./customer-messages.ts";
+import { createPlatformHttp } from "./http-server.ts";
+import { configureLogging, logger, registerSecret } from "./logger.ts";
 
 const DEMO_SLUG = "demo";
 const DEMO_CUSTOMER = "demo-customer";
@@ -49,20 +58,34 @@ async function main(argv: string[]): Promise<number> {
   const key = ephemeralOrConfiguredKey();
   configureEncryption(key);
   const server = await startEmbeddedServer();
+  // The simulator's pay page, for a browser: the same page and signed webhook as on a server.
+  const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
   try {
+    const port = await http.listen(0, "127.0.0.1");
     await connectMongo(`${server.uri}/niaga`, { attempts: 1 });
     await syncAllIndexes();
     await seedDemoStore(locale);
+    const outbox = new ConsoleOutbox();
+    const commerce = createCommerce({
+      messages: new CustomerMessages({ console: outbox }),
+      encryptionKey: key,
+      payPageUrl: () => `http://127.0.0.1:${port}`,
+      files: { console: readLocalFile },
+      payInChat: true,
+    });
+    registerPaymentRoutes(http, commerce.ordering.deps, { simulator: commerce.simulator });
     process.stdout.write(`${t(locale, as === "seller" ? "demo.banner_seller" : "demo.banner_customer", { store: "Toko Demo", uri: `${server.uri}/niaga` })}\n\n`);
     return await openStoreChat({
       slug: DEMO_SLUG,
       userId: as === "seller" ? DEMO_SELLER : DEMO_CUSTOMER,
       userName: as === "seller" ? "Pemilik Toko Demo" : "Pelanggan Demo",
       locale,
-      flows: platformFlows,
+      flows: commerce.flows,
+      outbox,
       io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
     });
   } finally {
+    await http.close();
     await disconnectMongo();
     await server.close();
   }
@@ -92,7 +115,14 @@ function ephemeralOrConfiguredKey(): Buffer {
 }
 
 async function seedDemoStore(locale: Locale): Promise<void> {
-  const tenant = await Tenant.create({ slug: DEMO_SLUG, name: "Toko Demo", locale, timezone: "Asia/Jakarta", currency: "IDR" });
+  const tenant = await Tenant.create({
+    slug: DEMO_SLUG,
+    name: "Toko Demo",
+    locale,
+    timezone: "Asia/Jakarta",
+    currency: "IDR",
+    settings: { ordering: { paymentMethods: ["simulator", "manual"], snkText: t(locale, "demo.snk"), paymentInstructions: t(locale, "demo.transfer"), paymentTimeoutMinutes: 30 } },
+  });
   for (const [index, item] of DEMO_PRODUCTS.entries()) {
     const product = await Product.create({ tenantId: tenant._id, code: item.code, name: item.name, description: item.description, price: item.price, sortOrder: index });
     const payloads = Array.from({ length: item.stock }, (_, n) => `${item.code.toUpperCase()}-${randomBytes(4).toString("hex").toUpperCase()}-${n + 1}`);

@@ -26,12 +26,13 @@ import { StoreBots } from "../adapters/telegram/store-bots.ts";
 import type { StartAllReport } from "../adapters/telegram/store-bots.ts";
 import { memberAudience } from "../flows/engine/audience.ts";
 import { createEngine } from "../flows/engine/engine.ts";
-import { combineFlowBundles } from "../flows/engine/flow-bundle.ts";
 import type { Engine } from "../flows/engine/engine.ts";
 import { MongoSessionStore } from "../flows/engine/mongo-session-store.ts";
 import { MongoStoreFlows } from "../flows/engine/store-flows.ts";
 import type { FlowBundle } from "../flows/engine/flow-bundle.ts";
 import { platformFlows } from "../flows/platform.ts";
+import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
+import { withPlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { initI18n } from "../locales/i18n.ts";
 import { connectMongo, disconnectMongo } from "../storage/connection.ts";
 import { createCoordination } from "../storage/coordination.ts";
@@ -39,6 +40,7 @@ import type { Coordination } from "../storage/coordination.ts";
 import { configureEncryption } from "../storage/crypto.ts";
 import { DEFAULT_RECONCILE_INTERVAL_MS, requireEncryptionKey } from "./config.ts";
 import type { Config } from "./config.ts";
+import { wireCommerce } from "./commerce.ts";
 import { CustomerMessages } from "./customer-messages.ts";
 import { createPlatformHttp } from "./http-server.ts";
 import type { PlatformHttp } from "./http-server.ts";
@@ -70,7 +72,7 @@ export interface PlatformServices extends DomainServices {
 
 /** What a wiring hands back. */
 export interface DomainAttachment {
-  /** Flows whose actions use the domain (combined with the platform's flows for the engine). */
+  /** Every flow the engine runs, with the domain behind their actions (instead of the service-less `platformFlows`). */
   flows?: FlowBundle;
   /** After the bots and the scheduler started: schedule recurring jobs, recover undelivered orders. */
   started?(services: PlatformServices): Promise<void>;
@@ -87,8 +89,9 @@ export interface DomainAttachment {
 export type DomainWiring = (services: DomainServices) => Promise<DomainAttachment | void> | DomainAttachment | void;
 
 export interface PlatformOptions {
-  /** The flows the engine runs. Default: `platformFlows`. */
+  /** The flows the engine runs. Default: the wiring's, else `platformFlows`. */
   flows?: FlowBundle;
+  /** Default: `wireCommerce` (ordering, payments, jobs, sellers' alerts). */
   wireDomain?: DomainWiring;
   /** How long stopping waits for turns and sends under way. Default 10 s. */
   shutdownGraceMs?: number;
@@ -105,13 +108,6 @@ export interface RunningPlatform {
   /** Stops everything; resolves when it has. Safe to call twice. */
   stop(): Promise<void>;
 }
-
-/**
- * THE SEAM: where ordering, payments and the owner bot plug in. Today the platform runs
- * the flows in `flows/platform.ts` and starts the scheduler with no jobs defined; ordering
- * wires in here (see `DomainWiring`).
- */
-export const wireDomain: DomainWiring = () => undefined;
 
 export async function startPlatform(config: Config, options: PlatformOptions = {}): Promise<RunningPlatform> {
   configureLogging({ level: config.logLevel, ...(config.logDir !== undefined && { dir: config.logDir }) });
@@ -137,15 +133,15 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     const http = createPlatformHttp({ log: logger });
     const messages = new CustomerMessages();
     const scheduler = createScheduler({ db: mongoose.connection.db!, log: logger });
-    const attachment = (await (options.wireDomain ?? wireDomain)({ config, coordination, http, messages, scheduler })) ?? {};
+    const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, messages, scheduler })) ?? {};
     undo.push(async () => attachment.stop?.());
 
-    const flows = options.flows ?? platformFlows;
     const engine = createEngine({
-      ...(attachment.flows ? combineFlowBundles(flows, attachment.flows) : flows),
+      ...(options.flows ?? attachment.flows ?? platformFlows),
       sessions: new MongoSessionStore(),
       lock: coordination.lock,
-      audienceOf: memberAudience(),
+      // The platform owner acts in every store as a seller (the admin flows check what they may do).
+      audienceOf: withPlatformOwners(memberAudience(), config.ownerChatIds),
       storeFlows: new MongoStoreFlows(),
       logFor: tenantLogger,
     });
@@ -165,6 +161,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
       http,
       logFor: tenantLogger,
+      // Each member's command menu lists what their role may start.
+      sellerMenu: roleMayStart,
       // The owner bot will carry this alert; until then the log does.
       onTokenRevoked: (store) => logger.error("a store's Telegram bot token was revoked; give it a new one", { tenant: store.slug, store: store.name }),
     });

@@ -2,7 +2,7 @@
 // a store's conversations in a terminal, or scripted through a pipe.
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../../bots/config.ts";
+import { loadConfig, type Config } from "../../bots/config.ts";
 import { configureLogging, logger, tenantLogger } from "../../bots/logger.ts";
 import { memberAudience } from "../../flows/engine/audience.ts";
 import { createEngine, FlowValidationError, type Engine } from "../../flows/engine/engine.ts";
@@ -16,6 +16,7 @@ import { createCoordination } from "../../storage/coordination.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { runConsoleChat } from "./console-chat.ts";
+import { ConsoleOutbox } from "./console-outbox.ts";
 
 export interface ChatIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -26,15 +27,23 @@ export interface ChatIo {
 
 const processIo = (): ChatIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
 
+/** What a chat offers the flows' services before they are built: where its messages print. */
+export interface ChatServices {
+  config: Config;
+  /** The console channel's sender for this chat (register it with `CustomerMessages`). */
+  outbox: ConsoleOutbox;
+}
+
 /**
  * The `niaga chat` command. `flows` are the platform's flows: the composition root
- * (the CLI, the demo) passes them, since an adapter never imports a flow.
+ * (the CLI, the demo) passes them, or builds them from the chat's services, since an
+ * adapter never imports a flow.
  *
  * Returns the exit code: 0 at the end of input, 2 for bad flags or an unknown store
  * (one line saying which), 1 when the flows fail their start-up validation.
  * Configuration and database errors are thrown for the CLI to report.
  */
-export async function runChatCommand(argv: string[], flows: FlowBundle, io: ChatIo = processIo()): Promise<number> {
+export async function runChatCommand(argv: string[], flows: FlowBundle | ((services: ChatServices) => FlowBundle), io: ChatIo = processIo()): Promise<number> {
   await initI18n();
   // Flags first: the usage must show even when the environment is not configured yet.
   const cliLocale = resolveLocale(io.env.DEFAULT_LOCALE);
@@ -75,6 +84,7 @@ export async function runChatCommand(argv: string[], flows: FlowBundle, io: Chat
   configureLogging({ level: config.logLevel, ...(config.logDir !== undefined && { dir: config.logDir }) });
   if (config.encryptionKey) configureEncryption(config.encryptionKey, config.encryptionKeysOld);
   await connectMongo(config.mongodbUri);
+  const outbox = new ConsoleOutbox();
   try {
     return await openStoreChat({
       slug: values.tenant,
@@ -82,7 +92,8 @@ export async function runChatCommand(argv: string[], flows: FlowBundle, io: Chat
       userName: (values.name as string | undefined) ?? userInfo().username,
       ...(values.as !== undefined && { audience: values.as as Audience }),
       ...(values.locale !== undefined && { locale: values.locale as Locale }),
-      flows,
+      flows: typeof flows === "function" ? flows({ config, outbox }) : flows,
+      outbox,
       io,
       redisUrl: config.redisUrl,
     });
@@ -100,6 +111,8 @@ export interface StoreChatOptions {
   /** The user's language; the store's by default. */
   locale?: Locale;
   flows: FlowBundle;
+  /** Prints what the store sends this chat outside its turns (the goods after a payment). */
+  outbox?: ConsoleOutbox;
   io: ChatIo;
   redisUrl?: string;
 }
@@ -138,15 +151,20 @@ export async function openStoreChat(opts: StoreChatOptions): Promise<number> {
       io.stderr.write(`niaga chat: ${err.message}\n`);
       return 1;
     }
-    await runConsoleChat({
-      engine,
-      tenant: tenantRef,
-      user: { id: opts.userId, ...(opts.userName !== undefined && { name: opts.userName }) },
-      locale,
-      input: io.stdin,
-      output: io.stdout,
-      interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
-    });
+    const detach = opts.outbox?.attach({ tenantId: tenantRef.id, chatId: opts.userId, locale, output: io.stdout });
+    try {
+      await runConsoleChat({
+        engine,
+        tenant: tenantRef,
+        user: { id: opts.userId, ...(opts.userName !== undefined && { name: opts.userName }) },
+        locale,
+        input: io.stdin,
+        output: io.stdout,
+        interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
+      });
+    } finally {
+      detach?.();
+    }
     return 0;
   } finally {
     await coordination.close();

@@ -18,11 +18,8 @@ const commands: Record<string, Command> = {
   db: async (argv) => (await import("../../storage/embedded/cli.ts")).runEmbeddedServerCli(argv),
   start: async (argv, ctx) => (await import("../start.ts")).startCommand(argv, ctx),
   chat: async (argv) => {
-    const [{ runChatCommand }, { platformFlows }] = await Promise.all([
-      import("../../adapters/console/chat-command.ts"),
-      import("../../flows/platform.ts"),
-    ]);
-    return runChatCommand(argv, platformFlows);
+    const [{ runChatCommand }, { chatCommerce }] = await Promise.all([import("../../adapters/console/chat-command.ts"), import("../commerce.ts")]);
+    return runChatCommand(argv, chatCommerce);
   },
 };
 

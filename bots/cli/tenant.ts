@@ -17,6 +17,8 @@ export async function tenantCommand(argv: string[], ctx: CliContext): Promise<nu
     case "suspend":
     case "resume":
       return setStatus(sub, rest, ctx);
+    case "set":
+      return setTenant(rest, ctx);
     default:
       throw new UsageError(sub ? "cli.unknown_subcommand" : "cli.missing_subcommand", { sub: sub ?? "" }, "cli.usage_tenant");
   }
@@ -139,6 +141,74 @@ async function setStatus(action: "suspend" | "resume", argv: string[], ctx: CliC
       where: "cli",
     });
     ctx.out(ctx.t(action === "suspend" ? "cli.tenant_suspended" : "cli.tenant_resumed", { slug }));
+    return 0;
+  });
+}
+
+const TELEGRAM_MODES = ["polling", "webhook"];
+const PAYMENT_METHODS = ["manual", "simulator"];
+
+/**
+ * `niaga tenant set S …`: what the operator changes on a store — its name, language, bot
+ * token (a new one also clears a revocation), Telegram mode (the failover between polling
+ * and webhook), payment methods. A running `niaga start` follows within its sweep interval.
+ */
+async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = "cli.usage_tenant_set";
+  const { positionals, values } = parseFlags(
+    argv,
+    {
+      name: { type: "string" },
+      locale: { type: "string" },
+      "telegram-token": { type: "string" },
+      "telegram-mode": { type: "string" },
+      "payment-methods": { type: "string" },
+    },
+    usage,
+    1,
+  );
+  const slug = positionals[0];
+  if (!slug) throw new UsageError("cli.missing_slug", {}, usage);
+  if (Object.values(values).every((v) => v === undefined)) throw new UsageError("cli.nothing_to_set", {}, usage);
+  const name = values.name?.trim();
+  if (name !== undefined && (name.length === 0 || name.length > 64)) throw new UsageError("cli.bad_field", { field: "name", reason: ctx.t("cli.name_length") }, usage);
+  if (values.locale !== undefined && !["id", "en"].includes(values.locale)) throw new UsageError("cli.bad_locale", { locale: values.locale }, usage);
+  const token = values["telegram-token"];
+  if (token !== undefined && !TELEGRAM_TOKEN.test(token)) throw new UsageError("cli.bad_telegram_token", {}, usage);
+  const mode = values["telegram-mode"];
+  if (mode !== undefined && !TELEGRAM_MODES.includes(mode)) throw new UsageError("cli.bad_telegram_mode", { mode }, usage);
+  const methods = values["payment-methods"]?.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  if (methods !== undefined) {
+    const unknown = methods.find((m) => !PAYMENT_METHODS.includes(m));
+    if (methods.length === 0 || unknown !== undefined) throw new UsageError("cli.bad_payment_methods", { method: unknown ?? "", allowed: PAYMENT_METHODS.join(", ") }, usage);
+  }
+  const config = ctx.config();
+  if (token !== undefined) configureEncryption(requireEncryptionKey(config), config.encryptionKeysOld);
+
+  return ctx.withDatabase(async () => {
+    const tenant: TenantDoc | null = await Tenant.findOne({ slug });
+    if (!tenant) throw new UsageError("cli.unknown_tenant", { slug }, usage);
+    const before: Record<string, unknown> = {};
+    const after: Record<string, unknown> = {};
+    const change = (field: string, path: string, value: unknown, shown: unknown = value) => {
+      before[field] = field === "telegramToken" ? (tenant.get(path) ? "set" : "none") : tenant.get(path);
+      after[field] = shown;
+      tenant.set(path, value);
+    };
+    if (name !== undefined) change("name", "name", name);
+    if (values.locale !== undefined) change("locale", "locale", values.locale);
+    if (mode !== undefined) {
+      if (mode === "webhook" && !config.publicUrl) throw new UsageError("cli.webhook_needs_public_url", {}, usage);
+      change("telegramMode", "channels.telegram.mode", mode);
+    }
+    if (methods !== undefined) change("paymentMethods", "settings.ordering.paymentMethods", [...new Set(methods)]);
+    if (token !== undefined) {
+      change("telegramToken", "channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token), "changed");
+      tenant.set("channels.telegram.revokedAt", undefined);
+    }
+    await tenant.save();
+    await recordAudit({ tenantId: tenant._id, actor: ctx.actor, action: "tenant.update", target: { type: "tenant", id: slug }, before, after, where: "cli" });
+    ctx.out(ctx.t("cli.tenant_updated", { slug, fields: Object.keys(after).join(", ") }));
     return 0;
   });
 }

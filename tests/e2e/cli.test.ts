@@ -133,6 +133,40 @@ describe("niaga CLI", () => {
     assert.equal(res.stderr.trim().split("\n").length, 1);
   });
 
+  it("changes a store's token, Telegram mode and payment methods, audited without the token", async () => {
+    await run(["tenant", "create", "--slug", "toko-ganti", "--name", "Toko Ganti", "--telegram-token", token]);
+    await Tenant.updateOne({ slug: "toko-ganti" }, { $set: { "channels.telegram.revokedAt": new Date() } });
+    const fresh = "987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+    const res = await run(
+      ["tenant", "set", "toko-ganti", "--name", "Toko Ganti Baru", "--telegram-token", fresh, "--telegram-mode", "webhook", "--payment-methods", "simulator,manual"],
+      { PUBLIC_URL: "https://niaga.example" },
+    );
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /Store toko-ganti updated: name, telegramMode, paymentMethods, telegramToken\./);
+    const tenant = await Tenant.findOne({ slug: "toko-ganti" }).lean();
+    assert.equal(tenant?.name, "Toko Ganti Baru");
+    assert.equal(tenant?.channels?.telegram?.mode, "webhook");
+    assert.equal(tenant?.channels?.telegram?.revokedAt, undefined, "a new token clears the revocation");
+    assert.deepEqual(tenant?.settings?.ordering?.paymentMethods, ["simulator", "manual"]);
+    assert.equal(openTenantSecret(tenant!, "channels.telegram.token"), fresh);
+    const audit = await AuditLog.findOne({ tenantId: tenant!._id, action: "tenant.update" }).lean();
+    // The audit log names that the token changed; its value is redacted by key name.
+    assert.deepEqual(audit?.before, { name: "Toko Ganti", telegramMode: "polling", paymentMethods: ["manual"], telegramToken: "[REDACTED]" });
+    assert.deepEqual(audit?.after, { name: "Toko Ganti Baru", telegramMode: "webhook", paymentMethods: ["simulator", "manual"], telegramToken: "[REDACTED]" });
+    assert.ok(!JSON.stringify(audit).includes(fresh.split(":")[1]) && !res.stdout.includes(fresh), "the token is neither audited nor printed");
+  });
+
+  it("refuses a bad Telegram mode, an unknown payment method, webhook mode without PUBLIC_URL, or nothing to set", async () => {
+    await expectRefused(["tenant", "set", "toko-budi", "--telegram-mode", "carrier-pigeon"], /unknown Telegram mode "carrier-pigeon"/);
+    await expectRefused(["tenant", "set", "toko-budi", "--payment-methods", "manual,bitcoin"], /unknown payment method "bitcoin"/);
+    await expectRefused(["tenant", "set", "toko-budi", "--payment-methods", " , "], /unknown payment method/);
+    await expectRefused(["tenant", "set", "toko-budi", "--telegram-mode", "webhook"], /webhook mode needs PUBLIC_URL/);
+    const res = await expectRefused(["tenant", "set", "toko-budi"], /say what to change/);
+    assert.match(res.stderr, /Usage: niaga tenant set S/);
+    await expectRefused(["tenant", "set", "--name", "X"], /name the store's slug/);
+    await expectRefused(["tenant", "set", "toko-nope", "--name", "X"], /store "toko-nope" not found/);
+  });
+
   it("keeps the last owner of a store", async () => {
     assert.equal((await run(["member", "add", "--tenant", "toko-budi", "--channel", "telegram", "--user", "1", "--role", "owner"])).code, 0);
     await expectRefused(["member", "remove", "--tenant", "toko-budi", "--channel", "telegram", "--user", "1"], /at least one owner/);

@@ -178,4 +178,60 @@ describe("npm run demo", () => {
     // The sealed stock items (e.g. "NETFLIX-1M-9F3A…-1") are delivered after payment, never shown while browsing.
     assert.doesNotMatch(out, /NETFLIX-1M-[0-9A-F]{8}/);
   });
+
+  /** Runs the demo with `lines` piped in; resolves with its exit code and what it printed. */
+  async function demo(lines: string[], args: string[] = []): Promise<{ code: number | null; out: string; err: string }> {
+    const child = spawn(process.execPath, ["--import", "tsx", "bots/demo.ts", ...args], { cwd: root, env: { ...process.env, LOG_LEVEL: "" } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    child.stdin.end(lines.map((line) => `${line}\n`).join(""));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    return { code, out, err };
+  }
+
+  test("a customer buys: quantity, SNK, the simulator's pay page, and the goods arrive in the chat once", async () => {
+    // catalog → Netflix → Buy → 2 → accept the SNK → pay online → "Pay now" (presses the pay page's button) → my orders → the order
+    const { code, out, err } = await demo(["/katalog", "Netflix", "1", "2", "1", "1", "1", "/pesanansaya", "1"]);
+    assert.equal(code, 0, err);
+    assert.match(out, /> 2\n📜 Syarat dan ketentuan \(SNK\) Toko Demo:\n/);
+    assert.match(out, /Netflix Premium 1 Bulan × 2 @ Rp35\.000\nSubtotal: Rp70\.000\nTotal: Rp70\.000/);
+    const payLink = /http:\/\/127\.0\.0\.1:\d+\/pay\/sim\/demo\/(INV-\d{6})\?t=[\w-]+/.exec(out);
+    assert.ok(payLink, "the customer gets the pay page's link");
+    assert.match(out, new RegExp(`✅ Pembayaran pesanan ${payLink[1]} di Toko Demo sudah diterima\\. Ini pesananmu:\\n\\n📦 Netflix Premium 1 Bulan \\(2\\)\\n`));
+    const goods = out.match(/NETFLIX-1M-[0-9A-F]{8}-\d/g) ?? [];
+    assert.equal(goods.length, 2, "two items, each shown once");
+    assert.equal(new Set(goods).size, 2, "two different items");
+    assert.match(out, new RegExp(`> 1\\n🧾 Pesanan ${payLink[1]} — terkirim\\n`), "my orders shows it delivered");
+    assert.doesNotMatch(out, LOG_LINE);
+  });
+
+  test("a customer who declines the store's terms orders nothing, and says so in my orders", async () => {
+    const { code, out } = await demo(["/katalog", "Netflix", "1", "1", "2", "/pesanansaya"]);
+    assert.equal(code, 0);
+    assert.match(out, /> 2\nOke, pesanan tidak dilanjutkan\./);
+    assert.match(out, /> \/pesanansaya\nKamu belum punya pesanan di sini\./);
+  });
+
+  test("a seller adds stock from a file, changes a price, and reads both in the audit log", async () => {
+    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = await mkdtemp(join(tmpdir(), "niaga-demo-"));
+    try {
+      const file = join(dir, "stok.txt");
+      await writeFile(file, "KODE-A1\nKODE-A2\n\nKODE-A1\n");
+      const { code, out, err } = await demo(["/tambahstok netflix-1m", "2", `!document ${file}`, "/harga netflix-1m 36000", "/audit 5"], ["--as", "seller"]);
+      assert.equal(code, 0, err);
+      assert.match(out, /➕ Ditambahkan: 2\n⏭️ Dilewati \(duplikat\): 1 — baris 4\n/);
+      assert.match(out, /📦 Tersedia sekarang: 7/);
+      assert.match(out, /✅ Harga netflix-1m diubah: Rp35\.000 → Rp36\.000/);
+      assert.match(out, /product\.price · product netflix-1m · \{"price":35000\} → \{"price":36000\}/);
+      assert.match(out, /stock\.add · product netflix-1m · – → \{"added":2,"duplicates":1,"source":"file"\}/);
+      assert.doesNotMatch(out, /KODE-A/, "stock payloads are never echoed");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

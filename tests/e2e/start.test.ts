@@ -3,89 +3,19 @@
 // suspend|resume` from another process, health checks, SIGTERM.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import type { User } from "grammy/types";
 import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
 import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { startRedis } from "../support/redis.ts";
+import { killIfRunning, Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 
-const niaga = fileURLToPath(new URL("../../bots/niaga.js", import.meta.url));
 const key = randomBytes(32);
 const SLUG = "toko-ujung";
 const STORE = "Toko Ujung";
-/** Generous: the child compiles TypeScript on start, on a machine running other tests. */
-const START_WAIT_MS = 60_000;
-
-type LogLine = Record<string, unknown> & { level?: string; message?: string };
-
-/** A `niaga …` child process whose JSON log lines (stderr) the test can wait for. */
-class Niaga {
-  readonly lines: LogLine[] = [];
-  stderr = "";
-  stdout = "";
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly child: ChildProcess;
-  readonly #waiters = new Set<() => void>();
-  #gone = false;
-
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, [niaga, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let partial = "";
-    this.child.stdout!.on("data", (chunk: Buffer) => (this.stdout += chunk.toString()));
-    this.child.stderr!.on("data", (chunk: Buffer) => {
-      this.stderr += chunk.toString();
-      partial += chunk.toString();
-      const complete = partial.split("\n");
-      partial = complete.pop() ?? "";
-      for (const line of complete) {
-        try {
-          this.lines.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.lines.push({ message: line });
-        }
-      }
-      for (const wake of this.#waiters) wake();
-    });
-    this.exited = new Promise((resolve) =>
-      this.child.on("exit", (code, signal) => {
-        this.#gone = true;
-        for (const wake of this.#waiters) wake();
-        resolve({ code, signal });
-      }),
-    );
-  }
-
-  /** Resolves with the first log line that matches, including earlier ones. */
-  waitForLog(matches: (line: LogLine) => boolean, what: string, timeoutMs = 15_000): Promise<LogLine> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.lines.find(matches);
-        if (found) {
-          finish();
-          resolve(found);
-        } else if (this.#gone) {
-          finish();
-          reject(new Error(`niaga exited (${String(this.child.exitCode ?? this.child.signalCode)}) without logging ${what}; stderr:\n${this.stderr.slice(-4000)}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`niaga never logged ${what} within ${timeoutMs} ms; stderr:\n${this.stderr.slice(-4000)}`));
-      }, timeoutMs);
-      const finish = () => {
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-      };
-      this.#waiters.add(check);
-      check();
-    });
-  }
-}
 
 let db: TestMongo;
 let tg: TelegramEmulator;
@@ -120,14 +50,8 @@ after(async () => {
 });
 
 /** `niaga start` with `env` (and more), once it has logged its start line. */
-async function startNiaga(extraEnv: Record<string, string> = {}): Promise<{ platform: Niaga; port: number; startLine: LogLine }> {
-  const platform = new Niaga(["start"], { ...env, ...extraEnv });
-  const startLine = await platform.waitForLog((l) => /^niaga started/.test(l.message ?? ""), "its start line", START_WAIT_MS);
-  return { platform, port: startLine.httpPort as number, startLine };
-}
-
-function killIfRunning(platform: Niaga | undefined): void {
-  if (platform && platform.child.exitCode === null && platform.child.signalCode === null) platform.child.kill("SIGKILL");
+function startNiaga(extraEnv: Record<string, string> = {}) {
+  return startNiagaProcess({ ...env, ...extraEnv });
 }
 
 describe("niaga start", () => {

@@ -134,5 +134,54 @@ describe(`${CHATS} concurrent chats × ${STEPS} steps on MongoDB`, () => {
       );
       assertEveryChatInOrder(replies, recorded);
     });
+
+    test("two instances given one chat's messages at the same moment take turns: no two turns of a chat overlap", async () => {
+      const NOTES = 10;
+      const CHATS_AT_ONCE = 20;
+      // Each turn runs an action that takes a few milliseconds and records when it ran; two
+      // turns of one chat running at once (no lock, or a broken one) show up as an overlap.
+      const runs: { chat: string; note: string; start: number; end: number }[] = [];
+      const noteFlow = {
+        id: "notes",
+        triggers: { commands: ["notes"] },
+        steps: {
+          take: { kind: "ask", text: { id: "Catatan?" }, expect: "text", saveAs: "note", next: "keep" },
+          keep: { kind: "action", action: "notes.keep", next: "take" },
+        },
+      };
+      const engineWith = () => {
+        const client = new Redis(redis.url, { lazyConnect: false });
+        clients.push(client);
+        return testEngine({
+          flows: [noteFlow],
+          sessions: new MongoSessionStore(),
+          lock: createRedisLock(client),
+          actions: {
+            "notes.keep": async (ctx) => {
+              const start = performance.now();
+              await new Promise((resolve) => setTimeout(resolve, 3));
+              runs.push({ chat: ctx.chatId, note: String(ctx.data.note), start, end: performance.now() });
+            },
+          },
+        });
+      };
+      const engines = [engineWith(), engineWith()];
+      const tenant = newTenant();
+      await Promise.all(
+        Array.from({ length: CHATS_AT_ONCE }, async (_, c) => {
+          const chatId = `notes-${c}`;
+          const base: Omit<Inbound, "message"> = { tenant, channel: "test", chatId, user: { id: chatId }, locale: "id" };
+          await engines[0].handle({ ...base, message: { kind: "command", command: "notes", args: "" } });
+          // Every note at once, alternating between the instances.
+          await Promise.all(Array.from({ length: NOTES }, (_, n) => engines[n % 2].handle({ ...base, message: { kind: "text", text: `${chatId}/${n}` } })));
+        }),
+      );
+      for (let c = 0; c < CHATS_AT_ONCE; c++) {
+        const chatId = `notes-${c}`;
+        const mine = runs.filter((r) => r.chat === chatId).sort((a, b) => a.start - b.start);
+        assert.deepEqual(mine.map((r) => r.note).sort(), Array.from({ length: NOTES }, (_, n) => `${chatId}/${n}`).sort(), `chat ${chatId}: every note kept once`);
+        for (let i = 1; i < mine.length; i++) assert.ok(mine[i].start >= mine[i - 1].end, `chat ${chatId}: turn ${i} began before turn ${i - 1} ended`);
+      }
+    });
   });
 });
