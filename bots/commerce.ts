@@ -243,8 +243,11 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, message
   registerPaymentRoutes(http, commerce.ordering.deps, { simulator: commerce.simulator });
   return {
     flows: commerce.flows,
-    async started(services) {
-      telegram = services.telegram;
+    // Not at `started`: by then the first stores' bots have been taking updates (and proofs) for a while.
+    botsCreated(bots) {
+      telegram = bots;
+    },
+    async started() {
       await scheduleRecurringOrderJobs(scheduler.agenda);
       const recovered = await commerce.ordering.recoverUndelivered();
       logger.info("orders paid before the start checked for delivery", { ...recovered });

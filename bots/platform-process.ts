@@ -74,6 +74,12 @@ export interface PlatformServices extends DomainServices {
 export interface DomainAttachment {
   /** Every flow the engine runs, with the domain behind their actions (instead of the service-less `platformFlows`). */
   flows?: FlowBundle;
+  /**
+   * The store bots exist and are about to take updates (before `started`: a bot that
+   * started first answers its customers while the others are still starting). For what a
+   * turn needs from them, such as downloading the photo a customer just sent.
+   */
+  botsCreated?(telegram: StoreBots): void;
   /** After the bots and the scheduler started: schedule recurring jobs, recover undelivered orders. */
   started?(services: PlatformServices): Promise<void>;
   /** First thing on shutdown, before the bots stop. */
@@ -167,6 +173,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       onTokenRevoked: (store) => logger.error("a store's Telegram bot token was revoked; give it a new one", { tenant: store.slug, store: store.name }),
     });
     messages.register("telegram", telegram);
+    attachment.botsCreated?.(telegram);
     const services: PlatformServices = { config, coordination, engine, http, telegram, messages, scheduler };
 
     const port = await http.listen(config.httpPort);

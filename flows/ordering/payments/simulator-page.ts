@@ -90,7 +90,9 @@ function orderPanel({ store, order, token }: Payable, notice: string | null): st
     status === "pending_payment"
       ? `<form method="post" action="${escapeHtml(action)}"><button type="submit">${escapeHtml(t(locale, "ordering.paypage.pay_button", { amount: price(order.total) }))}</button></form>`
       : `<p class="state">${escapeHtml(t(locale, status === "expired" || status === "cancelled" || status === "rejected" || status === "refunded" ? "ordering.paypage.closed" : "ordering.paypage.paid"))}</p>`;
-  const flash = notice === "failed" ? `<p class="warn">${escapeHtml(t(locale, "ordering.paypage.failed"))}</p>` : "";
+  // Only while the order still waits: the webhook call can time out (the goods slow to go
+  // out) after the payment was recorded, and a paid order must not be paid again.
+  const flash = notice === "failed" && status === "pending_payment" ? `<p class="warn">${escapeHtml(t(locale, "ordering.paypage.failed"))}</p>` : "";
   return `
 <h1>${escapeHtml(store.name)}</h1>
 <p>${escapeHtml(t(locale, "ordering.paypage.order", { code: order.code }))}</p>
