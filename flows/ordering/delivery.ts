@@ -14,14 +14,15 @@
 // The one window that cannot be closed without the channel's help is a crash after the
 // channel accepted the message and before step 3 wrote "delivered": the goods would go
 // out again. Step 3's write follows the send immediately to keep that window small; we
-// prefer a rare duplicate to goods never delivered. A send is bounded (`sendTimeoutMs`)
-// well inside the lease, so a slow channel does not hand the claim to another process.
+// prefer a rare duplicate to goods never delivered. A channel that has not answered
+// within `sendTimeoutMs` keeps the claim (its lease renewed) until it does: the goods may
+// still be going out, so nobody may send them again meanwhile.
 import { randomUUID } from "node:crypto";
 import type { Types } from "mongoose";
 import { decryptSecret } from "../../storage/crypto.ts";
 import { deliveryMessage, formatWhen, type DeliveredLine } from "./customer-messages.ts";
 import { Order, type Actor, type OrderRecord, type OrderStatus } from "./order.ts";
-import { chatOf, emit, logOf, sendWithTimeout, type OrderingDeps } from "./ordering-deps.ts";
+import { chatOf, emit, logOf, type OrderingDeps } from "./ordering-deps.ts";
 import { StockItem, stockPayloadContext } from "./stock-item.ts";
 import { markStockSold } from "./stock-reservation.ts";
 import { storeSettings } from "./store-settings.ts";
@@ -138,28 +139,69 @@ export async function deliverOrder(deps: OrderingDeps, tenantId: Types.ObjectId,
     return giveUp(deps, order, token, now, `a stock item could not be opened (${(error as Error).name})`);
   }
 
-  try {
-    await sendWithTimeout(
-      deps,
-      chat,
-      deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, chat.locale, store.timezone) }),
-    );
-  } catch (error) {
-    const reason = safeError(error, lines);
-    const willRetry = attempts < MAX_DELIVERY_ATTEMPTS;
-    const backoff = Math.min(30_000 * 2 ** (attempts - 1), 60 * 60 * 1000);
-    await Order.updateOne(
-      { tenantId, _id: orderId, "delivery.claimToken": token },
-      {
-        $set: { "delivery.nextAttemptAt": new Date(now.getTime() + backoff), "delivery.lastError": reason, ...(willRetry ? {} : { attention: "delivery_failed" }) },
-        $unset: { "delivery.claimToken": 1 },
-      },
-    ).exec();
-    log.warn("delivery not accepted by the channel", { orderCode: order.code, attempts, willRetry, error: reason });
-    if (!willRetry) emit(deps, { type: "delivery_failed", tenantId: String(tenantId), orderCode: order.code });
-    return { outcome: "failed", code: order.code, attempts, willRetry };
+  const sending = deps.sink.send(
+    chat,
+    deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, chat.locale, store.timezone) }),
+  );
+  const sent = await settledWithin(sending, deps.sendTimeoutMs ?? 60_000);
+  if (sent.state === "pending") {
+    // The channel has not answered yet, so the goods may still go out. Giving the claim
+    // up now would let a retry send them a second time: keep it (a fresh lease) and finish
+    // when the channel answers, one way or the other.
+    await Order.updateOne({ tenantId, _id: orderId, "delivery.claimToken": token }, { $set: { "delivery.nextAttemptAt": new Date(Date.now() + lease) } }).exec();
+    log.warn("the channel is slow to take the goods; the delivery finishes when it answers", { orderCode: order.code, attempts });
+    sending
+      .then(
+        () => recordDelivered(deps, order, windowEndsAt, now),
+        (error: unknown) => releaseForRetry(deps, order, token, now, error, lines),
+      )
+      .catch((error: unknown) => log.error("finishing a slow delivery failed", { orderCode: order.code, error: safeError(error, lines) }));
+    return { outcome: "skipped", reason: "in_progress" };
   }
+  if (sent.state === "rejected") return releaseForRetry(deps, order, token, now, sent.error, lines);
+  return recordDelivered(deps, order, windowEndsAt, now);
+}
 
+/** How a promise stands after `ms`: settled either way, or still pending (it keeps running). */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<{ state: "fulfilled" } | { state: "rejected"; error: unknown } | { state: "pending" }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise.then(
+        () => ({ state: "fulfilled" as const }),
+        (error: unknown) => ({ state: "rejected" as const, error }),
+      ),
+      new Promise<{ state: "pending" }>((resolve) => {
+        timer = setTimeout(() => resolve({ state: "pending" }), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The channel refused the goods: the claim goes back, with a back-off, or the order waits for a seller. */
+async function releaseForRetry(deps: OrderingDeps, order: OrderRecord, token: string, now: Date, error: unknown, lines: readonly DeliveredLine[]): Promise<DeliveryResult> {
+  const attempts = order.delivery?.attempts ?? 1;
+  const reason = safeError(error, lines);
+  const willRetry = attempts < MAX_DELIVERY_ATTEMPTS;
+  const backoff = Math.min(30_000 * 2 ** (attempts - 1), 60 * 60 * 1000);
+  await Order.updateOne(
+    { tenantId: order.tenantId, _id: order._id, "delivery.claimToken": token },
+    {
+      $set: { "delivery.nextAttemptAt": new Date(now.getTime() + backoff), "delivery.lastError": reason, ...(willRetry ? {} : { attention: "delivery_failed" }) },
+      $unset: { "delivery.claimToken": 1 },
+    },
+  ).exec();
+  logOf(deps).warn("delivery not accepted by the channel", { orderCode: order.code, attempts, willRetry, error: reason });
+  if (!willRetry) emit(deps, { type: "delivery_failed", tenantId: String(order.tenantId), orderCode: order.code });
+  return { outcome: "failed", code: order.code, attempts, willRetry };
+}
+
+/** The channel took the goods: the order is delivered, its items sold, its SNK window open. */
+async function recordDelivered(deps: OrderingDeps, order: OrderRecord, windowEndsAt: Date, now: Date): Promise<DeliveryResult> {
+  const { tenantId, _id: orderId } = order;
+  const log = logOf(deps);
   const deliveredAt = new Date();
   const remindAt = new Date(windowEndsAt.getTime() - (windowEndsAt.getTime() - now.getTime()) / 4);
   // Conditional on "paid", not on our token: the goods did go out, so even if our lease
@@ -188,7 +230,7 @@ export async function deliverOrder(deps: OrderingDeps, tenantId: Types.ObjectId,
   } catch (error) {
     log.warn("could not schedule SNK reminder; the sweep will send it", { orderCode: order.code, error: (error as Error).message });
   }
-  log.info("order delivered", { orderCode: order.code, attempts });
+  log.info("order delivered", { orderCode: order.code, attempts: order.delivery?.attempts ?? 1 });
   emit(deps, { type: "order_delivered", tenantId: String(tenantId), orderCode: order.code });
   return { outcome: "delivered", code: order.code };
 }

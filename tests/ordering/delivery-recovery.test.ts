@@ -143,3 +143,69 @@ describe("delivering", () => {
     assert.equal((await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec())?.attention, undefined);
   });
 });
+
+describe("a channel slower than the send timeout", () => {
+  /** A sink whose sends settle only when the test says, as a channel stuck in its retries would. */
+  class HeldSink extends RecordingSink {
+    readonly held: { settle: (ok: boolean) => void }[] = [];
+    override send(to: Parameters<RecordingSink["send"]>[0], message: Parameters<RecordingSink["send"]>[1]): Promise<void> {
+      return new Promise((resolve, reject) => {
+        this.held.push({
+          settle: (ok) => {
+            if (!ok) return reject(new Error("429: Too Many Requests: retry after 40"));
+            this.sent.push({ to, message });
+            resolve();
+          },
+        });
+      });
+    }
+  }
+
+  test("keeps the claim until the channel answers: a retry meanwhile sends nothing, a late success is delivered once", async () => {
+    const sink = new HeldSink();
+    const { ordering } = testOrdering(sink, { sendTimeoutMs: 30 });
+    const order = await unpaidOrder(ordering);
+    assert.equal((await ordering.markPaid(store.tenantId, order.id, { method: "manual" })).outcome, "paid");
+
+    assert.deepEqual(await ordering.deliverOrder(store.tenantId, order.id), { outcome: "skipped", reason: "in_progress" });
+    assert.equal(sink.held.length, 1, "one send under way");
+    // Every path that could send again: the sweep, a webhook's delivery, a later sweep.
+    await ordering.recoverUndelivered();
+    assert.equal((await ordering.deliverOrder(store.tenantId, order.id)).outcome, "skipped");
+    await ordering.recoverUndelivered({ now: new Date(Date.now() + 60_000) });
+    assert.equal(sink.held.length, 1, "nobody sent the goods a second time while the first send was open");
+
+    sink.held[0].settle(true);
+    const until = Date.now() + 5_000;
+    while ((await ordering.findOrder(store.tenantId, order.code))?.status !== "delivered") {
+      assert.ok(Date.now() < until, "the late answer marks the order delivered");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(await StockItem.countDocuments({ tenantId: store.tenant, orderId: order.id, status: "sold" }).exec(), 1);
+  });
+
+  test("a late refusal gives the claim back for a retry after the back-off", async () => {
+    const sink = new HeldSink();
+    const { ordering } = testOrdering(sink, { sendTimeoutMs: 30 });
+    const order = await unpaidOrder(ordering);
+    await ordering.markPaid(store.tenantId, order.id, { method: "manual" });
+    assert.equal((await ordering.deliverOrder(store.tenantId, order.id)).outcome, "skipped");
+    sink.held[0].settle(false);
+    const until = Date.now() + 5_000;
+    let record = await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec();
+    while (record?.delivery?.claimToken) {
+      assert.ok(Date.now() < until, "the refusal releases the claim");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      record = await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec();
+    }
+    assert.equal(record?.status, "paid");
+    assert.match(String(record?.delivery?.lastError), /429/);
+    assert.ok(record!.delivery!.nextAttemptAt!.getTime() > Date.now() + 20_000, "retried only after the back-off");
+    const retry = ordering.deliverOrder(store.tenantId, order.id, { now: new Date(Date.now() + 60_000) });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    sink.held[1].settle(true);
+    assert.equal((await retry).outcome, "delivered");
+    assert.equal(sink.deliveries(order.code).length, 1);
+  });
+});
