@@ -1,7 +1,7 @@
 // The seam between an order and whoever collects the money. `manual` (bank transfer plus
 // a proof the seller approves) and `simulator` (a pay page and a signed webhook) live
 // beside this file; a real provider is one more implementation, registered by name.
-// See README-section.md for how one plugs in.
+// See "Plugging in a real provider" in the README for how one plugs in.
 import type { IncomingHttpHeaders } from "node:http";
 import type { StoreSettings } from "../store-settings.ts";
 
