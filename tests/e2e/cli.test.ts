@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
 import { AuditLog, Member, Tenant, openTenantSecret } from "../../storage/models/index.ts";
+import mongoose from "mongoose";
 import { configureEncryption } from "../../storage/crypto.ts";
 
 const niaga = fileURLToPath(new URL("../../bots/niaga.js", import.meta.url));
@@ -165,6 +166,50 @@ describe("niaga CLI", () => {
     assert.match(res.stderr, /Usage: niaga tenant set S/);
     await expectRefused(["tenant", "set", "--name", "X"], /name the store's slug/);
     await expectRefused(["tenant", "set", "toko-nope", "--name", "X"], /store "toko-nope" not found/);
+  });
+
+  it("migrate creates every model's indexes, unique ones included", async () => {
+    const indexes = async (collection: string) => (await mongoose.connection.db!.collection(collection).listIndexes().toArray()).map((i) => ({ key: i.key, unique: i.unique === true }));
+    assert.ok((await indexes("tenants")).some((i) => JSON.stringify(i.key) === '{"slug":1}' && i.unique), "a store's slug is unique");
+    assert.ok((await indexes("members")).some((i) => "tenantId" in i.key && i.unique), "a member is unique per store");
+    assert.ok((await indexes("stock_items")).some((i) => "tenantId" in i.key), "stock is indexed by store");
+    const again = await run(["migrate"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /indexes/i);
+  });
+
+  it("rotate-key re-seals tokens and stock under the new key; without the old key it stops with a clear line", async () => {
+    const { Product } = await import("../../flows/ordering/product.ts");
+    const { addStockItems, StockItem } = await import("../../flows/ordering/stock-item.ts");
+    const { keyIdOf, decryptSecret } = await import("../../storage/crypto.ts");
+    const { stockPayloadContext } = await import("../../flows/ordering/stock-item.ts");
+    await run(["tenant", "create", "--slug", "toko-kunci", "--name", "Toko Kunci", "--telegram-token", token]);
+    const tenant = await Tenant.findOne({ slug: "toko-kunci" }).lean();
+    const product = await Product.create({ tenantId: tenant!._id, code: "voucher", name: "Voucher", price: 10_000 });
+    await addStockItems(tenant!._id, product._id, ["KODE-ROTASI-1", "KODE-ROTASI-2"]);
+
+    const fresh = randomBytes(32);
+    const refused = await run(["rotate-key"], { ENCRYPTION_KEY: fresh.toString("base64") });
+    assert.equal(refused.code, 1, "secrets under a key it was not given cannot be re-sealed");
+    assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /);
+
+    const rotated = await run(["rotate-key"], { ENCRYPTION_KEY: fresh.toString("base64"), ENCRYPTION_KEYS_OLD: key.toString("base64") });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.match(rotated.stdout, new RegExp(`every secret now uses key ${keyIdOf(fresh)}`));
+
+    // Only the new key from here on: everything still opens, and nothing is sealed under the old one.
+    configureEncryption(fresh);
+    try {
+      const after = await Tenant.findOne({ slug: "toko-kunci" }).lean();
+      assert.equal(openTenantSecret(after!, "channels.telegram.token"), token);
+      assert.ok(after!.channels!.telegram!.token!.startsWith(`v1.${keyIdOf(fresh)}.`));
+      const items = await StockItem.find({ tenantId: tenant!._id }).lean().exec();
+      assert.deepEqual(items.map((i) => decryptSecret(i.payload, stockPayloadContext(tenant!._id))).sort(), ["KODE-ROTASI-1", "KODE-ROTASI-2"]);
+      assert.ok(items.every((i) => i.payload.startsWith(`v1.${keyIdOf(fresh)}.`)));
+    } finally {
+      configureEncryption(key, [fresh]);
+    }
   });
 
   it("keeps the last owner of a store", async () => {
