@@ -7,7 +7,7 @@ import { recordAudit } from "../../storage/models/index.ts";
 import type { Outbound } from "../engine/message.ts";
 import { cancelledNotice, expiredNotice, reasonText, refundedNotice } from "./customer-messages.ts";
 import { asObjectId } from "./object-ids.ts";
-import { Order, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderStatus, type OrderView } from "./order.ts";
+import { Order, actorRecord, actorWhere, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderStatus, type OrderView } from "./order.ts";
 import { chatOf, notifyCustomer, type OrderingDeps } from "./ordering-deps.ts";
 import { releaseReservation } from "./stock-reservation.ts";
 import { storeSettings } from "./store-settings.ts";
@@ -121,7 +121,7 @@ export async function endOrder(deps: OrderingDeps, e: Ending): Promise<CancelRes
   const now = new Date();
   const order = await Order.findOneAndUpdate(
     { tenantId: tenant, code: normalized, ...e.from },
-    { $set: { status: e.to, closing: { ...(reason ? { reason } : {}), by: e.actor, at: now } } },
+    { $set: { status: e.to, closing: { ...(reason ? { reason } : {}), by: actorRecord(e.actor), at: now } } },
     { returnDocument: "after" },
   )
     .lean<OrderRecord>()
@@ -133,12 +133,12 @@ export async function endOrder(deps: OrderingDeps, e: Ending): Promise<CancelRes
   await releaseReservation(tenant, order._id);
   await recordAudit({
     tenantId: tenant,
-    actor: e.actor,
+    actor: actorRecord(e.actor),
     action: e.action,
     target: { type: "order", id: order.code },
     before: { status: e.from.status },
     after: { status: e.to, ...(reason ? { reason } : {}) },
-    where: e.actor.channel,
+    where: actorWhere(e.actor),
   });
   const store = await storeSettings(tenant);
   const chat = chatOf(order);

@@ -196,6 +196,21 @@ export interface Actor {
   channel: string;
   userId: string;
   name?: string;
+  /**
+   * The chat they acted from (`telegram:123456`), for the audit log's `where`, as the
+   * admin commands write it. Not kept on the order. Without it, the audit log says the channel.
+   */
+  where?: string;
+}
+
+/** The actor as the order and the audit log's `actor` record them: who, not from where. */
+export function actorRecord(actor: Actor): Omit<Actor, "where"> {
+  return actor.name !== undefined ? { channel: actor.channel, userId: actor.userId, name: actor.name } : { channel: actor.channel, userId: actor.userId };
+}
+
+/** The audit log's `where` for an actor's change: their chat when known, else their channel. */
+export function actorWhere(actor: Actor): string {
+  return (actor.where ?? actor.channel).slice(0, 64);
 }
 
 /** An order as callers see it: no claim tokens, no sealed references, no stock item ids. */

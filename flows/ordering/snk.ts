@@ -9,7 +9,7 @@ import type { Types } from "mongoose";
 import { recordAudit } from "../../storage/models/index.ts";
 import { claimResolvedNotice, formatWhen, snkClosedNotice, snkReminder } from "./customer-messages.ts";
 import { asObjectId } from "./object-ids.ts";
-import { Order, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderView, type SnkState } from "./order.ts";
+import { Order, actorRecord, actorWhere, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderView, type SnkState } from "./order.ts";
 import { chatOf, emit, notifyCustomer, type OrderingDeps } from "./ordering-deps.ts";
 import { ProofTooLargeError, deleteProof, saveProof, type ProofInput } from "./proof-store.ts";
 import { storeSettings } from "./store-settings.ts";
@@ -107,7 +107,7 @@ export async function resolveClaim(
         status: "completed",
         "snk.state": "closed",
         "snk.closedAt": now,
-        "snk.claim.resolution": { outcome: resolution.outcome, ...(note ? { note } : {}), by: actor, at: now },
+        "snk.claim.resolution": { outcome: resolution.outcome, ...(note ? { note } : {}), by: actorRecord(actor), at: now },
       },
     },
     { returnDocument: "after" },
@@ -119,12 +119,12 @@ export async function resolveClaim(
   }
   await recordAudit({
     tenantId: tenant,
-    actor,
+    actor: actorRecord(actor),
     action: "order.resolve_claim",
     target: { type: "order", id: order.code },
     before: { snk: "claimed" },
     after: { snk: "closed", outcome: resolution.outcome, ...(note ? { note } : {}) },
-    where: actor.channel,
+    where: actorWhere(actor),
   });
   const store = await storeSettings(tenant);
   await notifyCustomer(deps, chatOf(order), claimResolvedNotice({ code: order.code, store: store?.name ?? "", outcome: resolution.outcome, note: note ?? "" }), "claim_resolved");

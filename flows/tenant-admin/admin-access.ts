@@ -77,6 +77,11 @@ export function recordedActor(actor: Actor): { channel: string; userId: string; 
   return { channel: actor.channel, userId: actor.userId, ...(name !== undefined && { name }) };
 }
 
+/** Where an admin change came from, as the audit log records it: the channel and the chat (`telegram:123456`). */
+export function auditWhere(ctx: Pick<ActionContext, "channel" | "chatId">): string {
+  return `${ctx.channel}:${ctx.chatId}`.slice(0, 64);
+}
+
 /** Records an admin change in the store's audit log. Values pass the log's secret redaction. */
 export async function audit(
   ctx: ActionContext,
@@ -92,7 +97,7 @@ export async function audit(
     target,
     ...(change.before !== undefined && { before: change.before }),
     ...(change.after !== undefined && { after: change.after }),
-    where: `${ctx.channel}:${ctx.chatId}`.slice(0, 64),
+    where: auditWhere(ctx),
   });
 }
 

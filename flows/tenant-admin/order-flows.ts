@@ -9,14 +9,14 @@ import type { Locale, Outbound } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
 import { findOrder, findOrderRecord, listClaims, listOrders, type OrderListFilter } from "../ordering/order-queries.ts";
-import { normalizeOrderCode, type OrderStatus, type OrderView } from "../ordering/order.ts";
+import { normalizeOrderCode, type Actor as OrderActor, type OrderStatus, type OrderView } from "../ordering/order.ts";
 import type { Ordering } from "../ordering/ordering.ts";
 import { openProof } from "../ordering/proof-store.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
-import { adminAction, commandArgs, recordedActor, say, stop } from "./admin-access.ts";
+import { adminAction, auditWhere, commandArgs, recordedActor, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { formatWhen } from "./audit-flows.ts";
-import { requirePermission, type Actor, type Permission } from "./permissions.ts";
+import { requirePermission, type Permission } from "./permissions.ts";
 
 /** The seller-side verbs of the ordering domain; the composition root passes its `Ordering`. */
 export type OrderDesk = Pick<Ordering, "approvePayment" | "rejectPayment" | "cancelOrder" | "refundOrder" | "resolveClaim" | "retryDelivery">;
@@ -298,12 +298,15 @@ function possibleActions(order: OrderView): { id: string; label: string; permiss
 
 
 export function orderActions(services: ResolvedAdminServices, deskOf: () => OrderDesk | undefined): ActionRegistry {
-  /** Runs a change through the ordering domain, or says it cannot be done in this setup. */
-  const withDesk = (permission: Permission, body: (ctx: ActionContext, actor: Actor, desk: OrderDesk, code: string) => Promise<ActionResult>) =>
+  /**
+   * Runs a change through the ordering domain, or says it cannot be done in this setup. The
+   * domain gets the actor as the audit log records them, with the seller's chat as `where`.
+   */
+  const withDesk = (permission: Permission, body: (ctx: ActionContext, actor: OrderActor, desk: OrderDesk, code: string) => Promise<ActionResult>) =>
     adminAction(services, permission, async (ctx, actor) => {
       const desk = deskOf();
       if (!desk) return stop(say("admin.orders.unavailable"));
-      return body(ctx, actor, desk, String(ctx.data.orderCode));
+      return body(ctx, { ...recordedActor(actor), where: auditWhere(ctx) }, desk, String(ctx.data.orderCode));
     });
 
   const refusedBecause = (ctx: ActionContext, code: string, result: { reason: string; status?: OrderStatus }): ActionResult =>
@@ -384,7 +387,7 @@ export function orderActions(services: ResolvedAdminServices, deskOf: () => Orde
     },
 
     adminApprovePayment: withDesk("orders.approve", async (ctx, actor, desk, code) => {
-      const result = await desk.approvePayment(ctx.tenant.id, code, recordedActor(actor));
+      const result = await desk.approvePayment(ctx.tenant.id, code, actor);
       if (result.ok) {
         return stop(say(result.delivery === "delivered" ? "admin.orders.approved_delivered" : "admin.orders.approved_pending", { code: result.code }));
       }
@@ -394,19 +397,19 @@ export function orderActions(services: ResolvedAdminServices, deskOf: () => Orde
 
     adminRejectPayment: withDesk("orders.approve", async (ctx, actor, desk, code) => {
       const reason = String(ctx.data.reason ?? "");
-      const result = await desk.rejectPayment(ctx.tenant.id, code, recordedActor(actor), reason);
+      const result = await desk.rejectPayment(ctx.tenant.id, code, actor, reason);
       return result.ok ? stop(say("admin.orders.rejected", { code: result.order.code, reason })) : refusedBecause(ctx, code, result);
     }),
 
     adminCancelOrder: withDesk("orders.refund", async (ctx, actor, desk, code) => {
       const reason = typeof ctx.data.reason === "string" ? ctx.data.reason : undefined;
-      const result = await desk.cancelOrder(ctx.tenant.id, code, recordedActor(actor), reason);
+      const result = await desk.cancelOrder(ctx.tenant.id, code, actor, reason);
       return result.ok ? stop(say("admin.orders.cancelled", { code: result.order.code })) : refusedBecause(ctx, code, result);
     }),
 
     adminRefundOrder: withDesk("orders.refund", async (ctx, actor, desk, code) => {
       const reason = typeof ctx.data.reason === "string" ? ctx.data.reason : undefined;
-      const result = await desk.refundOrder(ctx.tenant.id, code, recordedActor(actor), reason);
+      const result = await desk.refundOrder(ctx.tenant.id, code, actor, reason);
       return result.ok ? stop(say("admin.orders.refunded", { code: result.order.code })) : refusedBecause(ctx, code, result);
     }),
 
@@ -463,7 +466,7 @@ export function orderActions(services: ResolvedAdminServices, deskOf: () => Orde
       const outcome = ctx.data.claimOutcome === "accepted" ? "accepted" : "refused";
       const typed = String(ctx.data.note ?? "").trim();
       const note = typed === "-" ? undefined : typed;
-      const result = await desk.resolveClaim(ctx.tenant.id, code, recordedActor(actor), { outcome, ...(note && { note }) });
+      const result = await desk.resolveClaim(ctx.tenant.id, code, actor, { outcome, ...(note && { note }) });
       if (!result.ok) return result.reason === "not_found" ? stop(say("admin.orders.unknown", { code })) : stop(say("admin.claims.not_open", { code }));
       return stop(say(outcome === "accepted" ? "admin.claims.accepted" : "admin.claims.refused", { code: result.order.code }));
     }),

@@ -202,8 +202,10 @@ describe("a channel slower than the send timeout", () => {
     assert.equal(record?.status, "paid");
     assert.match(String(record?.delivery?.lastError), /429/);
     assert.ok(record!.delivery!.nextAttemptAt!.getTime() > Date.now() + 20_000, "retried only after the back-off");
-    const retry = ordering.deliverOrder(store.tenantId, order.id, { now: new Date(Date.now() + 60_000) });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The retry, by a process whose channel answers in time this once.
+    const patient = testOrdering(sink, { sendTimeoutMs: 10_000 }).ordering;
+    const retry = patient.deliverOrder(store.tenantId, order.id, { now: new Date(Date.now() + 60_000) });
+    while (sink.held.length < 2) await new Promise((resolve) => setTimeout(resolve, 2));
     sink.held[1].settle(true);
     assert.equal((await retry).outcome, "delivered");
     assert.equal(sink.deliveries(order.code).length, 1);

@@ -1,66 +1,332 @@
-// Who may use which admin command: the whole role × command matrix, the platform owner,
-// customers (to whom admin commands do not exist), and the per-person rate limit.
+// Who may use which admin command: the whole role × command matrix (owner, admin, staff
+// and the platform owner, every command and its English alias: an allowed one answers what
+// that command answers, a refused one only the refusal and changes nothing in the store,
+// a change used for real leaves the actor's audit entry), customers (to whom admin commands
+// do not exist), and the per-person rate limit.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import mongoose from "mongoose";
+import type { Outbound } from "../../flows/engine/message.ts";
+import { ConversationSession } from "../../flows/engine/mongo-session-store.ts";
+import { createOrdering } from "../../flows/ordering/ordering.ts";
+import type { CustomerChat, DeliverySink } from "../../flows/ordering/ordering-deps.ts";
+import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
+import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import { ROLE_PERMISSIONS } from "../../flows/tenant-admin/permissions.ts";
 import { adminMenuFlow, createAdminFlows, FLOW_PERMISSIONS } from "../../flows/tenant-admin/admin-flows.ts";
+import { t } from "../../locales/i18n.ts";
 import { createInProcessRateLimiter } from "../../storage/rate-limit.ts";
-import { AuditLog, Member } from "../../storage/models/index.ts";
+import { AuditLog, Member, Tenant, type Role } from "../../storage/models/index.ts";
 import { testEngine } from "../engine/chat-harness.ts";
-import { adminEngine, oid, person, seedShop, useTestDatabase } from "./admin-fixture.ts";
+import { adminEngine, oid, person, seedShop, useTestDatabase, type ShopProduct } from "./admin-fixture.ts";
 
 useTestDatabase("tenant_admin_permissions");
 
-/** The matrix as the product defines it — written out, not derived from the code under test. */
-const MATRIX: Record<string, { owner: boolean; admin: boolean; staff: boolean }> = {
-  "/admin": { owner: true, admin: true, staff: true },
-  "/pesanan": { owner: true, admin: true, staff: true },
-  "/setujui INV-000001": { owner: true, admin: true, staff: true },
-  "/tolak INV-000001 belum masuk": { owner: true, admin: true, staff: true },
-  "/batalkan INV-000001": { owner: true, admin: true, staff: false },
-  "/refund INV-000001": { owner: true, admin: true, staff: false },
-  "/klaim": { owner: true, admin: true, staff: false },
-  "/laporan": { owner: true, admin: true, staff: false },
-  "/produk": { owner: true, admin: true, staff: false },
-  "/tambahproduk": { owner: true, admin: true, staff: false },
-  "/ubahproduk netflix-1m": { owner: true, admin: true, staff: false },
-  "/harga netflix-1m 36000": { owner: true, admin: true, staff: false },
-  "/sembunyikan draf": { owner: true, admin: true, staff: false },
-  "/tampilkan draf": { owner: true, admin: true, staff: false },
-  "/tambahstok netflix-1m": { owner: true, admin: true, staff: true },
-  "/stok": { owner: true, admin: true, staff: true },
-  "/pengaturan": { owner: true, admin: true, staff: false },
-  "/staf": { owner: true, admin: false, staff: false },
-  "/tambahstaf staf 999": { owner: true, admin: false, staff: false },
-  "/hapusstaf 999": { owner: true, admin: false, staff: false },
-  "/undang admin": { owner: true, admin: false, staff: false },
-  "/audit": { owner: true, admin: true, staff: false },
+/** Who types the commands: a member of the store in each role, or the platform owner (not a member). */
+type Who = "owner" | "admin" | "staff" | "platform";
+
+/** The store's orders each row's change acts on. */
+interface Orders {
+  toApprove: string;
+  toReject: string;
+  toCancel: string;
+  paid: string;
+  claimed: string;
+}
+
+/** What a command answers when typed bare: its messages' keys, the exact text where it is fixed, the choices when it asks. */
+interface FirstReply {
+  keys: string[];
+  text?: string;
+  choices?: (who: Who, orders: Orders) => readonly string[];
+}
+
+interface Row {
+  /** The Indonesian command, and its English alias. */
+  command: string;
+  english?: string;
+  owner: boolean;
+  admin: boolean;
+  staff: boolean;
+  bare: FirstReply;
+  /**
+   * A use that changes the store, and the one audit action it records. From someone allowed
+   * it must change the store; from someone refused, nothing at all.
+   */
+  change?: { say: (orders: Orders) => string[]; action: string };
+}
+
+const usage = (key: string): FirstReply => ({ keys: [key], text: t("id", key) });
+const SKUS = ["netflix-1m", "spotify-1m", "draf"] as const;
+const picksProduct = (key: string): FirstReply => ({ keys: [key], choices: () => SKUS });
+const MENU: Record<Who, readonly string[]> = {
+  owner: ["orders", "claims", "products", "addProduct", "stock", "addStock", "report", "settings", "staff", "invite", "audit"],
+  platform: ["orders", "claims", "products", "addProduct", "stock", "addStock", "report", "settings", "staff", "invite", "audit"],
+  admin: ["orders", "claims", "products", "addProduct", "stock", "addStock", "report", "settings", "audit"],
+  staff: ["orders", "stock", "addStock"],
 };
+
+/**
+ * The matrix as the product defines it (the README's command table) — written out, not
+ * derived from the code under test. Bare forms run first, in this order: `/audit` comes
+ * before `/undang`, whose bare form already creates an invite.
+ */
+const MATRIX: Row[] = [
+  { command: "admin", owner: true, admin: true, staff: true, bare: { keys: ["admin.menu.title"], choices: (who) => MENU[who] } },
+  { command: "pesanan", english: "orders", owner: true, admin: true, staff: true, bare: { keys: ["admin.orders.todo"] } },
+  {
+    command: "setujui",
+    english: "approve",
+    owner: true,
+    admin: true,
+    staff: true,
+    bare: usage("admin.usage.approve"),
+    change: { say: (o) => [`/setujui ${o.toApprove}`], action: "order.approve_payment" },
+  },
+  {
+    command: "tolak",
+    english: "reject",
+    owner: true,
+    admin: true,
+    staff: true,
+    bare: usage("admin.usage.reject"),
+    change: { say: (o) => [`/tolak ${o.toReject} transfer belum masuk`], action: "order.reject_payment" },
+  },
+  {
+    command: "batalkan",
+    english: "cancelorder",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: usage("admin.usage.cancel_order"),
+    change: { say: (o) => [`/batalkan ${o.toCancel} salah harga`], action: "order.cancel" },
+  },
+  { command: "refund", owner: true, admin: true, staff: false, bare: usage("admin.usage.refund"), change: { say: (o) => [`/refund ${o.paid}`], action: "order.refund" } },
+  {
+    command: "klaim",
+    english: "claims",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: { keys: ["admin.claims.pick"], choices: (_who, o) => [o.claimed] },
+    change: { say: (o) => [`/klaim ${o.claimed}`, "1", "Akun pengganti sudah dikirim"], action: "order.resolve_claim" },
+  },
+  { command: "laporan", english: "report", owner: true, admin: true, staff: false, bare: { keys: ["admin.report.summary"] } },
+  { command: "produk", english: "products", owner: true, admin: true, staff: false, bare: { keys: ["admin.product.list"] } },
+  {
+    command: "tambahproduk",
+    english: "addproduct",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: usage("admin.product.ask_sku"),
+    change: { say: () => ["/tambahproduk produk-baru", "Produk Baru", "10000", "-", "-", "-", "-", "1"], action: "product.create" },
+  },
+  {
+    command: "ubahproduk",
+    english: "editproduct",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: picksProduct("admin.product.pick"),
+    change: { say: () => ["/ubahproduk spotify-1m", "1", "Spotify Premium"], action: "product.name" },
+  },
+  {
+    command: "harga",
+    english: "setprice",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: picksProduct("admin.product.pick"),
+    change: { say: () => ["/harga netflix-1m 36000"], action: "product.price" },
+  },
+  {
+    command: "sembunyikan",
+    english: "hide",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: picksProduct("admin.product.pick"),
+    change: { say: () => ["/sembunyikan spotify-1m"], action: "product.hide" },
+  },
+  {
+    command: "tampilkan",
+    english: "show",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: picksProduct("admin.product.pick"),
+    change: { say: () => ["/tampilkan draf"], action: "product.show" },
+  },
+  {
+    command: "tambahstok",
+    english: "addstock",
+    owner: true,
+    admin: true,
+    staff: true,
+    bare: picksProduct("admin.stock.pick"),
+    change: { say: () => ["/tambahstok netflix-1m\nNF-BARU-1", "selesai"], action: "stock.add" },
+  },
+  { command: "stok", english: "stock", owner: true, admin: true, staff: true, bare: { keys: ["admin.stock.summary"] } },
+  {
+    command: "pengaturan",
+    english: "settings",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: { keys: ["admin.settings.current", "admin.settings.which"], choices: () => ["name", "language", "snk", "payment", "timeout", "window", "done"] },
+    change: { say: () => ["/pengaturan", "1", "Toko Ganti Nama"], action: "settings.name" },
+  },
+  { command: "audit", owner: true, admin: true, staff: false, bare: usage("admin.audit.none") },
+  { command: "staf", english: "staff", owner: true, admin: false, staff: false, bare: { keys: ["admin.staff.list"] } },
+  {
+    command: "tambahstaf",
+    english: "addstaff",
+    owner: true,
+    admin: false,
+    staff: false,
+    bare: usage("admin.usage.staff_add"),
+    change: { say: () => ["/tambahstaf staf 999"], action: "staff.add" },
+  },
+  {
+    command: "hapusstaf",
+    english: "removestaff",
+    owner: true,
+    admin: false,
+    staff: false,
+    bare: usage("admin.usage.staff_remove"),
+    change: { say: () => ["/hapusstaf console:staf-9"], action: "staff.remove" },
+  },
+  {
+    command: "undang",
+    english: "invite",
+    owner: true,
+    admin: false,
+    staff: false,
+    bare: { keys: ["admin.staff.invited"] },
+    change: { say: () => ["/undang admin"], action: "staff.invite" },
+  },
+];
+
+const allowedFor = (row: Row, who: Who) => (who === "platform" ? true : row[who]);
 
 const bundle = createAdminFlows();
 const adminFlows = bundle.flows as { id: string; audience?: string; triggers?: { commands?: string[] } }[];
-const sellerCommands = adminFlows.filter((f) => f.audience === "seller").flatMap((f) => f.triggers?.commands ?? []);
+const sellerFlows = adminFlows.filter((f) => f.audience === "seller");
+const sellerCommands = sellerFlows.flatMap((f) => f.triggers?.commands ?? []);
+const flowOf = (command: string) => sellerFlows.find((f) => f.triggers?.commands?.includes(command))?.id;
+
+const MATRIX_PRODUCTS: ShopProduct[] = [
+  { code: "netflix-1m", name: "Netflix 1 Bulan", price: 35_000, stock: ["NF-1", "NF-2", "NF-3", "NF-4", "NF-5", "NF-6", "NF-7", "NF-8"] },
+  { code: "spotify-1m", name: "Spotify 1 Bulan", price: 25_000, stock: ["SP-1", "SP-2"] },
+  { code: "draf", name: "Paket Draf", price: 99_000, status: "hidden" },
+];
+
+class Inbox implements DeliverySink {
+  async send(_to: CustomerChat, _message: Outbound): Promise<void> {}
+}
+
+/**
+ * A store for one row of people: its team (`me` in the role, another owner, a staff member
+ * to remove), manual payments, and an order in every state a change needs.
+ */
+async function matrixStore(who: Who) {
+  const members: Record<string, Role> = { "owner-2": "owner", "staf-9": "staff", ...(who !== "platform" && { me: who }) };
+  const shop = await seedShop({ members, products: MATRIX_PRODUCTS });
+  await Tenant.updateOne({ _id: oid(shop.id) }, { $set: { "settings.ordering.paymentMethods": ["manual"], "settings.ordering.paymentInstructions": "BCA 123" } }).exec();
+  const ordering = createOrdering({ sink: new Inbox(), gateways: gatewayMap(manualGateway()) });
+  let buyers = 0;
+  const order = async (state: "proof" | "paid" | "claimed" = "proof") => {
+    buyers += 1;
+    const buyer = { channel: "telegram", channelUserId: `b${buyers}`, chatId: `b${buyers}`, locale: "id" as const };
+    const placed = await ordering.placeOrder({ tenantId: shop.id, customer: buyer, items: [{ productCode: "netflix-1m", quantity: 1 }], snkAccepted: true });
+    assert.ok(placed.ok, JSON.stringify(placed));
+    assert.ok((await ordering.submitPaymentProof(shop.id, buyer, placed.order.code, { fileRef: `proof-${buyers}` })).ok);
+    if (state === "paid") assert.equal((await ordering.markPaid(shop.id, placed.order.id, { method: "manual" })).outcome, "paid");
+    if (state === "claimed") {
+      assert.ok((await ordering.approvePayment(shop.id, placed.order.code, { channel: "console", userId: "owner-2" })).ok);
+      assert.ok((await ordering.claimOrder(shop.id, buyer, placed.order.code, { text: "Akun tidak bisa login" })).ok);
+    }
+    return placed.order.code;
+  };
+  const orders: Orders = { toApprove: await order(), toReject: await order(), toCancel: await order(), paid: await order("paid"), claimed: await order("claimed") };
+  // The setup's approval is not the matrix's: the log starts empty.
+  await AuditLog.deleteMany({ tenantId: oid(shop.id) }).exec();
+  const ownerChatIds = [777000];
+  const { engine } = adminEngine({ ordering, ownerChatIds, adminRateLimit: { limit: 10_000, windowMs: 60_000 } });
+  const me = who === "platform" ? person(engine, shop, "777000", { channel: "telegram" }) : person(engine, shop, "me");
+  const actor = who === "platform" ? { channel: "telegram", userId: "777000", name: "Sari (platform)" } : { channel: "console", userId: "me", name: "Sari" };
+  return { shop, orders, me, actor };
+}
+
+/** Everything the store holds — every collection's documents of this store, and the store itself — but conversations. */
+async function storeState(tenantId: string): Promise<string> {
+  const db = mongoose.connection.db!;
+  const names = (await db.listCollections().toArray()).map((c) => c.name).filter((name) => name !== ConversationSession.collection.name).sort();
+  const state: Record<string, unknown[]> = {};
+  for (const name of names) {
+    const filter = name === Tenant.collection.name ? { _id: oid(tenantId) } : { tenantId: oid(tenantId) };
+    const docs = await db.collection(name).find(filter).sort({ _id: 1 }).toArray();
+    if (docs.length > 0) state[name] = docs;
+  }
+  return JSON.stringify(state);
+}
 
 describe("the role × command matrix", () => {
-  test("every seller flow has a permission, and the matrix covers every one of them", () => {
-    const sellerFlows = adminFlows.filter((f) => f.audience === "seller").map((f) => f.id).sort();
-    assert.deepEqual(Object.keys(FLOW_PERMISSIONS).sort(), sellerFlows);
-    const covered = Object.keys(MATRIX).map((typed) => typed.split(" ")[0].slice(1));
-    for (const flow of adminFlows.filter((f) => f.audience === "seller")) {
-      assert.ok(flow.triggers?.commands?.some((c) => covered.includes(c)), `flow ${flow.id} is not in the matrix`);
+  test("every seller command is in the matrix, and each English alias starts the same flow as its Indonesian command", () => {
+    assert.deepEqual(Object.keys(FLOW_PERMISSIONS).sort(), sellerFlows.map((f) => f.id).sort(), "every seller flow has a permission");
+    const covered = MATRIX.flatMap((row) => [row.command, ...(row.english ? [row.english] : [])]);
+    for (const flow of sellerFlows) {
+      for (const command of flow.triggers?.commands ?? []) assert.ok(covered.includes(command), `/${command} (flow ${flow.id}) is not in the matrix`);
+    }
+    assert.deepEqual([...covered].sort(), [...sellerCommands].sort(), "the matrix names no command that does not exist, none twice");
+    for (const row of MATRIX) {
+      assert.ok(flowOf(row.command), `/${row.command} is a seller command`);
+      if (row.english) assert.equal(flowOf(row.english), flowOf(row.command), `/${row.english} and /${row.command}`);
     }
   });
 
-  for (const role of ["owner", "admin", "staff"] as const) {
-    test(`${role}: allowed commands run, the others are refused politely`, async () => {
-      const shop = await seedShop({ members: { me: role, "owner-2": "owner" } });
-      const { engine } = adminEngine();
-      const me = person(engine, shop, "me");
-      for (const [typed, allowed] of Object.entries(MATRIX)) {
-        const replies = await me.say(typed);
-        const refused = me.keys.includes("admin.denied.role");
-        assert.equal(refused, !allowed[role], `${role} ${typed}: ${replies.join(" / ")}`);
-        if (refused) assert.deepEqual(me.keys, ["admin.denied.role"], `${role} ${typed} says only that it is not allowed`);
+  for (const who of ["owner", "admin", "staff", "platform"] as const) {
+    test(`${who}: each allowed command gives its own first answer, each refused one only the refusal and changes nothing`, async () => {
+      const { shop, orders, me, actor } = await matrixStore(who);
+      const refusal = who === "platform" ? undefined : t("id", "admin.denied.role", { role: t("id", `admin.roles.${who}`) });
+      for (const row of MATRIX) {
+        for (const command of [row.command, ...(row.english ? [row.english] : [])]) {
+          const cell = `${who} /${command}`;
+          const before = await storeState(shop.id);
+          const replies = await me.say(`/${command}`);
+          if (allowedFor(row, who)) {
+            assert.deepEqual(me.keys, row.bare.keys, `${cell}: ${replies.join(" / ")}`);
+            if (row.bare.text !== undefined) assert.deepEqual(replies, [row.bare.text], cell);
+            if (row.bare.choices) assert.deepEqual(me.choiceIds, row.bare.choices(who, orders), `${cell}: choices`);
+          } else {
+            assert.deepEqual(replies, [refusal], cell);
+            assert.deepEqual(me.keys, ["admin.denied.role"], cell);
+            // The same command used for real is refused just the same, and changes nothing.
+            if (row.change) {
+              const [first, ...rest] = row.change.say(orders);
+              assert.deepEqual(await me.say(first), [refusal], `${cell}: ${first}`);
+              for (const typed of rest) await me.say(typed);
+            }
+            assert.equal(await storeState(shop.id), before, `${cell} changed the store`);
+          }
+          await me.say("/cancel");
+        }
+      }
+      // Then each change, used for real by someone allowed: it changes the store and leaves one audit entry of theirs.
+      for (const row of MATRIX.filter((r) => r.change && allowedFor(r, who))) {
+        const cell = `${who} ${row.change!.action}`;
+        const before = await storeState(shop.id);
+        const logged = await AuditLog.countDocuments({ tenantId: oid(shop.id) }).exec();
+        for (const typed of row.change!.say(orders)) await me.say(typed);
+        assert.ok(!me.keys.includes("admin.denied.role") && !me.keys.includes("engine.unknown_command"), `${cell}: ${me.keys.join(", ")}`);
+        assert.notEqual(await storeState(shop.id), before, `${cell} changed nothing`);
+        const entries = await AuditLog.find({ tenantId: oid(shop.id) }).sort({ at: 1, _id: 1 }).skip(logged).lean().exec();
+        assert.deepEqual(
+          entries.map((e) => ({ action: e.action, actor: e.actor, where: e.where })),
+          [{ action: row.change!.action, actor, where: `${me.inbound.channel}:${me.inbound.chatId}` }],
+          cell,
+        );
         await me.say("/cancel");
       }
     });

@@ -47,6 +47,13 @@ describe("/pengaturan", () => {
     assert.deepEqual(entries.map((e) => e.action), ["settings.name", "settings.snk", "settings.payment", "settings.timeout", "settings.window", "settings.language"]);
     assert.deepEqual([entries[0].before, entries[0].after], [{ name: "Toko Lama" }, { name: "Toko Baru Jaya" }]);
     assert.deepEqual([entries[3].before, entries[3].after], [{ timeout: 60 }, { timeout: 30 }]);
+    for (const entry of entries) {
+      assert.deepEqual(
+        { actor: entry.actor, target: entry.target, where: entry.where },
+        { actor: { channel: "console", userId: "admin-1", name: "Sari" }, target: { type: "store", id: shop.slug }, where: "console:chat-admin-1" },
+        entry.action,
+      );
+    }
   });
 
   test("out-of-range and too-long values are refused with the limit named; '-' clears the terms", async () => {
@@ -74,8 +81,14 @@ describe("/pengaturan", () => {
   test("staff may not change settings", async () => {
     const shop = await seedShop({ members: { "staf-1": "staff" } });
     const { engine } = adminEngine();
-    await person(engine, shop, "staf-1").say("/pengaturan");
+    const staff = person(engine, shop, "staf-1");
+    assert.deepEqual(await staff.say("/pengaturan"), ["Maaf, perintah ini tidak tersedia untuk peran staf. Minta pemilik toko kalau perlu akses."]);
+    // What would pick and answer a setting goes nowhere: no settings menu was opened.
+    await staff.say("1");
+    await staff.say("Toko Curian");
+    assert.ok(!staff.keys.includes("admin.settings.saved"), staff.keys.join(", "));
     assert.equal((await storeSettings(shop.id))?.name, "Toko Uji");
+    assert.equal(await AuditLog.countDocuments({ tenantId: oid(shop.id) }).exec(), 0);
   });
 });
 

@@ -7,7 +7,7 @@ import { deliverOrder, markPaid, type DeliveryResult } from "../delivery.ts";
 import { asObjectId } from "../object-ids.ts";
 import { endOrder, type CancelResult } from "../order-cancellation.ts";
 import { findOrderRecord } from "../order-queries.ts";
-import { Order, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderStatus, type OrderView } from "../order.ts";
+import { Order, actorRecord, actorWhere, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderStatus, type OrderView } from "../order.ts";
 import { emit, type OrderingDeps } from "../ordering-deps.ts";
 import { ProofTooLargeError, deleteProof, saveProof, type ProofInput } from "../proof-store.ts";
 import { storeSettings } from "../store-settings.ts";
@@ -87,7 +87,7 @@ export type ApprovalResult =
 export async function approvePayment(deps: OrderingDeps, tenantId: string, code: string, approver: Actor): Promise<ApprovalResult> {
   const order = await findOrderRecord(tenantId, code);
   if (!order) return { ok: false, reason: "not_found" };
-  const paid = await markPaid(deps, order.tenantId, order._id, { method: order.payment?.method ?? "manual", approvedBy: approver });
+  const paid = await markPaid(deps, order.tenantId, order._id, { method: order.payment?.method ?? "manual", approvedBy: actorRecord(approver) });
   if (paid.outcome === "not_found") return { ok: false, reason: "not_found" };
   if (paid.outcome !== "paid") {
     if (paid.outcome === "already_paid" || paid.outcome === "duplicate_event") {
@@ -99,12 +99,12 @@ export async function approvePayment(deps: OrderingDeps, tenantId: string, code:
   }
   await recordAudit({
     tenantId: order.tenantId,
-    actor: approver,
+    actor: actorRecord(approver),
     action: "order.approve_payment",
     target: { type: "order", id: order.code },
     before: { status: "pending_payment" },
     after: { status: "paid" },
-    where: approver.channel,
+    where: actorWhere(approver),
   });
   const delivery = await deliverOrder(deps, order.tenantId, order._id);
   return { ok: true, code: order.code, delivery: delivery.outcome };
