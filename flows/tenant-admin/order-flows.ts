@@ -6,8 +6,10 @@
 import type { ActionContext, ActionRegistry, ActionResult } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale, Outbound } from "../engine/message.ts";
+import { i18nTexts, renderText } from "../engine/texts.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
+import { methodLabel } from "../ordering/checkout-flows.ts";
 import { findOrder, findOrderRecord, listClaims, listOrders, type OrderListFilter } from "../ordering/order-queries.ts";
 import { normalizeOrderCode, type Actor as OrderActor, type OrderStatus, type OrderView } from "../ordering/order.ts";
 import type { Ordering } from "../ordering/ordering.ts";
@@ -40,6 +42,7 @@ export const ordersFlow = defineFlow({
         { when: { field: "orderAction", equals: "refund" }, next: "refund" },
         { when: { field: "orderAction", equals: "retry" }, next: "retry" },
         { when: { field: "orderAction", equals: "claim" }, next: "claim" },
+        { when: { field: "orderAction", equals: "done" }, next: "done" },
       ],
       otherwise: "stop",
     },
@@ -49,6 +52,9 @@ export const ordersFlow = defineFlow({
     refund: { kind: "goto", flow: "admin-order-refund" },
     retry: { kind: "action", action: "adminRetryDelivery", next: "stop", outcomes: { stop: "stop" } },
     claim: { kind: "goto", flow: "admin-claims" },
+    // "Selesai" answers like the other menus' (/pengaturan, /klaim "Nanti saja"): a silent end
+    // would leave the buttons standing in Telegram, as if the press had not worked.
+    done: { kind: "end", text: "admin.common.ok" },
     stop: { kind: "end" },
   },
 });
@@ -241,7 +247,9 @@ function orderDetail(locale: Locale, order: OrderView, store: Store): string {
   const price = (amount: number) => formatPrice(amount, order.currency || store.currency, locale);
   const items = order.items.map((i) => t(locale, "admin.orders.item", { quantity: i.quantity, name: i.name, sku: i.productCode, price: price(i.unitPrice) })).join("\n");
   const facts: string[] = [];
-  if (order.payment.method) facts.push(t(locale, "admin.orders.fact.method", { method: order.payment.method }));
+  if (order.payment.method) {
+    facts.push(t(locale, "admin.orders.fact.method", { method: renderText(methodLabel(order.payment.method), locale, i18nTexts) }));
+  }
   if (order.status === "pending_payment") {
     facts.push(
       order.payment.proofSubmittedAt
