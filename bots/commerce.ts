@@ -23,7 +23,6 @@ import { open } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import type { Agenda, Job } from "agenda";
 import type { FlowBundle } from "../flows/engine/flow-bundle.ts";
-import { Order } from "../flows/ordering/order.ts";
 import { defineOrderJobs, orderJobTimers, scheduleRecurringOrderJobs } from "../flows/ordering/order-jobs.ts";
 import { createOrdering, type Ordering } from "../flows/ordering/ordering.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
@@ -94,11 +93,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
   const notifier = sellerNotifier(messages);
 
   const checkStockOf = async (event: OrderingEvent) => {
-    const order = await Order.findOne({ tenantId: event.tenantId, code: event.orderCode }, { items: 1 })
-      .lean<{ items: { productId: unknown }[] }>()
-      .exec();
-    const products = [...new Set((order?.items ?? []).map((item) => String(item.productId)))];
-    for (const productId of products) {
+    for (const productId of event.productIds ?? []) {
       if (agenda) await agenda.now(LOW_STOCK_JOB, { tenantId: event.tenantId, productId });
       else await checkLowStock(event.tenantId, productId, notifier, log);
     }
@@ -249,8 +244,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, message
     },
     async started() {
       await scheduleRecurringOrderJobs(scheduler.agenda);
-      const recovered = await commerce.ordering.recoverUndelivered();
-      logger.info("orders paid before the start checked for delivery", { ...recovered });
+      // Orders paid before a crash; `recoverUndelivered` logs what it delivered.
+      await commerce.ordering.recoverUndelivered();
     },
   };
 };

@@ -22,7 +22,7 @@ import type { Types } from "mongoose";
 import { decryptSecret } from "../../storage/crypto.ts";
 import { deliveryMessage, formatWhen, type DeliveredLine } from "./customer-messages.ts";
 import { Order, type Actor, type OrderRecord, type OrderStatus } from "./order.ts";
-import { chatOf, emit, logOf, type OrderingDeps } from "./ordering-deps.ts";
+import { chatOf, emit, logOf, settledWithin, type OrderingDeps } from "./ordering-deps.ts";
 import { StockItem, stockPayloadContext } from "./stock-item.ts";
 import { markStockSold } from "./stock-reservation.ts";
 import { storeSettings } from "./store-settings.ts";
@@ -160,24 +160,6 @@ export async function deliverOrder(deps: OrderingDeps, tenantId: Types.ObjectId,
   }
   if (sent.state === "rejected") return releaseForRetry(deps, order, token, now, sent.error, lines);
   return recordDelivered(deps, order, windowEndsAt, now);
-}
-
-/** How a promise stands after `ms`: settled either way, or still pending (it keeps running). */
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<{ state: "fulfilled" } | { state: "rejected"; error: unknown } | { state: "pending" }> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise.then(
-        () => ({ state: "fulfilled" as const }),
-        (error: unknown) => ({ state: "rejected" as const, error }),
-      ),
-      new Promise<{ state: "pending" }>((resolve) => {
-        timer = setTimeout(() => resolve({ state: "pending" }), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The channel refused the goods: the claim goes back, with a back-off, or the order waits for a seller. */

@@ -39,6 +39,8 @@ export interface OrderingEvent {
   type: "order_placed" | "proof_submitted" | "order_paid" | "order_delivered" | "delivery_failed" | "late_payment" | "claim_opened";
   tenantId: string;
   orderCode: string;
+  /** With `order_placed`: the products whose stock the order reserved. */
+  productIds?: string[];
 }
 
 export interface OrderingLog {
@@ -86,12 +88,22 @@ export async function notifyCustomer(deps: OrderingDeps, to: CustomerChat, messa
 
 export async function sendWithTimeout(deps: OrderingDeps, to: CustomerChat, message: Outbound): Promise<void> {
   const ms = deps.sendTimeoutMs ?? 60_000;
+  const sent = await settledWithin(deps.sink.send(to, message), ms);
+  if (sent.state === "rejected") throw sent.error;
+  if (sent.state === "pending") throw new SendTimeoutError(`the channel did not accept the message within ${ms} ms`);
+}
+
+/** How a promise stands after `ms`: settled either way, or still pending (it keeps running). */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<{ state: "fulfilled" } | { state: "rejected"; error: unknown } | { state: "pending" }> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      deps.sink.send(to, message),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new SendTimeoutError(`the channel did not accept the message within ${ms} ms`)), ms);
+    return await Promise.race([
+      promise.then(
+        () => ({ state: "fulfilled" as const }),
+        (error: unknown) => ({ state: "rejected" as const, error }),
+      ),
+      new Promise<{ state: "pending" }>((resolve) => {
+        timer = setTimeout(() => resolve({ state: "pending" }), ms);
       }),
     ]);
   } finally {

@@ -137,7 +137,7 @@ export async function placeOrder(deps: OrderingDeps, input: PlaceOrderInput): Pr
     // The periodic sweep expires the order anyway; this only makes it later.
     logOf(deps).warn("could not schedule order expiry; the sweep will expire it", { orderCode: order.code, error: (error as Error).message });
   }
-  emit(deps, { type: "order_placed", tenantId: String(tenantId), orderCode: order.code });
+  emit(deps, { type: "order_placed", tenantId: String(tenantId), orderCode: order.code, productIds: [...new Set(order.items.map((i) => String(i.productId)))] });
   return { ok: true, order: toOrderView(order) };
 }
 

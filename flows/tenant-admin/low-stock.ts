@@ -4,12 +4,12 @@
 // order reserved or sold items, a seller added some), never on a timer per order.
 import { Schema, Types, model } from "mongoose";
 import type { EngineLog } from "../engine/actions.ts";
-import { Member } from "../../storage/models/index.ts";
+import type { Role } from "../../storage/models/index.ts";
 import { tenantScoped } from "../../storage/tenant-scope.ts";
-import { storeSettings } from "../ordering/store-settings.ts";
 import { Product } from "../ordering/product.ts";
 import { StockItem } from "../ordering/stock-item.ts";
 import type { SellerNotifier } from "./admin-services.ts";
+import { tellTeam } from "./seller-alerts.ts";
 
 const lowStockStateSchema = new Schema(
   {
@@ -31,7 +31,7 @@ export const LOW_STOCK_JOB = "tenant-admin.check-low-stock";
 
 export type LowStockOutcome = "no-threshold" | "enough" | "alerted" | "already-alerted" | "no-product";
 
-const ALERTED_ROLES = ["owner", "admin"];
+const ALERTED_ROLES: Role[] = ["owner", "admin"];
 
 /**
  * Compares a product's available stock with its threshold and alerts the store's owners
@@ -79,18 +79,6 @@ async function alertSellers(
     log?.warn("low stock, but no seller notifier is configured", { sku: params.sku });
     return;
   }
-  const settings = await storeSettings(tenantId);
-  const locale = settings?.locale ?? "id";
-  const members = await Member.find({ tenantId, role: { $in: ALERTED_ROLES } } as never, { channel: 1, channelUserId: 1 })
-    .lean<{ channel: string; channelUserId: string }[]>()
-    .exec();
   const key = params.count === 0 ? "admin.low_stock.sold_out_alert" : "admin.low_stock.alert";
-  for (const member of members) {
-    try {
-      await notifier.notify({ tenantId, channel: member.channel, userId: member.channelUserId, locale }, { text: { key, params: { ...params, store: settings?.name ?? "" } } });
-    } catch (err) {
-      // One member's blocked chat must not keep the others from hearing it.
-      log?.warn("low-stock alert not delivered to a member", { channel: member.channel, error: (err as Error).message });
-    }
-  }
+  await tellTeam(tenantId, ALERTED_ROLES, (store) => ({ text: { key, params: { ...params, store: store.name } } }), notifier, log, "low_stock");
 }

@@ -9,7 +9,8 @@
 // order it is about has already changed and stands.
 import type { EngineLog } from "../engine/actions.ts";
 import { Member, type Role } from "../../storage/models/index.ts";
-import { storeSettings } from "../ordering/store-settings.ts";
+import type { Outbound } from "../engine/message.ts";
+import { storeSettings, type StoreSettings } from "../ordering/store-settings.ts";
 import type { SellerNotifier } from "./admin-services.ts";
 import { ROLE_PERMISSIONS, type Permission } from "./permissions.ts";
 
@@ -32,33 +33,45 @@ function rolesWith(permission: Permission): Role[] {
 }
 
 /**
+ * Tells a store's members in `roles` one message each, in the store's language, built from
+ * the store's settings. Returns how many were told; a member whose chat refuses is logged
+ * and skipped, so the others still hear it.
+ */
+export async function tellTeam(
+  tenantId: string,
+  roles: readonly Role[],
+  message: (store: StoreSettings) => Outbound,
+  notifier: SellerNotifier,
+  log: EngineLog | undefined,
+  what: string,
+): Promise<number> {
+  const store = await storeSettings(tenantId);
+  if (!store) return 0;
+  const members = await Member.find({ tenantId: store.tenantId, role: { $in: roles } } as never, { channel: 1, channelUserId: 1 })
+    .lean<{ channel: string; channelUserId: string }[]>()
+    .exec();
+  if (members.length === 0) log?.warn("nobody in the store to tell", { alert: what });
+  let told = 0;
+  for (const member of members) {
+    try {
+      await notifier.notify({ tenantId, channel: member.channel, userId: member.channelUserId, locale: store.locale }, message(store));
+      told++;
+    } catch (error) {
+      log?.warn("alert not delivered to a member", { alert: what, channel: member.channel, error: (error as Error).message });
+    }
+  }
+  return told;
+}
+
+/**
  * Tells the members who may act on it that something happened to an order. Returns how
  * many members were told.
  */
-export async function alertSellers(
+export function alertSellers(
   event: { type: SellerAlertEvent; tenantId: string; orderCode: string },
   notifier: SellerNotifier,
   log?: EngineLog,
 ): Promise<number> {
   const alert = ALERTS[event.type];
-  const store = await storeSettings(event.tenantId);
-  if (!store) return 0;
-  const members = await Member.find({ tenantId: store.tenantId, role: { $in: rolesWith(alert.permission) } } as never, { channel: 1, channelUserId: 1 })
-    .lean<{ channel: string; channelUserId: string }[]>()
-    .exec();
-  let told = 0;
-  for (const member of members) {
-    try {
-      await notifier.notify(
-        { tenantId: event.tenantId, channel: member.channel, userId: member.channelUserId, locale: store.locale },
-        { text: { key: alert.key, params: { code: event.orderCode, store: store.name } } },
-      );
-      told++;
-    } catch (error) {
-      // One member's blocked chat must not keep the others from hearing it.
-      log?.warn("seller alert not delivered to a member", { alert: event.type, channel: member.channel, error: (error as Error).name });
-    }
-  }
-  if (members.length === 0) log?.warn("nobody in the store may act on this; alert not sent", { alert: event.type, orderCode: event.orderCode });
-  return told;
+  return tellTeam(event.tenantId, rolesWith(alert.permission), (store) => ({ text: { key: alert.key, params: { code: event.orderCode, store: store.name } } }), notifier, log, event.type);
 }

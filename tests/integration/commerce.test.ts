@@ -9,7 +9,8 @@ import { CustomerMessages, type ChannelSender, type SendReport } from "../../bot
 import { createScheduler, JOBS_COLLECTION, type PlatformScheduler } from "../../bots/scheduler.ts";
 import type { Outbound } from "../../flows/engine/message.ts";
 import { Product } from "../../flows/ordering/product.ts";
-import { Member } from "../../storage/models/index.ts";
+import { orderJobTimers } from "../../flows/ordering/order-jobs.ts";
+import { Member, Tenant } from "../../storage/models/index.ts";
 import { customer, eventually, openOrderingDb, seedStore, type OrderingDb, type SeededStore } from "../ordering/ordering-fixture.ts";
 
 /** A channel that keeps what it was asked to send, like a phone that always answers. */
@@ -76,7 +77,8 @@ describe("commerce as the platform wires it", () => {
     assert.ok((await buy(2)).ok);
     await eventually(() => checks === 2 && alerts().length === 2, "owner and admin alerted at the threshold");
     assert.deepEqual(chatsOf(store, alerts()), ["a1", "o1"], "staff are not told");
-    assert.deepEqual(alerts()[0].params, { sku: "netflix-1m", name: "Produk netflix-1m", count: 2, threshold: 2, store: alerts()[0].params.store });
+    const storeName = (await Tenant.findById(store.tenant, { name: 1 }).lean().exec())!.name;
+    assert.deepEqual(alerts()[0].params, { sku: "netflix-1m", name: "Produk netflix-1m", count: 2, threshold: 2, store: storeName });
 
     assert.ok((await buy(3)).ok);
     await eventually(() => checks === 3, "the third check ran");
@@ -112,6 +114,8 @@ describe("commerce as the platform wires it", () => {
     const store = await storeWithTeam([{ code: "canva-1y", price: 45_000, stock: 2 }]);
     const placed = await commerce.ordering.placeOrder({ tenantId: store.tenantId, customer: customer(`${store.slug}-c`), items: [{ productCode: "canva-1y", quantity: 1 }], snkAccepted: true });
     assert.ok(placed.ok);
+    // A retried request scheduling it again keeps the one job.
+    await orderJobTimers(scheduler.agenda).orderPlaced({ tenantId: store.tenantId, orderId: placed.order.id, expiresAt: placed.order.expiresAt });
     const jobs = await mongoose.connection.db!.collection(JOBS_COLLECTION).find({ name: "expire-unpaid-order", "data.tenantId": store.tenantId }).toArray();
     assert.equal(jobs.length, 1);
     const due = (jobs[0].nextRunAt as Date).getTime();
