@@ -13,6 +13,11 @@
  * {@link createRedisLock} when several instances share the chats. The Redis lock has a lease
  * (`leaseMs`, default 30 s) renewed while the holder runs, so a holder that dies (even
  * `kill -9`) frees its key when the lease runs out, and a live one keeps it however long it takes.
+ *
+ * While Redis does not answer, the Redis lock degrades to the in-process one instead of making
+ * every chat wait for it: customers keep being answered, and what the cross-instance lock would
+ * have prevented — two instances running turns of one chat at once — is still caught by the
+ * session's version check (the engine re-runs or asks to resend; it never applies both).
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -101,8 +106,9 @@ const POLL_MAX_MS = 100;
  * same process queue in front of it (an in-process chain), so an instance never polls Redis
  * against itself and its own callers keep their order.
  */
-export function createRedisLock(redis: Redis): ChatLock {
+export function createRedisLock(redis: Redis, options: { redisAnswers?: () => boolean } = {}): ChatLock {
   const local = createInProcessLock();
+  const redisAnswers = options.redisAnswers ?? (() => true);
   return {
     withLock(key, fn, opts) {
       const waitMs = opts?.waitMs ?? DEFAULT_WAIT_MS;
@@ -111,17 +117,26 @@ export function createRedisLock(redis: Redis): ChatLock {
       return local.withLock(
         key,
         async () => {
+          if (!redisAnswers()) return fn();
           const redisKey = REDIS_LOCK_PREFIX + key;
           const token = randomUUID();
-          await acquire(redis, redisKey, token, leaseMs, deadline, key, waitMs);
+          try {
+            await acquire(redis, redisKey, token, leaseMs, deadline, key, waitMs);
+          } catch (error) {
+            if (error instanceof LockTimeoutError) throw error;
+            // Redis stopped answering in the middle: this turn goes on under the in-process lock.
+            logger.debug("redis lock not taken; running under the in-process lock", { lockKey: key, error: (error as Error).message });
+            return fn();
+          }
           const renewal = keepLeased(redis, redisKey, token, leaseMs, key);
           try {
             return await fn();
           } finally {
             renewal.stop();
             await redis.eval(RELEASE, 1, redisKey, token).catch((error: Error) => {
-              // The lease will free the key anyway; the next holder only waits longer.
-              logger.warn("could not release a redis lock; it frees itself when its lease ends", {
+              // The lease will free the key anyway; the next holder only waits longer. During an
+              // outage that is every turn, and the outage itself is already logged.
+              logger.log(redisAnswers() ? "warn" : "debug", "could not release a redis lock; it frees itself when its lease ends", {
                 lockKey: key,
                 leaseMs,
                 error: error.message,

@@ -1,17 +1,23 @@
 /**
- * Fixed-window rate limits: at most `limit` calls per key per window.
+ * Fixed-window rate limits: at most `limit` calls per key per window, on `rate-limiter-flexible`.
  *
  * ```ts
  * const { allowed, retryAfterMs } = await limiter.consume(`chat:${tenantId}:${chatId}`, 20, 60_000);
  * if (!allowed) return reply("common.rate_limited", { seconds: Math.ceil(retryAfterMs / 1000) });
  * ```
  *
- * A window opens at a key's first call and lasts `windowMs`; every call inside it counts, denied
- * ones too, and `retryAfterMs` says when the window closes. Use one `(limit, windowMs)` per key:
- * the window keeps the length it opened with. Fixed windows allow up to twice `limit` across a
- * window boundary; they are meant for abuse protection, not for pacing sends to an API.
+ * A window opens at a key's first call and lasts `windowMs` (whole seconds: a shorter or
+ * fractional window is rounded up to the next second); every call inside it counts, denied ones
+ * too, and `retryAfterMs` says when the window closes. Use one `(limit, windowMs)` per key.
+ * Fixed windows allow up to twice `limit` across a window boundary; they are meant for abuse
+ * protection, not for pacing sends to an API.
+ *
+ * With Redis the counters are shared by every instance. While Redis does not answer, each call
+ * falls back at once to an in-process "insurance" limiter with the same limits: an outage
+ * degrades the limits to per-process ones instead of stalling or refusing the people behind them.
  */
 import type { Redis } from "ioredis";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 
 export interface RateLimiter {
   consume(key: string, limit: number, windowMs: number): Promise<{ allowed: boolean; remaining: number; retryAfterMs: number }>;
@@ -19,66 +25,75 @@ export interface RateLimiter {
 
 type Verdict = Awaited<ReturnType<RateLimiter["consume"]>>;
 
-function verdict(count: number, limit: number, msLeft: number): Verdict {
-  const allowed = count <= limit;
-  return { allowed, remaining: Math.max(0, limit - count), retryAfterMs: allowed ? 0 : Math.max(0, msLeft) };
-}
+export const REDIS_RATE_LIMIT_PREFIX = "niaga:rate";
 
 function checkArguments(limit: number, windowMs: number) {
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`rate limit must be a whole number ≥ 0, got ${limit}`);
-  if (!Number.isInteger(windowMs) || windowMs <= 0) throw new RangeError(`rate-limit window must be a whole number of ms > 0, got ${windowMs}`);
+  if (!Number.isFinite(windowMs) || windowMs <= 0) throw new RangeError(`rate-limit window must be a number of ms > 0, got ${windowMs}`);
 }
 
-/** Counters in this process's memory; closed windows are swept as calls come in, so memory follows active keys. */
-export function createInProcessRateLimiter(now: () => number = Date.now): RateLimiter & { readonly trackedKeys: number } {
-  const windows = new Map<string, { count: number; endsAt: number }>();
-  let nextSweep = 0;
-  const sweep = (time: number) => {
-    for (const [key, window] of windows) if (window.endsAt <= time) windows.delete(key);
+/** One limiter per `(limit, window)`; the library fixes both per instance. */
+function limitersBy<L>(make: (points: number, seconds: number) => L) {
+  const made = new Map<string, L>();
+  return (limit: number, windowMs: number): L => {
+    const seconds = Math.ceil(windowMs / 1000);
+    const id = `${limit}:${seconds}`;
+    let limiter = made.get(id);
+    if (!limiter) made.set(id, (limiter = make(limit, seconds)));
+    return limiter;
   };
+}
+
+async function consumeOne(limiter: RateLimiterAbstract, key: string): Promise<Verdict> {
+  try {
+    const res = await limiter.consume(key);
+    return { allowed: true, remaining: res.remainingPoints, retryAfterMs: 0 };
+  } catch (denied) {
+    if (!(denied instanceof RateLimiterRes)) throw denied;
+    return { allowed: false, remaining: 0, retryAfterMs: Math.max(0, denied.msBeforeNext) };
+  }
+}
+
+// A limit of 0 admits nobody; the library needs at least one point, so it is answered here.
+const nobody = (windowMs: number): Verdict => ({ allowed: false, remaining: 0, retryAfterMs: Math.ceil(windowMs / 1000) * 1000 });
+
+/** Counters in this process's memory (the library drops closed windows itself). */
+export function createInProcessRateLimiter(): RateLimiter {
+  const limiterFor = limitersBy((points, duration) => new RateLimiterMemory({ points, duration }));
   return {
-    get trackedKeys() {
-      return windows.size;
-    },
     async consume(key, limit, windowMs) {
       checkArguments(limit, windowMs);
-      const time = now();
-      // At most one full pass per second keeps sweeping cheap under heavy traffic.
-      if (time >= nextSweep) {
-        sweep(time);
-        nextSweep = time + 1_000;
-      }
-      let window = windows.get(key);
-      if (!window || window.endsAt <= time) {
-        window = { count: 0, endsAt: time + windowMs };
-        windows.set(key, window);
-      }
-      window.count++;
-      return verdict(window.count, limit, window.endsAt - time);
+      if (limit === 0) return nobody(windowMs);
+      return consumeOne(limiterFor(limit, windowMs), key);
     },
   };
 }
 
-// One round trip, atomic: count, open the window on the first call, report what is left of it.
-// A key without expiry (cannot happen through this script, but would count forever) is repaired.
-const CONSUME = `
-local count = redis.call("incr", KEYS[1])
-local ttl = redis.call("pttl", KEYS[1])
-if count == 1 or ttl < 0 then
-  redis.call("pexpire", KEYS[1], ARGV[1])
-  ttl = tonumber(ARGV[1])
-end
-return { count, ttl }`;
-
-export const REDIS_RATE_LIMIT_PREFIX = "niaga:rate:";
+export interface RedisRateLimiterOptions {
+  /** False while Redis is known not to answer: the in-process limits apply without trying it. */
+  redisAnswers?: () => boolean;
+}
 
 /** Counters in Redis, shared by every instance; each call is one atomic script. */
-export function createRedisRateLimiter(redis: Redis): RateLimiter {
+export function createRedisRateLimiter(redis: Redis, options: RedisRateLimiterOptions = {}): RateLimiter {
+  const redisAnswers = options.redisAnswers ?? (() => true);
+  const limiterFor = limitersBy((points, duration) => {
+    const insurance = new RateLimiterMemory({ points, duration });
+    const shared = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: REDIS_RATE_LIMIT_PREFIX,
+      points,
+      duration,
+      insuranceLimiter: insurance,
+    });
+    return { shared, insurance };
+  });
   return {
     async consume(key, limit, windowMs) {
       checkArguments(limit, windowMs);
-      const [count, ttl] = (await redis.eval(CONSUME, 1, REDIS_RATE_LIMIT_PREFIX + key, windowMs)) as [number, number];
-      return verdict(count, limit, ttl);
+      if (limit === 0) return nobody(windowMs);
+      const { shared, insurance } = limiterFor(limit, windowMs);
+      return consumeOne(redisAnswers() ? shared : insurance, key);
     },
   };
 }

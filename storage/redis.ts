@@ -7,14 +7,19 @@
  *
  * The client connects at once and keeps reconnecting for as long as Redis is away, waiting at
  * most 2 s between attempts; meanwhile a command fails after two more attempts (a few seconds)
- * instead of queueing forever, so a chat update gets an apology rather than hanging. The outage is logged
- * once when it starts and once when it ends, never with the URL's password.
+ * instead of queueing forever. A server that stops answering without closing the connection (a
+ * frozen process, a dead network path) is caught by `commandTimeout`: every command gives up
+ * after `REDIS_COMMAND_TIMEOUT_MS`. A lost connection is logged once when it goes and once when
+ * it is back, never with the URL's password — unless `logOutages` is false because a
+ * `DependencyHealth` probe reports outages instead.
  */
 import { Redis } from "ioredis";
 import type winston from "winston";
 import { logger, registerSecret } from "../bots/logger.ts";
 
 const MAX_RECONNECT_DELAY_MS = 2_000;
+/** Longer than any command the platform sends takes on a healthy server; short enough that no customer waits on it. */
+export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
 
 /** `host:port/db` of a Redis URL: enough to tell which server is meant, nothing secret. */
 export function describeRedisUrl(url: string): string {
@@ -26,7 +31,7 @@ export function describeRedisUrl(url: string): string {
   }
 }
 
-export function connectRedis(url: string, log: winston.Logger = logger): Redis {
+export function connectRedis(url: string, log: winston.Logger = logger, opts: { logOutages?: boolean } = {}): Redis {
   const password = passwordOf(url);
   if (password) registerSecret(password);
   const target = describeRedisUrl(url);
@@ -34,10 +39,13 @@ export function connectRedis(url: string, log: winston.Logger = logger): Redis {
     lazyConnect: false,
     connectTimeout: 5_000,
     maxRetriesPerRequest: 2,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS),
   });
   let down = false;
+  const logOutages = opts.logOutages ?? true;
   redis.on("error", (error: Error) => {
+    if (!logOutages) return;
     // ioredis repeats the same error on every reconnect attempt; one line per outage is enough.
     if (down) return;
     down = true;

@@ -28,7 +28,7 @@ import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { startOfStoreDay } from "../../flows/tenant-admin/sales-report.ts";
 import { t } from "../../locales/i18n.ts";
 import { AuditLog, Member, Tenant } from "../../storage/models/index.ts";
-import { createInProcessRateLimiter } from "../../storage/rate-limit.ts";
+import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import { samplePng } from "../support/telegram-emulator.ts";
 import { buttonLabels, eventually, startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
 
@@ -51,9 +51,9 @@ describe("every seller command in a Telegram store bot, with the platform's wiri
   // The bots are made after the engine (they need it); the domain reaches them once they exist.
   const running: { bots?: StoreBots } = {};
   const messages = new CustomerMessages();
-  // The platform's in-process limiter (30 admin commands a minute each), on a clock each test moves a minute on.
-  let clockShift = 0;
-  const limiter = createInProcessRateLimiter(() => Date.now() + clockShift);
+  // The platform's in-process limiter (30 admin commands a minute each), fresh for each test as if a minute had passed.
+  let minute = createInProcessRateLimiter();
+  const limiter: RateLimiter = { consume: (...args) => minute.consume(...args) };
 
   /** A customer and the order they placed; `proof` is the file_id of the receipt photo they sent. */
   interface Placed {
@@ -181,7 +181,7 @@ describe("every seller command in a Telegram store bot, with the platform's wiri
   after(() => stores?.close());
   // The owner runs ~40 commands in a few seconds here; each test is "a minute later" for the rate limit.
   beforeEach(() => {
-    clockShift += 61_000;
+    minute = createInProcessRateLimiter();
   });
 
   it("the sellers' alerts name the commands: a receipt to owner and staff, a claim to the owner only", async () => {
