@@ -34,7 +34,7 @@ import { platformFlows } from "../flows/platform.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
 import { withPlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { initI18n } from "../locales/i18n.ts";
-import { connectMongo, disconnectMongo } from "../storage/connection.ts";
+import { connectMongo, disconnectMongo, isDatabaseOutage, pingMongo } from "../storage/connection.ts";
 import { createCoordination } from "../storage/coordination.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import { configureEncryption } from "../storage/crypto.ts";
@@ -136,6 +136,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
 
     const coordination = createCoordination({ ...(config.redisUrl !== undefined && { redisUrl: config.redisUrl }), log: logger });
     undo.push(() => coordination.close());
+    const { health } = coordination;
+    health.watch("mongodb", pingMongo);
     const http = createPlatformHttp({ log: logger });
     const messages = new CustomerMessages();
     const scheduler = createScheduler({ db: mongoose.connection.db!, log: logger });
@@ -150,13 +152,19 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       audienceOf: withPlatformOwners(memberAudience(), config.ownerChatIds),
       storeFlows: new MongoStoreFlows(),
       logFor: tenantLogger,
+      // Turns need MongoDB; without Redis they go on under in-process locks and limits.
+      outages: {
+        down: () => (health.isUp("mongodb") ? [] : ["mongodb"]),
+        onChange: (listener) => health.onChange((name, up) => name === "mongodb" && listener(name, up)),
+        isOutageError: isDatabaseOutage,
+      },
     });
 
     let botsStarted = false;
-    http.readiness("mongodb", () => mongoose.connection.readyState === 1);
+    http.readiness("mongodb", () => mongoose.connection.readyState === 1 && health.isUp("mongodb"));
     if (coordination.redis) {
       const redis = coordination.redis;
-      http.readiness("redis", () => redis.status === "ready");
+      http.readiness("redis", () => redis.status === "ready" && health.isUp("redis"));
     }
     http.readiness("storeBots", () => botsStarted);
 
@@ -185,7 +193,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     undo.push(() => scheduler.stop());
     await attachment.started?.(services);
 
-    const sweep = reconcileEvery(telegram, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS);
+    const sweep = reconcileEvery(telegram, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"));
     logger.info(startLine(coordination.mode, port, bots), {
       mode: coordination.mode,
       httpPort: port,
@@ -200,6 +208,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         logger.info("niaga stopping: no new updates; finishing the turns under way");
         await sweep.stop();
         await attachment.stop?.().catch((error: unknown) => logger.error("stopping the domain failed", { error: (error as Error).message }));
+        await engine.releaseHeld();
         const finished = await telegram.close(options.shutdownGraceMs ?? 10_000);
         if (!finished) logger.warn("some turns or sends were still under way when the grace period ended");
         await scheduler.stop().catch((error: unknown) => logger.error("stopping the scheduler failed", { error: (error as Error).message }));
@@ -225,14 +234,13 @@ async function ensureIndexes(): Promise<void> {
   }
 }
 
-/** Runs `reconcileChanged` every `intervalMs`, one sweep at a time. */
-function reconcileEvery(telegram: StoreBots, intervalMs: number): { stop(): Promise<void> } {
+/** Runs `reconcileChanged` every `intervalMs`, one sweep at a time; skipped while MongoDB is known not to answer (that is logged already). */
+function reconcileEvery(telegram: StoreBots, intervalMs: number, databaseAnswers: () => boolean): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
   const tick = () => {
-    running = telegram
-      .reconcileChanged()
+    running = (databaseAnswers() ? telegram.reconcileChanged() : Promise.resolve({ started: [], stopped: [], failed: [] }))
       .then((report) => {
         if (report.started.length + report.stopped.length + report.failed.length > 0) {
           logger.info("store bots reconciled with the saved stores", { started: report.started, stopped: report.stopped, failed: report.failed });

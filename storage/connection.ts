@@ -13,6 +13,38 @@ export interface ConnectOptions {
   onRetry?: (attempt: number, reason: string) => void;
 }
 
+/** Longer than any single read or write the platform makes; a stuck one fails after it. */
+export const MONGODB_SOCKET_TIMEOUT_MS = 20_000;
+
+// What the driver throws when the server did not answer (as opposed to answering "no"): a
+// lost or timed-out connection, no server to select, a pool cleared after a network error,
+// mongoose's own buffering timeout while disconnected.
+const OUTAGE_ERRORS = new Set([
+  "MongoNetworkError",
+  "MongoNetworkTimeoutError",
+  "MongoServerSelectionError",
+  "MongooseServerSelectionError",
+  "MongoTimeoutError",
+  "MongoOperationTimeoutError",
+  "MongoPoolClearedError",
+  "MongoNotConnectedError",
+  "MongoTopologyClosedError",
+]);
+
+/** Whether `error` means MongoDB did not answer (so the work may succeed once it is back). */
+export function isDatabaseOutage(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (OUTAGE_ERRORS.has(error.name)) return true;
+  return error.name === "MongooseError" && /buffering timed out/.test(error.message);
+}
+
+/** Asks MongoDB whether it answers; for the dependency probe. */
+export async function pingMongo(): Promise<void> {
+  const db = mongoose.connection.db;
+  if (!db) throw new Error("not connected");
+  await db.admin().ping();
+}
+
 /** Hides the password of a `mongodb://user:pass@host` URI. */
 export function describeMongoUri(uri: string): string {
   return uri.replace(/(\/\/[^:/@]+):[^@/]*@/, "$1:***@");
@@ -30,6 +62,11 @@ export async function connectMongo(uri: string, opts: ConnectOptions = {}): Prom
     try {
       return await mongoose.connect(uri, {
         serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5000,
+        // A server that stops answering without closing its sockets (frozen, or a dead network
+        // path) must not hold a turn for ever: a socket read gives up after this long, and the
+        // driver's own monitor notices a dead server within `connectTimeoutMS`.
+        socketTimeoutMS: MONGODB_SOCKET_TIMEOUT_MS,
+        connectTimeoutMS: 5000,
         autoIndex: false,
         autoCreate: false,
       });

@@ -2,6 +2,8 @@
  * What instances of the platform share to stay out of each other's way: the per-chat lock and
  * the rate limiter. With `REDIS_URL` both live in Redis; without it they live in this process,
  * which is right for one instance and wrong for several, so the start says so in the log.
+ * `health` probes Redis (and whatever else the process watches, such as MongoDB): while Redis
+ * does not answer, the lock and the limits fall back to this process's own at once.
  *
  * ```ts
  * const coordination = createCoordination({ redisUrl: config.redisUrl, log: logger });
@@ -11,6 +13,7 @@
  */
 import type { Redis } from "ioredis";
 import type winston from "winston";
+import { DependencyHealth } from "./dependency-health.ts";
 import { createInProcessLock, createRedisLock, type ChatLock } from "./locks.ts";
 import { createInProcessRateLimiter, createRedisRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { connectRedis } from "./redis.ts";
@@ -19,6 +22,8 @@ export interface Coordination {
   lock: ChatLock;
   limiter: RateLimiter;
   redis?: Redis;
+  /** Probes Redis when it is used; the platform adds MongoDB. */
+  health: DependencyHealth;
   mode: "redis" | "single-instance";
   close(): Promise<void>;
 }
@@ -27,7 +32,8 @@ export const SINGLE_INSTANCE_NOTICE = "REDIS_URL is not set: running single-inst
 
 let noticeGiven = false;
 
-export function createCoordination(opts: { redisUrl?: string; log: winston.Logger }): Coordination {
+export function createCoordination(opts: { redisUrl?: string; log: winston.Logger; health?: DependencyHealth }): Coordination {
+  const health = opts.health ?? new DependencyHealth({ log: opts.log });
   if (!opts.redisUrl) {
     // Once per process: CLI commands and tests may build several, the operator needs to hear it once.
     if (!noticeGiven) {
@@ -37,17 +43,24 @@ export function createCoordination(opts: { redisUrl?: string; log: winston.Logge
     return {
       lock: createInProcessLock(),
       limiter: createInProcessRateLimiter(),
+      health,
       mode: "single-instance",
-      close: async () => {},
+      close: () => health.stop(),
     };
   }
-  const redis = connectRedis(opts.redisUrl, opts.log);
+  const redis = connectRedis(opts.redisUrl, opts.log, { logOutages: false });
+  health.watch("redis", () => redis.ping());
+  const redisAnswers = () => health.isUp("redis");
   return {
-    lock: createRedisLock(redis),
-    limiter: createRedisRateLimiter(redis),
+    lock: createRedisLock(redis, { redisAnswers }),
+    limiter: createRedisRateLimiter(redis, { redisAnswers }),
     redis,
+    health,
     mode: "redis",
-    close: () => closeRedis(redis),
+    close: async () => {
+      await health.stop();
+      await closeRedis(redis);
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import type { FlowSpec } from "./flow-schema.ts";
 import { FlowSet } from "./flow-set.ts";
 import { compileFlows, FlowValidationError, type FlowCheckContext } from "./flow-validation.ts";
 import { chatKeyOf, chatKeyString, type Audience, type Inbound, type Outbound } from "./message.ts";
+import { DependencyOutage, HeldTurns, OUTAGE_NOTICE, OUTAGE_RESEND, OUTAGE_TOO_OLD, type Deliver, type OutageWatch } from "./outage.ts";
 import type { SessionStore, StoredSession } from "./session.ts";
 import { i18nTexts, type TextCatalog } from "./texts.ts";
 import { SessionCache } from "./session-cache.ts";
@@ -41,6 +42,13 @@ export interface EngineOptions {
   storeFlowsTtlMs?: number;
   /** The logger for one store's lines; every line it writes carries the store's slug. */
   logFor?: (tenantSlug: string) => EngineLog;
+  /**
+   * The systems turns need (the database). While one does not answer, a message is not tried:
+   * the customer hears at once that it is held, and it is handled once the system is back.
+   */
+  outages?: OutageWatch;
+  /** How long a held message stays worth handling; an older one is answered with a request to send it again. Default 10 min. */
+  maxHoldMs?: number;
   clock?: () => Date;
 }
 
@@ -60,6 +68,10 @@ export interface Engine {
   /** Validates a store's flow definitions against the platform's flows without loading them. */
   checkStoreFlows(tenantSlug: string, definitions: unknown[]): void;
   readonly platformFlows: FlowSet;
+  /** Messages held for a dependency that does not answer. */
+  readonly heldTurns: number;
+  /** On shutdown: every held message's sender is asked to send it again (this process will not handle it). */
+  releaseHeld(): Promise<void>;
 }
 
 /** A stale remembered session, then a race with another process: the third try reads fresh state twice over. */
@@ -98,6 +110,10 @@ export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? (() => new Date());
   const storeFlowsTtlMs = options.storeFlowsTtlMs ?? 60_000;
   const storeFlowSets = new Map<string, { flows: FlowSet; loadedAt: number }>();
+  const outages = options.outages;
+  const held = new HeldTurns();
+  const maxHoldMs = options.maxHoldMs ?? 10 * 60_000;
+  const isOutage = (err: unknown) => err instanceof DependencyOutage || (outages !== undefined && (outages.isOutageError(err) || outages.down().length > 0));
 
   function compileStoreFlows(tenantSlug: string, definitions: unknown[]): FlowSet {
     return platformFlows.with(compileFlows(definitions, { ...checkContext, knownFlows: platformFlows.byId, tenant: tenantSlug }));
@@ -151,7 +167,7 @@ export function createEngine(options: EngineOptions): Engine {
         }
       };
       const now = clock();
-      const turn = new Turn(inbound, audience, stored, { flows, actions, validators, texts, log, now, beforeSideEffect: confirm });
+      const turn = new Turn(inbound, audience, stored, { flows, actions, validators, texts, log, now, beforeSideEffect: confirm, isOutage });
       try {
         await turn.run();
         const idleBefore = !stored?.conversation;
@@ -205,6 +221,7 @@ export function createEngine(options: EngineOptions): Engine {
       try {
         return await runTurn(inbound, log);
       } catch (err) {
+        if (isOutage(err)) throw new DependencyOutage(err);
         return apologise(inbound, err, "turn");
       }
     }
@@ -219,20 +236,75 @@ export function createEngine(options: EngineOptions): Engine {
         { leaseMs: LOCK_LEASE_MS, waitMs: LOCK_WAIT_MS },
       );
     } catch (err) {
+      if (entered && isOutage(err)) throw new DependencyOutage(err);
       if (entered) return apologise(inbound, err, "turn");
       log.warn("chat lock not acquired; asked the user to resend", { tenant: inbound.tenant.slug, error: (err as Error).message });
       return [{ text: { key: "engine.busy" } }];
     }
   }
 
+  /** One message's turn, or its place among the held ones while a dependency is away. */
+  async function converse(inbound: Inbound, deliver: Deliver | undefined, chat: string, heldAt: number, told: boolean): Promise<Outbound[]> {
+    if (outages && outages.down().length > 0) return hold(inbound, deliver, chat, heldAt, told);
+    // The database can stop answering while this turn waits on it: the customer hears so at
+    // once, and the turn goes on — its replies follow if it gets through, else it is held.
+    let notice: Promise<void> | undefined;
+    const stopWatching = outages?.onChange((_name, up) => {
+      if (up || notice || told) return;
+      notice = deliver ? deliver([OUTAGE_NOTICE]).catch(() => undefined) : Promise.resolve();
+    });
+    try {
+      const replies = await handleNow(inbound);
+      stopWatching?.();
+      await notice;
+      if (deliver) await deliver(replies);
+      return replies;
+    } catch (err) {
+      if (!(err instanceof DependencyOutage)) throw err;
+      stopWatching?.();
+      await notice;
+      return hold(inbound, deliver, chat, heldAt, told || notice !== undefined);
+    } finally {
+      stopWatching?.();
+    }
+  }
+
+  async function hold(inbound: Inbound, deliver: Deliver | undefined, chat: string, heldAt: number, told: boolean): Promise<Outbound[]> {
+    // A customer typing on into the outage is told once, not at every message.
+    const alreadyTold = told || held.inChat(chat) > 0;
+    const kept = held.hold(chat, { inbound, deliver, heldAt });
+    if (kept && alreadyTold) return [];
+    const reply = kept ? OUTAGE_NOTICE : OUTAGE_RESEND;
+    if (deliver) await deliver([reply]);
+    return [reply];
+  }
+
+  function replayHeld(): void {
+    for (const turn of held.takeAll()) {
+      const chat = chatKeyString(chatKeyOf(turn.inbound));
+      void queue
+        .run(chat, async () => {
+          if (Date.now() - turn.heldAt > maxHoldMs) return turn.deliver?.([OUTAGE_TOO_OLD]);
+          await converse(turn.inbound, turn.deliver, chat, turn.heldAt, true);
+        })
+        .catch((err: unknown) => logFor(turn.inbound.tenant.slug).error("a held message could not be handled", { tenant: turn.inbound.tenant.slug, error: (err as Error).message }));
+    }
+  }
+  outages?.onChange((_name, up) => {
+    if (up && outages.down().length === 0) replayHeld();
+  });
+
   return {
     platformFlows,
     handle(inbound, deliver) {
-      return queue.run(chatKeyString(chatKeyOf(inbound)), async () => {
-        const replies = await handleNow(inbound);
-        if (deliver) await deliver(replies);
-        return replies;
-      });
+      const chat = chatKeyString(chatKeyOf(inbound));
+      return queue.run(chat, () => converse(inbound, deliver, chat, Date.now(), false));
+    },
+    get heldTurns() {
+      return held.size;
+    },
+    async releaseHeld() {
+      await Promise.all(held.takeAll().map((turn) => turn.deliver?.([OUTAGE_RESEND]).catch(() => undefined)));
     },
     async loadStoreFlows(tenant) {
       if (!options.storeFlows) return;

@@ -12,6 +12,7 @@ import type { Audience, ChoiceView, Inbound, InboundMessage, Outbound, Text, Tex
 import type { Conversation, SessionData, SessionWrite, StoredSession } from "./session.ts";
 import { normaliseForMatch, placeholderNames, renderText, type TextCatalog } from "./texts.ts";
 import { ConversationDraft, readOnlyData } from "./conversation-draft.ts";
+import { DependencyOutage } from "./outage.ts";
 
 type AskStep = Extract<Step, { kind: "ask" }>;
 type ChooseStep = Extract<Step, { kind: "choose" }>;
@@ -37,6 +38,8 @@ export interface TurnDeps {
    * `StaleSession` when the session the turn started from is no longer the stored one.
    */
   beforeSideEffect: () => Promise<void>;
+  /** Whether an error means a dependency did not answer: the turn stops unsaved, to be run again later. */
+  isOutage?: (err: unknown) => boolean;
 }
 
 /** The turn ran on a session another process has replaced since; run it again on the stored one. */
@@ -107,7 +110,7 @@ export class Turn {
     try {
       await this.#run();
     } catch (err) {
-      if (err instanceof StaleSession) throw err;
+      if (err instanceof StaleSession || err instanceof DependencyOutage) throw err;
       // A flow that misbehaves at run time (nests too deep, spins without a question).
       this.#reportFailure(err, "flow");
       this.conversation = null;
@@ -192,6 +195,7 @@ export class Turn {
         if (!verdict.ok) return this.#refuse(step, verdict.reask ?? { key: "engine.reask.invalid" });
         if (verdict.value !== undefined) value = verdict.value;
       } catch (err) {
+        if (this.#deps.isOutage?.(err)) throw new DependencyOutage(err);
         return this.#fail(err, `validator ${step.validator}`, undefined);
       }
     }
@@ -387,6 +391,7 @@ export class Turn {
         if (!dataFieldSchema.safeParse(field).success) throw new Error(`action "${name}" returned data field "${field}", which is not a plain name`);
       }
     } catch (err) {
+      if (this.#deps.isOutage?.(err)) throw new DependencyOutage(err);
       this.#reportFailure(err, `action ${name}`);
       return undefined;
     }

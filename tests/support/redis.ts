@@ -16,6 +16,8 @@ import { join } from "node:path";
 export interface TestRedis {
   url: string;
   port: number;
+  /** The server's process, for tests that freeze it (SIGSTOP) or kill it. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ async function startOnce(port: number): Promise<TestRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: server.pid!,
     async stop() {
       await stopProcess(server);
       cleanup();
