@@ -2,9 +2,9 @@
 // The project's one test command (`npm test`). Finds every `*.test.ts` under tests/
 // (or the files/folders given as arguments), runs them with Node's test runner through
 // tsx, streams the spec report, and closes with one line: `N passed, N failed`.
-import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { delimiter, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
@@ -21,6 +21,41 @@ function collect(path, out) {
   }
   return out;
 }
+
+// System programs the tests drive for real: a Redis server and a browser for the pay page.
+// On a fresh Debian machine as root they are installed here; elsewhere the run stops at once
+// with the one command to type, instead of a wall of failing tests (also when
+// NIAGA_TESTS_NO_INSTALL is set).
+const SYSTEM_PACKAGES = [
+  { program: process.env.REDIS_SERVER_BIN ?? "redis-server", debian: "redis-server" },
+  { program: process.env.CHROMIUM_BIN ?? "chromium", debian: "chromium" },
+];
+
+function onPath(program) {
+  if (program.includes("/")) return existsSync(program);
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, program)));
+}
+
+function ensureSystemPackages() {
+  const missing = SYSTEM_PACKAGES.filter((p) => !onPath(p.program)).map((p) => p.debian);
+  if (missing.length === 0) return;
+  const packages = missing.join(" ");
+  const install = `apt-get update && apt-get install -y --no-install-recommends ${packages}`;
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  if (isRoot && onPath("apt-get") && !process.env.NIAGA_TESTS_NO_INSTALL) {
+    console.error(`tests need ${missing.join(", ")}: installing them (${install})`);
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const ok = [["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", ...missing]].every(
+      (args) => spawnSync("apt-get", args, { stdio: ["ignore", "ignore", "inherit"], env }).status === 0,
+    );
+    if (ok && SYSTEM_PACKAGES.every((p) => onPath(p.program))) return;
+  }
+  console.error(`tests need ${missing.join(", ")}, which ${missing.length === 1 ? "is" : "are"} not installed. Install with:\n  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${packages}`);
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+ensureSystemPackages();
 
 const targets = process.argv.slice(2);
 const files = (targets.length ? targets : ["tests"]).flatMap((t) => collect(resolve(root, t), []));
