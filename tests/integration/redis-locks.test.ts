@@ -98,8 +98,10 @@ test("a holder that runs longer than its lease keeps the chat: the lease is rene
 
 test("an instance waiting too long gets a LockTimeoutError naming the chat", async () => {
   const [a, b] = [instance(), instance()];
-  const holder = a.lock.withLock("chat:busy", () => sleep(600));
-  await sleep(50);
+  let holding!: () => void;
+  const held = new Promise<void>((resolve) => (holding = resolve));
+  const holder = a.lock.withLock("chat:busy", () => (holding(), sleep(600)));
+  await held;
   await assert.rejects(
     b.lock.withLock("chat:busy", async () => "never", { waitMs: 150 }),
     (error: unknown) => error instanceof LockTimeoutError && error.key === "chat:busy",
