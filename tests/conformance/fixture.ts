@@ -5,11 +5,16 @@ import type { Connection } from "mongoose";
 import { startTestMongo } from "../support/mongo.ts";
 import type { TestMongo } from "../support/mongo.ts";
 
+/** maxWireVersion of MongoDB 7.0, where some commands changed behaviour (e.g. `create`). */
+export const WIRE_VERSION_7_0 = 21;
+
 export interface MongooseFixture {
   conn: Connection;
   mongo: TestMongo;
   /** True for a replica set member or mongos, where multi-document transactions work. */
   supportsTransactions: boolean;
+  /** The server's maxWireVersion: expectations that changed between versions follow it. */
+  wireVersion: number;
   close(): Promise<void>;
 }
 
@@ -21,6 +26,7 @@ export async function openMongoose(dbName: string): Promise<MongooseFixture> {
     conn,
     mongo,
     supportsTransactions: typeof hello.setName === "string" || hello.msg === "isdbgrid",
+    wireVersion: hello.maxWireVersion,
     async close() {
       await conn.close();
       await mongo.stop();
