@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Document } from "mongodb";
 import { Schema } from "mongoose";
-import { WIRE_VERSION_7_0, openMongoose, rejection } from "./fixture.ts";
+import { MIN_SUPPORTED_SERVER, WIRE_VERSION_7_0, openMongoose, rejection } from "./fixture.ts";
 import type { MongooseFixture } from "./fixture.ts";
 
 describe("collections, indexes and server commands", () => {
@@ -209,13 +209,16 @@ describe("collections, indexes and server commands", () => {
     assert.equal(err.codeName, "CommandNotFound");
   });
 
-  it("answers ping, buildInfo and hello like a mongod", async () => {
+  it("answers ping, buildInfo and hello like a mongod of a supported version", async () => {
     const admin = fx.conn.db!.admin();
     assert.equal((await admin.ping()).ok, 1);
-    assert.match((await admin.buildInfo()).version, /^\d+\.\d+\.\d+/);
+    const build = await admin.buildInfo();
+    assert.match(build.version, /^\d+\.\d+\.\d+/);
     const hello = await admin.command({ hello: 1 });
     assert.equal(hello.isWritablePrimary, true);
-    assert.ok(hello.maxWireVersion >= 17);
+    assert.ok(hello.maxWireVersion >= MIN_SUPPORTED_SERVER.wireVersion);
+    // The version string and the wire version tell the same story.
+    assert.equal(build.versionArray[0] >= 7, hello.maxWireVersion >= WIRE_VERSION_7_0, `${build.version} vs wire ${hello.maxWireVersion}`);
   });
 
   it("refuses a multi-document transaction on a standalone server", async (t) => {
