@@ -22,8 +22,14 @@ export function formatValue(v: unknown): string {
     case "Long":
       return `${String(v)}`;
     case "Binary":
+      if ((v as { sub_type: number }).sub_type === 4) return `UUID("${uuidText(v as { toString(e: string): string })}")`;
       return `BinData(${(v as { sub_type: number }).sub_type}, ${(v as { toString(e: string): string }).toString("hex").toUpperCase()})`;
     default:
       return String(v);
   }
+}
+
+function uuidText(v: { toString(e: string): string }): string {
+  const hex = v.toString("hex");
+  return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
 }

@@ -248,7 +248,7 @@ export class Store {
 
   createCollection(db: string, name: string, options: Document): Collection {
     validateCollectionName(name);
-    if (this.collection(db, name)) throw new CommandError("NamespaceExists", `Collection ${db}.${name} already exists.`);
+    if (this.collection(db, name)) throw collectionExists(`${db}.${name}`);
     const coll = new Collection(db, name, options);
     let database = this.databases.get(db);
     if (!database) this.databases.set(db, (database = new Database(db)));
@@ -268,6 +268,11 @@ export class Store {
   dropDatabase(db: string): void {
     this.databases.delete(db);
   }
+}
+
+/** mongod's refusal to create a namespace that is taken. */
+export function collectionExists(ns: string): CommandError {
+  return new CommandError("NamespaceExists", `Collection ${ns} already exists.`);
 }
 
 export function validateCollectionName(name: unknown): asserts name is string {

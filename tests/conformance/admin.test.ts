@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Document } from "mongodb";
 import { Schema } from "mongoose";
-import { openMongoose, rejection } from "./fixture.ts";
+import { MIN_SUPPORTED_SERVER, WIRE_VERSION_7_0, openMongoose, rejection } from "./fixture.ts";
 import type { MongooseFixture } from "./fixture.ts";
 
 describe("collections, indexes and server commands", () => {
@@ -16,11 +17,66 @@ describe("collections, indexes and server commands", () => {
 
   const collectionNames = async () => (await fx.conn.listCollections()).map((c: { name: string }) => c.name).sort();
 
-  it("refuses to create a collection twice with code 48", async () => {
-    await fx.conn.createCollection("twice");
-    const err = await rejection(fx.conn.db!.createCollection("twice"));
-    assert.equal(err.code, 48);
-    assert.equal(err.codeName, "NamespaceExists");
+  const optionsOf = async (name: string) => (await fx.conn.db!.listCollections({ name }, { nameOnly: false }).toArray())[0]?.options;
+
+  it("creates an existing collection again with identical options: a no-op since 7.0, code 48 before", async () => {
+    const db = fx.conn.db!;
+    const collections: Array<[string, Document]> = [
+      ["twice", {}],
+      ["twice_capped", { capped: true, size: 1 << 20, max: 3 }],
+      ["twice_validated", { validator: { qty: { $gte: 0 } }, validationAction: "error" }],
+    ];
+    for (const [name, options] of collections) {
+      await db.createCollection(name, options);
+      await db.collection(name).insertOne({ qty: 1 });
+    }
+    const before = await Promise.all(collections.map(([name]) => optionsOf(name)));
+    for (const [name, options] of collections) {
+      if (fx.wireVersion >= WIRE_VERSION_7_0) {
+        await db.createCollection(name, options);
+      } else {
+        const err = await rejection(db.createCollection(name, options));
+        assert.equal(err.code, 48, `${name}: ${err.message}`);
+        assert.equal(err.codeName, "NamespaceExists");
+      }
+    }
+    for (const [name] of collections) assert.equal(await db.collection(name).countDocuments(), 1, `${name} kept its document`);
+    assert.deepEqual(await Promise.all(collections.map(([name]) => optionsOf(name))), before);
+  });
+
+  it("refuses to create an existing collection with different options, with code 48 NamespaceExists", async () => {
+    const db = fx.conn.db!;
+    await db.createCollection("other_plain");
+    await db.collection("other_plain").insertOne({ qty: 1 });
+    await db.createCollection("other_capped", { capped: true, size: 1 << 20 });
+    await db.createCollection("other_validated", { validator: { qty: { $gte: 0 } } });
+    const conflicts: Array<[string, Document]> = [
+      ["other_plain", { capped: true, size: 1 << 20 }],
+      ["other_plain", { validator: { qty: { $gte: 0 } } }],
+      ["other_plain", { clusteredIndex: { key: { _id: 1 }, unique: true } }],
+      ["other_capped", {}],
+      ["other_capped", { capped: true, size: 2 << 20 }],
+      ["other_capped", { capped: true, size: 1 << 20, max: 10 }],
+      ["other_validated", { validator: { qty: { $gt: 0 } } }],
+      ["other_validated", { validator: { qty: { $gte: 0 } }, validationAction: "warn" }],
+    ];
+    // A view or a time-series collection under a collection's name: refused too, with
+    // messages that differ between server versions.
+    const otherKinds: Array<[string, Document]> = [
+      ["other_plain", { viewOn: "other_capped", pipeline: [] }],
+      ["other_plain", { timeseries: { timeField: "at" } }],
+    ];
+    for (const [name, options] of [...conflicts, ...otherKinds]) {
+      const err = await rejection(db.createCollection(name, options));
+      assert.equal(err.code, 48, `${name} ${JSON.stringify(options)}: ${err.message}`);
+      assert.equal(err.codeName, "NamespaceExists");
+      if (fx.wireVersion >= WIRE_VERSION_7_0 && conflicts.some(([, o]) => o === options)) {
+        assert.match(err.message, /already exists, but with different options/);
+      }
+    }
+    assert.equal(await db.collection("other_plain").countDocuments(), 1);
+    assert.deepEqual(await optionsOf("other_plain"), {});
+    assert.equal((await optionsOf("other_capped"))?.capped, true);
   });
 
   it("lists collections, with a name filter and nameOnly", async () => {
@@ -153,13 +209,16 @@ describe("collections, indexes and server commands", () => {
     assert.equal(err.codeName, "CommandNotFound");
   });
 
-  it("answers ping, buildInfo and hello like a mongod", async () => {
+  it("answers ping, buildInfo and hello like a mongod of a supported version", async () => {
     const admin = fx.conn.db!.admin();
     assert.equal((await admin.ping()).ok, 1);
-    assert.match((await admin.buildInfo()).version, /^\d+\.\d+\.\d+/);
+    const build = await admin.buildInfo();
+    assert.match(build.version, /^\d+\.\d+\.\d+/);
     const hello = await admin.command({ hello: 1 });
     assert.equal(hello.isWritablePrimary, true);
-    assert.ok(hello.maxWireVersion >= 17);
+    assert.ok(hello.maxWireVersion >= MIN_SUPPORTED_SERVER.wireVersion);
+    // The version string and the wire version tell the same story.
+    assert.equal(build.versionArray[0] >= 7, hello.maxWireVersion >= WIRE_VERSION_7_0, `${build.version} vs wire ${hello.maxWireVersion}`);
   });
 
   it("refuses a multi-document transaction on a standalone server", async (t) => {

@@ -5,22 +5,51 @@ import type { Connection } from "mongoose";
 import { startTestMongo } from "../support/mongo.ts";
 import type { TestMongo } from "../support/mongo.ts";
 
+/**
+ * The oldest MongoDB the platform supports: mongoose 9 is compatible with MongoDB 6.0 and
+ * newer (the driver alone would accept 4.4). The README's "Requirements" line says the same.
+ */
+export const MIN_SUPPORTED_SERVER = { version: "6.0", wireVersion: 17 } as const;
+
+/** maxWireVersion of MongoDB 7.0, where some commands changed behaviour (e.g. `create`). */
+export const WIRE_VERSION_7_0 = 21;
+
 export interface MongooseFixture {
   conn: Connection;
   mongo: TestMongo;
   /** True for a replica set member or mongos, where multi-document transactions work. */
   supportsTransactions: boolean;
+  /** The server's maxWireVersion: expectations that changed between versions follow it. */
+  wireVersion: number;
   close(): Promise<void>;
+}
+
+/** Throws, naming the minimum, when the server is older than the platform supports. */
+export function checkSupportedServer(server: { maxWireVersion: unknown; version: unknown }): void {
+  if (Number(server.maxWireVersion) >= MIN_SUPPORTED_SERVER.wireVersion) return;
+  throw new Error(
+    `the conformance suite needs MongoDB ${MIN_SUPPORTED_SERVER.version} or newer (wire version ${MIN_SUPPORTED_SERVER.wireVersion}), ` +
+      `the platform's minimum; this server is MongoDB ${String(server.version)} (wire version ${String(server.maxWireVersion)})`,
+  );
 }
 
 export async function openMongoose(dbName: string): Promise<MongooseFixture> {
   const mongo = await startTestMongo(dbName);
   const conn = await mongoose.createConnection(mongo.uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
-  const hello = await conn.db!.admin().command({ hello: 1 });
+  const admin = conn.db!.admin();
+  const hello = await admin.command({ hello: 1 });
+  try {
+    checkSupportedServer({ maxWireVersion: hello.maxWireVersion, version: (await admin.buildInfo()).version });
+  } catch (err) {
+    await conn.close();
+    await mongo.stop();
+    throw err;
+  }
   return {
     conn,
     mongo,
     supportsTransactions: typeof hello.setName === "string" || hello.msg === "isdbgrid",
+    wireVersion: hello.maxWireVersion,
     async close() {
       await conn.close();
       await mongo.stop();

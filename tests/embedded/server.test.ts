@@ -43,6 +43,46 @@ describe("embedded server behaviour behind the driver", () => {
     assert.equal(reply.ok, 1);
   });
 
+  it("refuses create with different options in mongod 7.0's words, quoting the stored options", async () => {
+    await db.createCollection("create_capped", { capped: true, size: 4000 });
+    const [info] = await db.listCollections({ name: "create_capped" }, { nameOnly: false }).toArray();
+    // Stored as mongod stores it: the size rounded up to a multiple of 256.
+    assert.deepEqual(info.options, { capped: true, size: 4096 });
+    const err = await failure(db.createCollection("create_capped", { capped: true, size: 8192 }));
+    assert.equal(err.code, 48);
+    assert.equal(
+      err.message,
+      `namespace embedded.create_capped already exists, but with different options: { uuid: UUID("${info.info!.uuid!.toUUID().toHexString(true)}"), capped: true, size: 4096 }`,
+    );
+    // A time-series request repeats the first refusal, as mongod 7.0 does.
+    assert.equal((await failure(db.createCollection("create_capped", { timeseries: { timeField: "at" } }))).message, "Collection embedded.create_capped already exists.");
+  });
+
+  it("compares create options as mongod stores them: rounded capped size, simple collation, clustered index defaults", async () => {
+    await db.createCollection("create_same", { capped: true, size: 1000, max: 0 });
+    await db.createCollection("create_same", { capped: true, size: 1024, max: -1 });
+    await db.createCollection("create_simple");
+    await db.command({ create: "create_simple", collation: { locale: "simple" }, idIndex: { key: { _id: 1 }, name: "_id_", v: 2 } });
+    await db.createCollection("create_clustered", { clusteredIndex: { key: { _id: 1 }, unique: true } });
+    await db.createCollection("create_clustered", { clusteredIndex: { unique: true, key: { _id: 1 }, name: "_id_", v: 2 } });
+    const options = Object.fromEntries((await db.listCollections({ name: /^create_(same|clustered)$/ }, { nameOnly: false }).toArray()).map((c) => [c.name, c.options]));
+    assert.deepEqual(options, {
+      create_same: { capped: true, size: 1024, max: 0x7fffffff },
+      create_clustered: { clusteredIndex: { v: 2, key: { _id: 1 }, name: "_id_", unique: true } },
+    });
+    assert.equal((await failure(db.createCollection("create_same", { capped: true, size: 1024, max: 5 }))).code, 48);
+  });
+
+  it("checks create's arguments as mongod does before looking at the catalog", async () => {
+    for (const options of [{ capped: true }, { size: 4096 }, { max: 3 }, { expireAfterSeconds: 60 }, { pipeline: [] }]) {
+      assert.equal((await failure(db.createCollection("create_args", options))).code, 72, JSON.stringify(options));
+    }
+    // A view under a free name is refused as unsupported (a taken name answers 48, as in mongod).
+    const view = await failure(db.createCollection("create_view", { viewOn: "create_args", pipeline: [] }));
+    assert.equal(view.code, 72);
+    assert.match(view.message, /not supported by the embedded MongoDB server/);
+  });
+
   it("refuses collations it cannot honour instead of comparing bytes", async () => {
     const coll = db.collection("collated");
     await coll.insertOne({ name: "Ani" });

@@ -1,5 +1,6 @@
 // Collection and database management: create, drop, list, rename.
 import type { Document } from "bson";
+import { assertSameOptions, createOptions } from "../collection-options.ts";
 import type { CommandHandler } from "../command.ts";
 import { CommandError } from "../errors.ts";
 import { compileFilter } from "../filter.ts";
@@ -11,13 +12,15 @@ const UNSUPPORTED_CREATE_OPTIONS = ["viewOn", "pipeline", "timeseries", "encrypt
 
 const create: CommandHandler = ({ server, db, command }) => {
   const name = collectionArg(command, "create");
-  const unsupported = UNSUPPORTED_CREATE_OPTIONS.find((o) => command[o] !== undefined);
-  if (unsupported) throw new CommandError("InvalidOptions", `'${unsupported}' collections are not supported by the embedded MongoDB server`);
-  const options: Document = {};
-  for (const [k, v] of Object.entries(command)) {
-    if (k === "create" || k.startsWith("$") || k === "lsid" || k === "writeConcern" || k === "txnNumber") continue;
-    options[k] = v;
+  const options = createOptions(command);
+  const existing = server.store.collection(db, name);
+  // mongod 7.0: the same options again change nothing; different ones are refused.
+  if (existing) {
+    assertSameOptions(existing, options);
+    return {};
   }
+  const unsupported = UNSUPPORTED_CREATE_OPTIONS.find((o) => options[o] !== undefined);
+  if (unsupported) throw new CommandError("InvalidOptions", `'${unsupported}' collections are not supported by the embedded MongoDB server`);
   server.store.createCollection(db, name, options);
   return {};
 };
