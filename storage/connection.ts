@@ -13,6 +13,15 @@ export interface ConnectOptions {
   onRetry?: (attempt: number, reason: string) => void;
 }
 
+/** The oldest MongoDB the platform runs on (mongoose 9's own floor); older ones are refused at connect. */
+export const MIN_SUPPORTED_MONGODB = { version: "6.0", wireVersion: 17 } as const;
+
+/** The refusal for a server older than the minimum, or undefined when it is new enough. */
+export function unsupportedMongoDb(server: { maxWireVersion: unknown; version: unknown }): string | undefined {
+  if (Number(server.maxWireVersion) >= MIN_SUPPORTED_MONGODB.wireVersion) return undefined;
+  return `needs MongoDB ${MIN_SUPPORTED_MONGODB.version} or newer (wire version ${MIN_SUPPORTED_MONGODB.wireVersion}); this server is MongoDB ${String(server.version)} (wire version ${String(server.maxWireVersion)})`;
+}
+
 /** Longer than any single read or write the platform makes; a stuck one fails after it. */
 export const MONGODB_SOCKET_TIMEOUT_MS = 20_000;
 
@@ -59,8 +68,9 @@ export async function connectMongo(uri: string, opts: ConnectOptions = {}): Prom
   let delay = opts.delayMs ?? 500;
   let lastReason = "";
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    let connected: typeof mongoose;
     try {
-      return await mongoose.connect(uri, {
+      connected = await mongoose.connect(uri, {
         serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 5000,
         // A server that stops answering without closing its sockets (frozen, or a dead network
         // path) must not hold a turn for ever: a socket read gives up after this long, and the
@@ -70,7 +80,10 @@ export async function connectMongo(uri: string, opts: ConnectOptions = {}): Prom
         autoIndex: false,
         autoCreate: false,
       });
+      await refuseUnsupportedServer(uri);
+      return connected;
     } catch (err) {
+      if (err instanceof UnsupportedDatabaseError) throw err;
       lastReason = (err as Error).message.split("\n")[0].replace(uri, describeMongoUri(uri));
       await mongoose.disconnect().catch(() => undefined);
       if (attempt < attempts) {
@@ -84,6 +97,20 @@ export async function connectMongo(uri: string, opts: ConnectOptions = {}): Prom
     `MongoDB at ${describeMongoUri(uri)} is unreachable after ${attempts} attempts (${lastReason}); ` +
       "check MONGODB_URI, or run `niaga db` for the embedded server",
   );
+}
+
+/** The server is older than {@link MIN_SUPPORTED_MONGODB}; retrying will not help. */
+export class UnsupportedDatabaseError extends DatabaseUnreachableError {
+  override name = "UnsupportedDatabaseError";
+}
+
+async function refuseUnsupportedServer(uri: string): Promise<void> {
+  const admin = mongoose.connection.db!.admin();
+  const hello = await admin.command({ hello: 1 });
+  const problem = unsupportedMongoDb({ maxWireVersion: hello.maxWireVersion, version: (await admin.buildInfo()).version });
+  if (!problem) return;
+  await mongoose.disconnect().catch(() => undefined);
+  throw new UnsupportedDatabaseError(`MongoDB at ${describeMongoUri(uri)}: Niaga ${problem}`);
 }
 
 export async function disconnectMongo(): Promise<void> {

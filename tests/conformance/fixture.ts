@@ -4,12 +4,13 @@ import mongoose from "mongoose";
 import type { Connection } from "mongoose";
 import { startTestMongo } from "../support/mongo.ts";
 import type { TestMongo } from "../support/mongo.ts";
+import { MIN_SUPPORTED_MONGODB, unsupportedMongoDb } from "../../storage/connection.ts";
 
 /**
  * The oldest MongoDB the platform supports: mongoose 9 is compatible with MongoDB 6.0 and
  * newer (the driver alone would accept 4.4). The README's "Requirements" line says the same.
  */
-export const MIN_SUPPORTED_SERVER = { version: "6.0", wireVersion: 17 } as const;
+export const MIN_SUPPORTED_SERVER = MIN_SUPPORTED_MONGODB;
 
 /** maxWireVersion of MongoDB 7.0, where some commands changed behaviour (e.g. `create`). */
 export const WIRE_VERSION_7_0 = 21;
@@ -26,11 +27,8 @@ export interface MongooseFixture {
 
 /** Throws, naming the minimum, when the server is older than the platform supports. */
 export function checkSupportedServer(server: { maxWireVersion: unknown; version: unknown }): void {
-  if (Number(server.maxWireVersion) >= MIN_SUPPORTED_SERVER.wireVersion) return;
-  throw new Error(
-    `the conformance suite needs MongoDB ${MIN_SUPPORTED_SERVER.version} or newer (wire version ${MIN_SUPPORTED_SERVER.wireVersion}), ` +
-      `the platform's minimum; this server is MongoDB ${String(server.version)} (wire version ${String(server.maxWireVersion)})`,
-  );
+  const problem = unsupportedMongoDb(server);
+  if (problem) throw new Error(`the conformance suite ${problem.replace(/\); this/, "), the platform's minimum; this")}`);
 }
 
 export async function openMongoose(dbName: string): Promise<MongooseFixture> {
