@@ -104,6 +104,8 @@ function problemLine(locale: Locale, problem: LineProblem, columns: number): str
         return t(locale, "admin.stock.problem.unclosed_quote");
       case "stray_quote":
         return t(locale, "admin.stock.problem.stray_quote");
+      case "unreadable":
+        return t(locale, "admin.stock.problem.unreadable");
       case "column_count":
         return t(locale, "admin.stock.problem.column_count", { columns });
     }

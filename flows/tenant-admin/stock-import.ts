@@ -19,7 +19,7 @@ export interface StockLine {
   payload: string;
 }
 
-export type LineProblemReason = "too_long" | "control_chars" | "unclosed_quote" | "stray_quote" | "column_count";
+export type LineProblemReason = "too_long" | "control_chars" | "unclosed_quote" | "stray_quote" | "unreadable" | "column_count";
 
 export interface LineProblem {
   line: number;

@@ -2,7 +2,7 @@
 // where a store's day begins.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseCsv } from "../../flows/tenant-admin/csv-rows.ts";
+import { delimiterOf, parseCsv } from "../../flows/tenant-admin/csv-rows.ts";
 import { checkPrice, checkSku } from "../../flows/tenant-admin/products.ts";
 import { startOfStoreDay } from "../../flows/tenant-admin/sales-report.ts";
 import { readStockCsv, readStockFile, readStockText } from "../../flows/tenant-admin/stock-import.ts";
@@ -22,6 +22,42 @@ describe("reading stock", () => {
     assert.deepEqual(parseCsv('ok,1\nba"d,2\nok,3').problems, [{ line: 2, reason: "stray_quote" }]);
     assert.deepEqual(parseCsv('"closed"x,1').problems, [{ line: 1, reason: "stray_quote" }]);
     assert.deepEqual(parseCsv('ok,1\n"never closed,2\nok,3').problems, [{ line: 2, reason: "unclosed_quote" }]);
+  });
+
+  test("CSV: a row after a quoted line break is numbered by the line it starts on; several problems are all named", () => {
+    const { rows, problems } = parseCsv('"a\r\nb",1\r\nok,2\r\nba"d,3\r\nok,4\r\n"x"y,5\r\nok,6');
+    assert.deepEqual(rows, [
+      { line: 1, fields: ["a\r\nb", "1"] },
+      { line: 3, fields: ["ok", "2"] },
+      { line: 5, fields: ["ok", "4"] },
+    ]);
+    // After a quote closed mid-field the parser cannot tell where rows begin: later lines are not guessed at.
+    assert.deepEqual(problems, [
+      { line: 4, reason: "stray_quote" },
+      { line: 6, reason: "stray_quote" },
+    ]);
+  });
+
+  test("CSV: the delimiter Indonesian Excel writes (;) is recognised, decimal commas and all", () => {
+    assert.equal(delimiterOf("email;password;saldo\r\na@mail.com;rahasia;12,50\r\n"), ";");
+    assert.equal(delimiterOf("a@mail.com;pa,ss\nb@mail.com;sandi\n"), ";");
+    assert.equal(delimiterOf("email,password\na@mail.com,sandi;1\n"), ",");
+    assert.equal(delimiterOf("kode\tpin\nA-1\t1234\n"), "\t");
+    assert.equal(delimiterOf("KODE-1\nKODE-2\n"), ",");
+    assert.equal(delimiterOf('"a;b";"c,d,e"\n'), ";");
+    const batch = readStockCsv("\uFEFFemail;password\r\nsatu@mail.com;\"rahasia;1\"\r\ndua@mail.com;sandi,2\r\n");
+    assert.deepEqual(batch, {
+      lines: [
+        { line: 2, payload: "satu@mail.com | rahasia;1" },
+        { line: 3, payload: "dua@mail.com | sandi,2" },
+      ],
+      problems: [],
+      headerSkipped: true,
+    });
+  });
+
+  test("CSV: a byte-order mark is not part of the first field", () => {
+    assert.deepEqual(parseCsv("\uFEFFkode,pin\nA,1").rows[0], { line: 1, fields: ["kode", "pin"] });
   });
 
   test("a one-column CSV is one item per row; blank rows are skipped", () => {
