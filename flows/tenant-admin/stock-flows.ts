@@ -181,11 +181,11 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
       const product = await findProduct(ctx.tenant.id, sku);
       if (!product) return { ...stop(say("admin.product.unknown_sku", { sku })), data: { commandArgs: null } };
       const data = { sku, productName: product.name, staged: "", stagedCount: 0, nextLine: 1, commandArgs: null };
-      if (typed.trim() === "") return { data };
       const batch = readStockText(typed, 1);
       if (batch.problems.length > 0) {
         return { ...stop(say("admin.stock.message_refused", { problems: problemsText(ctx.locale, batch) })), data };
       }
+      if (batch.lines.length === 0) return { data };
       return {
         data: { ...data, staged: sealStaged(ctx, batch.lines), stagedCount: batch.lines.length, nextLine: typed.split(/\r?\n/).length + 1 },
         say: [say("admin.stock.staged", { count: batch.lines.length, total: batch.lines.length })],

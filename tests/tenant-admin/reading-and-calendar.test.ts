@@ -5,7 +5,7 @@ import { describe, test } from "node:test";
 import { delimiterOf, parseCsv } from "../../flows/tenant-admin/csv-rows.ts";
 import { checkPrice, checkSku } from "../../flows/tenant-admin/products.ts";
 import { startOfStoreDay } from "../../flows/tenant-admin/sales-report.ts";
-import { readStockCsv, readStockFile, readStockText } from "../../flows/tenant-admin/stock-import.ts";
+import { isBlankItem, readStockCsv, readStockFile, readStockText } from "../../flows/tenant-admin/stock-import.ts";
 
 describe("reading stock", () => {
   test("CSV: quotes, doubled quotes, commas and line breaks inside quotes, CRLF", () => {
@@ -74,6 +74,12 @@ describe("reading stock", () => {
       { line: 12, payload: "B-2" },
     ]);
     assert.deepEqual(batch.problems, [{ line: 13, reason: "control_chars" }]);
+  });
+
+  test("a line is blank when nothing in it prints: spaces, format characters, fillers", () => {
+    const blank = ["", " \t", "\u00A0\u3000", "\u200B", "\u200C\u200D", "\u2060", "\uFEFF", "\u180E", "\u00AD", "\u200E\u200F", "\u3164", "\u115F\u1160", "\uFFA0", "\u2800", "\uFE0F"];
+    for (const line of blank) assert.ok(isBlankItem(line), JSON.stringify(line));
+    for (const line of ["0", "-", "\u200BX", "🎮", "\u0007"]) assert.ok(!isBlankItem(line), JSON.stringify(line));
   });
 
   test("a UTF-8 file with a byte-order mark and emoji reads fine; a binary one does not", () => {

@@ -47,6 +47,21 @@ describe("typing stock in the chat", () => {
     assert.deepEqual(await payloadsOf(shop.id, "netflix-1m"), ["NF-A", "NF-B", "NF-C", "NF-D", "NF-E"]);
   });
 
+  test("lines of only invisible characters (zero-width space, word joiner, …) are blank, not items; a real code keeps its own characters", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const { engine } = adminEngine();
+    const owner = person(engine, shop, "owner-1");
+    const invisible = ["\u200B", "\u2060", "\u200B \u200C\u200D", "\uFEFF", "\u3164", "\u2800", "\u00A0\u180E"];
+    const staged = await owner.say(`/tambahstok netflix-1m\nNF-D\n${invisible.join("\n")}\nNF\u200B-E`);
+    assert.deepEqual(staged, ["📥 2 item diterima (total 2). Belum disimpan sampai kamu ketik selesai.", "Kirim item lagi, atau ketik selesai untuk menyimpan."]);
+    assert.deepEqual(await owner.say("\u200B\n\u2060"), ["Pesan itu kosong. Kirim item stok, satu per baris.", "Kirim item lagi, atau ketik selesai untuk menyimpan."]);
+    assert.match((await owner.say("selesai"))[0], /Ditambahkan: 2\n/);
+    assert.deepEqual(await payloadsOf(shop.id, "netflix-1m"), ["NF-A", "NF-B", "NF-C", "NF-D", "NF\u200B-E"]);
+    // Nothing visible under the command is no items at all: the bot asks how to add them.
+    await owner.say("/tambahstok netflix-1m\n\u200B\u2060");
+    assert.deepEqual(owner.keys, ["admin.stock.method"]);
+  });
+
   test("several messages count lines on, and nothing is saved before 'selesai'", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const { engine } = adminEngine();
@@ -141,6 +156,21 @@ describe("sending a stock file", () => {
     assert.equal(replies[0], "Baris pertama file dianggap judul kolom, jadi tidak diimpor.");
     assert.match(replies[1], /Ditambahkan: 2\n/);
     assert.deepEqual(await payloadsOf(shop.id, "spotify-1m"), ["SP-A", "satu@mail.com | rahasia,1", 'dua@mail.com | kata "sandi"']);
+  });
+
+  test("invisible-only lines in a .txt and rows in a .csv are skipped like blank ones, not sold as blank codes", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const txt = Buffer.from("SP-1\r\n\u200B\r\n\u2060\u200B\r\nSP-2\r\n", "utf8");
+    const csv = Buffer.from("email;password\r\nsatu@mail.com;sandi1\r\n\u200B;\u2060\r\n\u200B\r\n", "utf8");
+    const { engine } = adminEngine({ fileFetcher: filesServed({ txt, csv }) });
+    const owner = person(engine, shop, "owner-1");
+    for (const [ref, name] of [["txt", "stok.txt"], ["csv", "akun.csv"]]) {
+      await owner.say("/tambahstok spotify-1m");
+      await owner.press("file");
+      const replies = await owner.send(documentMessage(ref, name));
+      assert.match(replies.at(-1)!, /⛔ Ditolak: 0\n/, replies.join("\n"));
+    }
+    assert.deepEqual(await payloadsOf(shop.id, "spotify-1m"), ["SP-A", "SP-1", "SP-2", "satu@mail.com | sandi1"]);
   });
 
   test("a CSV with a bad row in the middle is refused whole, naming the row and the reason", async () => {
