@@ -116,7 +116,6 @@ export function readStockCsv(text: string): StockBatch {
 
 export type FileRefusal =
   | { reason: "too_large"; maxBytes: number; bytes?: number }
-  | { reason: "not_text_file" }
   | { reason: "not_utf8" }
   | { reason: "empty" }
   | { reason: "too_many"; max: number; count: number };
