@@ -10,16 +10,18 @@ export function inboundMessageOf(message: Message): InboundMessage | undefined {
   if (message.text !== undefined) return commandOf(message) ?? { kind: "text", text: message.text };
   const caption = message.caption !== undefined && message.caption !== "" ? { caption: message.caption } : {};
   if (message.photo && message.photo.length > 0) {
-    return { kind: "media", media: { type: "photo", fileRef: largest(message.photo).file_id, ...caption } };
+    const { file_id, file_size } = largest(message.photo);
+    return { kind: "media", media: { type: "photo", fileRef: file_id, ...(file_size !== undefined && { sizeBytes: file_size }), ...caption } };
   }
   if (message.document) {
-    const { file_id, file_name, mime_type } = message.document;
+    const { file_id, file_name, mime_type, file_size } = message.document;
     return {
       kind: "media",
       media: {
         type: "document", fileRef: file_id,
         ...(file_name !== undefined && { fileName: file_name }),
         ...(mime_type !== undefined && { mimeType: mime_type }),
+        ...(file_size !== undefined && { sizeBytes: file_size }),
         ...caption,
       },
     };

@@ -30,6 +30,8 @@ export interface InboundMedia {
   fileRef: string;
   fileName?: string;
   mimeType?: string;
+  /** The file's size in bytes, when the channel tells it before the file is fetched (Telegram does). */
+  sizeBytes?: number;
   caption?: string;
 }
 

@@ -58,13 +58,17 @@ export async function storeCurrency(tenantId: string): Promise<string> {
 // Currencies whose smallest unit in daily use is the whole unit (rupiah are never written with sen).
 const WHOLE_UNIT_CURRENCIES = new Set(["IDR", "JPY", "KRW", "VND", "CLP", "ISK"]);
 
+/** Digits after the decimal sign in the currency's prices: 0 for the rupiah and other whole-unit currencies, else 2. */
+export function minorDigits(currency: string): 0 | 2 {
+  return WHOLE_UNIT_CURRENCIES.has(currency) ? 0 : 2;
+}
+
 /**
  * A price as people in the store's market write it: `Rp25.000` in Indonesian,
  * `Rp25,000` in English. `amount` is in the currency's smallest unit.
  */
 export function formatPrice(amount: number, currency: string, locale: Locale): string {
-  const whole = WHOLE_UNIT_CURRENCIES.has(currency);
-  const digits = whole ? 0 : 2;
+  const digits = minorDigits(currency);
   return new Intl.NumberFormat(locale === "id" ? "id-ID" : "en-US", {
     style: "currency",
     currency,
@@ -72,6 +76,6 @@ export function formatPrice(amount: number, currency: string, locale: Locale): s
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   })
-    .format(whole ? amount : amount / 100)
+    .format(amount / 10 ** digits)
     .replace(/[\s\u00a0]+/g, "");
 }

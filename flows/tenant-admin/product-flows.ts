@@ -6,16 +6,16 @@ import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
-import { storeSettings } from "../ordering/store-settings.ts";
 import { adminAction, audit, commandArgs, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { CATALOG_WRITE } from "./permissions.ts";
+import { checkPrice } from "./price-input.ts";
+import { confirmBigPriceChange, currencyOf, priceActions, productPriceFlow } from "./price-flows.ts";
 import {
   checkCategory,
   checkDescription,
   checkName,
   checkOptionalWhole,
-  checkPrice,
   checkSku,
   createProduct,
   findProduct,
@@ -103,7 +103,9 @@ export const productEditFlow = defineFlow({
       ],
     },
     askName: { kind: "ask", text: "admin.product.ask_name", expect: "text", validator: "adminProductName", saveAs: "value", next: "save", maxAttempts: 5 },
-    askPrice: { kind: "ask", text: "admin.product.ask_price", expect: "text", validator: "adminProductPrice", saveAs: "value", next: "save", maxAttempts: 5 },
+    askPrice: { kind: "ask", text: "admin.product.ask_price", expect: "text", validator: "adminProductPrice", saveAs: "value", next: "weigh", maxAttempts: 5 },
+    weigh: { kind: "action", action: "adminWeighPrice", next: "save", outcomes: { confirm: "confirm", stop: "stop" } },
+    confirm: confirmBigPriceChange,
     askDescription: {
       kind: "ask",
       text: "admin.product.ask_description",
@@ -118,22 +120,7 @@ export const productEditFlow = defineFlow({
     askPerOrderMax: { kind: "ask", text: "admin.product.ask_per_order_max", expect: "text", validator: "adminPerOrderMax", saveAs: "value", next: "save", maxAttempts: 5 },
     askLowStock: { kind: "ask", text: "admin.product.ask_low_stock", expect: "text", validator: "adminLowStockThreshold", saveAs: "value", next: "save", maxAttempts: 5 },
     save: { kind: "action", action: "adminSaveProductField", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
-  },
-});
-
-export const productPriceFlow = defineFlow({
-  id: "admin-product-price",
-  audience: "seller",
-  triggers: { commands: ["harga", "setprice"] },
-  help: "admin.help.product_price",
-  steps: {
-    access: { kind: "action", action: "adminAccess", next: "target", outcomes: { stop: "stop" } },
-    target: { kind: "action", action: "adminProductTarget", next: "hasPrice", outcomes: { pick: "pick", stop: "stop" } },
-    pick: { kind: "choose", text: "admin.product.pick", source: "adminProductChoices", saveAs: "sku", next: "target" },
-    hasPrice: { kind: "branch", cases: [{ when: { field: "rest", exists: true }, next: "save" }], otherwise: "askPrice" },
-    askPrice: { kind: "ask", text: "admin.product.ask_price", expect: "text", validator: "adminProductPrice", saveAs: "value", next: "save", maxAttempts: 5 },
-    save: { kind: "action", action: "adminSavePrice", next: "stop", outcomes: { stop: "stop" } },
+    kept: { kind: "end", text: "admin.product.price_kept" },
     stop: { kind: "end" },
   },
 });
@@ -175,10 +162,6 @@ const USAGE: Record<string, string> = {
   "admin-product-hide": "admin.usage.product_hide",
   "admin-product-show": "admin.usage.product_show",
 };
-
-async function currencyOf(tenantId: string): Promise<string> {
-  return (await storeSettings(tenantId))?.currency ?? "IDR";
-}
 
 function fieldValueText(locale: Locale, field: ProductField, value: unknown, currency: string): string {
   if (value === null || value === undefined || value === "") return t(locale, "admin.product.unset");
@@ -260,6 +243,7 @@ function describeProduct(locale: Locale, p: Omit<ProductView, "id" | "status">, 
 
 export function productActions(services: ResolvedAdminServices): ActionRegistry {
   return {
+    ...priceActions(services),
     adminListProducts: adminAction(services, CATALOG_WRITE, async (ctx) => {
       const [products, currency] = await Promise.all([listProductsWithStock(ctx.tenant.id), currencyOf(ctx.tenant.id)]);
       if (products.length === 0) return stop(say("admin.product.none"));
@@ -345,27 +329,6 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
           field: fieldName(ctx.locale, field),
           before: fieldValueText(ctx.locale, field, before, currency),
           after: fieldValueText(ctx.locale, field, after, currency),
-        }),
-      );
-    }),
-
-    adminSavePrice: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
-      const currency = await currencyOf(ctx.tenant.id);
-      let price = ctx.data.value;
-      if (typeof ctx.data.rest === "string") {
-        const checked = checkPrice(ctx.data.rest, currency, ctx.locale);
-        if (!checked.ok) return stop(say(checked.key, checked.params), say("admin.usage.product_price"));
-        price = checked.value;
-      }
-      const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { price: Number(price) });
-      if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
-      await audit(ctx, actor, "product.price", { type: "product", id: change.after.sku }, { before: { price: change.before.price }, after: { price: change.after.price } });
-      return stop(
-        say("admin.product.changed", {
-          sku: change.after.sku,
-          field: fieldName(ctx.locale, "price"),
-          before: formatPrice(change.before.price, currency, ctx.locale),
-          after: formatPrice(change.after.price, currency, ctx.locale),
         }),
       );
     }),

@@ -1,10 +1,8 @@
-// The seller's side of the catalog: checking what a seller typed (sku, name, price, …),
-// and creating, changing, hiding and listing products. Knows nothing of chats: it returns
-// verdicts with an i18n key and params the flow shows as they are.
+// The seller's side of the catalog: checking what a seller typed (sku, name, …; a price in
+// price-input.ts), and creating, changing, hiding and listing products. Knows nothing of
+// chats: it returns verdicts with an i18n key and params the flow shows as they are.
 import { Types } from "mongoose";
-import { parseNumber } from "../engine/answers.ts";
-import type { Locale, TextParams } from "../engine/message.ts";
-import { formatPrice } from "../ordering/catalog.ts";
+import type { TextParams } from "../engine/message.ts";
 import { Product } from "../ordering/product.ts";
 import { StockItem } from "../ordering/stock-item.ts";
 
@@ -68,31 +66,6 @@ export function checkOptionalWhole(raw: string, min: number, max: number): Verdi
   const value = Number(typed.replace(/[.,]/g, ""));
   if (value < min || value > max) return no("admin.product.whole_number", { min, max });
   return ok(value);
-}
-
-// Currencies whose smallest unit in daily use is the whole unit (as in ordering/catalog.ts).
-const WHOLE_UNIT_CURRENCIES = new Set(["IDR", "JPY", "KRW", "VND", "CLP", "ISK"]);
-
-/** The highest price a digital product may have, in the currency's smallest unit: anything above is a typo. */
-export function maxPrice(currency: string): number {
-  return WHOLE_UNIT_CURRENCIES.has(currency) ? 100_000_000 : 10_000_000;
-}
-
-/**
- * A price as a seller types it ("25000", "25.000", "Rp25.000"; "2.50" for cents
- * currencies) → the amount in the currency's smallest unit. Refuses zero, negatives,
- * fractions of a rupiah and anything above {@link maxPrice}, naming the limit.
- */
-export function checkPrice(raw: string, currency: string, locale: Locale): Verdict<number> {
-  const value = parseNumber(raw, locale);
-  if (value === undefined) return no("admin.product.price_not_number");
-  if (value <= 0) return no("admin.product.price_not_positive");
-  const whole = WHOLE_UNIT_CURRENCIES.has(currency);
-  const amount = whole ? value : Math.round(value * 100);
-  if (whole ? !Number.isInteger(value) : Math.abs(value * 100 - amount) > 1e-6) return no("admin.product.price_fraction");
-  const max = maxPrice(currency);
-  if (amount > max) return no("admin.product.price_too_high", { max: formatPrice(max, currency, locale) });
-  return ok(amount);
 }
 
 export interface ProductDraft {

@@ -104,6 +104,8 @@ function problemLine(locale: Locale, problem: LineProblem, columns: number): str
         return t(locale, "admin.stock.problem.unclosed_quote");
       case "stray_quote":
         return t(locale, "admin.stock.problem.stray_quote");
+      case "unreadable":
+        return t(locale, "admin.stock.problem.unreadable");
       case "column_count":
         return t(locale, "admin.stock.problem.column_count", { columns });
     }
@@ -118,12 +120,23 @@ function problemsText(locale: Locale, batch: StockBatch): string {
   return listed.join("\n");
 }
 
+/**
+ * "1,4 MB" in Indonesian, "1.4 MB" in English; "512 KB" under a megabyte. Rounded up, so a
+ * file refused for being over the limit never reads as the limit itself.
+ */
+function fileSizeText(bytes: number, locale: Locale): string {
+  const [amount, unit] = bytes >= 1024 * 1024 ? [bytes / 1024 / 1024, "MB"] : [bytes / 1024, "KB"];
+  const shown = Math.ceil(amount * 10 - 1e-9) / 10;
+  return `${new Intl.NumberFormat(locale === "id" ? "id-ID" : "en-US", { maximumFractionDigits: 1 }).format(shown)} ${unit}`;
+}
+
 function refusalText(locale: Locale, refusal: FileRefusal): string {
   switch (refusal.reason) {
-    case "too_large":
-      return t(locale, "admin.stock.file.too_large", { max: "1 MB", size: refusal.bytes !== undefined ? `${(refusal.bytes / 1024 / 1024).toFixed(1)} MB` : "?" });
-    case "not_text_file":
-      return t(locale, "admin.stock.file.not_text_file");
+    case "too_large": {
+      const max = fileSizeText(refusal.maxBytes, locale);
+      if (refusal.bytes === undefined) return t(locale, "admin.stock.file.too_large_unknown", { max });
+      return t(locale, "admin.stock.file.too_large", { max, size: fileSizeText(refusal.bytes, locale) });
+    }
     case "not_utf8":
       return t(locale, "admin.stock.file.not_utf8");
     case "empty":
@@ -179,11 +192,11 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
       const product = await findProduct(ctx.tenant.id, sku);
       if (!product) return { ...stop(say("admin.product.unknown_sku", { sku })), data: { commandArgs: null } };
       const data = { sku, productName: product.name, staged: "", stagedCount: 0, nextLine: 1, commandArgs: null };
-      if (typed.trim() === "") return { data };
       const batch = readStockText(typed, 1);
       if (batch.problems.length > 0) {
         return { ...stop(say("admin.stock.message_refused", { problems: problemsText(ctx.locale, batch) })), data };
       }
+      if (batch.lines.length === 0) return { data };
       return {
         data: { ...data, staged: sealStaged(ctx, batch.lines), stagedCount: batch.lines.length, nextLine: typed.split(/\r?\n/).length + 1 },
         say: [say("admin.stock.staged", { count: batch.lines.length, total: batch.lines.length })],
@@ -230,13 +243,15 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
       const kind = fileKindOf(file.fileName, file.mimeType);
       if (!kind) return { say: [say("admin.stock.file.not_text_file")], outcome: "retry" };
       if (!services.fileFetcher) return stop(say("admin.stock.file.no_upload_here"));
+      const tooLarge = { reason: "too_large", maxBytes: MAX_STOCK_FILE_BYTES, ...(file.sizeBytes !== undefined && { bytes: file.sizeBytes }) } as const;
+      const refuseTooLarge = () => ({ say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, tooLarge) })], outcome: "retry" });
+      // The channel said how big the file is: no need to fetch it to refuse it.
+      if (tooLarge.bytes !== undefined && tooLarge.bytes > MAX_STOCK_FILE_BYTES) return refuseTooLarge();
       let bytes: Buffer;
       try {
         bytes = await services.fileFetcher(ctx.tenant.id, file.fileRef, { maxBytes: MAX_STOCK_FILE_BYTES, channel: ctx.channel });
       } catch (err) {
-        if ((err as { reason?: string }).reason === "too-large") {
-          return { say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, { reason: "too_large", maxBytes: MAX_STOCK_FILE_BYTES }) })], outcome: "retry" };
-        }
+        if ((err as { reason?: string }).reason === "too-large") return refuseTooLarge();
         ctx.log.warn("stock file could not be fetched", { error: (err as Error).message });
         return stop(say("admin.stock.file.unavailable"));
       }

@@ -19,7 +19,7 @@ export interface StockLine {
   payload: string;
 }
 
-export type LineProblemReason = "too_long" | "control_chars" | "unclosed_quote" | "stray_quote" | "column_count";
+export type LineProblemReason = "too_long" | "control_chars" | "unclosed_quote" | "stray_quote" | "unreadable" | "column_count";
 
 export interface LineProblem {
   line: number;
@@ -31,6 +31,24 @@ export interface StockBatch {
   problems: LineProblem[];
   /** A CSV's first row read as column titles and left out. */
   headerSkipped?: boolean;
+}
+
+// What prints as nothing: spaces of every width (\p{White_Space}); format characters such as
+// the zero-width space, joiners, the word joiner, the byte-order mark, bidi marks, the soft
+// hyphen and U+180E (\p{Cf}); and what Unicode tells renderers to show as nothing when they
+// do not support it (\p{Default_Ignorable_Code_Point}), which adds the Hangul fillers U+115F,
+// U+1160, U+3164, U+FFA0 and variation selectors. U+2800 (braille blank) is a letter to
+// Unicode but draws an empty cell, and is the usual way to paste "nothing" past a check.
+// A code made only of these cannot be read off a screen, let alone redeemed.
+const INVISIBLE_ONLY = /^[\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
+
+/**
+ * A line (or CSV row) a customer would receive as a blank code: skipped like an empty one.
+ * Only blankness is decided here; a real item keeps every character it has, invisible ones
+ * inside it included, because the code is delivered exactly as the seller sent it.
+ */
+export function isBlankItem(text: string): boolean {
+  return INVISIBLE_ONLY.test(text);
 }
 
 // Tab is fine inside an item; other control characters are binary junk or a broken paste.
@@ -53,8 +71,8 @@ export function readStockText(text: string, firstLine = 1): StockBatch {
   const lines: StockLine[] = [];
   const problems: LineProblem[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
+    if (isBlankItem(raw)) return;
     const payload = raw.trim();
-    if (payload === "") return;
     const line = firstLine + index;
     const problem = checkItem(line, payload);
     if (problem) problems.push(problem);
@@ -74,7 +92,7 @@ const HEADER_WORDS = /^(item|items|stok|stock|payload|kode|code|voucher|akun|acc
 export function readStockCsv(text: string): StockBatch {
   const { rows, problems: csvProblems } = parseCsv(text);
   const problems: LineProblem[] = csvProblems.map((p) => ({ line: p.line, reason: p.reason }));
-  const filled = rows.filter((row) => row.fields.some((f) => f.trim() !== ""));
+  const filled = rows.filter((row) => !row.fields.every(isBlankItem));
   let headerSkipped = false;
   if (filled.length > 0 && filled[0].fields.every((f) => HEADER_WORDS.test(f.trim()))) {
     filled.shift();
@@ -98,7 +116,6 @@ export function readStockCsv(text: string): StockBatch {
 
 export type FileRefusal =
   | { reason: "too_large"; maxBytes: number; bytes?: number }
-  | { reason: "not_text_file" }
   | { reason: "not_utf8" }
   | { reason: "empty" }
   | { reason: "too_many"; max: number; count: number };

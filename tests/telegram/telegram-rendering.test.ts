@@ -81,8 +81,8 @@ test("a Telegram message becomes the engine's input", () => {
     { kind: "media", media: { type: "photo", fileRef: "large", caption: "bukti" } },
   );
   assert.deepEqual(
-    inboundMessageOf(message({ document: { file_id: "doc", file_unique_id: "d", file_name: "bukti.pdf", mime_type: "application/pdf" } })),
-    { kind: "media", media: { type: "document", fileRef: "doc", fileName: "bukti.pdf", mimeType: "application/pdf" } },
+    inboundMessageOf(message({ document: { file_id: "doc", file_unique_id: "d", file_name: "bukti.pdf", mime_type: "application/pdf", file_size: 2048 } })),
+    { kind: "media", media: { type: "document", fileRef: "doc", fileName: "bukti.pdf", mimeType: "application/pdf", sizeBytes: 2048 } },
   );
   assert.deepEqual(
     inboundMessageOf(message({ contact: { phone_number: "+628123", first_name: "Sari", last_name: "Dewi", user_id: 7 } })),

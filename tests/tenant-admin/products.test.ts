@@ -67,14 +67,17 @@ describe("adding a product", () => {
     assert.deepEqual(await owner.say("-5000"), ["Harga harus lebih dari 0."]);
     assert.deepEqual(await owner.say("0"), ["Harga harus lebih dari 0."]);
     assert.deepEqual(await owner.say("999999999999"), ["Harga itu terlalu besar: maksimal Rp100.000.000. Cek lagi jumlah nolnya ya."]);
-    assert.deepEqual(await owner.say("dua puluh ribu"), ["Harga harus berupa angka, misalnya 25000 atau 25.000."]);
+    assert.deepEqual(await owner.say("dua puluh ribu"), ["Harga harus berupa angka, misalnya 35000, 35.000 atau 35rb."]);
     // Five refusals end the wizard; the seller starts again.
     await owner.say("/tambahproduk baru");
     await owner.say("Produk Baru");
     await owner.say("25.000,5");
-    assert.deepEqual(owner.keys, ["admin.product.price_fraction"]);
-    await owner.say("25.000");
+    assert.deepEqual(owner.keys, ["admin.product.price_fraction_rupiah"]);
+    await owner.say("25rb");
     assert.deepEqual(owner.keys, ["admin.product.ask_description"]);
+    for (const answer of ["-", "-", "-", "-"]) await owner.say(answer);
+    await owner.press("save");
+    assert.equal((await lean(shop.id, "baru"))?.price, 25_000);
   });
 
   test("a cents currency takes decimals and its own limit", async () => {
@@ -151,7 +154,7 @@ describe("changing a product", () => {
     const { engine } = adminEngine();
     const owner = person(engine, shop, "owner-1");
     assert.deepEqual(await owner.say("/harga netflix-1m murah"), [
-      "Harga harus berupa angka, misalnya 25000 atau 25.000.",
+      "Harga harus berupa angka, misalnya 35000, 35.000 atau 35rb.",
       "Cara pakai: /harga SKU HARGA — contoh: /harga netflix-1m 35000",
     ]);
     assert.deepEqual(await owner.say("/harga netflix-1m -100"), ["Harga harus lebih dari 0.", "Cara pakai: /harga SKU HARGA — contoh: /harga netflix-1m 35000"]);
@@ -159,6 +162,73 @@ describe("changing a product", () => {
     assert.deepEqual(await owner.say("/harga tidak-ada 1000"), ["Produk dengan SKU tidak-ada tidak ada di toko ini. Cek daftar dengan /produk."]);
     assert.deepEqual(await owner.say("/sembunyikan a b c!"), ["Cara pakai: /sembunyikan SKU — contoh: /sembunyikan netflix-1m"]);
     assert.equal((await lean(shop.id, "netflix-1m"))?.price, 35_000);
+  });
+
+  test("/harga reads a price the ways sellers write it, and refuses what could be read two ways, with an example", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const { engine } = adminEngine();
+    const owner = person(engine, shop, "owner-1");
+    assert.deepEqual(await owner.say("/harga spotify-1m 35,000"), ["✅ Harga spotify-1m diubah: Rp25.000 → Rp35.000"]);
+    for (const typed of ["35000", "35.000", "35rb", "35k", "35 rb", "Rp35.000", "Rp 35.000", "35.000,-"]) {
+      await owner.say(`/harga spotify-1m ${typed === "35000" ? "30000" : typed}`);
+      assert.equal((await lean(shop.id, "spotify-1m"))?.price, typed === "35000" ? 30_000 : 35_000, typed);
+    }
+    const usage = "Cara pakai: /harga SKU HARGA — contoh: /harga netflix-1m 35000";
+    assert.deepEqual(await owner.say("/harga spotify-1m 1 2"), ['Harga "1 2" bisa dibaca lebih dari satu cara. Tulis misalnya 35000, 35.000 atau 35rb.', usage]);
+    assert.deepEqual(await owner.say("/harga spotify-1m 35,00,0"), ['Harga "35,00,0" bisa dibaca lebih dari satu cara. Tulis misalnya 35000, 35.000 atau 35rb.', usage]);
+    assert.deepEqual(await owner.say("/harga spotify-1m 35.5"), ["Rupiah tidak pakai pecahan: tulis harga bulat, misalnya 35000, 35.000 atau 35rb.", usage]);
+    assert.equal((await lean(shop.id, "spotify-1m"))?.price, 35_000);
+  });
+
+  test("a price more than 5× up or down is asked about first, showing old and new; 'no' keeps it, 'yes' applies and records it", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const { engine } = adminEngine();
+    const owner = person(engine, shop, "owner-1");
+    const audits = () => AuditLog.find({ tenantId: oid(shop.id), action: "product.price" }).sort({ at: 1 }).lean().exec();
+    assert.deepEqual(await owner.say("/harga spotify-1m 250000"), [
+      "⚠️ Harga spotify-1m berubah lebih dari 5 kali lipat: Rp25.000 → Rp250.000. Yakin?\n  1. ✅ Ya, jadikan Rp250.000 [yes]\n  2. ✖️ Tidak, tetap Rp25.000 [no]",
+    ]);
+    assert.deepEqual(await owner.press("no"), ["Oke, harga spotify-1m tetap Rp25.000."]);
+    assert.equal((await lean(shop.id, "spotify-1m"))?.price, 25_000);
+    assert.deepEqual(await audits(), []);
+
+    await owner.say("/harga spotify-1m 2.500");
+    assert.deepEqual(owner.choiceIds, ["yes", "no"]);
+    assert.deepEqual(await owner.press("yes"), ["✅ Harga spotify-1m diubah: Rp25.000 → Rp2.500"]);
+    // Exactly 5× is not more than 5×: applied at once.
+    assert.deepEqual(await owner.say("/harga spotify-1m 12.500"), ["✅ Harga spotify-1m diubah: Rp2.500 → Rp12.500"]);
+    assert.deepEqual((await audits()).map((a) => [a.before, a.after]), [
+      [{ price: 25_000 }, { price: 2_500 }],
+      [{ price: 2_500 }, { price: 12_500 }],
+    ]);
+
+    // Typed after picking the product, and through /ubahproduk, the same question.
+    await owner.say("/harga");
+    await owner.press("netflix-1m");
+    await owner.say("350rb");
+    assert.deepEqual(owner.keys, ["admin.product.price_confirm"]);
+    await owner.press("yes");
+    await owner.say("/ubahproduk netflix-1m");
+    await owner.press("price");
+    assert.deepEqual(await owner.say("1,8jt"), [
+      "⚠️ Harga netflix-1m berubah lebih dari 5 kali lipat: Rp350.000 → Rp1.800.000. Yakin?\n  1. ✅ Ya, jadikan Rp1.800.000 [yes]\n  2. ✖️ Tidak, tetap Rp350.000 [no]",
+    ]);
+    assert.deepEqual(await owner.press("no"), ["Oke, harga netflix-1m tetap Rp350.000."]);
+    assert.equal((await lean(shop.id, "netflix-1m"))?.price, 350_000);
+  });
+
+  test("an English-speaking seller is asked and refused in English", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const { engine } = adminEngine();
+    const owner = person(engine, shop, "owner-1", { locale: "en" });
+    assert.deepEqual(await owner.say("/setprice spotify-1m 1 2"), [
+      'The price "1 2" could be read more than one way. Write it like 35000, 35,000 or 35k.',
+      "Usage: /setprice SKU PRICE — e.g. /setprice netflix-1m 35000",
+    ]);
+    assert.deepEqual(await owner.say("/setprice spotify-1m 1.5jt"), [
+      "⚠️ The price of spotify-1m changes more than 5×: Rp25,000 → Rp1,500,000. Are you sure?\n  1. ✅ Yes, make it Rp1,500,000 [yes]\n  2. ✖️ No, keep Rp25,000 [no]",
+    ]);
+    assert.deepEqual(await owner.press("no"), ["OK, the price of spotify-1m stays Rp25,000."]);
   });
 
   test("/ubahproduk edits one field", async () => {

@@ -47,6 +47,21 @@ describe("typing stock in the chat", () => {
     assert.deepEqual(await payloadsOf(shop.id, "netflix-1m"), ["NF-A", "NF-B", "NF-C", "NF-D", "NF-E"]);
   });
 
+  test("lines of only invisible characters (zero-width space, word joiner, …) are blank, not items; a real code keeps its own characters", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const { engine } = adminEngine();
+    const owner = person(engine, shop, "owner-1");
+    const invisible = ["\u200B", "\u2060", "\u200B \u200C\u200D", "\uFEFF", "\u3164", "\u2800", "\u00A0\u180E"];
+    const staged = await owner.say(`/tambahstok netflix-1m\nNF-D\n${invisible.join("\n")}\nNF\u200B-E`);
+    assert.deepEqual(staged, ["📥 2 item diterima (total 2). Belum disimpan sampai kamu ketik selesai.", "Kirim item lagi, atau ketik selesai untuk menyimpan."]);
+    assert.deepEqual(await owner.say("\u200B\n\u2060"), ["Pesan itu kosong. Kirim item stok, satu per baris.", "Kirim item lagi, atau ketik selesai untuk menyimpan."]);
+    assert.match((await owner.say("selesai"))[0], /Ditambahkan: 2\n/);
+    assert.deepEqual(await payloadsOf(shop.id, "netflix-1m"), ["NF-A", "NF-B", "NF-C", "NF-D", "NF\u200B-E"]);
+    // Nothing visible under the command is no items at all: the bot asks how to add them.
+    await owner.say("/tambahstok netflix-1m\n\u200B\u2060");
+    assert.deepEqual(owner.keys, ["admin.stock.method"]);
+  });
+
   test("several messages count lines on, and nothing is saved before 'selesai'", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const { engine } = adminEngine();
@@ -143,6 +158,21 @@ describe("sending a stock file", () => {
     assert.deepEqual(await payloadsOf(shop.id, "spotify-1m"), ["SP-A", "satu@mail.com | rahasia,1", 'dua@mail.com | kata "sandi"']);
   });
 
+  test("invisible-only lines in a .txt and rows in a .csv are skipped like blank ones, not sold as blank codes", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" } });
+    const txt = Buffer.from("SP-1\r\n\u200B\r\n\u2060\u200B\r\nSP-2\r\n", "utf8");
+    const csv = Buffer.from("email;password\r\nsatu@mail.com;sandi1\r\n\u200B;\u2060\r\n\u200B\r\n", "utf8");
+    const { engine } = adminEngine({ fileFetcher: filesServed({ txt, csv }) });
+    const owner = person(engine, shop, "owner-1");
+    for (const [ref, name] of [["txt", "stok.txt"], ["csv", "akun.csv"]]) {
+      await owner.say("/tambahstok spotify-1m");
+      await owner.press("file");
+      const replies = await owner.send(documentMessage(ref, name));
+      assert.match(replies.at(-1)!, /⛔ Ditolak: 0\n/, replies.join("\n"));
+    }
+    assert.deepEqual(await payloadsOf(shop.id, "spotify-1m"), ["SP-A", "SP-1", "SP-2", "satu@mail.com | sandi1"]);
+  });
+
   test("a CSV with a bad row in the middle is refused whole, naming the row and the reason", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const csv = "a@mail.com,pass1\nb@mail.com,pass2\nc@mail.com,pa\"ss3\nd@mail.com\ne@mail.com,pass5\n";
@@ -157,19 +187,28 @@ describe("sending a stock file", () => {
     assert.deepEqual(await payloadsOf(shop.id, "spotify-1m"), ["SP-A"]);
   });
 
-  test("a 5 MB file is refused with the limit named, whether the fetcher or the check stops it", async () => {
+  test("a 5 MB file is refused with its size and the limit, whether the channel, the fetcher or the check stops it", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
-    const big = Buffer.alloc(5 * 1024 * 1024, "A\n");
+    const big = Buffer.alloc(5 * 1024 * 1024 + 1, "A\n");
     const stopsEarly: FileFetcher = async () => {
-      throw Object.assign(new Error("the file is 5242880 bytes; at most 1048576 are accepted"), { reason: "too-large" });
+      throw Object.assign(new Error("the file is 5242881 bytes; at most 1048576 are accepted"), { reason: "too-large" });
     };
-    for (const fileFetcher of [filesServed({ big }), stopsEarly]) {
+    const served = filesServed({ big });
+    const cases = [
+      { fileFetcher: served, sizeBytes: big.length, refusal: "⛔ File tidak diimpor: ukurannya 5,1 MB, maksimal 1 MB. Pecah jadi beberapa file ya." },
+      { fileFetcher: served, refusal: "⛔ File tidak diimpor: ukurannya 5,1 MB, maksimal 1 MB. Pecah jadi beberapa file ya." },
+      { fileFetcher: stopsEarly, refusal: "⛔ File tidak diimpor: ukurannya lebih dari 1 MB. Pecah jadi beberapa file ya." },
+    ];
+    for (const { fileFetcher, sizeBytes, refusal } of cases) {
       const { engine } = adminEngine({ fileFetcher });
       const owner = person(engine, shop, "owner-1");
       await owner.say("/tambahstok spotify-1m");
       await owner.press("file");
-      const [refusal] = await owner.send(documentMessage("big", "stok.txt"));
-      assert.match(refusal, /^⛔ File tidak diimpor: ukurannya (5\.0 MB|\?), maksimal 1 MB\. Pecah jadi beberapa file ya\.$/);
+      const sent = documentMessage("big", "stok.txt");
+      const [answer] = await owner.send(sizeBytes === undefined ? sent : { ...sent, media: { ...sent.media, sizeBytes } });
+      assert.equal(answer, refusal);
+      // A size the channel gave is enough to refuse: the file is not even fetched.
+      if (sizeBytes !== undefined) assert.deepEqual(served.asked, []);
       await owner.say("/cancel");
     }
     assert.equal((await payloadsOf(shop.id, "spotify-1m")).length, 1);
@@ -196,7 +235,7 @@ describe("sending a stock file", () => {
     await owner.send({ kind: "media", media: { type: "photo", fileRef: "p" } });
     assert.deepEqual(owner.keys, ["admin.stock.reask_file"]);
     assert.deepEqual(await owner.send(documentMessage("x", "stok.xlsx")), [
-      "hanya file .txt atau .csv yang bisa diimpor.",
+      "⛔ File ini tidak bisa diimpor: hanya file .txt atau .csv yang bisa dibaca. Dari Excel, simpan sebagai \"CSV UTF-8\" lalu kirim file itu, atau tempel itemnya sebagai teks.",
       "Kirim file .txt (satu item per baris) atau .csv (satu item per baris, kolom digabung dengan \" | \"). Maksimal 1 MB, teks UTF-8.",
     ]);
     const noFiles = adminEngine();

@@ -60,6 +60,34 @@ describe("admin commands in a Telegram store bot", () => {
     assert.ok(menu.includes("start") && !menu.some((c) => ["tambahstok", "addstock", "admin", "stok", "undang"].includes(c)), `customer menu: ${menu.join(", ")}`);
   });
 
+  it("a stock file over 1 MB is refused with its real size and the limit, in each member's language; a spreadsheet is told what to send", async () => {
+    const { tg } = stores;
+    const admin = stores.user({ first_name: "Admin", language_code: "en" });
+    await Member.create({ tenantId: store.id, channel: "telegram", channelUserId: String(admin.id), role: "admin" } as never);
+    const big = Buffer.alloc(Math.round(1.4 * 1024 * 1024), "KODE-123\n");
+    const expected = [
+      { who: owner, method: "📄 Kirim file .txt / .csv", refusal: "⛔ File tidak diimpor: ukurannya 1,4 MB, maksimal 1 MB. Pecah jadi beberapa file ya." },
+      { who: admin, method: "📄 Send a .txt / .csv file", refusal: "⛔ The file was not imported: it is 1.4 MB, at most 1 MB is accepted. Please split it into several files." },
+    ];
+    for (const { who, method, refusal } of expected) {
+      const ask = await tg.sendCommand(store.token, who, "/tambahstok", "netflix-1m");
+      const menu = await tg.waitForSent(store.token, who, (m) => m.message_id > ask.message_id && m.reply_markup !== undefined);
+      await tg.pressButton(store.token, who, menu, { text: method });
+      const file = await tg.sendDocument(store.token, who, big, "stok.txt", "text/plain");
+      const answer = await tg.waitForSent(store.token, who, (m) => m.message_id > file.message_id && words(m).startsWith("⛔"));
+      assert.equal(words(answer), refusal);
+    }
+    const sheet = await tg.sendDocument(store.token, owner, Buffer.from("PK\u0003\u0004"), "stok.xlsx");
+    const answer = await tg.waitForSent(store.token, owner, (m) => m.message_id > sheet.message_id);
+    assert.equal(
+      words(answer),
+      "⛔ File ini tidak bisa diimpor: hanya file .txt atau .csv yang bisa dibaca. Dari Excel, simpan sebagai \"CSV UTF-8\" lalu kirim file itu, atau tempel itemnya sebagai teks.",
+    );
+    await tg.sendCommand(store.token, owner, "/cancel");
+    await tg.sendCommand(store.token, admin, "/cancel");
+    assert.equal(await StockItem.countDocuments({ tenantId: store.id, productId } as never), 2);
+  });
+
   it("an invite names the bot's own link, and the invited person joins from Telegram", async () => {
     const { tg } = stores;
     const asked = await tg.sendCommand(store.token, owner, "/undang", "staf");
