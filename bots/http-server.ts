@@ -176,6 +176,13 @@ function safeDecode(part: string): string {
   }
 }
 
+/**
+ * The one answer to a webhook that did not prove who sent it — an unknown store, a wrong
+ * secret or signature, an unknown method alike — so a stranger learns nothing about which
+ * stores exist.
+ */
+export const UNAUTHENTICATED = { status: 401, body: { error: "unauthorized" } } as const;
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });

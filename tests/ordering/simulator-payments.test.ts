@@ -46,8 +46,8 @@ async function orderToPay(quantity = 1) {
   return { buyer, order: placed.order, payment: started.payment };
 }
 
-function webhookBody(code: string, amount: number, eventId = `evt_${randomUUID()}`) {
-  return JSON.stringify({ id: eventId, type: "payment.succeeded", orderCode: code, amount, currency: "IDR", reference: `SIM-${code}` });
+function webhookBody(code: string, amount: number, eventId = `evt_${randomUUID()}`, storeId = store.tenantId) {
+  return JSON.stringify({ id: eventId, type: "payment.succeeded", store: storeId, orderCode: code, amount, currency: "IDR", reference: `SIM-${code}` });
 }
 
 async function postWebhook(body: string, signature = simulator.sign(body), slug = store.slug) {
@@ -55,8 +55,8 @@ async function postWebhook(body: string, signature = simulator.sign(body), slug 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function statusOf(code: string) {
-  return (await Order.findOne({ tenantId: store.tenant, code }).lean().exec())?.status;
+async function statusOf(code: string, tenant = store.tenant) {
+  return (await Order.findOne({ tenantId: tenant, code }).lean().exec())?.status;
 }
 
 describe("the simulator's pay page", () => {
@@ -155,7 +155,7 @@ describe("the simulator's webhook", () => {
     const { order } = await orderToPay();
     const short = await postWebhook(webhookBody(order.code, order.total - 1));
     assert.equal(short.status, 422);
-    const usd = JSON.stringify({ id: "evt-usd", type: "payment.succeeded", orderCode: order.code, amount: order.total, currency: "USD" });
+    const usd = JSON.stringify({ id: "evt-usd", type: "payment.succeeded", store: store.tenantId, orderCode: order.code, amount: order.total, currency: "USD" });
     assert.equal((await postWebhook(usd)).status, 422);
     assert.equal(await statusOf(order.code), "pending_payment");
     assert.equal(sink.deliveries(order.code).length, 0);
@@ -163,13 +163,9 @@ describe("the simulator's webhook", () => {
     assert.equal((await postWebhook(webhookBody(order.code, order.total))).body.status, "paid");
   });
 
-  test("unknown stores, orders and unreadable bodies are told so", async () => {
-    const { order } = await orderToPay();
-    assert.equal((await postWebhook(webhookBody(order.code, order.total), undefined, "no-such-store")).status, 404);
+  test("a signed event for an order the store does not hold, or an unreadable one, is told so", async () => {
     assert.equal((await postWebhook(webhookBody("INV-999999", 1))).status, 404);
     assert.equal((await postWebhook("not json")).status, 400);
-    const res = await fetch(`${base}/payments/bitcoin/${store.slug}`, { method: "POST", body: "{}" });
-    assert.equal(res.status, 404);
   });
 
   test("a payment for an order that already expired is acknowledged, not delivered, and flagged for the seller", async () => {
@@ -193,6 +189,85 @@ describe("the simulator's webhook", () => {
       const sold = await StockItem.countDocuments({ tenantId: store.tenant, orderId: order.id, status: "sold" }).exec();
       assert.equal(sold, 1);
     }
+  });
+});
+
+describe("payment events are bound to their store and method", () => {
+  /** A fresh store with one order waiting for payment: every fresh store's first order is INV-000001. */
+  async function storeWithFirstOrder(methods = ["manual", "simulator"]) {
+    const seeded = await seedStore({ products: [{ code: "voucher", name: "Voucher", price: 25_000, stock: 5 }], settings: { paymentMethods: methods } });
+    const buyer = customer(`bound-${seeded.slug}`);
+    const placed = await ordering.placeOrder({ tenantId: seeded.tenantId, customer: buyer, items: [{ productCode: "voucher", quantity: 1 }] });
+    assert.ok(placed.ok, "order placed");
+    return { seeded, order: placed.order };
+  }
+
+  test("an event signed for one store pays nothing in another store holding the same order code", async () => {
+    const a = await storeWithFirstOrder();
+    const b = await storeWithFirstOrder();
+    assert.equal(a.order.code, b.order.code, "order codes repeat across stores");
+    const forA = webhookBody(a.order.code, a.order.total, `evt_${randomUUID()}`, a.seeded.tenantId);
+
+    const crossed = await postWebhook(forA, simulator.sign(forA), b.seeded.slug);
+    assert.equal(crossed.status, 422);
+    assert.match(String(crossed.body.error), /another store/);
+    assert.equal(await statusOf(b.order.code, b.seeded.tenant), "pending_payment");
+    assert.equal(sink.deliveries().filter((m) => m.to.chatId === `cbound-${b.seeded.slug}`).length, 0);
+
+    // Unchanged, at its own store, the same event pays.
+    assert.equal((await postWebhook(forA, simulator.sign(forA), a.seeded.slug)).body.status, "paid");
+    assert.equal(await statusOf(a.order.code, a.seeded.tenant), "delivered");
+  });
+
+  test("an event for a store that does not offer the method is refused and changes nothing", async () => {
+    const manualOnly = await storeWithFirstOrder(["manual"]);
+    const body = webhookBody(manualOnly.order.code, manualOnly.order.total, `evt_${randomUUID()}`, manualOnly.seeded.tenantId);
+    const answer = await postWebhook(body, simulator.sign(body), manualOnly.seeded.slug);
+    assert.equal(answer.status, 403);
+    assert.equal(await statusOf(manualOnly.order.code, manualOnly.seeded.tenant), "pending_payment");
+  });
+
+  test("a provider's event id pays one order on the whole platform", async () => {
+    const a = await storeWithFirstOrder();
+    const b = await storeWithFirstOrder();
+    const eventId = `evt_${randomUUID()}`;
+    const forA = webhookBody(a.order.code, a.order.total, eventId, a.seeded.tenantId);
+    assert.equal((await postWebhook(forA, simulator.sign(forA), a.seeded.slug)).body.status, "paid");
+    // Signed for B, but under an id already applied in A: not a new payment.
+    const reused = webhookBody(b.order.code, b.order.total, eventId, b.seeded.tenantId);
+    const answer = await postWebhook(reused, simulator.sign(reused), b.seeded.slug);
+    assert.equal(answer.status, 409);
+    assert.equal(await statusOf(b.order.code, b.seeded.tenant), "pending_payment");
+    // A replay in A is still recognised as one.
+    assert.equal((await postWebhook(forA, simulator.sign(forA), a.seeded.slug)).body.status, "duplicate_event");
+  });
+});
+
+describe("a stranger cannot tell which stores exist", () => {
+  test("an unknown store, a wrong signature, an unknown method and a store without the method all get the same answer", async () => {
+    const { order } = await orderToPay();
+    const suspended = await seedStore({ products: [] });
+    await Tenant.updateOne({ _id: suspended.tenant }, { $set: { status: "suspended" } }).exec();
+    const manualOnly = await seedStore({ products: [], settings: { paymentMethods: ["manual"] } });
+    const body = webhookBody(order.code, order.total);
+    const forged = simulatorGateway({ secret: Buffer.alloc(32, 9), publicUrl: base }).sign(body);
+    const post = async (method: string, slug: string, signature: string) => {
+      const res = await fetch(`${base}/payments/${method}/${slug}`, { method: "POST", headers: { "content-type": "application/json", [SIMULATOR_SIGNATURE_HEADER]: signature }, body });
+      return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+    };
+    const answers = {
+      unknownStore: await post("simulator", "toko-yang-tidak-ada", simulator.sign(body)),
+      unknownStoreForged: await post("simulator", "toko-yang-tidak-ada", forged),
+      knownStoreForged: await post("simulator", store.slug, forged),
+      knownStoreUnsigned: await post("simulator", store.slug, ""),
+      suspendedStoreForged: await post("simulator", suspended.slug, forged),
+      storeWithoutTheMethodForged: await post("simulator", manualOnly.slug, forged),
+      unknownMethod: await post("bitcoin", store.slug, simulator.sign(body)),
+      methodWithoutWebhooks: await post("manual", store.slug, simulator.sign(body)),
+    };
+    for (const [name, answer] of Object.entries(answers)) assert.deepEqual(answer, answers.knownStoreForged, name);
+    assert.equal(answers.knownStoreForged.status, 401);
+    assert.equal(await statusOf(order.code), "pending_payment");
   });
 });
 

@@ -36,6 +36,7 @@ export function registerSimulatorPayPage(http: PlatformHttp, simulator: Simulato
       const event: SimulatorWebhookBody = {
         id: `evt_${randomUUID()}`,
         type: "payment.succeeded",
+        store: String(store.tenantId),
         orderCode: order.code,
         amount: order.total,
         currency: order.currency,
