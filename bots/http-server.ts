@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
 import type winston from "winston";
+import { serveMetrics, type MetricsAccess } from "./metrics-endpoint.ts";
 
 /**
  * The platform's one HTTP server: `/healthz` (the process answers), `/readyz` (its
@@ -41,7 +42,7 @@ export const MAX_BODY_BYTES = 1 << 20;
 
 export class BodyTooLargeError extends Error {}
 
-export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMetrics?: boolean }): PlatformHttp {
+export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMetrics?: boolean; metrics?: MetricsAccess }): PlatformHttp {
   const metrics = new Registry();
   if (opts.collectProcessMetrics !== false) collectDefaultMetrics({ register: metrics, prefix: "niaga_" });
   const requests = new Counter({
@@ -78,14 +79,8 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
         sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks: results });
       },
     },
-    {
-      method: "GET",
-      parts: ["metrics"],
-      handler: async (_req, res) => {
-        res.writeHead(200, { "content-type": metrics.contentType });
-        res.end(await metrics.metrics());
-      },
-    },
+    // On a listener of its own when one is configured (metrics-endpoint.ts).
+    ...(opts.metrics?.listener ? [] : [{ method: "GET", parts: ["metrics"], handler: serveMetrics(metrics, opts.metrics?.token) }]),
   ];
 
   const server = createServer(async (req, res) => {
