@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
 import type winston from "winston";
+import { sendMissingPage, wantsPage } from "./html-page.ts";
 import { serveMetrics, type MetricsAccess } from "./metrics-endpoint.ts";
 
 /**
@@ -90,10 +91,11 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     let routeLabel = "unmatched";
     try {
       const match = findRoute([...builtins, ...routes], req.method ?? "GET", parts);
-      if (match === "method") {
-        sendJson(res, 405, { error: "method not allowed" });
-      } else if (!match) {
-        sendJson(res, 404, { error: "not found" });
+      if (match === "method" || !match) {
+        const status = match ? 405 : 404;
+        // A person who mistyped an address gets a page; a machine, JSON.
+        if (wantsPage(req)) sendMissingPage(req, res, status);
+        else sendJson(res, status, { error: status === 404 ? "not found" : "method not allowed" });
       } else {
         routeLabel = "/" + match.route.parts.join("/");
         await match.route.handler(req, res, match.params);

@@ -55,9 +55,27 @@ describe("platform HTTP server", () => {
     assert.equal(big.status, 413);
   });
 
-  it("answers 404 for unknown paths and 405 for a wrong method", async () => {
-    assert.equal((await fetch(`${base}/nope`)).status, 404);
-    assert.equal((await fetch(`${base}/echo/x`)).status, 405);
+  it("answers 404 for unknown paths and 405 for a wrong method: a page for a browser, JSON for a machine", async () => {
+    const page = async (res: Response) => ({ status: res.status, type: res.headers.get("content-type"), text: await res.text() });
+    const missing = await page(await fetch(`${base}/nope`));
+    assert.equal(missing.status, 404);
+    assert.match(missing.type ?? "", /^text\/html/);
+    assert.match(missing.text, /<h1>Halaman tidak ditemukan<\/h1>/, "Indonesian first");
+    const english = await page(await fetch(`${base}/nope`, { headers: { "accept-language": "en-US,en;q=0.9,id;q=0.5" } }));
+    assert.match(english.text, /<h1>Page not found<\/h1>/);
+    const wrongMethod = await page(await fetch(`${base}/echo/x`));
+    assert.equal(wrongMethod.status, 405);
+    assert.match(wrongMethod.type ?? "", /^text\/html/);
+    const formPost = await fetch(`${base}/nope`, { method: "POST", headers: { accept: "text/html,application/xhtml+xml" } });
+    assert.match(formPost.headers.get("content-type") ?? "", /^text\/html/);
+
+    const machine = await fetch(`${base}/nope`, { method: "POST", headers: { accept: "application/json" } });
+    assert.equal(machine.status, 404);
+    assert.deepEqual(await machine.json(), { error: "not found" });
+    const machineMethod = await fetch(`${base}/healthz`, { method: "POST" });
+    assert.equal(machineMethod.status, 405);
+    assert.deepEqual(await machineMethod.json(), { error: "method not allowed" });
+    assert.match((await fetch(`${base}/healthz`)).headers.get("content-type") ?? "", /json/, "machine endpoints keep JSON");
   });
 
   it("answers a failing handler with 500 and an error id that is in the log", async () => {

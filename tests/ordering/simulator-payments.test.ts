@@ -3,15 +3,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
-import { logger } from "../../bots/logger.ts";
+import type { PlatformHttp } from "../../bots/http-server.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import type { Ordering } from "../../flows/ordering/ordering.ts";
-import { registerPaymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
-import { SIMULATOR_SIGNATURE_HEADER, simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
+import { SIMULATOR_SIGNATURE_HEADER, simulatorGateway, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { Tenant } from "../../storage/models/index.ts";
-import { customer, openOrderingDb, RecordingSink, seedStore, seller, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { customer, openOrderingDb, seedStore, seller, servePayments, type OrderingDb, type RecordingSink, type SeededStore } from "./ordering-fixture.ts";
 
 let db: OrderingDb;
 let http: PlatformHttp;
@@ -23,12 +21,7 @@ let store: SeededStore;
 
 before(async () => {
   db = await openOrderingDb("ordering_simulator");
-  simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
-  ({ ordering, sink } = testOrdering(new RecordingSink(), { gateways: [simulator] }));
-  http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
-  registerPaymentRoutes(http, ordering.deps, { simulator });
-  const port = await http.listen(0, "127.0.0.1");
-  base = `http://127.0.0.1:${port}`;
+  ({ ordering, sink, simulator, http, base } = await servePayments(db));
   store = await seedStore({ name: `Toko <script>alert("x")</script> & Co`, products: [{ code: "voucher", name: "Voucher <b>100K</b>", price: 25_000, stock: 200 }] });
 });
 after(async () => {
@@ -97,7 +90,13 @@ describe("the simulator's pay page", () => {
     assert.ok(!(await res.text()).includes(order.code));
     const other = await seedStore({ products: [] });
     const crossed = payment.payUrl!.replace(`/pay/sim/${store.slug}/`, `/pay/sim/${other.slug}/`);
-    assert.equal((await fetch(crossed)).status, 404);
+    const unknownStore = payment.payUrl!.replace(`/pay/sim/${store.slug}/`, "/pay/sim/toko-yang-tidak-ada/");
+    const pages = await Promise.all([wrong, crossed, unknownStore].map(async (url) => {
+      const answer = await fetch(url);
+      return { status: answer.status, type: answer.headers.get("content-type"), body: await answer.text() };
+    }));
+    for (const page of pages) assert.deepEqual(page, pages[0], "a bad link tells nothing about which part was wrong");
+    assert.equal(pages[0].status, 404);
     assert.equal((await fetch(wrong, { method: "POST", redirect: "manual" })).status, 404);
     assert.equal(await statusOf(order.code), "pending_payment");
   });
