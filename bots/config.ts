@@ -12,6 +12,7 @@
  * logger, so they print as `[REDACTED]` wherever they turn up. `.env.example` documents every
  * variable.
  */
+import { isIP } from "node:net";
 import { z } from "zod";
 import { registerSecret } from "./logger.ts";
 
@@ -30,6 +31,10 @@ export type Config = {
   logLevel: "error" | "warn" | "info" | "debug";
   logDir?: string;
   defaultLocale: "id" | "en";
+  /** `METRICS_TOKEN`: the bearer token `/metrics` asks for; unset = no token asked. */
+  metricsToken?: string;
+  /** `METRICS_HOST`/`METRICS_PORT`: `/metrics` served there only; unset = on `HTTP_PORT`. */
+  metricsListener?: { host: string; port: number };
   /**
    * How often `niaga start` reads the stores for changes made elsewhere (`niaga tenant
    * suspend`); present only when `RECONCILE_INTERVAL_MS` is set, else
@@ -127,6 +132,11 @@ const chatIdList = z.string().transform((value, ctx) => {
   return ids;
 });
 
+const port = z
+  .string()
+  .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, "expected an integer port from 0 to 65535")
+  .transform(Number);
+
 const envSchema = z.object({
   MONGODB_URI: z
     .string()
@@ -148,11 +158,7 @@ const envSchema = z.object({
     .refine((v) => hasProtocol(v, ["http:", "https:"]), "expected the public http:// or https:// URL of this server, e.g. https://shop.example.com")
     .transform(withoutTrailingSlash)
     .optional(),
-  HTTP_PORT: z
-    .string()
-    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, "expected an integer port from 0 to 65535")
-    .transform(Number)
-    .default(3000),
+  HTTP_PORT: port.default(3000),
   OWNER_BOT_TOKEN: z
     .string()
     .regex(/^\d+:[A-Za-z0-9_-]+$/, "expected a Telegram bot token like 123456789:AA… (from @BotFather)")
@@ -171,13 +177,31 @@ const envSchema = z.object({
     .transform((v) => v.toLowerCase())
     .pipe(z.enum(["id", "en"], { error: "expected id or en" }))
     .default("id"),
+  METRICS_TOKEN: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, "expected at least 16 characters without spaces (generate one with: openssl rand -hex 32)")
+    .optional(),
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: z
+    .string()
+    .refine((v) => isIP(v) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(v), "expected an IP address or host name to listen on, e.g. 127.0.0.1")
+    .optional(),
   RECONCILE_INTERVAL_MS: z
     .string()
     .refine((v) => /^\d{1,9}$/.test(v) && Number(v) >= 100, "expected a whole number of milliseconds, at least 100 (e.g. 15000)")
     .transform(Number)
     .optional(),
   NODE_ENV: z.enum(["development", "production", "test"], { error: "expected development, production or test" }).default("development"),
-});
+})
+  // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
+  .superRefine((e, ctx) => {
+    if (e.METRICS_HOST !== undefined && e.METRICS_PORT === undefined) {
+      ctx.addIssue({ code: "custom", path: ["METRICS_HOST"], message: "only used with METRICS_PORT; set METRICS_PORT too" });
+    }
+    if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.HTTP_PORT) {
+      ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from HTTP_PORT, which serves everything else" });
+    }
+  });
 
 type EnvName = keyof z.input<typeof envSchema>;
 const ENV_NAMES = Object.keys(envSchema.shape) as EnvName[];
@@ -197,7 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
   }
   const e = parsed.data;
-  for (const name of ["ENCRYPTION_KEY", "ENCRYPTION_KEYS_OLD", "OWNER_BOT_TOKEN", "DISCORD_TOKEN"] as const) {
+  for (const name of ["ENCRYPTION_KEY", "ENCRYPTION_KEYS_OLD", "OWNER_BOT_TOKEN", "DISCORD_TOKEN", "METRICS_TOKEN"] as const) {
     for (const secret of listItems(input[name] ?? "")) registerSecret(secret);
   }
   for (const url of [e.MONGODB_URI, e.REDIS_URL]) {
@@ -219,6 +243,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     logDir: e.LOG_DIR,
     defaultLocale: e.DEFAULT_LOCALE,
+    metricsToken: e.METRICS_TOKEN,
+    metricsListener: e.METRICS_PORT === undefined ? undefined : { host: e.METRICS_HOST ?? "127.0.0.1", port: e.METRICS_PORT },
     ...(e.RECONCILE_INTERVAL_MS !== undefined && { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS }),
     nodeEnv: e.NODE_ENV,
   };

@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
 import type winston from "winston";
+import { sendMissingPage, wantsPage } from "./html-page.ts";
+import { serveMetrics, type MetricsAccess } from "./metrics-endpoint.ts";
 
 /**
  * The platform's one HTTP server: `/healthz` (the process answers), `/readyz` (its
@@ -41,7 +43,7 @@ export const MAX_BODY_BYTES = 1 << 20;
 
 export class BodyTooLargeError extends Error {}
 
-export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMetrics?: boolean }): PlatformHttp {
+export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMetrics?: boolean; metrics?: MetricsAccess }): PlatformHttp {
   const metrics = new Registry();
   if (opts.collectProcessMetrics !== false) collectDefaultMetrics({ register: metrics, prefix: "niaga_" });
   const requests = new Counter({
@@ -78,14 +80,8 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
         sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks: results });
       },
     },
-    {
-      method: "GET",
-      parts: ["metrics"],
-      handler: async (_req, res) => {
-        res.writeHead(200, { "content-type": metrics.contentType });
-        res.end(await metrics.metrics());
-      },
-    },
+    // On a listener of its own when one is configured (metrics-endpoint.ts).
+    ...(opts.metrics?.listener ? [] : [{ method: "GET", parts: ["metrics"], handler: serveMetrics(metrics, opts.metrics?.token) }]),
   ];
 
   const server = createServer(async (req, res) => {
@@ -95,10 +91,11 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     let routeLabel = "unmatched";
     try {
       const match = findRoute([...builtins, ...routes], req.method ?? "GET", parts);
-      if (match === "method") {
-        sendJson(res, 405, { error: "method not allowed" });
-      } else if (!match) {
-        sendJson(res, 404, { error: "not found" });
+      if (match === "method" || !match) {
+        const status = match ? 405 : 404;
+        // A person who mistyped an address gets a page; a machine, JSON.
+        if (wantsPage(req)) sendMissingPage(req, res, status);
+        else sendJson(res, status, { error: status === 404 ? "not found" : "method not allowed" });
       } else {
         routeLabel = "/" + match.route.parts.join("/");
         await match.route.handler(req, res, match.params);
@@ -175,6 +172,13 @@ function safeDecode(part: string): string {
     return part;
   }
 }
+
+/**
+ * The one answer to a webhook that did not prove who sent it — an unknown store, a wrong
+ * secret or signature, an unknown method alike — so a stranger learns nothing about which
+ * stores exist.
+ */
+export const UNAUTHENTICATED = { status: 401, body: { error: "unauthorized" } } as const;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

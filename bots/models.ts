@@ -8,5 +8,6 @@ import "../flows/ordering/product.ts";
 import "../flows/ordering/stock-item.ts";
 import "../flows/ordering/order.ts";
 import "../flows/ordering/proof-store.ts";
+import "../flows/ordering/payments/provider-events.ts";
 import "../flows/tenant-admin/invites.ts";
 import "../flows/tenant-admin/low-stock.ts";

@@ -10,7 +10,8 @@
  *
  * What it starts, in order: logging, the encryption keyring, MongoDB (bounded retry), the
  * coordination (Redis, or in-process when `REDIS_URL` is unset), the conversation engine,
- * the HTTP server (health, readiness, metrics, webhooks), the store bots, the scheduler,
+ * the HTTP server (health, readiness, metrics, webhooks) and, with `METRICS_PORT`, the
+ * metrics' own listener, the store bots, the scheduler,
  * and a sweep every `RECONCILE_INTERVAL_MS` that makes the bots follow what other
  * processes write (`niaga tenant suspend|resume`, a new store, a new token).
  *
@@ -45,6 +46,7 @@ import { CustomerMessages } from "./customer-messages.ts";
 import { createPlatformHttp } from "./http-server.ts";
 import type { PlatformHttp } from "./http-server.ts";
 import { closeLogging, configureLogging, logger, tenantLogger } from "./logger.ts";
+import { listenForMetrics } from "./metrics-endpoint.ts";
 import "./models.ts";
 import { createScheduler } from "./scheduler.ts";
 import type { PlatformScheduler } from "./scheduler.ts";
@@ -138,7 +140,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     undo.push(() => coordination.close());
     const { health } = coordination;
     health.watch("mongodb", pingMongo);
-    const http = createPlatformHttp({ log: logger });
+    const http = createPlatformHttp({ log: logger, metrics: { token: config.metricsToken, listener: config.metricsListener } });
     const messages = new CustomerMessages();
     const scheduler = createScheduler({ db: mongoose.connection.db!, log: logger });
     const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, messages, scheduler })) ?? {};
@@ -186,6 +188,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
 
     const port = await http.listen(config.httpPort);
     undo.push(() => http.close());
+    const metrics = config.metricsListener ? await listenForMetrics(http.metrics, config.metricsListener, config.metricsToken) : undefined;
+    if (metrics) undo.push(() => metrics.close());
     undo.push(() => telegram.close(options.shutdownGraceMs));
     const bots = await telegram.startAll();
     botsStarted = true;
@@ -197,6 +201,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     logger.info(startLine(coordination.mode, port, bots), {
       mode: coordination.mode,
       httpPort: port,
+      ...(metrics && { metricsPort: metrics.port }),
       storeBots: { started: bots.started.length, failed: bots.failed.length },
       started: listed(bots.started),
       failed: bots.failed,
@@ -213,6 +218,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         if (!finished) logger.warn("some turns or sends were still under way when the grace period ended");
         await scheduler.stop().catch((error: unknown) => logger.error("stopping the scheduler failed", { error: (error as Error).message }));
         await http.close();
+        await metrics?.close();
         await coordination.close();
         await disconnectMongo();
         logger.info("niaga stopped");

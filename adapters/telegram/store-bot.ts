@@ -202,13 +202,12 @@ export class StoreBot {
 
   /** The webhook secret this bot accepts (also while polling, for deliveries still under way during a switch). */
   acceptSecret(secret: string): void {
-    this.#webhookSecretDigest = digest(secret);
+    this.#webhookSecretDigest = secretDigest(secret);
   }
 
   /** Whether a webhook request carries this store's secret. */
   checkSecret(header: string | undefined): boolean {
-    const expected = this.#webhookSecretDigest;
-    return expected !== undefined && header !== undefined && timingSafeEqual(digest(header), expected);
+    return carriesSecret(header, this.#webhookSecretDigest);
   }
 
   /** Handles an update that came through the webhook. Resolves when the customer has the answer. */
@@ -393,8 +392,14 @@ export class StoreBot {
   }
 }
 
-function digest(secret: string): Buffer {
+/** A webhook secret kept as its digest: compared in constant time whatever the length of what was sent. */
+export function secretDigest(secret: string): Buffer {
   return createHash("sha256").update(secret).digest();
+}
+
+/** Whether a webhook request's secret header is the one whose digest is `expected`. */
+export function carriesSecret(header: string | undefined, expected: Buffer | undefined): boolean {
+  return expected !== undefined && header !== undefined && timingSafeEqual(secretDigest(header), expected);
 }
 
 function describe(error: unknown): string {

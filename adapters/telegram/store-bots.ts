@@ -42,14 +42,14 @@ import type { Engine } from "../../flows/engine/engine.ts";
 import type { Outbound } from "../../flows/engine/message.ts";
 import { resolveLocale } from "../../locales/i18n.ts";
 import { openTenantSecret, sealTenantSecret, Tenant } from "../../storage/models/index.ts";
-import type { TenantDoc } from "../../storage/models/index.ts";
+import type { TenantDoc, TenantFields } from "../../storage/models/index.ts";
 import { ButtonSigner, PromptTags } from "./button-data.ts";
 import { TELEGRAM_CHANNEL } from "./customer-records.ts";
 import { downloadTelegramFile } from "./file-download.ts";
 import type { SellerMenuFilter } from "./member-menus.ts";
 import { OutgoingPacer } from "./outgoing-pacer.ts";
 import type { OutgoingLimits } from "./outgoing-pacer.ts";
-import { StoreBot } from "./store-bot.ts";
+import { carriesSecret, secretDigest, StoreBot } from "./store-bot.ts";
 import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
 import { createWebhookEndpoint } from "./webhook-endpoint.ts";
 
@@ -155,7 +155,7 @@ export class StoreBots implements ChannelSender {
   readonly #bySlug = new Map<string, StoreBot>();
   readonly #live = new WeakSet<StoreBot>();
   readonly #lifecycle = new ChatQueue();
-  readonly #absent = new Map<string, { status: 404 | 410 | 503; until: number }>();
+  readonly #absent = new Map<string, { status: 404 | 410 | 503; secret: Buffer | undefined; until: number }>();
   /** Per store, outliving its bot's restarts: a flood wait Telegram imposed still holds after a re-token. */
   readonly #pacers = new Map<string, OutgoingPacer>();
   /** Bots of stores not running here, used only to send (`sendTo`). */
@@ -185,7 +185,7 @@ export class StoreBots implements ChannelSender {
     };
     this.webhookRoute = createWebhookEndpoint({
       botFor: (slug) => this.#bySlug.get(slug),
-      absentStatus: (slug) => this.#absentStatus(slug),
+      absentStatus: (slug, secret) => this.#absentStatus(slug, secret),
       closing: () => this.#closing,
       answerWithinMs: options.webhookAnswerWithinMs ?? 8000,
     });
@@ -675,14 +675,23 @@ export class StoreBots implements ChannelSender {
     return `${base}/telegram/${encodeURIComponent(slug)}`;
   }
 
-  async #absentStatus(slug: string): Promise<404 | 410 | 503> {
-    const remembered = this.#absent.get(slug);
-    if (remembered && remembered.until > Date.now()) return remembered.status;
-    const tenant = await Tenant.findOne({ slug }, { status: 1 }).lean().exec();
-    const status = !tenant ? 404 : tenant.status === "suspended" ? 410 : 503;
-    if (this.#absent.size > 10_000) this.#absent.clear();
-    this.#absent.set(slug, { status, until: Date.now() + ABSENT_STATUS_MEMORY_MS });
-    return status;
+  /**
+   * For a store whose bot is not running here: checked against the store's saved webhook
+   * secret, so a request carrying it learns the store is suspended (410) or its bot runs
+   * elsewhere (503, Telegram retries), and any other learns nothing, not even whether the
+   * store exists (401).
+   */
+  async #absentStatus(slug: string, header: string | undefined): Promise<401 | 410 | 503> {
+    let known = this.#absent.get(slug);
+    if (!known || known.until <= Date.now()) {
+      const tenant = await Tenant.findOne({ slug }, { status: 1, "channels.telegram.webhookSecret": 1 }).lean<TenantFields & { _id: unknown }>().exec();
+      const secret = tenant ? openTenantSecret(tenant, "channels.telegram.webhookSecret") : undefined;
+      known = { status: !tenant ? 404 : tenant.status === "suspended" ? 410 : 503, secret: secret ? secretDigest(secret) : undefined, until: Date.now() + ABSENT_STATUS_MEMORY_MS };
+      if (this.#absent.size > 10_000) this.#absent.clear();
+      this.#absent.set(slug, known);
+    }
+    if (known.status === 404 || !carriesSecret(header, known.secret)) return 401;
+    return known.status;
   }
 
   #status(bot: StoreBot): StoreBotStatus {

@@ -5,10 +5,9 @@
  * | request | answer |
  * |---|---|
  * | a store bot running here, the right `X-Telegram-Bot-Api-Secret-Token` | 200 once the customer has the reply (or after `answerWithinMs`, the turn going on) |
- * | wrong or missing secret | 401, the body is not even read |
- * | no such store | 404 |
- * | the store is suspended | 410 |
- * | the store exists but its bot is not running here | 503, so Telegram keeps the update and retries |
+ * | no such store, or a wrong or missing secret | the same 401 for all, the body not even read: a stranger cannot tell which stores exist |
+ * | the store's saved secret, the store suspended | 410 |
+ * | the store's saved secret, its bot not running here | 503, so Telegram keeps the update and retries |
  * | the platform is shutting down | 503, the body not read |
  * | a body that is not an update | 400 |
  *
@@ -18,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Update } from "grammy/types";
-import { readBody, sendJson } from "../../bots/http-server.ts";
+import { readBody, sendJson, UNAUTHENTICATED } from "../../bots/http-server.ts";
 import type { RouteHandler } from "../../bots/http-server.ts";
 import type { StoreBot } from "./store-bot.ts";
 
@@ -27,8 +26,8 @@ export const WEBHOOK_SECRET_HEADER = "x-telegram-bot-api-secret-token";
 export interface WebhookEndpointOptions {
   /** The running bot of a store, by slug. */
   botFor(slug: string): StoreBot | undefined;
-  /** Why a store has no running bot here. */
-  absentStatus(slug: string): Promise<404 | 410 | 503>;
+  /** Why a store has no running bot here, told only to a request carrying the store's secret (else 401). */
+  absentStatus(slug: string, secret: string | undefined): Promise<401 | 410 | 503>;
   /** True once the platform stops taking updates. */
   closing(): boolean;
   answerWithinMs: number;
@@ -41,16 +40,14 @@ export function createWebhookEndpoint(options: WebhookEndpointOptions): RouteHan
       return sendJson(res, 503, { error: "shutting down" });
     }
     const slug = params.tenant ?? "";
+    const header = req.headers[WEBHOOK_SECRET_HEADER];
+    const secret = typeof header === "string" ? header : undefined;
     const bot = options.botFor(slug);
-    if (!bot) {
+    if (!bot?.checkSecret(secret)) {
       req.resume();
-      const status = await options.absentStatus(slug);
-      return sendJson(res, status, { error: status === 404 ? "unknown store" : status === 410 ? "store suspended" : "store bot not running" });
-    }
-    const secret = req.headers[WEBHOOK_SECRET_HEADER];
-    if (!bot.checkSecret(typeof secret === "string" ? secret : undefined)) {
-      req.resume();
-      return sendJson(res, 401, { error: "wrong secret token" });
+      const status = bot ? 401 : await options.absentStatus(slug, secret);
+      if (status === 401) return sendJson(res, UNAUTHENTICATED.status, UNAUTHENTICATED.body);
+      return sendJson(res, status, { error: status === 410 ? "store suspended" : "store bot not running" });
     }
     const update = parseUpdate(await readBody(req));
     if (!update) return sendJson(res, 400, { error: "the body is not a Telegram update" });

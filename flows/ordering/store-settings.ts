@@ -50,7 +50,18 @@ type StoredOrdering = Partial<Record<keyof OrderingSettings, unknown>>;
 /** The store's checkout settings with defaults filled in, or `undefined` when there is no such store. */
 export async function storeSettings(tenantId: string | Types.ObjectId): Promise<StoreSettings | undefined> {
   if (!Types.ObjectId.isValid(tenantId)) return undefined;
-  const tenant = await Tenant.findById(tenantId, { slug: 1, name: 1, status: 1, currency: 1, locale: 1, timezone: 1, settings: 1 }).lean().exec();
+  return settingsOf(await Tenant.findById(tenantId, SETTINGS_FIELDS).lean().exec());
+}
+
+/** {@link storeSettings} by the store's slug, in one read (webhooks and pay pages name stores by slug). */
+export async function storeSettingsBySlug(slug: string): Promise<StoreSettings | undefined> {
+  return settingsOf(await Tenant.findOne({ slug }, SETTINGS_FIELDS).lean().exec());
+}
+
+const SETTINGS_FIELDS = { slug: 1, name: 1, status: 1, currency: 1, locale: 1, timezone: 1, settings: 1 };
+type StoredTenant = { _id: Types.ObjectId; slug: string; name: string; status?: string | null; currency?: string | null; locale?: string | null; timezone?: string | null };
+
+function settingsOf(tenant: StoredTenant | null): StoreSettings | undefined {
   if (!tenant) return undefined;
   // Read loosely: documents written before `settings.ordering` existed have none of it.
   const stored = ((tenant as { settings?: { ordering?: StoredOrdering } }).settings?.ordering ?? {}) as StoredOrdering;

@@ -153,3 +153,27 @@ describe("niaga start with REDIS_URL", () => {
     }
   });
 });
+
+describe("niaga start with METRICS_TOKEN and METRICS_PORT", () => {
+  it("serves /metrics only on its own listener, only with the bearer token, and never logs the token", async () => {
+    const metricsToken = randomBytes(24).toString("hex");
+    let platform: Niaga | undefined;
+    try {
+      const started = await startNiaga({ METRICS_TOKEN: metricsToken, METRICS_PORT: "0" });
+      platform = started.platform;
+      const metricsPort = started.startLine.metricsPort as number;
+      assert.ok(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort !== started.port, `metrics on port ${metricsPort}`);
+      const scrape = (port: number, authorization?: string) => fetch(`http://127.0.0.1:${port}/metrics`, { headers: authorization ? { authorization } : {} });
+      assert.equal((await scrape(started.port, `Bearer ${metricsToken}`)).status, 404, "not on HTTP_PORT");
+      assert.equal((await scrape(metricsPort)).status, 401);
+      const ok = await scrape(metricsPort, `Bearer ${metricsToken}`);
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /niaga_http_requests_total/);
+      platform.child.kill("SIGTERM");
+      assert.equal((await platform.exited).code, 0, platform.stderr.slice(-2000));
+      assert.ok(!platform.stderr.includes(metricsToken), "the token never reaches the log");
+    } finally {
+      killIfRunning(platform);
+    }
+  });
+});

@@ -450,7 +450,7 @@ describe("buying through Telegram from a running `niaga start`", () => {
     const customer = tg.user({ first_name: "Eka", language_code: locale });
     const { order } = await payOnline(s, customer, await toPaymentMethods(s, customer));
     const [payload] = await payloadsOf(s, order);
-    const body = JSON.stringify({ id: `evt_${randomBytes(6).toString("hex")}`, type: "payment.succeeded", orderCode: order.code, amount: order.total, currency: order.currency });
+    const body = JSON.stringify({ id: `evt_${randomBytes(6).toString("hex")}`, type: "payment.succeeded", store: String(s.id), orderCode: order.code, amount: order.total, currency: order.currency });
     const post = (signature: string | undefined) =>
       fetch(`${publicUrl}/payments/simulator/${s.slug}`, {
         method: "POST",

@@ -2,7 +2,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import winston from "winston";
 import { Writable } from "node:stream";
+import { randomBytes } from "node:crypto";
 import { createPlatformHttp, readBody, sendJson, type PlatformHttp } from "../../bots/http-server.ts";
+import { listenForMetrics } from "../../bots/metrics-endpoint.ts";
 
 describe("platform HTTP server", () => {
   let http: PlatformHttp;
@@ -53,9 +55,27 @@ describe("platform HTTP server", () => {
     assert.equal(big.status, 413);
   });
 
-  it("answers 404 for unknown paths and 405 for a wrong method", async () => {
-    assert.equal((await fetch(`${base}/nope`)).status, 404);
-    assert.equal((await fetch(`${base}/echo/x`)).status, 405);
+  it("answers 404 for unknown paths and 405 for a wrong method: a page for a browser, JSON for a machine", async () => {
+    const page = async (res: Response) => ({ status: res.status, type: res.headers.get("content-type"), text: await res.text() });
+    const missing = await page(await fetch(`${base}/nope`));
+    assert.equal(missing.status, 404);
+    assert.match(missing.type ?? "", /^text\/html/);
+    assert.match(missing.text, /<h1>Halaman tidak ditemukan<\/h1>/, "Indonesian first");
+    const english = await page(await fetch(`${base}/nope`, { headers: { "accept-language": "en-US,en;q=0.9,id;q=0.5" } }));
+    assert.match(english.text, /<h1>Page not found<\/h1>/);
+    const wrongMethod = await page(await fetch(`${base}/echo/x`));
+    assert.equal(wrongMethod.status, 405);
+    assert.match(wrongMethod.type ?? "", /^text\/html/);
+    const formPost = await fetch(`${base}/nope`, { method: "POST", headers: { accept: "text/html,application/xhtml+xml" } });
+    assert.match(formPost.headers.get("content-type") ?? "", /^text\/html/);
+
+    const machine = await fetch(`${base}/nope`, { method: "POST", headers: { accept: "application/json" } });
+    assert.equal(machine.status, 404);
+    assert.deepEqual(await machine.json(), { error: "not found" });
+    const machineMethod = await fetch(`${base}/healthz`, { method: "POST" });
+    assert.equal(machineMethod.status, 405);
+    assert.deepEqual(await machineMethod.json(), { error: "method not allowed" });
+    assert.match((await fetch(`${base}/healthz`)).headers.get("content-type") ?? "", /json/, "machine endpoints keep JSON");
   });
 
   it("answers a failing handler with 500 and an error id that is in the log", async () => {
@@ -64,5 +84,47 @@ describe("platform HTTP server", () => {
     const { errorId } = (await res.json()) as { errorId: string };
     assert.match(errorId, /^[0-9a-f]{8}$/);
     assert.ok(logged.some((line) => line.includes(errorId) && line.includes("kaboom")));
+  });
+});
+
+describe("metrics behind METRICS_TOKEN, and on a listener of their own", () => {
+  const log = winston.createLogger({ silent: true });
+  const token = randomBytes(24).toString("hex");
+  const scrape = (url: string, authorization?: string) => fetch(url, { headers: authorization ? { authorization } : {} });
+
+  it("asks for the bearer token and shows nothing without it", async () => {
+    const http = createPlatformHttp({ log, collectProcessMetrics: false, metrics: { token } });
+    try {
+      const base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
+      for (const wrong of [undefined, "Bearer", `Bearer ${token}x`, `Basic ${token}`, token]) {
+        const res = await scrape(`${base}/metrics`, wrong);
+        assert.equal(res.status, 401, String(wrong));
+        assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="metrics"');
+        assert.doesNotMatch(await res.text(), /niaga_/);
+      }
+      const ok = await scrape(`${base}/metrics`, `Bearer ${token}`);
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /niaga_http_requests_total\{route="\/metrics",status="401"\}/);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it("serves them only on their own listener when one is set, the platform's port answering 404", async () => {
+    const http = createPlatformHttp({ log, collectProcessMetrics: false, metrics: { token, listener: { host: "127.0.0.1", port: 0 } } });
+    const own = await listenForMetrics(http.metrics, { host: "127.0.0.1", port: 0 }, token);
+    try {
+      const base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
+      assert.equal((await scrape(`${base}/metrics`, `Bearer ${token}`)).status, 404);
+      const ownBase = `http://127.0.0.1:${own.port}`;
+      assert.equal((await scrape(`${ownBase}/metrics`)).status, 401);
+      const ok = await scrape(`${ownBase}/metrics`, `Bearer ${token}`);
+      assert.equal(ok.status, 200);
+      assert.match(await ok.text(), /niaga_http_requests_total\{route="unmatched",status="404"\} 1/, "the platform's requests are counted there");
+      assert.equal((await scrape(`${ownBase}/healthz`, `Bearer ${token}`)).status, 404, "nothing else is served there");
+    } finally {
+      await own.close();
+      await http.close();
+    }
   });
 });

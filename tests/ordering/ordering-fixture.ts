@@ -12,7 +12,10 @@ import type { CustomerChat, DeliverySink, OrderingDeps } from "../../flows/order
 import type { CustomerRef } from "../../flows/ordering/order.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { addStockItems } from "../../flows/ordering/stock-item.ts";
-import { configureLogging } from "../../bots/logger.ts";
+import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
+import { configureLogging, logger } from "../../bots/logger.ts";
+import { registerPaymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
+import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
 import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
 import { Tenant } from "../../storage/models/index.ts";
@@ -142,6 +145,26 @@ export function testOrdering(sink = new RecordingSink(), extra: Omit<Partial<Ord
   const { gateways, ...rest } = extra;
   const ordering = createOrdering({ sink, gateways: gatewayMap(manualGateway(), ...(gateways ?? [])), ...rest });
   return { ordering, sink };
+}
+
+export interface PaymentsServer {
+  ordering: Ordering;
+  sink: RecordingSink;
+  simulator: SimulatorGateway;
+  http: PlatformHttp;
+  /** `http://127.0.0.1:<port>`, where pay links point and webhooks are posted. */
+  base: string;
+}
+
+/** Ordering with the simulator, behind the platform's HTTP server (payment webhooks, pay pages) on 127.0.0.1. */
+export async function servePayments(db: OrderingDb, sink = new RecordingSink()): Promise<PaymentsServer> {
+  let base = "";
+  const simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
+  const { ordering } = testOrdering(sink, { gateways: [simulator] });
+  const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
+  registerPaymentRoutes(http, ordering.deps, { simulator });
+  base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
+  return { ordering, sink, simulator, http, base };
 }
 
 export const seller = { channel: "telegram", userId: "seller-1", name: "Pemilik" };

@@ -3,15 +3,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
-import { logger } from "../../bots/logger.ts";
+import type { PlatformHttp } from "../../bots/http-server.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import type { Ordering } from "../../flows/ordering/ordering.ts";
-import { registerPaymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
-import { SIMULATOR_SIGNATURE_HEADER, simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
+import { SIMULATOR_SIGNATURE_HEADER, simulatorGateway, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { Tenant } from "../../storage/models/index.ts";
-import { customer, openOrderingDb, RecordingSink, seedStore, seller, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { customer, openOrderingDb, seedStore, seller, servePayments, type OrderingDb, type RecordingSink, type SeededStore } from "./ordering-fixture.ts";
 
 let db: OrderingDb;
 let http: PlatformHttp;
@@ -23,12 +21,7 @@ let store: SeededStore;
 
 before(async () => {
   db = await openOrderingDb("ordering_simulator");
-  simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
-  ({ ordering, sink } = testOrdering(new RecordingSink(), { gateways: [simulator] }));
-  http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
-  registerPaymentRoutes(http, ordering.deps, { simulator });
-  const port = await http.listen(0, "127.0.0.1");
-  base = `http://127.0.0.1:${port}`;
+  ({ ordering, sink, simulator, http, base } = await servePayments(db));
   store = await seedStore({ name: `Toko <script>alert("x")</script> & Co`, products: [{ code: "voucher", name: "Voucher <b>100K</b>", price: 25_000, stock: 200 }] });
 });
 after(async () => {
@@ -46,8 +39,8 @@ async function orderToPay(quantity = 1) {
   return { buyer, order: placed.order, payment: started.payment };
 }
 
-function webhookBody(code: string, amount: number, eventId = `evt_${randomUUID()}`) {
-  return JSON.stringify({ id: eventId, type: "payment.succeeded", orderCode: code, amount, currency: "IDR", reference: `SIM-${code}` });
+function webhookBody(code: string, amount: number, eventId = `evt_${randomUUID()}`, storeId = store.tenantId) {
+  return JSON.stringify({ id: eventId, type: "payment.succeeded", store: storeId, orderCode: code, amount, currency: "IDR", reference: `SIM-${code}` });
 }
 
 async function postWebhook(body: string, signature = simulator.sign(body), slug = store.slug) {
@@ -55,8 +48,8 @@ async function postWebhook(body: string, signature = simulator.sign(body), slug 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function statusOf(code: string) {
-  return (await Order.findOne({ tenantId: store.tenant, code }).lean().exec())?.status;
+async function statusOf(code: string, tenant = store.tenant) {
+  return (await Order.findOne({ tenantId: tenant, code }).lean().exec())?.status;
 }
 
 describe("the simulator's pay page", () => {
@@ -97,7 +90,13 @@ describe("the simulator's pay page", () => {
     assert.ok(!(await res.text()).includes(order.code));
     const other = await seedStore({ products: [] });
     const crossed = payment.payUrl!.replace(`/pay/sim/${store.slug}/`, `/pay/sim/${other.slug}/`);
-    assert.equal((await fetch(crossed)).status, 404);
+    const unknownStore = payment.payUrl!.replace(`/pay/sim/${store.slug}/`, "/pay/sim/toko-yang-tidak-ada/");
+    const pages = await Promise.all([wrong, crossed, unknownStore].map(async (url) => {
+      const answer = await fetch(url);
+      return { status: answer.status, type: answer.headers.get("content-type"), body: await answer.text() };
+    }));
+    for (const page of pages) assert.deepEqual(page, pages[0], "a bad link tells nothing about which part was wrong");
+    assert.equal(pages[0].status, 404);
     assert.equal((await fetch(wrong, { method: "POST", redirect: "manual" })).status, 404);
     assert.equal(await statusOf(order.code), "pending_payment");
   });
@@ -155,7 +154,7 @@ describe("the simulator's webhook", () => {
     const { order } = await orderToPay();
     const short = await postWebhook(webhookBody(order.code, order.total - 1));
     assert.equal(short.status, 422);
-    const usd = JSON.stringify({ id: "evt-usd", type: "payment.succeeded", orderCode: order.code, amount: order.total, currency: "USD" });
+    const usd = JSON.stringify({ id: "evt-usd", type: "payment.succeeded", store: store.tenantId, orderCode: order.code, amount: order.total, currency: "USD" });
     assert.equal((await postWebhook(usd)).status, 422);
     assert.equal(await statusOf(order.code), "pending_payment");
     assert.equal(sink.deliveries(order.code).length, 0);
@@ -163,13 +162,9 @@ describe("the simulator's webhook", () => {
     assert.equal((await postWebhook(webhookBody(order.code, order.total))).body.status, "paid");
   });
 
-  test("unknown stores, orders and unreadable bodies are told so", async () => {
-    const { order } = await orderToPay();
-    assert.equal((await postWebhook(webhookBody(order.code, order.total), undefined, "no-such-store")).status, 404);
+  test("a signed event for an order the store does not hold, or an unreadable one, is told so", async () => {
     assert.equal((await postWebhook(webhookBody("INV-999999", 1))).status, 404);
     assert.equal((await postWebhook("not json")).status, 400);
-    const res = await fetch(`${base}/payments/bitcoin/${store.slug}`, { method: "POST", body: "{}" });
-    assert.equal(res.status, 404);
   });
 
   test("a payment for an order that already expired is acknowledged, not delivered, and flagged for the seller", async () => {
@@ -193,6 +188,85 @@ describe("the simulator's webhook", () => {
       const sold = await StockItem.countDocuments({ tenantId: store.tenant, orderId: order.id, status: "sold" }).exec();
       assert.equal(sold, 1);
     }
+  });
+});
+
+describe("payment events are bound to their store and method", () => {
+  /** A fresh store with one order waiting for payment: every fresh store's first order is INV-000001. */
+  async function storeWithFirstOrder(methods = ["manual", "simulator"]) {
+    const seeded = await seedStore({ products: [{ code: "voucher", name: "Voucher", price: 25_000, stock: 5 }], settings: { paymentMethods: methods } });
+    const buyer = customer(`bound-${seeded.slug}`);
+    const placed = await ordering.placeOrder({ tenantId: seeded.tenantId, customer: buyer, items: [{ productCode: "voucher", quantity: 1 }] });
+    assert.ok(placed.ok, "order placed");
+    return { seeded, order: placed.order };
+  }
+
+  test("an event signed for one store pays nothing in another store holding the same order code", async () => {
+    const a = await storeWithFirstOrder();
+    const b = await storeWithFirstOrder();
+    assert.equal(a.order.code, b.order.code, "order codes repeat across stores");
+    const forA = webhookBody(a.order.code, a.order.total, `evt_${randomUUID()}`, a.seeded.tenantId);
+
+    const crossed = await postWebhook(forA, simulator.sign(forA), b.seeded.slug);
+    assert.equal(crossed.status, 422);
+    assert.match(String(crossed.body.error), /another store/);
+    assert.equal(await statusOf(b.order.code, b.seeded.tenant), "pending_payment");
+    assert.equal(sink.deliveries().filter((m) => m.to.chatId === `cbound-${b.seeded.slug}`).length, 0);
+
+    // Unchanged, at its own store, the same event pays.
+    assert.equal((await postWebhook(forA, simulator.sign(forA), a.seeded.slug)).body.status, "paid");
+    assert.equal(await statusOf(a.order.code, a.seeded.tenant), "delivered");
+  });
+
+  test("an event for a store that does not offer the method is refused and changes nothing", async () => {
+    const manualOnly = await storeWithFirstOrder(["manual"]);
+    const body = webhookBody(manualOnly.order.code, manualOnly.order.total, `evt_${randomUUID()}`, manualOnly.seeded.tenantId);
+    const answer = await postWebhook(body, simulator.sign(body), manualOnly.seeded.slug);
+    assert.equal(answer.status, 403);
+    assert.equal(await statusOf(manualOnly.order.code, manualOnly.seeded.tenant), "pending_payment");
+  });
+
+  test("a provider's event id pays one order on the whole platform", async () => {
+    const a = await storeWithFirstOrder();
+    const b = await storeWithFirstOrder();
+    const eventId = `evt_${randomUUID()}`;
+    const forA = webhookBody(a.order.code, a.order.total, eventId, a.seeded.tenantId);
+    assert.equal((await postWebhook(forA, simulator.sign(forA), a.seeded.slug)).body.status, "paid");
+    // Signed for B, but under an id already applied in A: not a new payment.
+    const reused = webhookBody(b.order.code, b.order.total, eventId, b.seeded.tenantId);
+    const answer = await postWebhook(reused, simulator.sign(reused), b.seeded.slug);
+    assert.equal(answer.status, 409);
+    assert.equal(await statusOf(b.order.code, b.seeded.tenant), "pending_payment");
+    // A replay in A is still recognised as one.
+    assert.equal((await postWebhook(forA, simulator.sign(forA), a.seeded.slug)).body.status, "duplicate_event");
+  });
+});
+
+describe("a stranger cannot tell which stores exist", () => {
+  test("an unknown store, a wrong signature, an unknown method and a store without the method all get the same answer", async () => {
+    const { order } = await orderToPay();
+    const suspended = await seedStore({ products: [] });
+    await Tenant.updateOne({ _id: suspended.tenant }, { $set: { status: "suspended" } }).exec();
+    const manualOnly = await seedStore({ products: [], settings: { paymentMethods: ["manual"] } });
+    const body = webhookBody(order.code, order.total);
+    const forged = simulatorGateway({ secret: Buffer.alloc(32, 9), publicUrl: base }).sign(body);
+    const post = async (method: string, slug: string, signature: string) => {
+      const res = await fetch(`${base}/payments/${method}/${slug}`, { method: "POST", headers: { "content-type": "application/json", [SIMULATOR_SIGNATURE_HEADER]: signature }, body });
+      return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+    };
+    const answers = {
+      unknownStore: await post("simulator", "toko-yang-tidak-ada", simulator.sign(body)),
+      unknownStoreForged: await post("simulator", "toko-yang-tidak-ada", forged),
+      knownStoreForged: await post("simulator", store.slug, forged),
+      knownStoreUnsigned: await post("simulator", store.slug, ""),
+      suspendedStoreForged: await post("simulator", suspended.slug, forged),
+      storeWithoutTheMethodForged: await post("simulator", manualOnly.slug, forged),
+      unknownMethod: await post("bitcoin", store.slug, simulator.sign(body)),
+      methodWithoutWebhooks: await post("manual", store.slug, simulator.sign(body)),
+    };
+    for (const [name, answer] of Object.entries(answers)) assert.deepEqual(answer, answers.knownStoreForged, name);
+    assert.equal(answers.knownStoreForged.status, 401);
+    assert.equal(await statusOf(order.code), "pending_payment");
   });
 });
 

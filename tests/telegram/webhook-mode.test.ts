@@ -82,7 +82,7 @@ describe("store bots in webhook mode", () => {
     assert.equal(tg.sent(store.token, mallory).length, 1, "a redelivered update is handled once");
   });
 
-  it("answers 404 for an unknown store, 410 for a suspended one, 400 for a body that is no update", async () => {
+  it("answers 400 for a body that is no update, 410 to a suspended store's own secret, 503 while its bot runs elsewhere", async () => {
     const { bots } = stores;
     const store = await stores.createStore({ name: "Toko Libur", mode: "webhook" });
     await bots.start(store.id);
@@ -91,12 +91,44 @@ describe("store bots in webhook mode", () => {
 
     const bad = await post(store.slug, secret, { hello: "world" });
     assert.equal(bad.status, 400);
-    const unknown = await post("toko-tidak-ada", secret, textUpdate(user, "/start"));
-    assert.equal(unknown.status, 404);
+    // Stopped here (another instance may run it): Telegram must keep the update and retry.
+    await bots.stop(store.id);
+    const elsewhere = await post(store.slug, secret, textUpdate(user, "/start", 900_000_003));
+    assert.equal(elsewhere.status, 503);
     await bots.suspend(store.id);
     const gone = await post(store.slug, secret, textUpdate(user, "/start", 900_000_002));
     assert.equal(gone.status, 410);
     assert.equal(await Customer.countDocuments({ tenantId: store.id }).exec(), 0);
+  });
+
+  it("tells a stranger nothing about which stores exist: an unknown store and every wrong secret get the same answer", async () => {
+    const { bots } = stores;
+    const running = await stores.createStore({ name: "Toko Jalan", mode: "webhook" });
+    const stopped = await stores.createStore({ name: "Toko Berhenti", mode: "webhook" });
+    const suspended = await stores.createStore({ name: "Toko Ditangguhkan", mode: "webhook" });
+    const polling = await stores.createStore({ name: "Toko Polling", mode: "polling" });
+    for (const store of [running, stopped, suspended, polling]) await bots.start(store.id);
+    const secrets = await Promise.all([running, stopped, suspended].map(webhookSecretOf));
+    await bots.stop(stopped.id);
+    await bots.suspend(suspended.id);
+    const user = stores.user({ first_name: "Mallory" });
+
+    const answer = async (slug: string, secret: string | undefined) => {
+      const res = await post(slug, secret, textUpdate(user, "/start"));
+      return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+    };
+    const answers = {
+      unknownStore: await answer("toko-yang-tidak-ada", secrets[0]),
+      unknownStoreNoSecret: await answer("toko-yang-tidak-ada", undefined),
+      runningWrongSecret: await answer(running.slug, `${secrets[0]}x`),
+      runningOtherStoresSecret: await answer(running.slug, secrets[1]),
+      stoppedWrongSecret: await answer(stopped.slug, "a".repeat(43)),
+      suspendedWrongSecret: await answer(suspended.slug, secrets[0]),
+      pollingNoSecret: await answer(polling.slug, undefined),
+    };
+    for (const [name, got] of Object.entries(answers)) assert.deepEqual(got, answers.runningWrongSecret, name);
+    assert.equal(answers.runningWrongSecret.status, 401);
+    assert.equal(await Customer.countDocuments({ channelUserId: String(user.id) }).setOptions({ crossTenant: true }).exec(), 0);
   });
 
   it("moves a store between polling and webhook at run time, with no update lost or handled twice", async () => {

@@ -35,6 +35,8 @@ test("an empty environment starts with documented defaults", () => {
     logLevel: "info",
     logDir: undefined,
     defaultLocale: "id",
+    metricsToken: undefined,
+    metricsListener: undefined,
     nodeEnv: "development",
   });
 });
@@ -93,6 +95,8 @@ const malformed: Record<string, string[]> = {
   DISCORD_APP_ID: ["app-123"],
   LOG_LEVEL: ["verbose"],
   DEFAULT_LOCALE: ["fr"],
+  METRICS_TOKEN: ["short", "has a space in it somewhere"],
+  METRICS_PORT: ["abc", "65536", "-1"],
   NODE_ENV: ["staging"],
 };
 
@@ -105,6 +109,28 @@ for (const [name, values] of Object.entries(malformed)) {
     }
   });
 }
+
+test("metrics can move to their own listener, on 127.0.0.1 unless told otherwise, behind a bearer token", () => {
+  const token = randomBytes(24).toString("hex");
+  assert.deepEqual(loadConfig({ METRICS_PORT: "9464" }).metricsListener, { host: "127.0.0.1", port: 9464 });
+  const config = loadConfig({ METRICS_TOKEN: token, METRICS_PORT: "9464", METRICS_HOST: "10.0.0.5" });
+  assert.equal(config.metricsToken, token);
+  assert.deepEqual(config.metricsListener, { host: "10.0.0.5", port: 9464 });
+  assert.equal(redactText(`Authorization: Bearer ${token}`), "Authorization: Bearer [REDACTED]", "the token never reaches a log");
+});
+
+test("a metrics listener that cannot be what was meant is refused with a line naming the variable", () => {
+  for (const [env, name] of [
+    [{ METRICS_HOST: "127.0.0.1" }, "METRICS_HOST"],
+    [{ METRICS_PORT: "9464", METRICS_HOST: "not a host!" }, "METRICS_HOST"],
+    [{ METRICS_PORT: "3000" }, "METRICS_PORT"],
+    [{ METRICS_PORT: "8080", HTTP_PORT: "8080" }, "METRICS_PORT"],
+  ] as const) {
+    const error = configErrorFor(env);
+    assert.match(error.message, new RegExp(`^${name}: \\S`), JSON.stringify(env));
+    assert.doesNotMatch(error.message, /\n/);
+  }
+});
 
 test("several bad variables are all named on one line", () => {
   const error = configErrorFor({ HTTP_PORT: "x", LOG_LEVEL: "loud", REDIS_URL: "nope" });
@@ -120,6 +146,7 @@ test("an error never repeats the secret value it rejects", () => {
     ENCRYPTION_KEYS_OLD: `${key()},${marker("ENCRYPTION_KEYS_OLD")}`,
     OWNER_BOT_TOKEN: `975310:${marker("OWNER_BOT_TOKEN")} with spaces`,
     DISCORD_TOKEN: `${marker("DISCORD_TOKEN")} with spaces`,
+    METRICS_TOKEN: `${marker("METRICS_TOKEN")} with spaces`,
     MONGODB_URI: `mysql://admin:${marker("MONGODB_URI")}@db.example.com`,
     REDIS_URL: `http://:${marker("REDIS_URL")}@redis.example.com`,
   };

@@ -30,7 +30,18 @@ export interface PaymentStart {
 
 /** A payment provider's notification, verified and reduced to what ordering needs. */
 export interface PaymentEvent {
-  /** The provider's event id: a replayed or duplicated webhook carries the same one. */
+  /**
+   * The store the event was signed for (its tenant id), read from what the signature covers
+   * (the signed body, or the invoice's metadata the provider signs) — never from the URL it
+   * was posted to. Ordering refuses the event at any other store's webhook: order codes
+   * repeat across stores.
+   */
+  tenantId: string;
+  /**
+   * The provider's own event id: a replayed or duplicated webhook carries the same one. It
+   * pays one order on the whole platform (unique per method), so it must be the provider's,
+   * not one made up per delivery.
+   */
   eventId: string;
   orderCode: string;
   /** In the currency's smallest unit; must equal the order's total. */
@@ -56,8 +67,10 @@ export interface PaymentGateway {
    */
   createPayment(order: PayableOrder, store: StoreSettings): Promise<PaymentStart>;
   /**
-   * Checks a webhook's signature over the raw body and reads the event. Methods without
-   * webhooks (manual) leave it out. Must not change anything: ordering applies the event.
+   * Checks a webhook's signature over the raw body and reads the event, including the store
+   * it was signed for. Methods without webhooks (manual) leave it out. Must not change
+   * anything: ordering compares the store, checks that the store offers this method and
+   * holds the order, and applies the event.
    */
   verifyWebhook?(rawBody: Buffer, headers: IncomingHttpHeaders, store: StoreSettings): WebhookVerdict | Promise<WebhookVerdict>;
 }

@@ -1,13 +1,14 @@
 // Payment providers calling the platform back: `POST /payments/<method>/<tenant slug>`.
-// The gateway checks the signature; ordering checks the amount and applies the event
-// through the same idempotent `markPaid` → `deliverOrder` path as a seller's approval.
+// The gateway checks the signature; ordering checks that the event is for this store, a
+// method it offers and an order it holds, checks the amount, and applies the event through
+// the same idempotent `markPaid` → `deliverOrder` path as a seller's approval.
 import type { IncomingHttpHeaders } from "node:http";
-import { readBody, sendJson, type PlatformHttp } from "../../../bots/http-server.ts";
-import { Tenant } from "../../../storage/models/index.ts";
+import { readBody, sendJson, UNAUTHENTICATED, type PlatformHttp } from "../../../bots/http-server.ts";
 import { deliverOrder, markPaid } from "../delivery.ts";
 import { Order, normalizeOrderCode } from "../order.ts";
 import { logOf, type OrderingDeps } from "../ordering-deps.ts";
-import { storeSettings } from "../store-settings.ts";
+import { storeSettingsBySlug } from "../store-settings.ts";
+import { claimProviderEvent } from "./provider-events.ts";
 import { registerSimulatorPayPage } from "./simulator-page.ts";
 import type { SimulatorGateway } from "./simulator.ts";
 
@@ -20,29 +21,38 @@ export interface WebhookAnswer {
 }
 
 /**
- * Applies one provider webhook. Answers 401 for a bad signature (nothing happens), 404
- * for an unknown method, store or order, 422 for an amount or currency that does not
- * match the order (refused, nothing happens), and 200 otherwise — including a replay or
+ * Applies one provider webhook. An unknown method or store and a bad signature get one and
+ * the same 401 (nothing happens, and nothing tells which stores exist). A correctly signed
+ * event is answered 400 when unreadable, 422 when it was signed for another store or its
+ * amount or currency differs from the order's, 403 when the store does not offer the
+ * method, 404 when the store holds no such order, 409 when its event id already paid
+ * another order — nothing happens in each case — and 200 otherwise, including a replay or
  * a duplicate, which changes nothing, and a payment for an order that already expired,
  * which the seller is alerted to.
  */
 export async function receivePaymentWebhook(deps: OrderingDeps, method: string, tenantSlug: string, rawBody: Buffer, headers: IncomingHttpHeaders): Promise<WebhookAnswer> {
   const log = logOf(deps);
   const gateway = deps.gateways?.get(method);
-  if (!gateway?.verifyWebhook) return { status: 404, body: { error: "unknown payment method" } };
-  const tenant = await Tenant.findOne({ slug: tenantSlug }, { _id: 1 }).lean().exec();
-  const store = tenant ? await storeSettings(tenant._id) : undefined;
-  if (!store) return { status: 404, body: { error: "unknown store" } };
-
+  const store = gateway?.verifyWebhook ? await storeSettingsBySlug(tenantSlug) : undefined;
+  if (!gateway?.verifyWebhook || !store) {
+    log.warn("payment webhook refused", { method, store: tenantSlug, reason: "unknown method or store" });
+    return UNAUTHENTICATED;
+  }
   const verdict = await gateway.verifyWebhook(rawBody, headers, store);
   if (!verdict.ok) {
-    log.warn("payment webhook refused", { method, store: store.slug, status: verdict.status, reason: verdict.reason });
-    return { status: verdict.status, body: { error: verdict.reason } };
+    log.warn("payment webhook refused", { method, store: tenantSlug, reason: verdict.reason });
+    return verdict.status === 400 ? { status: 400, body: { error: verdict.reason } } : UNAUTHENTICATED;
   }
   const event = verdict.event;
+  const refuse = (status: number, error: string): WebhookAnswer => {
+    log.warn("payment webhook refused", { method, store: store.slug, eventId: event.eventId, orderCode: event.orderCode, reason: error });
+    return { status, body: { error } };
+  };
+  if (event.tenantId !== String(store.tenantId)) return refuse(422, "the event was signed for another store");
+  if (!store.ordering.paymentMethods.includes(method)) return refuse(403, `this store does not take ${method} payments`);
   const code = normalizeOrderCode(event.orderCode);
   const order = code ? await Order.findOne({ tenantId: store.tenantId, code }, { total: 1, currency: 1, code: 1 }).lean().exec() : null;
-  if (!order) return { status: 404, body: { error: "unknown order" } };
+  if (!order) return refuse(404, "unknown order");
   if (event.outcome !== "paid") {
     log.info("payment failed at the provider", { method, orderCode: order.code });
     return { status: 200, body: { status: "noted" } };
@@ -56,9 +66,11 @@ export async function receivePaymentWebhook(deps: OrderingDeps, method: string, 
     });
     return { status: 422, body: { error: "amount or currency does not match the order" } };
   }
+  const claim = await claimProviderEvent({ tenantId: store.tenantId, method, eventId: event.eventId, orderId: order._id });
+  if (claim === "taken") return refuse(409, "this event id already paid another order");
 
   const paid = await markPaid(deps, store.tenantId, order._id, { method, eventId: event.eventId, ...(event.reference ? { reference: event.reference } : {}) });
-  if (paid.outcome === "not_found") return { status: 404, body: { error: "unknown order" } };
+  if (paid.outcome === "not_found") return refuse(404, "unknown order");
   if (paid.outcome === "not_payable") return { status: 200, body: { status: "not_payable", orderStatus: paid.status } };
   // Also on a duplicate: if the first delivery's process died, this one finishes the job.
   const delivery = await deliverOrder(deps, store.tenantId, order._id);

@@ -2,7 +2,8 @@
 // for a seller trying Niaga out. `createPayment` hands out a link to a pay page served
 // by the platform (simulator-page.ts); pressing "Pay" there makes the "provider" call
 // the platform back with a webhook signed like a real one: HMAC-SHA256 over the raw
-// body, under a per-deployment secret.
+// body, under a per-deployment secret. The body names the store it is for, so one
+// secret serves every store without one store's event paying in another.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import type { PaymentEvent, PaymentGateway, WebhookVerdict } from "./gateway.ts";
@@ -40,6 +41,8 @@ export function simulatorSecretFrom(encryptionKey: Buffer): Buffer {
 const eventSchema = z.object({
   id: z.string().min(1).max(100),
   type: z.enum(["payment.succeeded", "payment.failed"]),
+  /** The store's tenant id: signed with the rest, so the event pays nothing at another store's webhook. */
+  store: z.string().min(1).max(64),
   orderCode: z.string().min(1).max(32),
   amount: z.number().int().nonnegative(),
   currency: z.string().regex(/^[A-Z]{3}$/),
@@ -82,6 +85,7 @@ export function simulatorGateway(opts: SimulatorOptions): SimulatorGateway {
         return { ok: false, status: 400, reason: "signed, but not a simulator payment event" };
       }
       const event: PaymentEvent = {
+        tenantId: parsed.store,
         eventId: parsed.id,
         orderCode: parsed.orderCode,
         amount: parsed.amount,
