@@ -226,6 +226,17 @@ describe("payment events are bound to their store and method", () => {
     assert.equal(await statusOf(manualOnly.order.code, manualOnly.seeded.tenant), "pending_payment");
   });
 
+  test("a payment started before the store stopped offering its method is still taken", async () => {
+    const switched = await storeWithFirstOrder(["manual", "simulator"]);
+    const buyer = customer(`bound-${switched.seeded.slug}`);
+    assert.ok((await ordering.startPayment(switched.seeded.tenantId, buyer, switched.order.code, "simulator")).ok, "payment started");
+    await Tenant.updateOne({ _id: switched.seeded.tenant }, { $set: { "settings.ordering.paymentMethods": ["manual"] } }).exec();
+    const body = webhookBody(switched.order.code, switched.order.total, `evt_${randomUUID()}`, switched.seeded.tenantId);
+    const answer = await postWebhook(body, simulator.sign(body), switched.seeded.slug);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.equal(await statusOf(switched.order.code, switched.seeded.tenant), "delivered");
+  });
+
   test("a provider's event id pays one order on the whole platform", async () => {
     const a = await storeWithFirstOrder();
     const b = await storeWithFirstOrder();

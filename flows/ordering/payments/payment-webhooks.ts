@@ -25,7 +25,7 @@ export interface WebhookAnswer {
  * the same 401 (nothing happens, and nothing tells which stores exist). A correctly signed
  * event is answered 400 when unreadable, 422 when it was signed for another store or its
  * amount or currency differs from the order's, 403 when the store does not offer the
- * method, 404 when the store holds no such order, 409 when its event id already paid
+ * method (and the order's payment was not started with it), 404 when the store holds no such order, 409 when its event id already paid
  * another order — nothing happens in each case — and 200 otherwise, including a replay or
  * a duplicate, which changes nothing, and a payment for an order that already expired,
  * which the seller is alerted to.
@@ -49,9 +49,12 @@ export async function receivePaymentWebhook(deps: OrderingDeps, method: string, 
     return { status, body: { error } };
   };
   if (event.tenantId !== String(store.tenantId)) return refuse(422, "the event was signed for another store");
-  if (!store.ordering.paymentMethods.includes(method)) return refuse(403, `this store does not take ${method} payments`);
   const code = normalizeOrderCode(event.orderCode);
-  const order = code ? await Order.findOne({ tenantId: store.tenantId, code }, { total: 1, currency: 1, code: 1 }).lean().exec() : null;
+  const order = code ? await Order.findOne({ tenantId: store.tenantId, code }, { total: 1, currency: 1, code: 1, payment: 1 }).lean().exec() : null;
+  // A store that stopped offering a method still takes the payments its customers had
+  // already started with it: the money may have moved.
+  const offered = store.ordering.paymentMethods.includes(method) || order?.payment?.method === method;
+  if (!offered) return refuse(403, `this store does not take ${method} payments`);
   if (!order) return refuse(404, "unknown order");
   if (event.outcome !== "paid") {
     log.info("payment failed at the provider", { method, orderCode: order.code });
