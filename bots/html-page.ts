@@ -58,6 +58,12 @@ export function sendMissingPage(req: IncomingMessage, res: ServerResponse, statu
   sendNoticePage(res, status, locale, t(locale, MISSING_TEXTS[status].title), t(locale, MISSING_TEXTS[status].hint));
 }
 
+/** 500 as a page: what happened in the customer's words, and the error id the log line carries. */
+export function sendFailurePage(req: IncomingMessage, res: ServerResponse, errorId: string): void {
+  const locale = pageLocale(req);
+  sendNoticePage(res, 500, locale, t(locale, "web.failed.title"), t(locale, "web.failed.hint", { errorId }));
+}
+
 /** The browser's preferred language among ours (`Accept-Language`), else Indonesian. */
 export function pageLocale(req: IncomingMessage): Locale {
   const ranked = (req.headers["accept-language"] ?? "")

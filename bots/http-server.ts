@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
 import type winston from "winston";
-import { sendMissingPage, wantsPage } from "./html-page.ts";
+import { sendFailurePage, sendMissingPage, wantsPage } from "./html-page.ts";
 import { serveMetrics, type MetricsAccess } from "./metrics-endpoint.ts";
 
 /**
@@ -106,8 +106,9 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
       } else {
         const errorId = randomBytes(4).toString("hex");
         opts.log.error("http handler failed", { route: routeLabel, errorId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-        if (!res.headersSent) sendJson(res, 500, { error: "internal error", errorId });
-        else res.end();
+        if (res.headersSent) res.end();
+        else if (wantsPage(req)) sendFailurePage(req, res, errorId);
+        else sendJson(res, 500, { error: "internal error", errorId });
       }
     } finally {
       requests.inc({ route: routeLabel, status: String(res.statusCode) });

@@ -19,9 +19,11 @@ describe("platform HTTP server", () => {
     http = createPlatformHttp({ log });
     http.readiness("mongodb", () => dbUp);
     http.route("POST", "/echo/:name", async (req, res, { name }) => sendJson(res, 200, { name, body: (await readBody(req, 16)).toString() }));
-    http.route("GET", "/boom", () => {
-      throw new Error("kaboom");
-    });
+    for (const method of ["GET", "POST"]) {
+      http.route(method, "/boom", () => {
+        throw new Error("kaboom");
+      });
+    }
     base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
   });
   after(() => http.close());
@@ -78,12 +80,21 @@ describe("platform HTTP server", () => {
     assert.match((await fetch(`${base}/healthz`)).headers.get("content-type") ?? "", /json/, "machine endpoints keep JSON");
   });
 
-  it("answers a failing handler with 500 and an error id that is in the log", async () => {
-    const res = await fetch(`${base}/boom`);
+  it("answers a failing handler with 500 and an error id that is in the log: a page for a browser, JSON for a machine", async () => {
+    const res = await fetch(`${base}/boom`, { headers: { accept: "text/html", "accept-language": "en" } });
     assert.equal(res.status, 500);
-    const { errorId } = (await res.json()) as { errorId: string };
-    assert.match(errorId, /^[0-9a-f]{8}$/);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+    const page = await res.text();
+    assert.match(page, /Sorry, something went wrong on our side/);
+    const errorId = /give the store this code: ([0-9a-f]{8})/.exec(page)?.[1] ?? "";
+    assert.match(errorId, /^[0-9a-f]{8}$/, page);
     assert.ok(logged.some((line) => line.includes(errorId) && line.includes("kaboom")));
+
+    const machine = await fetch(`${base}/boom`, { method: "POST", headers: { accept: "application/json" } });
+    assert.equal(machine.status, 500);
+    const body = (await machine.json()) as { error: string; errorId: string };
+    assert.equal(body.error, "internal error");
+    assert.ok(logged.some((line) => line.includes(body.errorId) && line.includes("kaboom")));
   });
 });
 
