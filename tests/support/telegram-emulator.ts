@@ -334,6 +334,24 @@ export class TelegramEmulator {
     return [];
   }
 
+  /**
+   * An API root that tags every call made through it with `client`, for tests that run
+   * several processes or registries against one bot: `calls()` then says who called.
+   * `apiRootFor("a")` is `<apiRoot>/client/a`; downloads work through it too.
+   */
+  apiRootFor(client: string): string {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(client)) throw new Error(`telegram emulator: client names are 1–64 of A–Z a–z 0–9 _ - (got ${JSON.stringify(client)})`);
+    return `${this.apiRoot}/client/${client}`;
+  }
+
+  /**
+   * The bot's getUpdates calls Telegram answered with 409 Conflict: two pollers at once
+   * ("terminated by other getUpdates request"), or polling while a webhook is set.
+   */
+  conflicts(token: string): ApiCall[] {
+    return this.calls(token).filter((c) => c.response?.error_code === 409);
+  }
+
   /** Every Bot API call the bot made (optionally of one method), faulted and failed ones included. */
   calls(token: string, method?: string): ApiCall[] {
     const all = this.botFor(token).calls;
@@ -467,12 +485,15 @@ export class TelegramEmulator {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://emulator");
-    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    const tagged = /^\/client\/([A-Za-z0-9_-]{1,64})(\/.*)$/.exec(url.pathname);
+    const client = tagged?.[1];
+    const path = tagged?.[2] ?? url.pathname;
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(path);
     if (download) {
       req.resume();
       return this.download(res, decodeURIComponent(download[1]), decodeURIComponent(download[2]));
     }
-    const route = /^\/bot([^/]+)\/([^/]*)$/.exec(url.pathname);
+    const route = /^\/bot([^/]+)\/([^/]*)$/.exec(path);
     const token = route ? decodeURIComponent(route[1]) : "";
     const bot = this.tokens.get(token);
     if (!route || !bot) {
@@ -490,13 +511,13 @@ export class TelegramEmulator {
     res.on("close", () => {
       if (!res.writableFinished) disconnected.abort();
     });
-    const outcome = await this.dispatch(bot, token, route[2], params, disconnected.signal, false);
+    const outcome = await this.dispatch(bot, token, route[2], params, disconnected.signal, false, client);
     if (outcome === DROP_CONNECTION) req.socket.destroy();
     else reply(res, outcome);
   }
 
-  private async dispatch(bot: EmulatedBot, token: string, method: string, params: Params, disconnected: AbortSignal, viaWebhookReply: boolean): Promise<Outcome> {
-    const call: ApiCall = { method, params: describeParams(params), viaWebhookReply, receivedAt: performance.now() };
+  private async dispatch(bot: EmulatedBot, token: string, method: string, params: Params, disconnected: AbortSignal, viaWebhookReply: boolean, client?: string): Promise<Outcome> {
+    const call: ApiCall = { method, params: describeParams(params), viaWebhookReply, receivedAt: performance.now(), ...(client !== undefined && { client }) };
     bot.calls.push(call);
     let outcome: Outcome;
     try {

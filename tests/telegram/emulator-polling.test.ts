@@ -175,18 +175,21 @@ test("allowed_updates filters what the bot receives, and the setting sticks for 
 test("two instances polling one token: the earlier one is told Conflict (409) and stops", async (t) => {
   const tg = await emulator(t);
   const { token } = tg.bot();
-  const older = new Bot(token, { client: { apiRoot: tg.apiRoot } });
+  const older = new Bot(token, { client: { apiRoot: tg.apiRootFor("older") } });
   older.on("message", () => undefined);
   const olderRunning = older.start();
   await tg.waitForPoll(token);
 
-  const newer = new Bot(token, { client: { apiRoot: tg.apiRoot } });
+  const newer = new Bot(token, { client: { apiRoot: tg.apiRootFor("newer") } });
   newer.on("message", () => undefined);
   const stopNewer = poll(newer);
   await assert.rejects(olderRunning, (error: unknown) =>
     error instanceof GrammyError && error.error_code === 409 &&
     error.description === "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
   await stopNewer();
+  // Which client polled, and which poll was refused: what tests of several instances count.
+  assert.deepEqual([tg.conflicts(token)[0].method, tg.conflicts(token)[0].client], ["getUpdates", "older"]);
+  assert.deepEqual([...new Set(tg.calls(token, "getUpdates").map((c) => c.client))], ["older", "newer"]);
 });
 
 test("a 10,000-character message from a customer arrives as three messages, as Telegram clients split it", async (t) => {

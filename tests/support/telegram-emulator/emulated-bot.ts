@@ -45,6 +45,8 @@ export interface ApiCall {
   readonly params: Readonly<Record<string, unknown>>;
   /** True when the bot answered a webhook request with this call in the response body. */
   readonly viaWebhookReply: boolean;
+  /** Which client made the call, when it used an API root from `apiRootFor(client)`. */
+  readonly client?: string;
   /** The answer, once given: `{ ok: true }` or the error Telegram would return. */
   response?: { readonly ok: boolean; readonly error_code?: number; readonly description?: string };
   /** When the emulator received the call (`performance.now()`, ms). */
