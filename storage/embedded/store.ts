@@ -51,6 +51,9 @@ export class Collection {
   insert(doc: Document): void {
     checkId(doc._id);
     const id = idOf(doc);
+    // The _id index's conflict check skips the document's own id (right for a replace), so a
+    // second document with an existing _id is refused here, as mongod refuses it.
+    if (this.docs.has(id)) throw duplicateKeyError(this.ns, { index: this.indexes.get(ID_INDEX_SPEC.name)!, keyValue: { _id: doc._id } });
     this.assertAcceptable(doc, id);
     for (const index of this.indexes.values()) index.add(doc, id);
     this.docs.set(id, doc);

@@ -65,6 +65,19 @@ describe("unique indexes through mongoose", () => {
     assert.equal(await Product.countDocuments({ slug: "mentega" }), 1);
   });
 
+  it("refuses a second document with an existing _id, inserted or upserted by a filter that missed it, and keeps the first", async () => {
+    const Lease = fx.conn.model("UniqId", new Schema({ _id: String, holder: String, until: Number }));
+    await Lease.create({ _id: "poll:1", holder: "a", until: 100 });
+    const inserted = await rejection(Lease.create({ _id: "poll:1", holder: "b", until: 200 }));
+    assert.equal(inserted.code, 11000);
+    assert.deepEqual(inserted.keyValue, { _id: "poll:1" });
+    const upserted = await rejection(
+      Lease.findOneAndUpdate({ _id: "poll:1", until: { $lt: 50 } }, { $set: { holder: "b", until: 200 } }, { upsert: true, returnDocument: "after" }),
+    );
+    assert.equal(upserted.code, 11000);
+    assert.deepEqual(await Lease.find().lean(), [{ _id: "poll:1", holder: "a", until: 100, __v: 0 }]);
+  });
+
   it("enforces a compound unique index on the combination only", async () => {
     const schema = new Schema({ tenantId: String, sku: String });
     schema.index({ tenantId: 1, sku: 1 }, { unique: true });
