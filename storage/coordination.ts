@@ -4,6 +4,8 @@
  * which is right for one instance and wrong for several, so the start says so in the log.
  * `health` probes Redis (and whatever else the process watches, such as MongoDB): while Redis
  * does not answer, the lock and the limits fall back to this process's own at once.
+ * The leases (which instance polls which store) live in Redis with `REDIS_URL`, else in
+ * MongoDB: they keep instances apart either way.
  *
  * ```ts
  * const coordination = createCoordination({ redisUrl: config.redisUrl, log: logger });
@@ -14,6 +16,7 @@
 import type { Redis } from "ioredis";
 import type winston from "winston";
 import { DependencyHealth } from "./dependency-health.ts";
+import { createMongoLeases, createRedisLeases, type Leases } from "./leases.ts";
 import { createInProcessLock, createRedisLock, type ChatLock } from "./locks.ts";
 import { createInProcessRateLimiter, createRedisRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { connectRedis } from "./redis.ts";
@@ -21,6 +24,8 @@ import { connectRedis } from "./redis.ts";
 export interface Coordination {
   lock: ChatLock;
   limiter: RateLimiter;
+  /** Needs MongoDB connected (mongoose) when `REDIS_URL` is unset. */
+  leases: Leases;
   redis?: Redis;
   /** Probes Redis when it is used; the platform adds MongoDB. */
   health: DependencyHealth;
@@ -43,6 +48,7 @@ export function createCoordination(opts: { redisUrl?: string; log: winston.Logge
     return {
       lock: createInProcessLock(),
       limiter: createInProcessRateLimiter(),
+      leases: createMongoLeases(),
       health,
       mode: "single-instance",
       close: () => health.stop(),
@@ -54,6 +60,7 @@ export function createCoordination(opts: { redisUrl?: string; log: winston.Logge
   return {
     lock: createRedisLock(redis, { redisAnswers }),
     limiter: createRedisRateLimiter(redis, { redisAnswers }),
+    leases: createRedisLeases(redis),
     redis,
     health,
     mode: "redis",
