@@ -41,6 +41,11 @@ export type Config = {
    * {@link DEFAULT_RECONCILE_INTERVAL_MS}.
    */
   reconcileIntervalMs?: number;
+  /**
+   * How long an instance's right to poll a store lasts without renewal (`POLL_LEASE_MS`);
+   * present only when set, else the store bots' default (15 s).
+   */
+  pollLeaseMs?: number;
   nodeEnv: "development" | "production" | "test";
 };
 
@@ -191,6 +196,11 @@ const envSchema = z.object({
     .refine((v) => /^\d{1,9}$/.test(v) && Number(v) >= 100, "expected a whole number of milliseconds, at least 100 (e.g. 15000)")
     .transform(Number)
     .optional(),
+  POLL_LEASE_MS: z
+    .string()
+    .refine((v) => /^\d{1,9}$/.test(v) && Number(v) >= 3000, "expected a whole number of milliseconds, at least 3000 (e.g. 15000)")
+    .transform(Number)
+    .optional(),
   NODE_ENV: z.enum(["development", "production", "test"], { error: "expected development, production or test" }).default("development"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
@@ -246,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     metricsListener: e.METRICS_PORT === undefined ? undefined : { host: e.METRICS_HOST ?? "127.0.0.1", port: e.METRICS_PORT },
     ...(e.RECONCILE_INTERVAL_MS !== undefined && { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS }),
+    ...(e.POLL_LEASE_MS !== undefined && { pollLeaseMs: e.POLL_LEASE_MS }),
     nodeEnv: e.NODE_ENV,
   };
 }

@@ -177,6 +177,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
       http,
       logFor: tenantLogger,
+      // One instance polls each polling-mode store; the others stand by for its lease.
+      leases: coordination.leases,
+      ...(config.pollLeaseMs !== undefined && { pollLeaseMs: config.pollLeaseMs }),
       // Each member's command menu lists what their role may start.
       sellerMenu: roleMayStart,
       // The owner bot will carry this alert; until then the log does.
@@ -200,6 +203,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     const sweep = reconcileEvery(telegram, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"));
     logger.info(startLine(coordination.mode, port, bots), {
       mode: coordination.mode,
+      instance: coordination.leases.holder,
       httpPort: port,
       ...(metrics && { metricsPort: metrics.port }),
       storeBots: { started: bots.started.length, failed: bots.failed.length },

@@ -34,6 +34,8 @@ import { CustomerRecords, TELEGRAM_CHANNEL } from "./customer-records.ts";
 import { downloadTelegramFile } from "./file-download.ts";
 import { displayNameOf, inboundMessageOf } from "./inbound-message.ts";
 import { MemberMenus } from "./member-menus.ts";
+import { PollingGuard } from "./polling-guard.ts";
+import type { PollingRight } from "./polling-leases.ts";
 import type { SellerMenuFilter } from "./member-menus.ts";
 import { sendingProactively } from "./outgoing-pacer.ts";
 import type { OutgoingPacer } from "./outgoing-pacer.ts";
@@ -78,6 +80,11 @@ export interface StoreBotOptions extends StoreBotShared {
   pacer: OutgoingPacer;
   /** Telegram answered 401: the token is revoked. Called at most once. */
   onUnauthorized(): void;
+  /**
+   * When instances share stores: this instance's right to poll the store (its polling
+   * lease). Every `getUpdates` is checked against it (`PollingGuard`).
+   */
+  pollingRight?: PollingRight;
 }
 
 // Update ids remembered to drop a redelivered update (polling and webhook overlapping during a switch).
@@ -91,10 +98,15 @@ export class StoreBot {
   readonly memberMenus: MemberMenus;
   #mode: TelegramMode | "stopped" = "stopped";
   #runner: RunnerHandle | undefined;
+  /** The runner being stopped: polling starts again only once it has let go of its long poll. */
+  #stopping: Promise<unknown> | undefined;
+  readonly #guard: PollingGuard | undefined;
   #webhookSecretDigest: Buffer | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #seen = new Set<number>();
   #highestUpdateId = 0;
+  /** The highest offset a getUpdates was sent with: every update below it is confirmed to Telegram. */
+  #confirmedBelow = 1;
   readonly #keyboards = new LiveKeyboards();
   /**
    * Proactive batches to one chat, one after another; bulk ones (broadcasts) in a line of
@@ -115,7 +127,16 @@ export class StoreBot {
       ...(options.lookupBudgetMs !== undefined && { lookupBudgetMs: options.lookupBudgetMs }),
     });
     this.bot = new Bot(options.token, { client: { apiRoot: options.apiRoot } });
-    // Installed first, so it sits under the retries: each retry waits its turn too.
+    // First of all, right above the network: each getUpdates' offset is recorded as it goes
+    // out, and, when instances share stores, checked against this one's right to poll.
+    this.bot.api.config.use((prev, method, payload, signal) => {
+      const offset = method === "getUpdates" ? (payload as { offset?: number }).offset ?? 0 : 0;
+      if (offset > this.#confirmedBelow) this.#confirmedBelow = offset;
+      return prev(method, payload, signal);
+    });
+    this.#guard = options.pollingRight && new PollingGuard(options.pollingRight);
+    if (this.#guard) this.bot.api.config.use(this.#guard.transformer());
+    // Installed before the retries, so it sits under them: each retry waits its turn too.
     this.bot.api.config.use(options.pacer.transformer());
     this.bot.api.config.use(resilientCalls({
       ...options.resilience,
@@ -135,8 +156,14 @@ export class StoreBot {
     this.#installHandlers();
   }
 
+  /** "polling" also while standing by (another instance polls the store); see `fetching`. */
   get mode(): TelegramMode | "stopped" {
     return this.#mode;
+  }
+
+  /** Whether this bot is long polling now. */
+  get fetching(): boolean {
+    return this.#runner !== undefined;
   }
 
   /**
@@ -159,6 +186,7 @@ export class StoreBot {
 
   /** Starts long polling; removes a webhook first, since Telegram refuses getUpdates while one is set. */
   async startPolling(): Promise<void> {
+    await this.#stopping;
     if (this.#runner) return;
     await this.bot.api.deleteWebhook();
     const runner = run(this.bot, {
@@ -170,27 +198,52 @@ export class StoreBot {
       if (this.#runner !== runner) return;
       this.#runner = undefined;
       this.#mode = "stopped";
+      this.#guard?.abandon();
       this.#log.error("telegram long polling stopped", { tenant: this.tenant.slug, error: describe(error) });
     });
   }
 
   /**
-   * Stops long polling once the updates already fetched are handled, then tells Telegram
-   * they are done (a last `getUpdates` with the next offset), so whoever receives the
-   * store's updates next — a webhook, another process — does not get them again.
+   * Stops long polling: tells Telegram the updates already fetched are done (a last
+   * `getUpdates` with the next offset), so whoever receives the store's updates next — a
+   * webhook, another process — does not get them again, and resolves once they are handled.
    */
   async stopPolling(): Promise<void> {
-    const runner = this.#runner;
-    this.#runner = undefined;
     if (this.#mode === "polling") this.#mode = "stopped";
-    if (!runner) return;
-    await Promise.resolve(runner.isRunning() ? runner.stop() : undefined).catch(() => undefined);
-    await this.#drain();
-    if (this.#highestUpdateId > 0) {
+    if (!(await this.#stopFetching())) return;
+    // Usually the long poll just abandoned already confirmed them; a getUpdates now would
+    // race that poll's connection closing, and Telegram would answer the poll 409 Conflict.
+    if (this.#highestUpdateId >= this.#confirmedBelow) {
       await this.bot.api.getUpdates({ offset: this.#highestUpdateId + 1, limit: 1, timeout: 0 }).catch((error: unknown) => {
         this.#log.warn("telegram could not confirm the last polled updates", { tenant: this.tenant.slug, error: describe(error) });
       });
     }
+    this.#guard?.abandon();
+    await this.#drain();
+  }
+
+  /**
+   * Polling mode without polling: another instance holds the store's polling lease. A long
+   * poll under way is abandoned and nothing is confirmed to Telegram (the lease is gone, and
+   * a getUpdates now would cut into the other instance's poll): updates fetched and not yet
+   * confirmed are left to the instance that polls now. `startPolling` resumes.
+   */
+  async standBy(): Promise<void> {
+    this.#mode = "polling";
+    await this.#stopFetching();
+    this.#guard?.abandon();
+  }
+
+  /** Stops the runner, if any; resolves true when there was one, once its long poll is let go. */
+  async #stopFetching(): Promise<boolean> {
+    const runner = this.#runner;
+    this.#runner = undefined;
+    if (!runner) return false;
+    const stopping = Promise.resolve(runner.isRunning() ? runner.stop() : undefined).catch(() => undefined);
+    this.#stopping = stopping;
+    await stopping;
+    if (this.#stopping === stopping) this.#stopping = undefined;
+    return true;
   }
 
   /** Points Telegram at the platform's endpoint for this store, with the secret it must send back. */
@@ -265,13 +318,20 @@ export class StoreBot {
     this.#seen.add(updateId);
     if (this.#seen.size > REMEMBERED_UPDATES) this.#seen.delete(this.#seen.values().next().value as number);
     if (updateId > this.#highestUpdateId) this.#highestUpdateId = updateId;
-    const work = next();
+    const work = this.#guard ? this.#onceConfirmed(updateId, next) : next();
     this.#inFlight.add(work);
     try {
       await work;
     } finally {
       this.#inFlight.delete(work);
     }
+  }
+
+  /** A polled update is handled only once Telegram is told it is done with it (see `PollingGuard`). */
+  async #onceConfirmed(updateId: number, next: () => Promise<void>): Promise<void> {
+    if (await this.#guard!.confirmed(updateId)) return next();
+    this.#seen.delete(updateId);
+    this.#log.warn("telegram update left for the instance that polls the store now: this one's polling lease ran out before it confirmed the update", { tenant: this.tenant.slug, updateId });
   }
 
   async #drain(): Promise<void> {

@@ -28,11 +28,16 @@
  * The catch: the registry acts on calls made in this process. A change written by another
  * process (`niaga tenant suspend`) reaches a running bot through `reconcile(tenantId)`, or
  * `reconcileChanged()` for every store at once.
+ *
+ * Several instances on the same stores pass `leases` (`coordination.leases`): a store in
+ * polling mode is then polled by the one instance holding its polling lease
+ * (`PollingLeases`); on the others its bot stands by (`status(id).pollingHere === false`,
+ * it still sends) and takes over when the lease is released or lapses.
  */
 import { createHash } from "node:crypto";
 import { randomBytes } from "node:crypto";
 import { Api, GrammyError } from "grammy";
-import { registerSecret, tenantLogger } from "../../bots/logger.ts";
+import { logger, registerSecret, tenantLogger } from "../../bots/logger.ts";
 import { notSent } from "../../bots/customer-messages.ts";
 import type { ChannelSender, SendOptions, SendReport } from "../../bots/customer-messages.ts";
 import type { PlatformHttp, RouteHandler } from "../../bots/http-server.ts";
@@ -41,6 +46,7 @@ import { ChatQueue } from "../../flows/engine/chat-queue.ts";
 import type { Engine } from "../../flows/engine/engine.ts";
 import type { Outbound } from "../../flows/engine/message.ts";
 import { resolveLocale } from "../../locales/i18n.ts";
+import type { Leases } from "../../storage/leases.ts";
 import { openTenantSecret, sealTenantSecret, Tenant } from "../../storage/models/index.ts";
 import type { TenantDoc, TenantFields } from "../../storage/models/index.ts";
 import { ButtonSigner, PromptTags } from "./button-data.ts";
@@ -49,6 +55,7 @@ import { downloadTelegramFile } from "./file-download.ts";
 import type { SellerMenuFilter } from "./member-menus.ts";
 import { OutgoingPacer } from "./outgoing-pacer.ts";
 import type { OutgoingLimits } from "./outgoing-pacer.ts";
+import { PollingLeases } from "./polling-leases.ts";
 import { carriesSecret, secretDigest, StoreBot } from "./store-bot.ts";
 import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
 import { createWebhookEndpoint } from "./webhook-endpoint.ts";
@@ -110,6 +117,15 @@ export interface StoreBotsOptions {
   sellerMenu?: SellerMenuFilter;
   /** Members read per page when a bot sets its members' menus at start. Default 100. */
   memberMenuPageSize?: number;
+  /**
+   * Who polls a store when several instances share the stores (`coordination.leases`): a
+   * polling-mode store is polled only by the instance holding its lease (see
+   * `PollingLeases`). Without it, every registry polls its polling-mode stores: right for
+   * one instance only.
+   */
+  leases?: Leases;
+  /** How long a polling lease lasts without renewal (`POLL_LEASE_MS`). Default 15 000 ms. */
+  pollLeaseMs?: number;
 }
 
 /** Why a store's bot could not be started or used; `message` is for the operator. */
@@ -128,6 +144,8 @@ export interface StoreBotStatus {
   slug: string;
   mode: TelegramMode | "stopped";
   botUsername: string;
+  /** In polling mode: whether this instance polls the store now (false while another instance holds its polling lease). */
+  pollingHere?: boolean;
 }
 
 export interface StartAllReport {
@@ -164,6 +182,7 @@ export class StoreBots implements ChannelSender {
   /** Each store's sweep fields as last seen, and when a store that failed is tried again. */
   readonly #fingerprints = new Map<string, string>();
   readonly #retries = new Map<string, { at: number; delayMs: number }>();
+  readonly #polling: PollingLeases | undefined;
   #closing = false;
 
   constructor(options: StoreBotsOptions) {
@@ -190,6 +209,15 @@ export class StoreBots implements ChannelSender {
       answerWithinMs: options.webhookAnswerWithinMs ?? 8000,
     });
     options.http?.route("POST", "/telegram/:tenant", this.webhookRoute);
+    this.#polling = options.leases && new PollingLeases({
+      leases: options.leases,
+      ...(options.pollLeaseMs !== undefined && { leaseMs: options.pollLeaseMs }),
+      logFor: (slug) => this.#logFor(slug),
+      log: logger,
+      ...(options.http && { metrics: options.http.metrics }),
+      onGranted: (tenantId) => void this.#leaseGranted(tenantId),
+      onLost: (tenantId) => this.#leaseLost(tenantId),
+    });
   }
 
   /** Starts the bot of every active store that has a token Telegram has not revoked. Never throws for one store. */
@@ -389,14 +417,8 @@ export class StoreBots implements ChannelSender {
       if (saved.matchedCount === 0) throw new StoreBotError("unknown-store", `no store has the id ${tenantId}`);
       const bot = this.#bots.get(tenantId);
       if (!bot || bot.mode === mode) return;
-      const log = this.#logFor(bot.tenant.slug);
-      if (mode === "webhook") {
-        await bot.stopPolling();
-        await bot.useWebhook(this.#webhookUrl(bot.tenant.slug), await this.#webhookSecret(tenantId));
-      } else {
-        await bot.startPolling();
-      }
-      log.info("telegram store bot switched mode", { tenant: bot.tenant.slug, mode });
+      await this.#moveTo(bot, mode);
+      this.#logFor(bot.tenant.slug).info("telegram store bot switched mode", { tenant: bot.tenant.slug, mode });
     });
   }
 
@@ -422,14 +444,7 @@ export class StoreBots implements ChannelSender {
       running.tenant.name = tenant.name;
       running.tenant.locale = resolveLocale(tenant.locale);
       const mode = tenant.channels?.telegram?.mode ?? "polling";
-      if (running.mode !== mode) {
-        if (mode === "webhook") {
-          await running.stopPolling();
-          await running.useWebhook(this.#webhookUrl(running.tenant.slug), await this.#webhookSecret(tenantId));
-        } else {
-          await running.startPolling();
-        }
-      }
+      if (running.mode !== mode) await this.#moveTo(running, mode);
       return this.#status(running);
     });
   }
@@ -475,6 +490,8 @@ export class StoreBots implements ChannelSender {
     this.#closing = true;
     const drained = (async () => {
       await this.stopAll();
+      // The stores' leases are back (the other instances take over); what still sends finishes.
+      await this.#polling?.close();
       while (this.#sending.size > 0) await Promise.allSettled([...this.#sending]);
     })();
     let timer: NodeJS.Timeout | undefined;
@@ -512,6 +529,7 @@ export class StoreBots implements ChannelSender {
     const bot: StoreBot = new StoreBot({
       ...this.#shared, tenant: store, token, log, pacer: this.#pacerFor(tenantId),
       onUnauthorized: () => void this.#tokenRevoked(bot),
+      ...(this.#polling && { pollingRight: this.#polling.right(tenantId) }),
     });
     let me;
     try {
@@ -538,7 +556,7 @@ export class StoreBots implements ChannelSender {
     this.#absent.delete(store.slug);
     try {
       if (mode === "webhook") await bot.useWebhook(this.#webhookUrl(store.slug), await this.#webhookSecret(tenantId));
-      else await bot.startPolling();
+      else await this.#poll(bot);
     } catch (error) {
       await this.#stop(tenantId);
       throw error;
@@ -561,7 +579,50 @@ export class StoreBots implements ChannelSender {
     this.#bySlug.delete(bot.tenant.slug);
     this.#live.delete(bot);
     await bot.stop();
+    // After the stop confirmed the last polled updates: whoever takes the lease next starts clean.
+    await this.#polling?.leave(tenantId);
     this.#logFor(bot.tenant.slug).info("telegram store bot stopped", { tenant: bot.tenant.slug });
+  }
+
+  /** Moves a running bot to the other mode: polling stops (and its lease goes) before the webhook is set. */
+  async #moveTo(bot: StoreBot, mode: TelegramMode): Promise<void> {
+    if (mode === "polling") return this.#poll(bot);
+    await bot.stopPolling();
+    await this.#polling?.leave(bot.tenant.id);
+    await bot.useWebhook(this.#webhookUrl(bot.tenant.slug), await this.#webhookSecret(bot.tenant.id));
+  }
+
+  /** Polls the store here when this instance holds (or now takes) its polling lease; else stands by for it. */
+  async #poll(bot: StoreBot): Promise<void> {
+    if (this.#polling && !(await this.#polling.join(bot.tenant.id, bot.tenant.slug))) return bot.standBy();
+    try {
+      await bot.startPolling();
+    } catch (error) {
+      await this.#polling?.giveBack(bot.tenant.id);
+      throw error;
+    }
+  }
+
+  /** A tick took the lease of a store standing by here. */
+  async #leaseGranted(tenantId: string): Promise<void> {
+    await this.#serially(tenantId, async () => {
+      const bot = this.#bots.get(tenantId);
+      if (!bot || bot.mode !== "polling" || bot.fetching || this.#closing || !this.#polling?.holds(tenantId)) return;
+      await bot.startPolling();
+    }).catch(async (error: unknown) => {
+      const slug = this.#bots.get(tenantId)?.tenant.slug ?? tenantId;
+      this.#logFor(slug).warn("telegram polling did not start after taking the store's polling lease; trying again at the next tick", { tenant: slug, error: describe(error) });
+      await this.#polling?.giveBack(tenantId);
+    });
+  }
+
+  /** The lease of a store polled here is gone: stop at once, not behind the store's other operations. */
+  #leaseLost(tenantId: string): void {
+    const bot = this.#bots.get(tenantId);
+    if (bot?.mode !== "polling") return;
+    bot.standBy().catch((error: unknown) => {
+      this.#logFor(bot.tenant.slug).warn("telegram polling did not stop cleanly after the polling lease was lost", { tenant: bot.tenant.slug, error: describe(error) });
+    });
   }
 
   async #sendTo(tenantId: string, chatId: number, replies: readonly Outbound[], opts: SendOptions): Promise<SendReport> {
@@ -695,7 +756,10 @@ export class StoreBots implements ChannelSender {
   }
 
   #status(bot: StoreBot): StoreBotStatus {
-    return { tenantId: bot.tenant.id, slug: bot.tenant.slug, mode: bot.mode, botUsername: bot.bot.botInfo.username };
+    return {
+      tenantId: bot.tenant.id, slug: bot.tenant.slug, mode: bot.mode, botUsername: bot.bot.botInfo.username,
+      ...(bot.mode === "polling" && { pollingHere: bot.fetching }),
+    };
   }
 
   #logFor(slug: string): EngineLog {

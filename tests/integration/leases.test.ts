@@ -3,6 +3,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
+import { PollingLeases } from "../../adapters/telegram/polling-leases.ts";
+import type { EngineLog } from "../../flows/engine/actions.ts";
 import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
 import { createMongoLeases, createRedisLeases, LeaseRecord, type Leases } from "../../storage/leases.ts";
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
@@ -10,6 +12,7 @@ import { startRedis, type TestRedis } from "../support/redis.ts";
 
 const TTL_MS = 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const quiet: EngineLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 let mongo: TestMongo;
 let redisServer: TestRedis;
@@ -96,6 +99,40 @@ for (const [backend, leasesFor] of Object.entries(backends)) {
       assert.deepEqual([first?.epoch, second?.epoch, third?.epoch], [1, 2, 3]);
       await a.release([key]);
       assert.deepEqual(await a.holders([key]), new Map([[key, "b"]]), "a release by someone else changes nothing");
+    });
+
+    it("a thousand stores cost one renewal and one lookup a tick, whichever instance holds them", async () => {
+      const calls = { renew: 0, holders: 0, acquire: 0 };
+      const counted = (leases: Leases): Leases => ({
+        ...leases,
+        renew: (k, ttl) => (calls.renew++, leases.renew(k, ttl)),
+        holders: (k) => (calls.holders++, leases.holders(k)),
+        acquire: (k, ttl) => (calls.acquire++, leases.acquire(k, ttl)),
+      });
+      const keeper = (holder: string) => new PollingLeases({
+        leases: counted(leasesFor(holder)), leaseMs: 60_000, logFor: () => quiet, log: quiet, onGranted: () => undefined, onLost: () => undefined,
+      });
+      const [a, b] = [keeper(`${backend}-a`), keeper(`${backend}-b`)];
+      const stores = Array.from({ length: 1000 }, (_, i) => `store-${backend}-${i}`);
+      try {
+        const joinAll = async (keeper: PollingLeases) => {
+          const held: boolean[] = [];
+          for (let i = 0; i < stores.length; i += 50) held.push(...(await Promise.all(stores.slice(i, i + 50).map((id) => keeper.join(id, id)))));
+          return held;
+        };
+        assert.ok((await joinAll(a)).every(Boolean), "a takes every free lease");
+        assert.ok(!(await joinAll(b)).some(Boolean), "b takes none");
+        Object.assign(calls, { renew: 0, holders: 0, acquire: 0 });
+        await a.tick();
+        await b.tick();
+        assert.deepEqual(calls, { renew: 1, holders: 1, acquire: 0 });
+        assert.ok(stores.every((id) => a.holds(id) && !b.holds(id)));
+      } finally {
+        await a.close();
+        await b.close();
+      }
+      const released = await leasesFor("probe").holders(stores.map((id) => `telegram-polling:${id}`));
+      assert.equal(released.size, 0, "closing released every lease in one go");
     });
   });
 }

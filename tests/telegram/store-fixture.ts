@@ -7,6 +7,7 @@ import type { Message } from "grammy/types";
 import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
 import { logger } from "../../bots/logger.ts";
 import type { EngineLog } from "../../flows/engine/actions.ts";
+import type { ChatLock } from "../../storage/locks.ts";
 import { createEngine, type Engine } from "../../flows/engine/engine.ts";
 import { defineFlow } from "../../flows/engine/flow-schema.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
@@ -143,6 +144,13 @@ export interface Stores {
   /** A store with a bot token registered in the emulator, saved in MongoDB (not started). */
   createStore(options?: { name?: string; mode?: TelegramMode; locale?: "id" | "en" }): Promise<Store>;
   user(profile?: { first_name?: string; language_code?: string }): User;
+  /**
+   * Another platform instance on the same MongoDB and Telegram: its own engine (sessions in
+   * the same MongoDB, chats locked with `lock`, in-process by default) and its own
+   * `StoreBots`, whose Bot API calls the emulator tags with `client` (`tg.calls(token)[i].client`).
+   * Closed with the fixture, or earlier by the test.
+   */
+  instance(client: string, options?: Partial<StoreBotsOptions> & { lock?: ChatLock }): StoreBots;
   close(): Promise<void>;
 }
 
@@ -174,16 +182,31 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
   // The proof action downloads through the bots made below; it only runs once they exist.
   const { flows, actions } = storeFlows(publicUrl, () => bots);
   const engine = createEngine({ flows, actions, sessions: new MongoSessionStore(), audienceOf: () => "customer", logFor });
-  const bots: StoreBots = new StoreBots({
-    engine, encryptionKey, apiRoot: tg.apiRoot, publicUrl, http, logFor,
+  const common = {
+    encryptionKey, publicUrl,
     resilience: { baseDelayMs: 20, maxDelayMs: 100 },
     pollingTimeoutSec: 10,
-    onTokenRevoked: (store) => void revoked.push(store.slug),
-    ...options,
-  });
+    onTokenRevoked: (store: { slug: string }) => void revoked.push(store.slug),
+  };
+  const bots: StoreBots = new StoreBots({ ...common, engine, apiRoot: tg.apiRoot, http, logFor, ...options });
+  const instances: StoreBots[] = [];
 
   return {
     tg, bots, engine, http, publicUrl, log, revoked,
+    instance(client, { lock, ...instanceOptions } = {}) {
+      const logHere = (slug: string): EngineLog => {
+        const inner = logFor(slug);
+        return {
+          info: (m, meta) => inner.info(m, { instance: client, ...meta }),
+          warn: (m, meta) => inner.warn(m, { instance: client, ...meta }),
+          error: (m, meta) => inner.error(m, { instance: client, ...meta }),
+        };
+      };
+      const engineHere = createEngine({ flows, actions, sessions: new MongoSessionStore(), audienceOf: () => "customer", logFor: logHere, ...(lock && { lock }) });
+      const instance = new StoreBots({ ...common, engine: engineHere, apiRoot: tg.apiRootFor(client), logFor: logHere, ...instanceOptions });
+      instances.push(instance);
+      return instance;
+    },
     async createStore({ name = `Toko ${randomBytes(2).toString("hex")}`, mode = "polling", locale = "id" } = {}) {
       const { token } = tg.bot();
       const slug = `toko-${randomBytes(4).toString("hex")}`;
@@ -195,6 +218,7 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
     },
     user: (profile = {}) => tg.user({ first_name: "Sari", language_code: "id", ...profile }),
     async close() {
+      await Promise.all(instances.map((instance) => instance.close(1000)));
       await bots.stopAll();
       await http.close();
       await tg.stop();

@@ -79,6 +79,7 @@ test("a complete environment is parsed into typed values", () => {
   assert.equal(config.defaultLocale, "en");
   assert.equal(config.nodeEnv, "production");
   assert.equal(requireEncryptionKey(config), config.encryptionKey);
+  assert.equal(loadConfig({ POLL_LEASE_MS: "20000" }).pollLeaseMs, 20_000);
 });
 
 const malformed: Record<string, string[]> = {
@@ -97,6 +98,7 @@ const malformed: Record<string, string[]> = {
   DEFAULT_LOCALE: ["fr"],
   METRICS_TOKEN: ["short", "has a space in it somewhere"],
   METRICS_PORT: ["abc", "65536", "-1"],
+  POLL_LEASE_MS: ["2999", "15s", "-15000"],
   NODE_ENV: ["staging"],
 };
 
