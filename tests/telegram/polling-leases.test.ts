@@ -9,6 +9,8 @@ import { performance } from "node:perf_hooks";
 import type { User } from "grammy/types";
 import { Redis } from "ioredis";
 import type { StoreBots } from "../../adapters/telegram/store-bots.ts";
+import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
+import { logger } from "../../bots/logger.ts";
 import { createMongoLeases, createRedisLeases, type Leases } from "../../storage/leases.ts";
 import { createRedisLock, type ChatLock } from "../../storage/locks.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
@@ -112,9 +114,14 @@ for (const [backend, { leasesFor, lock }] of Object.entries(backends)) {
     });
 
     /** An instance with its own engine and registry, sweeping like `niaga start`; closed with the fixture. */
+    /** Each instance has its own metrics registry, as each process has its own /metrics. */
+    const metricsOf = new Map<string, PlatformHttp>();
+
     function instance(t: TestContext, client: string, leases: Leases = leasesFor(client)): StoreBots {
       const chatLock = lock();
-      const bots = stores.instance(client, { leases, pollLeaseMs: LEASE_MS, ...(chatLock && { lock: chatLock }) });
+      const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
+      metricsOf.set(client, http);
+      const bots = stores.instance(client, { leases, pollLeaseMs: LEASE_MS, http, ...(chatLock && { lock: chatLock }) });
       t.after(sweeping(bots));
       return bots;
     }
@@ -146,6 +153,10 @@ for (const [backend, { leasesFor, lock }] of Object.entries(backends)) {
       );
       const taken = stores.log.filter((l) => l.meta.tenant === store.slug && /polling lease taken/.test(l.message));
       assert.deepEqual(taken.map((l) => [l.level, l.meta.instance]), [["info", "a"]], "one takeover, logged once at info");
+      for (const [client, polled] of [["a", 1], ["b", 0]] as const) {
+        const gauge = await metricsOf.get(client)!.metrics.getSingleMetricAsString("niaga_telegram_polling_lease");
+        assert.ok(gauge.includes(`niaga_telegram_polling_lease{store="${store.slug}"} ${polled}`), `${client}'s /metrics:\n${gauge}`);
+      }
     });
 
     it("when the polling instance stops, the other takes over within a tick and answers what came meanwhile, once", async (t) => {
