@@ -4,8 +4,9 @@
  * which is right for one instance and wrong for several, so the start says so in the log.
  * `health` probes Redis (and whatever else the process watches, such as MongoDB): while Redis
  * does not answer, the lock and the limits fall back to this process's own at once.
- * The leases (which instance polls which store) live in Redis with `REDIS_URL`, else in
- * MongoDB: they keep instances apart either way.
+ * The leases (which instance polls which store) live in MongoDB, with or without Redis: a
+ * store's polling then depends only on what its turns need anyway, so a Redis outage never
+ * pauses it.
  *
  * ```ts
  * const coordination = createCoordination({ redisUrl: config.redisUrl, log: logger });
@@ -16,7 +17,7 @@
 import type { Redis } from "ioredis";
 import type winston from "winston";
 import { DependencyHealth } from "./dependency-health.ts";
-import { createMongoLeases, createRedisLeases, type Leases } from "./leases.ts";
+import { createMongoLeases, type Leases } from "./leases.ts";
 import { createInProcessLock, createRedisLock, type ChatLock } from "./locks.ts";
 import { createInProcessRateLimiter, createRedisRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { connectRedis } from "./redis.ts";
@@ -60,7 +61,7 @@ export function createCoordination(opts: { redisUrl?: string; log: winston.Logge
   return {
     lock: createRedisLock(redis, { redisAnswers }),
     limiter: createRedisRateLimiter(redis, { redisAnswers }),
-    leases: createRedisLeases(redis),
+    leases: createMongoLeases(),
     redis,
     health,
     mode: "redis",

@@ -18,6 +18,8 @@ import { startTelegramEmulator, type TelegramEmulator } from "../support/telegra
 const key = randomBytes(32);
 const SLUG = "toko-tahan";
 const STORE = "Toko Tahan";
+/** `POLL_LEASE_MS`'s default: a Redis outage longer than it must not pause polling. */
+const LEASE_MS = 15_000;
 
 let db: Niaga;
 let redis: TestRedis;
@@ -103,7 +105,10 @@ describe("when Redis stops answering", () => {
       const other: User = tg.user({ first_name: "Beni", language_code: "id" });
       const second = await tg.sendCommand(token, other, "/start");
       await tg.waitForSent(token, other, greeting(second.message_id), 10_000);
-      await sleep(3_000); // more probes fail: still one line
+      // Longer than a polling lease: polling must not depend on Redis.
+      await sleep(LEASE_MS + 3_000);
+      const late = await tg.sendCommand(token, other, "/start");
+      await tg.waitForSent(token, other, greeting(late.message_id), 10_000);
       assert.equal(linesAbout("redis", /is not answering/).length, 1, JSON.stringify(platform.lines.slice(-10)));
       assert.equal(linesAbout("redis", /answers again/).length, 0);
     } finally {

@@ -48,7 +48,7 @@ async function createStore(name: string): Promise<{ slug: string; token: string;
 }
 
 for (const backend of ["mongodb", "redis"] as const) {
-  describe(`niaga start twice on one store, lease in ${backend}`, () => {
+  describe(`niaga start twice on one store, ${backend === "redis" ? "with" : "without"} REDIS_URL (leases in MongoDB)`, () => {
     let redis: TestRedis | undefined;
     let store: { slug: string; token: string; name: string };
     const running: Niaga[] = [];

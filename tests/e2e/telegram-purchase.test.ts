@@ -127,6 +127,8 @@ before(async () => {
     HTTP_PORT: String(port),
     PUBLIC_URL: publicUrl,
     RECONCILE_INTERVAL_MS: "1000",
+    // A restart after kill -9 waits for the dead instance's polling lease to lapse: keep that short here.
+    POLL_LEASE_MS: "3000",
     LOG_LEVEL: "info",
     NODE_ENV: "test",
   };
