@@ -180,6 +180,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       // One instance polls each polling-mode store; the others stand by for its lease.
       leases: coordination.leases,
       ...(config.pollLeaseMs !== undefined && { pollLeaseMs: config.pollLeaseMs }),
+      // The leases live in MongoDB.
+      leaseStoreAnswers: () => health.isUp("mongodb"),
       // Each member's command menu lists what their role may start.
       sellerMenu: roleMayStart,
       // The owner bot will carry this alert; until then the log does.

@@ -53,6 +53,15 @@ export interface PollingLeasesOptions {
   log: EngineLog;
   /** The platform's Prometheus registry, for the gauge. */
   metrics?: Registry;
+  /**
+   * False while the store the leases live in (MongoDB) is known not to answer this instance.
+   * The leases held are then kept: nobody can take one from a store that does not answer, and
+   * the customers of a store still polled hear that their message is held instead of hearing
+   * nothing. (If only this instance lost MongoDB while others reach it, another may take a
+   * lapsed lease meanwhile, and both poll — Telegram answers one of them 409 — until this one's
+   * next renewal finds the lease taken.)
+   */
+  leaseStoreAnswers?: () => boolean;
 }
 
 interface Entry {
@@ -188,9 +197,14 @@ export class PollingLeases {
     if (live.length === 0) return;
     let renewed: Set<string>;
     try {
-      renewed = await this.#options.leases.renew(live.map((e) => e.key), this.leaseMs);
+      if (this.#options.leaseStoreAnswers?.() === false) throw new Error("the lease store is not answering");
+      renewed = await withinMs(this.#options.leases.renew(live.map((e) => e.key), this.leaseMs), this.tickMs);
     } catch (error) {
-      // Nobody else can take a lease before it expires; this instance stops at its deadline.
+      if (this.#options.leaseStoreAnswers?.() === false) {
+        for (const entry of live) entry.validUntil = Math.max(entry.validUntil, sentAt + this.leaseMs - this.#marginMs);
+      }
+      // Nobody else can take a lease before it expires; this instance stops at its deadline
+      // (unless the lease store is known to be down: see `leaseStoreAnswers`).
       if (!this.#renewalsFailing) {
         this.#renewalsFailing = true;
         this.#options.log.warn("telegram polling leases could not be renewed; each store stops polling when its lease runs out unless this recovers", {
@@ -297,4 +311,14 @@ const ACQUIRE_CONCURRENCY = 16;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A renewal that hangs (a frozen server) counts as failed after `ms`; it may still land later, which only extends the lease. */
+function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -126,6 +126,8 @@ export interface StoreBotsOptions {
   leases?: Leases;
   /** How long a polling lease lasts without renewal (`POLL_LEASE_MS`). Default 15 000 ms. */
   pollLeaseMs?: number;
+  /** False while the store the leases live in does not answer: the leases held are kept (see `PollingLeases`). */
+  leaseStoreAnswers?: () => boolean;
 }
 
 /** Why a store's bot could not be started or used; `message` is for the operator. */
@@ -212,6 +214,7 @@ export class StoreBots implements ChannelSender {
     this.#polling = options.leases && new PollingLeases({
       leases: options.leases,
       ...(options.pollLeaseMs !== undefined && { leaseMs: options.pollLeaseMs }),
+      ...(options.leaseStoreAnswers && { leaseStoreAnswers: options.leaseStoreAnswers }),
       logFor: (slug) => this.#logFor(slug),
       log: logger,
       ...(options.http && { metrics: options.http.metrics }),

@@ -18,7 +18,7 @@ import { startTelegramEmulator, type TelegramEmulator } from "../support/telegra
 const key = randomBytes(32);
 const SLUG = "toko-tahan";
 const STORE = "Toko Tahan";
-/** `POLL_LEASE_MS`'s default: a Redis outage longer than it must not pause polling. */
+/** `POLL_LEASE_MS`'s default: an outage longer than it must not pause polling. */
 const LEASE_MS = 15_000;
 
 let db: Niaga;
@@ -130,7 +130,7 @@ describe("when MongoDB stops answering", () => {
     await tg.waitForSent(token, citra, greeting(warm.message_id), 15_000);
 
     process.kill(db.child.pid!, "SIGSTOP");
-    let citraAsked: Message, dodiAsked: Message;
+    let citraAsked: Message, dodiAsked: Message, ekoAsked: Message, eko: User;
     try {
       // Sent before the platform can know: this turn is stuck on the database when the probe notices.
       citraAsked = await tg.sendCommand(token, citra, "/start");
@@ -143,11 +143,17 @@ describe("when MongoDB stops answering", () => {
       await tg.waitForSent(token, dodi, (m) => m.message_id > dodiAsked.message_id && m.text === heldNotice(), 5_000);
       assert.equal(tg.sent(token, dodi).filter(greeting(dodiAsked.message_id)).length, 0, "not answered while the database is away");
       assert.equal(linesAbout("mongodb", /is not answering/).length, 1);
+      // Longer than a polling lease: the store is still polled, so a latecomer is told too.
+      await sleep(LEASE_MS);
+      eko = tg.user({ first_name: "Eko", language_code: "id" });
+      ekoAsked = await tg.sendCommand(token, eko, "/start");
+      await tg.waitForSent(token, eko, (m) => m.message_id > ekoAsked.message_id && m.text === heldNotice(), 10_000);
     } finally {
       process.kill(db.child.pid!, "SIGCONT");
     }
     await tg.waitForSent(token, citra, greeting(citraAsked.message_id), 30_000);
     await tg.waitForSent(token, dodi, greeting(dodiAsked.message_id), 30_000);
+    await tg.waitForSent(token, eko, greeting(ekoAsked.message_id), 30_000);
     await readyzUntil((r) => r.status === 200, "200 once MongoDB is back");
     await sleep(1_000);
     assert.equal(tg.sent(token, citra).filter(greeting(citraAsked.message_id)).length, 1, "answered once");

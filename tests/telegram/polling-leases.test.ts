@@ -77,7 +77,13 @@ function freezable(leases: Leases) {
   let thaw: (() => void) | undefined;
   let frozen: Promise<void> | undefined;
   return {
-    leases: { ...leases, renew: async (keys: readonly string[], ttlMs: number) => { await frozen; return leases.renew(keys, ttlMs); } } satisfies Leases,
+    // Every call to the lease store hangs while frozen, as when it cannot be reached.
+    leases: {
+      ...leases,
+      renew: async (keys: readonly string[], ttlMs: number) => { await frozen; return leases.renew(keys, ttlMs); },
+      holders: async (keys: readonly string[]) => { await frozen; return leases.holders(keys); },
+      acquire: async (key: string, ttlMs: number) => { await frozen; return leases.acquire(key, ttlMs); },
+    } satisfies Leases,
     freeze() {
       frozen = new Promise((resolve) => (thaw = resolve));
     },
