@@ -17,6 +17,7 @@
  * is logged once, as a warning, with how long the outage lasted.
  */
 import type winston from "winston";
+import { settledWithin } from "./settled-within.ts";
 
 export type Probe = () => Promise<unknown>;
 
@@ -125,17 +126,10 @@ export class DependencyHealth {
       () => (watched.pending = undefined),
       () => (watched.pending = undefined),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<"late">((resolve) => (timer = setTimeout(resolve, this.#timeoutMs, "late")));
-    try {
-      const outcome = await Promise.race([attempt, late]);
-      if (outcome === "late") this.#failed(name, watched, `no answer within ${this.#timeoutMs} ms`);
-      else this.#answered(name, watched);
-    } catch (error) {
-      this.#failed(name, watched, error instanceof Error ? error.message : String(error));
-    } finally {
-      clearTimeout(timer);
-    }
+    const outcome = await settledWithin(attempt, this.#timeoutMs);
+    if (outcome.state === "fulfilled") this.#answered(name, watched);
+    else if (outcome.state === "pending") this.#failed(name, watched, `no answer within ${this.#timeoutMs} ms`);
+    else this.#failed(name, watched, outcome.error instanceof Error ? outcome.error.message : String(outcome.error));
   }
 
   #failed(name: string, watched: Watched, reason: string): void {

@@ -170,7 +170,8 @@ const leaseSchema = new Schema<LeaseFields>(
 export const LeaseRecord = model<LeaseFields>("Lease", leaseSchema);
 
 /**
- * Leases in MongoDB (the `leases` collection), for deployments without Redis. `now` is this
+ * Leases in MongoDB (the `leases` collection): what the platform uses, with or without Redis,
+ * so that a store's polling depends only on the database its turns need anyway. `now` is this
  * process's clock (tests pass a skewed one).
  */
 export function createMongoLeases(opts: { holder?: string; now?: () => number } = {}): Leases {

@@ -22,6 +22,7 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { logger } from "../bots/logger.ts";
+import { settledWithin } from "./settled-within.ts";
 
 export interface ChatLock {
   withLock<T>(key: string, fn: () => Promise<T>, opts?: { leaseMs?: number; waitMs?: number }): Promise<T>;
@@ -68,7 +69,7 @@ export function createInProcessLock(): ChatLock & { readonly busyKeys: number } 
       void tail.then(() => {
         if (tails.get(key) === tail) tails.delete(key);
       });
-      if (previous && !(await waitAtMost(previous, waitMs))) {
+      if (previous && (await settledWithin(previous, waitMs)).state === "pending") {
         release();
         throw new LockTimeoutError(key, waitMs);
       }
@@ -79,17 +80,6 @@ export function createInProcessLock(): ChatLock & { readonly busyKeys: number } 
       }
     },
   };
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise. */
-async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 // Compare-and-delete / compare-and-extend: only the token that took the key may touch it, so a

@@ -2,8 +2,8 @@
  * One poller per store across instances. Telegram gives a bot's updates to one long poll at
  * a time and answers a second one with 409 Conflict; two instances polling one store fight,
  * and each may answer an update the other already answered. So an instance polls a store
- * only while it holds the store's polling lease (`storage/leases.ts`: Redis when
- * `REDIS_URL` is set, else MongoDB); the others stand by and take over when it lapses.
+ * only while it holds the store's polling lease (`storage/leases.ts`, in MongoDB); the
+ * others stand by and take over when it lapses.
  *
  * ```ts
  * const polling = new PollingLeases({ leases: coordination.leases, leaseMs: 15_000,
@@ -18,8 +18,8 @@
  * acquired. A lease held here is good until `leaseMs − marginMs` after the renewal was
  * *sent* (its local deadline, on the monotonic clock); a renewal that finds the lease gone
  * or comes too late loses it, and `onLost` is called at once. The margin (a fifth of the
- * lease by default) covers the difference between instances' clocks, which matters with
- * MongoDB leases, and the last long poll's round trip.
+ * lease by default) covers the difference between instances' clocks (MongoDB leases expire
+ * on the writer's clock) and the last long poll's round trip.
  *
  * Each takeover and each loss is logged once, with the store's slug; the gauge
  * `niaga_telegram_polling_lease{store}` is 1 where the store is polled and 0 where it waits.
@@ -29,6 +29,7 @@ import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
 import type { EngineLog } from "../../flows/engine/actions.ts";
 import type { LeaseGrant, Leases } from "../../storage/leases.ts";
+import { settledWithin } from "../../storage/settled-within.ts";
 
 export const DEFAULT_POLL_LEASE_MS = 15_000;
 
@@ -195,24 +196,27 @@ export class PollingLeases {
     for (const entry of held) if (entry.validUntil <= sentAt) this.#lose(entry, "lapsed");
     const live = held.filter((e) => e.state === "held");
     if (live.length === 0) return;
-    let renewed: Set<string>;
-    try {
-      if (this.#options.leaseStoreAnswers?.() === false) throw new Error("the lease store is not answering");
-      renewed = await withinMs(this.#options.leases.renew(live.map((e) => e.key), this.leaseMs), this.tickMs);
-    } catch (error) {
-      if (this.#options.leaseStoreAnswers?.() === false) {
-        for (const entry of live) entry.validUntil = Math.max(entry.validUntil, sentAt + this.leaseMs - this.#marginMs);
-      }
-      // Nobody else can take a lease before it expires; this instance stops at its deadline
-      // (unless the lease store is known to be down: see `leaseStoreAnswers`).
+    const storeDown = () => this.#options.leaseStoreAnswers?.() === false;
+    // A renewal that hangs (a frozen server) counts as failed after a tick; landing later only extends the lease.
+    const answer = storeDown() ? undefined : await settledWithin(this.#options.leases.renew(live.map((e) => e.key), this.leaseMs), this.tickMs);
+    if (answer?.state !== "fulfilled") {
+      // Nobody else can take a lease before it expires, so this instance goes on until its
+      // deadline — or, while the lease store is known to be down, keeps the leases (see `leaseStoreAnswers`).
+      const keeping = storeDown();
+      if (keeping) for (const entry of live) entry.validUntil = Math.max(entry.validUntil, sentAt + this.leaseMs - this.#marginMs);
       if (!this.#renewalsFailing) {
         this.#renewalsFailing = true;
-        this.#options.log.warn("telegram polling leases could not be renewed; each store stops polling when its lease runs out unless this recovers", {
-          holder: this.holder, backend: this.#options.leases.backend, stores: live.length, error: describe(error),
-        });
+        const error = answer === undefined ? "the lease store is not answering" : answer.state === "pending" ? `no answer within ${this.tickMs} ms` : describe(answer.error);
+        this.#options.log.warn(
+          keeping
+            ? "telegram polling leases could not be renewed; the lease store is down, so the leases held are kept until it answers"
+            : "telegram polling leases could not be renewed; each store stops polling when its lease runs out unless this recovers",
+          { holder: this.holder, backend: this.#options.leases.backend, stores: live.length, error },
+        );
       }
       return;
     }
+    const renewed = answer.value;
     if (this.#renewalsFailing) {
       this.#renewalsFailing = false;
       this.#options.log.info("telegram polling leases renewed again", { holder: this.holder, backend: this.#options.leases.backend });
@@ -311,14 +315,4 @@ const ACQUIRE_CONCURRENCY = 16;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A renewal that hangs (a frozen server) counts as failed after `ms`; it may still land later, which only extends the lease. */
-function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  work.catch(() => undefined);
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -253,20 +253,18 @@ export function createEngine(options: EngineOptions): Engine {
       if (up || notice || told) return;
       notice = deliver ? deliver([OUTAGE_NOTICE]).catch(() => undefined) : Promise.resolve();
     });
+    let replies: Outbound[] | undefined;
     try {
-      const replies = await handleNow(inbound);
-      stopWatching?.();
-      await notice;
-      if (deliver) await deliver(replies);
-      return replies;
+      replies = await handleNow(inbound);
     } catch (err) {
       if (!(err instanceof DependencyOutage)) throw err;
-      stopWatching?.();
-      await notice;
-      return hold(inbound, deliver, chat, heldAt, told || notice !== undefined);
     } finally {
       stopWatching?.();
     }
+    await notice;
+    if (!replies) return hold(inbound, deliver, chat, heldAt, told || notice !== undefined);
+    if (deliver) await deliver(replies);
+    return replies;
   }
 
   async function hold(inbound: Inbound, deliver: Deliver | undefined, chat: string, heldAt: number, told: boolean): Promise<Outbound[]> {

@@ -5,6 +5,7 @@ import type { Outbound } from "../engine/message.ts";
 import { logger } from "../../bots/logger.ts";
 import type { CustomerRef } from "./order.ts";
 import type { PaymentGateway } from "./payments/gateway.ts";
+import { settledWithin } from "../../storage/settled-within.ts";
 
 /** A customer's chat in one store: where goods and notices about an order go. */
 export interface CustomerChat extends CustomerRef {
@@ -91,24 +92,6 @@ export async function sendWithTimeout(deps: OrderingDeps, to: CustomerChat, mess
   const sent = await settledWithin(deps.sink.send(to, message), ms);
   if (sent.state === "rejected") throw sent.error;
   if (sent.state === "pending") throw new SendTimeoutError(`the channel did not accept the message within ${ms} ms`);
-}
-
-/** How a promise stands after `ms`: settled either way, or still pending (it keeps running). */
-export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<{ state: "fulfilled" } | { state: "rejected"; error: unknown } | { state: "pending" }> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise.then(
-        () => ({ state: "fulfilled" as const }),
-        (error: unknown) => ({ state: "rejected" as const, error }),
-      ),
-      new Promise<{ state: "pending" }>((resolve) => {
-        timer = setTimeout(() => resolve({ state: "pending" }), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export class SendTimeoutError extends Error {
