@@ -36,3 +36,19 @@ export type { Conversation, SessionStore, StoredSession } from "./session.ts";
 export { MongoSessionStore, ConversationSession } from "./mongo-session-store.ts";
 export { MongoStoreFlows, StoreFlow, saveStoreFlow } from "./store-flows.ts";
 export { memberAudience } from "./audience.ts";
+export { Channels, FileFetchError, NotSupportedOnChannel, notSent, requireCapability } from "./channel.ts";
+export type {
+  Capability,
+  Channel,
+  ChannelAddress,
+  ChannelCapabilities,
+  ChannelStoresReport,
+  MembershipChange,
+  SendFailureReason,
+  SendOptions,
+  SendReport,
+  SentOutbound,
+  UserFiles,
+} from "./channel.ts";
+export { Outbox, withRetry, withTimeout } from "./outbox.ts";
+export type { OutboxMiddleware, OutboxSend } from "./outbox.ts";

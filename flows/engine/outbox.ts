@@ -1,0 +1,91 @@
+/**
+ * The one way to message someone outside a conversation turn: goods after a payment, an
+ * order that expired, a seller's alert, a reminder — and later owner alerts, ticket replies
+ * and broadcasts. It routes each send to the address's channel through a chain of
+ * middleware, in the manner of grammY's `api.config.use`: timeouts, retries, pacing, and a
+ * recorder in tests plug in without touching a call site.
+ *
+ * ```ts
+ * const outbox = new Outbox(channels).use(withTimeout(60_000));
+ * const report = await outbox.send({ tenantId, channel: "telegram", chatId }, [notice], { locale: "id" });
+ * if (!report.ok) log.warn("notice not sent", { reason: report.reason });
+ * ```
+ *
+ * A send never throws: what the user, the channel or the clock did is in the report.
+ * Middleware added later runs first (it wraps the chain so far).
+ */
+import { notSent } from "./channel.ts";
+import type { ChannelAddress, Channels, SendFailureReason, SendOptions, SendReport } from "./channel.ts";
+import type { Outbound } from "./message.ts";
+import { settledWithin } from "../../storage/settled-within.ts";
+
+/** One step of a send: to the channel at the end of the chain, or to the next middleware. */
+export type OutboxSend = (to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions) => Promise<SendReport>;
+
+/** Wraps the chain so far (`next`) with something done before, after or instead of it. */
+export type OutboxMiddleware = (next: OutboxSend, to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions) => Promise<SendReport>;
+
+export class Outbox {
+  #send: OutboxSend;
+
+  constructor(channels: Pick<Channels, "get">) {
+    this.#send = async (to, outbounds, options) => {
+      const channel = channels.get(to.channel);
+      if (!channel) return notSent(outbounds.length, "no-channel", `no ${to.channel} channel runs in this process`);
+      if (!channel.capabilities.media && outbounds.some((o) => o.media)) {
+        return notSent(outbounds.length, "not-supported", `the ${to.channel} channel carries no media`);
+      }
+      try {
+        return await channel.send(to, outbounds, options);
+      } catch (error) {
+        return notSent(outbounds.length, "failed", error instanceof Error ? error.name : "error");
+      }
+    };
+  }
+
+  /** Adds middleware around every send. */
+  use(...middleware: OutboxMiddleware[]): this {
+    for (const m of middleware) {
+      const next = this.#send;
+      this.#send = (to, outbounds, options) => m(next, to, outbounds, options);
+    }
+    return this;
+  }
+
+  send(to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions = {}): Promise<SendReport> {
+    if (outbounds.length === 0) return Promise.resolve({ ok: true, sent: 0, messages: [] });
+    return this.#send(to, outbounds, options);
+  }
+}
+
+/** A send the channel has not answered within `ms` is reported `failed` (it may still arrive later). */
+export function withTimeout(ms: number): OutboxMiddleware {
+  return async (next, to, outbounds, options) => {
+    const sent = await settledWithin(next(to, outbounds, options), ms);
+    if (sent.state === "fulfilled") return sent.value;
+    if (sent.state === "rejected") return notSent(outbounds.length, "failed", sent.error instanceof Error ? sent.error.name : "error");
+    return notSent(outbounds.length, "failed", `the channel did not answer within ${ms} ms`);
+  };
+}
+
+/**
+ * Tries a batch again, from the first message not sent, when it failed for a reason worth
+ * retrying soon (`failed`, and `rate-limited` up to `maxWaitSec`), up to `attempts` times in all.
+ */
+export function withRetry(opts: { attempts: number; delayMs?: number; maxWaitSec?: number }): OutboxMiddleware {
+  const retryable: ReadonlySet<SendFailureReason> = new Set(["failed", "rate-limited"]);
+  return async (next, to, outbounds, options) => {
+    let report = await next(to, outbounds, options);
+    const messages = [...report.messages];
+    let done = report.sent;
+    for (let attempt = 1; attempt < opts.attempts && !report.ok && retryable.has(report.reason ?? "failed"); attempt++) {
+      const waitSec = report.reason === "rate-limited" ? (report.retryAfterSec ?? 1) : (opts.delayMs ?? 500) / 1000;
+      if (waitSec > (opts.maxWaitSec ?? 5)) break;
+      await new Promise((resolve) => setTimeout(resolve, waitSec * 1000));
+      report = await next(to, outbounds.slice(done), options);
+      messages.splice(done, messages.length - done, ...report.messages);
+      done += report.sent;
+    }
+    return { ...report, ok: done === outbounds.length, sent: done, messages };
+  };
+}
