@@ -45,7 +45,7 @@ import { wireCommerce } from "./commerce.ts";
 import { CustomerMessages } from "./customer-messages.ts";
 import { createPlatformHttp } from "./http-server.ts";
 import type { PlatformHttp } from "./http-server.ts";
-import { closeLogging, configureLogging, logger, tenantLogger } from "./logger.ts";
+import { closeLogging, configureLogging, logger, registerSecret, tenantLogger } from "./logger.ts";
 import { listenForMetrics } from "./metrics-endpoint.ts";
 import "./models.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -136,7 +136,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     undo.push(() => disconnectMongo());
     await ensureIndexes();
 
-    const coordination = createCoordination({ ...(config.redisUrl !== undefined && { redisUrl: config.redisUrl }), log: logger });
+    const coordination = createCoordination({ ...(config.redisUrl !== undefined && { redisUrl: config.redisUrl }), log: logger, registerSecret });
     undo.push(() => coordination.close());
     const { health } = coordination;
     health.watch("mongodb", pingMongo);

@@ -38,7 +38,7 @@ export const SINGLE_INSTANCE_NOTICE = "REDIS_URL is not set: running single-inst
 
 let noticeGiven = false;
 
-export function createCoordination(opts: { redisUrl?: string; log: winston.Logger; health?: DependencyHealth }): Coordination {
+export function createCoordination(opts: { redisUrl?: string; log: winston.Logger; health?: DependencyHealth; registerSecret?: (value: string) => void }): Coordination {
   const health = opts.health ?? new DependencyHealth({ log: opts.log });
   if (!opts.redisUrl) {
     // Once per process: CLI commands and tests may build several, the operator needs to hear it once.
@@ -55,11 +55,11 @@ export function createCoordination(opts: { redisUrl?: string; log: winston.Logge
       close: () => health.stop(),
     };
   }
-  const redis = connectRedis(opts.redisUrl, opts.log, { logOutages: false });
+  const redis = connectRedis(opts.redisUrl, opts.log, { logOutages: false, ...(opts.registerSecret && { registerSecret: opts.registerSecret }) });
   health.watch("redis", () => redis.ping());
   const redisAnswers = () => health.isUp("redis");
   return {
-    lock: createRedisLock(redis, { redisAnswers }),
+    lock: createRedisLock(redis, { log: opts.log, redisAnswers }),
     limiter: createRedisRateLimiter(redis, { redisAnswers }),
     leases: createMongoLeases(),
     redis,

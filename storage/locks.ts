@@ -21,8 +21,14 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import { logger } from "../bots/logger.ts";
 import { settledWithin } from "./settled-within.ts";
+
+/** Where the Redis lock reports what it could not do (a winston logger fits). */
+export interface LockLog {
+  debug(message: string, meta?: Record<string, unknown>): unknown;
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+  error(message: string, meta?: Record<string, unknown>): unknown;
+}
 
 export interface ChatLock {
   withLock<T>(key: string, fn: () => Promise<T>, opts?: { leaseMs?: number; waitMs?: number }): Promise<T>;
@@ -96,7 +102,8 @@ const POLL_MAX_MS = 100;
  * same process queue in front of it (an in-process chain), so an instance never polls Redis
  * against itself and its own callers keep their order.
  */
-export function createRedisLock(redis: Redis, options: { redisAnswers?: () => boolean } = {}): ChatLock {
+export function createRedisLock(redis: Redis, options: { log: LockLog; redisAnswers?: () => boolean }): ChatLock {
+  const { log } = options;
   const local = createInProcessLock();
   const redisAnswers = options.redisAnswers ?? (() => true);
   return {
@@ -115,10 +122,10 @@ export function createRedisLock(redis: Redis, options: { redisAnswers?: () => bo
           } catch (error) {
             if (error instanceof LockTimeoutError) throw error;
             // Redis stopped answering in the middle: this turn goes on under the in-process lock.
-            logger.debug("redis lock not taken; running under the in-process lock", { lockKey: key, error: (error as Error).message });
+            log.debug("redis lock not taken; running under the in-process lock", { lockKey: key, error: (error as Error).message });
             return fn();
           }
-          const renewal = keepLeased(redis, redisKey, token, leaseMs, key);
+          const renewal = keepLeased(redis, redisKey, token, leaseMs, key, log);
           try {
             return await fn();
           } finally {
@@ -126,7 +133,7 @@ export function createRedisLock(redis: Redis, options: { redisAnswers?: () => bo
             await redis.eval(RELEASE, 1, redisKey, token).catch((error: Error) => {
               // The lease will free the key anyway; the next holder only waits longer. During an
               // outage that is every turn, and the outage itself is already logged.
-              logger.log(redisAnswers() ? "warn" : "debug", "could not release a redis lock; it frees itself when its lease ends", {
+              log[redisAnswers() ? "warn" : "debug"]("could not release a redis lock; it frees itself when its lease ends", {
                 lockKey: key,
                 leaseMs,
                 error: error.message,
@@ -152,20 +159,20 @@ async function acquire(redis: Redis, redisKey: string, token: string, leaseMs: n
   }
 }
 
-function keepLeased(redis: Redis, redisKey: string, token: string, leaseMs: number, key: string) {
+function keepLeased(redis: Redis, redisKey: string, token: string, leaseMs: number, key: string, log: LockLog) {
   let lost = false;
   const timer = setInterval(() => {
     redis.eval(RENEW, 1, redisKey, token, leaseMs).then(
       (renewed) => {
         if (renewed === 1 || lost) return;
         lost = true;
-        logger.error("a redis lock expired while its holder was still running; updates for this key may interleave", {
+        log.error("a redis lock expired while its holder was still running; updates for this key may interleave", {
           lockKey: key,
           leaseMs,
         });
       },
       // A blip: the next tick tries again, and two more ticks fit in the lease.
-      (error: Error) => logger.debug("redis lock renewal failed", { lockKey: key, error: error.message }),
+      (error: Error) => log.debug("redis lock renewal failed", { lockKey: key, error: error.message }),
     );
   }, Math.max(1, Math.floor(leaseMs / 3)));
   timer.unref();

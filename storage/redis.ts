@@ -2,7 +2,7 @@
  * The Redis connection shared by locks and rate limits (`REDIS_URL`).
  *
  * ```ts
- * const redis = connectRedis(config.redisUrl, log);
+ * const redis = connectRedis(config.redisUrl, log, { registerSecret });   // the log redacts the password
  * ```
  *
  * The client connects at once and keeps reconnecting for as long as Redis is away, waiting at
@@ -15,7 +15,6 @@
  */
 import { Redis } from "ioredis";
 import type winston from "winston";
-import { logger, registerSecret } from "../bots/logger.ts";
 
 const MAX_RECONNECT_DELAY_MS = 2_000;
 /** Longer than any command the platform sends takes on a healthy server; short enough that no customer waits on it. */
@@ -31,9 +30,16 @@ export function describeRedisUrl(url: string): string {
   }
 }
 
-export function connectRedis(url: string, log: winston.Logger = logger, opts: { logOutages?: boolean } = {}): Redis {
+export interface RedisConnectOptions {
+  /** False when a `DependencyHealth` probe reports outages instead. */
+  logOutages?: boolean;
+  /** Told the URL's password, so the log never prints it (the platform's log redaction). */
+  registerSecret?: (value: string) => void;
+}
+
+export function connectRedis(url: string, log: Pick<winston.Logger, "error" | "warn">, opts: RedisConnectOptions = {}): Redis {
   const password = passwordOf(url);
-  if (password) registerSecret(password);
+  if (password) opts.registerSecret?.(password);
   const target = describeRedisUrl(url);
   const redis = new Redis(url, {
     lazyConnect: false,

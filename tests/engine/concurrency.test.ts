@@ -113,7 +113,7 @@ describe(`${CHATS} concurrent chats × ${STEPS} steps on MongoDB`, () => {
       const lockFor = () => {
         const client = new Redis(redis.url, { lazyConnect: false });
         clients.push(client);
-        return createRedisLock(client);
+        return createRedisLock(client, { log: console });
       };
       // Each chat's messages alternate between the instances but are sent one at a time, as
       // Telegram delivers one chat's updates in order; the chats themselves run side by side.
@@ -155,7 +155,7 @@ describe(`${CHATS} concurrent chats × ${STEPS} steps on MongoDB`, () => {
         return testEngine({
           flows: [noteFlow],
           sessions: new MongoSessionStore(),
-          lock: createRedisLock(client),
+          lock: createRedisLock(client, { log: console }),
           actions: {
             "notes.keep": async (ctx) => {
               const start = performance.now();

@@ -23,7 +23,7 @@ const clients: Redis[] = [];
 function instance(): { redis: Redis; lock: ChatLock } {
   const redis = new Redis(server.url, { maxRetriesPerRequest: 2 });
   clients.push(redis);
-  return { redis, lock: createRedisLock(redis) };
+  return { redis, lock: createRedisLock(redis, { log: console }) };
 }
 
 function captureLog() {
@@ -114,7 +114,7 @@ test("a crashed holder's chat is taken over once its lease runs out", async () =
   const script = `
     const { Redis } = await import("ioredis");
     const { createRedisLock } = await import(${JSON.stringify(locksModule)});
-    const lock = createRedisLock(new Redis(process.env.REDIS_URL));
+    const lock = createRedisLock(new Redis(process.env.REDIS_URL), { log: console });
     await lock.withLock("chat:crash", () => { console.log("held"); return new Promise(() => setInterval(() => {}, 1000)); }, { leaseMs: ${leaseMs} });
   `;
   const holder = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {

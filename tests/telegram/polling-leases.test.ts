@@ -96,7 +96,7 @@ function freezable(leases: Leases) {
 
 const backends = {
   mongodb: { leasesFor: (holder: string) => createMongoLeases({ holder }), lock: (): ChatLock | undefined => undefined },
-  redis: { leasesFor: (holder: string) => createRedisLeases(redisClient, { holder }), lock: (): ChatLock | undefined => createRedisLock(redisClient) },
+  redis: { leasesFor: (holder: string) => createRedisLeases(redisClient, { holder }), lock: (): ChatLock | undefined => createRedisLock(redisClient, { log: console }) },
 };
 let redisClient: Redis;
 let redisServer: TestRedis | undefined;
