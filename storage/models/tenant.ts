@@ -46,7 +46,7 @@ const tenantSchema = new Schema(
     },
     suspendedReason: { type: String, maxlength: 200 },
     settings: {
-      // What the seller sets for their checkout (issue 5's /settings edits these).
+      // What the seller sets for their checkout (`/pengaturan` edits these).
       ordering: {
         paymentMethods: { type: [String], enum: ["manual", "simulator"], default: () => ["manual"] },
         paymentTimeoutMinutes: { type: Number, min: 5, max: 1440, default: 60 },

@@ -55,7 +55,7 @@ describe("a payment proof", () => {
     const purgeInDays = (proofDoc!.purgeAt.getTime() - Date.now()) / 86_400_000;
     assert.ok(purgeInDays > 6.9 && purgeInDays <= 7, "purged after the store's retention");
 
-    // The seller opens it (issue 5 shows it).
+    // The seller opens it (the seller's order view shows it).
     const opened = await ordering.openOrderProof(store.tenantId, order.code, "payment");
     assert.equal(opened?.fileRef, fileRef);
     assert.deepEqual(opened?.bytes, bytes);
