@@ -74,7 +74,7 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
   const checks = new Map<string, ReadinessCheck>();
 
   // Requests go to fastify once it has mounted the routes; until then they wait.
-  let mounted = pending();
+  const mounted = pending();
   let handle: RawHandler = (req, res) => void mounted.promise.then(() => handle(req, res), () => unavailable(res));
   let answer: RawHandler | undefined;
   const server = createServer((req, res) => handle(req, res));
@@ -180,8 +180,6 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
         server.closeAllConnections();
       });
       if (serving) await serving.then(() => app.close(), () => undefined);
-      else mounted.reject(new Error("closed"));
-      mounted = pending();
     },
   };
 }
