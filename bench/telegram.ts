@@ -258,8 +258,11 @@ async function platformSide(settings: Settings): Promise<void> {
     });
     const engine = createEngine({ flows: [echo], sessions: new MongoSessionStore(), audienceOf: memberAudience() });
     const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
-    const port = await http.listen(0, "127.0.0.1");
+    // The port first: the webhook URL carries it, and the bots' route is registered with it.
+    const port = await http.open(0, "127.0.0.1");
     const bots = new StoreBots({ engine, encryptionKey, apiRoot, publicUrl: `http://127.0.0.1:${port}`, http });
+    http.register(bots.routes);
+    await http.serve();
 
     // One bot first, so code loaded and compiled on first use is not counted per bot.
     await bots.start(tenantIds[0]);

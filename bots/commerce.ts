@@ -28,7 +28,7 @@ import { createOrdering, type Ordering } from "../flows/ordering/ordering.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
 import { gatewayMap } from "../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../flows/ordering/payments/manual.ts";
-import { registerPaymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
+import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../flows/ordering/payments/simulator.ts";
 import { createPlatformFlows, platformFlows } from "../flows/platform.ts";
 import type { AdminServices, FileFetcher, SellerNotifier } from "../flows/tenant-admin/admin-services.ts";
@@ -235,7 +235,7 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, message
     // The bots start after the engine: a change before then reaches them at their start.
     onMembershipChanged: (change) => telegram?.memberChanged(change),
   });
-  registerPaymentRoutes(http, commerce.ordering.deps, { simulator: commerce.simulator });
+  http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));
   return {
     flows: commerce.flows,
     // Not at `started`: by then the first stores' bots have been taking updates (and proofs) for a while.

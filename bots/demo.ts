@@ -17,7 +17,7 @@ import { MemorySessionStore } from "../flows/engine/session.ts";
 import { saveStoreFlow } from "../flows/engine/store-flows.ts";
 import { Product } from "../flows/ordering/product.ts";
 import { addStockItems } from "../flows/ordering/stock-item.ts";
-import { registerPaymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
+import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { platformFlows } from "../flows/platform.ts";
 import { initI18n, t } from "../locales/i18n.ts";
 import { connectMongo, disconnectMongo, syncAllIndexes } from "../storage/connection.ts";
@@ -61,7 +61,8 @@ async function main(argv: string[]): Promise<number> {
   // The simulator's pay page, for a browser: the same page and signed webhook as on a server.
   const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
   try {
-    const port = await http.listen(0, "127.0.0.1");
+    // The port first: the pay links carry it, and the pay page is registered with them.
+    const port = await http.open(0, "127.0.0.1");
     await connectMongo(`${server.uri}/niaga`, { attempts: 1 });
     await syncAllIndexes();
     await seedDemoStore(locale);
@@ -73,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
       files: { console: readLocalFile },
       payInChat: true,
     });
-    registerPaymentRoutes(http, commerce.ordering.deps, { simulator: commerce.simulator });
+    http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));
+    await http.serve();
     process.stdout.write(`${t(locale, as === "seller" ? "demo.banner_seller" : "demo.banner_customer", { store: "Toko Demo", uri: `${server.uri}/niaga` })}\n\n`);
     return await openStoreChat({
       slug: DEMO_SLUG,

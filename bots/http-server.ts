@@ -1,38 +1,50 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { randomBytes } from "node:crypto";
-import type { AddressInfo } from "node:net";
-import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
-import type winston from "winston";
-import { sendFailurePage, sendMissingPage, wantsPage } from "./html-page.ts";
-import { serveMetrics, type MetricsAccess } from "./metrics-endpoint.ts";
-
 /**
- * The platform's one HTTP server: `/healthz` (the process answers), `/readyz` (its
- * dependencies answer), `/metrics` (Prometheus), and the routes other parts register —
- * Telegram webhooks, payment webhooks and pay pages.
+ * The platform's one HTTP server, on fastify: `/healthz` (the process answers), `/readyz`
+ * (its dependencies answer), `/metrics` (Prometheus), and the routes channels and flows
+ * contribute as fastify plugins — Telegram webhooks, payment webhooks, pay pages.
  *
  * ```ts
  * const http = createPlatformHttp({ log });
- * http.route("POST", "/telegram/:tenant", async (req, res, { tenant }) => { … });
+ * http.register(telegram.routes);               // a FastifyPluginAsync
  * http.readiness("mongodb", async () => mongoose.connection.readyState === 1);
  * await http.listen(3000);
  * ```
+ *
+ * The catch: fastify mounts routes once, so every `register` comes before `listen`. A
+ * caller that needs the port to build what it registers (a test whose bots must know their
+ * webhook URL) takes the port with `open`, registers, then calls `serve`; requests that
+ * arrive in between wait for it.
+ *
+ * fastify parses bodies up to 1 MB (413 beyond; a plugin may set a smaller `bodyLimit`)
+ * and gives every request an id: the `x-request-id` header of the answer, `reqId` on every
+ * line a route logs with `request.log`, and the error id a failing request is answered
+ * with. The platform adds 404 and 405 as a page for a browser and JSON for a machine, 500
+ * with the error id, and request counts and latency by route in prom-client.
  */
-export type RouteParams = Record<string, string>;
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => unknown;
-type ReadinessCheck = () => Promise<boolean> | boolean;
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import fastify, { LogController, type FastifyError, type FastifyPluginAsync } from "fastify";
+import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
+import type winston from "winston";
+import { sendFailurePage, sendMissingPage, wantsPage } from "./error-pages.ts";
+import { metricsRoute, type MetricsAccess } from "./metrics-endpoint.ts";
+import { requestLog } from "./request-log.ts";
 
-interface Route {
-  method: string;
-  parts: string[];
-  handler: RouteHandler;
-}
+type ReadinessCheck = () => Promise<boolean> | boolean;
 
 export interface PlatformHttp {
   readonly metrics: Registry;
-  route(method: string, pattern: string, handler: RouteHandler): void;
+  /** Mounts a plugin's routes, in a scope of its own (its content-type parsers, hooks and body limit stay there). Before `serve`. */
+  register(routes: FastifyPluginAsync): void;
+  /** A dependency `/readyz` asks; it answers 503 naming every check that failed or threw. */
   readiness(name: string, check: ReadinessCheck): void;
+  /** Mounts the routes and takes the port; resolves with the port (the one chosen for port 0). */
   listen(port: number, host?: string): Promise<number>;
+  /** Takes the port without answering yet: requests wait for `serve`. Resolves with the port. */
+  open(port: number, host?: string): Promise<number>;
+  /** Mounts every registered route and answers the requests that waited. Safe to call twice. */
+  serve(): Promise<void>;
   close(): Promise<void>;
   /** For tests and benchmarks that drive the server without a socket of their own. */
   readonly server: Server;
@@ -41,7 +53,7 @@ export interface PlatformHttp {
 /** Request bodies larger than this are refused with 413 before they are buffered. */
 export const MAX_BODY_BYTES = 1 << 20;
 
-export class BodyTooLargeError extends Error {}
+type RawHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMetrics?: boolean; metrics?: MetricsAccess }): PlatformHttp {
   const metrics = new Registry();
@@ -59,144 +71,139 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [metrics],
   });
-  const routes: Route[] = [];
   const checks = new Map<string, ReadinessCheck>();
 
-  const builtins: Route[] = [
-    { method: "GET", parts: ["healthz"], handler: (_req, res) => sendJson(res, 200, { status: "ok" }) },
-    {
-      method: "GET",
-      parts: ["readyz"],
-      handler: async (_req, res) => {
-        const results: Record<string, boolean> = {};
-        await Promise.all(
-          [...checks].map(async ([name, check]) => {
-            results[name] = await Promise.resolve()
-              .then(check)
-              .then(Boolean, () => false);
-          }),
-        );
-        const ready = Object.values(results).every(Boolean);
-        sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks: results });
-      },
-    },
-    // On a listener of its own when one is configured (metrics-endpoint.ts).
-    ...(opts.metrics?.listener ? [] : [{ method: "GET", parts: ["metrics"], handler: serveMetrics(metrics, opts.metrics?.token) }]),
-  ];
-
-  const server = createServer(async (req, res) => {
-    const started = process.hrtime.bigint();
-    const path = (req.url ?? "/").split("?")[0];
-    const parts = path.split("/").filter(Boolean).map(safeDecode);
-    let routeLabel = "unmatched";
-    try {
-      const match = findRoute([...builtins, ...routes], req.method ?? "GET", parts);
-      if (match === "method" || !match) {
-        const status = match ? 405 : 404;
-        // A person who mistyped an address gets a page; a machine, JSON.
-        if (wantsPage(req)) sendMissingPage(req, res, status);
-        else sendJson(res, status, { error: status === 404 ? "not found" : "method not allowed" });
-      } else {
-        routeLabel = "/" + match.route.parts.join("/");
-        await match.route.handler(req, res, match.params);
-      }
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        if (!res.headersSent) sendJson(res, 413, { error: "request body too large" });
-      } else {
-        const errorId = randomBytes(4).toString("hex");
-        opts.log.error("http handler failed", { route: routeLabel, errorId, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-        if (res.headersSent) res.end();
-        else if (wantsPage(req)) sendFailurePage(req, res, errorId);
-        else sendJson(res, 500, { error: "internal error", errorId });
-      }
-    } finally {
-      requests.inc({ route: routeLabel, status: String(res.statusCode) });
-      latency.observe({ route: routeLabel }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
-  });
+  // Requests go to fastify once it has mounted the routes; until then they wait.
+  const mounted = pending();
+  let handle: RawHandler = (req, res) => void mounted.promise.then(() => handle(req, res), () => unavailable(res));
+  let answer: RawHandler | undefined;
+  const server = createServer((req, res) => handle(req, res));
   // Slow-loris and dead clients must not pin sockets for ever.
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
   server.keepAliveTimeout = 5_000;
 
+  const app = fastify({
+    serverFactory: (handler) => ((answer = handler), server),
+    loggerInstance: requestLog(opts.log),
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: () => randomBytes(4).toString("hex"),
+    bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+  });
+
+  const routePaths: RegExp[] = [];
+  app.addHook("onRoute", (route) => void routePaths.push(pathPattern(route.url)));
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    requests.inc({ route, status: String(reply.statusCode) });
+    latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = normalPath(request.url.split("?")[0]);
+    const status = routePaths.some((route) => route.test(path)) ? 405 : 404;
+    // A person who mistyped an address gets a page; a machine, JSON.
+    if (wantsPage(request)) return sendMissingPage(request, reply, status);
+    return reply.code(status).send({ error: status === 404 ? "not found" : "method not allowed" });
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status === 413) return reply.code(413).send({ error: "request body too large" });
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
+    const errorId = request.id;
+    request.log.error({ route: request.routeOptions.url ?? "unmatched", errorId, error }, "http handler failed");
+    if (wantsPage(request)) return sendFailurePage(request, reply, errorId);
+    return reply.code(500).send({ error: "internal error", errorId });
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    const results: Record<string, boolean> = {};
+    await Promise.all(
+      [...checks].map(async ([name, check]) => {
+        results[name] = await Promise.resolve()
+          .then(check)
+          .then(Boolean, () => false);
+      }),
+    );
+    const ready = Object.values(results).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks: results });
+  });
+  // On a listener of its own when one is configured (metrics-endpoint.ts).
+  if (!opts.metrics?.listener) void app.register(metricsRoute(metrics, opts.metrics?.token));
+
+  let serving: Promise<void> | undefined;
+  const serve = () =>
+    (serving ??= (async () => {
+      try {
+        await app.ready();
+      } catch (error) {
+        mounted.reject(error);
+        throw error;
+      }
+      handle = answer!;
+      mounted.resolve();
+    })());
+  const open = (port: number, host = "0.0.0.0") =>
+    new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+
   return {
     metrics,
     server,
-    route(method, pattern, handler) {
-      routes.push({ method: method.toUpperCase(), parts: pattern.split("/").filter(Boolean), handler });
+    register(routes) {
+      if (serving) throw new Error("routes must be registered before the HTTP server serves (call register before listen or serve)");
+      void app.register(routes);
     },
     readiness(name, check) {
       checks.set(name, check);
     },
-    listen(port, host = "0.0.0.0") {
-      return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          resolve((server.address() as AddressInfo).port);
-        });
-      });
+    async listen(port, host) {
+      await serve();
+      return open(port, host);
     },
-    close() {
-      return new Promise((resolve) => {
+    open,
+    serve,
+    async close() {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      if (serving) await serving.then(() => app.close(), () => undefined);
     },
   };
 }
 
-function findRoute(routes: Route[], method: string, parts: string[]): { route: Route; params: RouteParams } | "method" | undefined {
-  let wrongMethod = false;
-  for (const route of routes) {
-    if (route.parts.length !== parts.length) continue;
-    const params: RouteParams = {};
-    const fits = route.parts.every((p, i) => {
-      if (p.startsWith(":")) {
-        params[p.slice(1)] = parts[i];
-        return true;
-      }
-      return p === parts[i];
-    });
-    if (!fits) continue;
-    if (route.method === method || (method === "HEAD" && route.method === "GET")) return { route, params };
-    wrongMethod = true;
-  }
-  return wrongMethod ? "method" : undefined;
+/** A route's path as a pattern over request paths, to tell a wrong method (405) from no such address (404). */
+function pathPattern(url: string): RegExp {
+  const parts = normalPath(url)
+    .split("/")
+    .map((part) => (part === "*" ? ".*" : part.startsWith(":") ? "[^/]+" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  return new RegExp(`^${parts.join("/")}$`);
 }
 
-function safeDecode(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part;
-  }
+function normalPath(path: string): string {
+  return "/" + path.split("/").filter(Boolean).join("/");
 }
 
-/**
- * The one answer to a webhook that did not prove who sent it — an unknown store, a wrong
- * secret or signature, an unknown method alike — so a stranger learns nothing about which
- * stores exist.
- */
-export const UNAUTHENTICATED = { status: 401, body: { error: "unauthorized" } } as const;
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
-  res.end(text);
+function unavailable(res: ServerResponse): void {
+  res.writeHead(503, { "content-type": "application/json; charset=utf-8" }).end(JSON.stringify({ error: "not serving" }));
 }
 
-/** Reads a request body up to `limit` bytes; beyond that throws BodyTooLargeError (the server answers 413). */
-export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > limit) throw new BodyTooLargeError();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError();
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+function pending(): { promise: Promise<void>; resolve(): void; reject(error: unknown): void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }

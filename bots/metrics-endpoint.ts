@@ -13,9 +13,9 @@
  * const own = await listenForMetrics(http.metrics, { host: "127.0.0.1", port: 9464 }, token);
  * ```
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import fastify, { type FastifyPluginAsync } from "fastify";
 import type { Registry } from "prom-client";
 
 /** Who may read the metrics, and where. */
@@ -26,18 +26,17 @@ export interface MetricsAccess {
   listener?: { host: string; port: number };
 }
 
-/** Answers a scrape: the registry's metrics, or 401 without the right bearer token. */
-export function serveMetrics(registry: Registry, token: string | undefined): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+/** `GET /metrics`: the registry's metrics, or 401 without the right bearer token. */
+export function metricsRoute(registry: Registry, token: string | undefined): FastifyPluginAsync {
   const expected = token === undefined ? undefined : digest(`Bearer ${token}`);
-  return async (req, res) => {
-    const given = req.headers.authorization;
-    if (expected && !(given !== undefined && timingSafeEqual(digest(given), expected))) {
-      res.writeHead(401, { "content-type": "text/plain; charset=utf-8", "www-authenticate": 'Bearer realm="metrics"' });
-      res.end("unauthorized\n");
-      return;
-    }
-    res.writeHead(200, { "content-type": registry.contentType });
-    res.end(req.method === "HEAD" ? undefined : await registry.metrics());
+  return async (app) => {
+    app.get("/metrics", async (request, reply) => {
+      const given = request.headers.authorization;
+      if (expected && !(given !== undefined && timingSafeEqual(digest(given), expected))) {
+        return reply.code(401).header("www-authenticate", 'Bearer realm="metrics"').type("text/plain; charset=utf-8").send("unauthorized\n");
+      }
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
   };
 }
 
@@ -48,36 +47,13 @@ export interface MetricsListener {
 }
 
 /** A listener that serves `GET /metrics` and nothing else. */
-export function listenForMetrics(registry: Registry, at: { host: string; port: number }, token: string | undefined): Promise<MetricsListener> {
-  const scrape = serveMetrics(registry, token);
-  const server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/metrics" && (req.method === "GET" || req.method === "HEAD")) {
-      scrape(req, res).catch(() => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
-      });
-      return;
-    }
-    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
-    res.end("not found\n");
-  });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 15_000;
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(at.port, at.host, () => {
-      server.off("error", reject);
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+export async function listenForMetrics(registry: Registry, at: { host: string; port: number }, token: string | undefined): Promise<MetricsListener> {
+  const app = fastify({ requestTimeout: 30_000, forceCloseConnections: true });
+  app.server.headersTimeout = 15_000;
+  await app.register(metricsRoute(registry, token));
+  app.setNotFoundHandler((_request, reply) => reply.code(404).type("text/plain; charset=utf-8").send("not found\n"));
+  await app.listen({ host: at.host, port: at.port });
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }
 
 function digest(value: string): Buffer {

@@ -55,7 +55,7 @@ import type { PlatformScheduler } from "./scheduler.ts";
 export interface DomainServices {
   readonly config: Config;
   readonly coordination: Coordination;
-  /** Not listening yet: mount routes (payment webhooks, pay pages). */
+  /** Not listening yet: register routes (payment webhooks, pay pages) with `http.register(plugin)`. */
   readonly http: PlatformHttp;
   /**
    * Messages to customers outside a turn, on any channel (`customerDeliverySink(messages)`
@@ -189,6 +189,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     });
     messages.register("telegram", telegram);
     attachment.botsCreated?.(telegram);
+    // Routes mount before the server listens, which it does before the bots start.
+    http.register(telegram.routes);
     const services: PlatformServices = { config, coordination, engine, http, telegram, messages, scheduler };
 
     const port = await http.listen(config.httpPort);

@@ -6,9 +6,10 @@
  * ```ts
  * const telegram = new StoreBots({
  *   engine, encryptionKey: config.encryptionKey, apiRoot: config.telegramApiRoot,
- *   publicUrl: config.publicUrl, http,               // mounts POST /telegram/:tenant
+ *   publicUrl: config.publicUrl, http,
  *   onTokenRevoked: (store) => ownerAlerts.tokenRevoked(store),
  * });
+ * http.register(telegram.routes);                   // POST /telegram/:tenant, before http.listen
  * const report = await telegram.startAll();         // active stores with a token
  * await telegram.switchMode(tenantId, "webhook");   // failover, no restart
  * const proof = await telegram.downloadFile(tenantId, fileRef);
@@ -40,7 +41,8 @@ import { Api, GrammyError } from "grammy";
 import { logger, registerSecret, tenantLogger } from "../../bots/logger.ts";
 import { notSent } from "../../bots/customer-messages.ts";
 import type { ChannelSender, SendOptions, SendReport } from "../../bots/customer-messages.ts";
-import type { PlatformHttp, RouteHandler } from "../../bots/http-server.ts";
+import type { FastifyPluginAsync } from "fastify";
+import type { Registry } from "prom-client";
 import type { EngineLog } from "../../flows/engine/actions.ts";
 import { ChatQueue } from "../../flows/engine/chat-queue.ts";
 import type { Engine } from "../../flows/engine/engine.ts";
@@ -58,7 +60,7 @@ import type { OutgoingLimits } from "./outgoing-pacer.ts";
 import { PollingLeases } from "./polling-leases.ts";
 import { carriesSecret, secretDigest, StoreBot } from "./store-bot.ts";
 import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
-import { createWebhookEndpoint } from "./webhook-endpoint.ts";
+import { telegramWebhookRoutes } from "./webhook-endpoint.ts";
 
 export type { TelegramMode } from "./store-bot.ts";
 export type { SellerMenuFilter } from "./member-menus.ts";
@@ -89,8 +91,8 @@ export interface StoreBotsOptions {
   apiRoot?: string;
   /** `PUBLIC_URL`; webhook mode needs it (Telegram posts to `<publicUrl>/telegram/<slug>`). */
   publicUrl?: string;
-  /** The platform's HTTP server; the webhook route is mounted on it. */
-  http?: PlatformHttp;
+  /** The platform's HTTP server, whose metrics the polling leases join. */
+  http?: { readonly metrics: Registry };
   /** One store's logger; `tenantLogger` by default. */
   logFor?: (slug: string) => EngineLog;
   /** Telegram rejected a store's token (401). Tell the owner; the bot is already stopped. */
@@ -167,8 +169,8 @@ export interface SweepReport {
 }
 
 export class StoreBots implements ChannelSender {
-  /** `POST /telegram/:tenant`; mounted on `options.http` when given. */
-  readonly webhookRoute: RouteHandler;
+  /** `POST /telegram/:tenant`, for the platform's HTTP server to register. */
+  readonly routes: FastifyPluginAsync;
   readonly #options: StoreBotsOptions;
   readonly #shared: StoreBotShared;
   readonly #bots = new Map<string, StoreBot>();
@@ -204,13 +206,12 @@ export class StoreBots implements ChannelSender {
       ...(options.sellerMenu !== undefined && { sellerMenu: options.sellerMenu }),
       ...(options.memberMenuPageSize !== undefined && { memberMenuPageSize: options.memberMenuPageSize }),
     };
-    this.webhookRoute = createWebhookEndpoint({
+    this.routes = telegramWebhookRoutes({
       botFor: (slug) => this.#bySlug.get(slug),
       absentStatus: (slug, secret) => this.#absentStatus(slug, secret),
       closing: () => this.#closing,
       answerWithinMs: options.webhookAnswerWithinMs ?? 8000,
     });
-    options.http?.route("POST", "/telegram/:tenant", this.webhookRoute);
     this.#polling = options.leases && new PollingLeases({
       leases: options.leases,
       ...(options.pollLeaseMs !== undefined && { leaseMs: options.pollLeaseMs }),

@@ -1,5 +1,5 @@
 /**
- * `POST /telegram/<store-slug>` on the platform's HTTP server: where Telegram delivers a
+ * `POST /telegram/<store-slug>`, a plugin on the platform's HTTP server: where Telegram delivers a
  * store's updates in webhook mode.
  *
  * | request | answer |
@@ -10,15 +10,15 @@
  * | the store's saved secret, its bot not running here | 503, so Telegram keeps the update and retries |
  * | the platform is shutting down | 503, the body not read |
  * | a body that is not an update | 400 |
+ * | a body over 1 MB, the right secret | 413 (a stranger's gets the 401: the secret is checked first) |
  *
  * Answering 200 only after the turn keeps a store's updates in order when Telegram
  * delivers them one by one; answering by `answerWithinMs` at the latest keeps a slow turn
  * (a flood wait, a slow database) from making Telegram time out and deliver it again.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { Update } from "grammy/types";
-import { readBody, sendJson, UNAUTHENTICATED } from "../../bots/http-server.ts";
-import type { RouteHandler } from "../../bots/http-server.ts";
+import { UNAUTHENTICATED } from "../../flows/engine/index.ts";
 import type { StoreBot } from "./store-bot.ts";
 
 export const WEBHOOK_SECRET_HEADER = "x-telegram-bot-api-secret-token";
@@ -33,39 +33,50 @@ export interface WebhookEndpointOptions {
   answerWithinMs: number;
 }
 
-export function createWebhookEndpoint(options: WebhookEndpointOptions): RouteHandler {
-  return async (req: IncomingMessage, res: ServerResponse, params) => {
-    if (options.closing()) {
-      req.resume();
-      return sendJson(res, 503, { error: "shutting down" });
-    }
-    const slug = params.tenant ?? "";
-    const header = req.headers[WEBHOOK_SECRET_HEADER];
-    const secret = typeof header === "string" ? header : undefined;
-    const bot = options.botFor(slug);
-    if (!bot?.checkSecret(secret)) {
-      req.resume();
-      const status = bot ? 401 : await options.absentStatus(slug, secret);
-      if (status === 401) return sendJson(res, UNAUTHENTICATED.status, UNAUTHENTICATED.body);
-      return sendJson(res, status, { error: status === 410 ? "store suspended" : "store bot not running" });
-    }
-    const update = parseUpdate(await readBody(req));
-    if (!update) return sendJson(res, 400, { error: "the body is not a Telegram update" });
-    const handled = bot.receive(update);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, options.answerWithinMs);
+type WebhookRequest = FastifyRequest<{ Params: { tenant: string } }>;
+
+/** The webhook route as a fastify plugin, for the platform's HTTP server to register. */
+export function telegramWebhookRoutes(options: WebhookEndpointOptions): FastifyPluginAsync {
+  return async (app) => {
+    // Who is asking is settled before the body is read: a stranger's body is never parsed.
+    const authenticated = new WeakMap<WebhookRequest, StoreBot>();
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+    app.post<{ Params: { tenant: string } }>("/telegram/:tenant", {
+      onRequest: async (request, reply) => {
+        if (options.closing()) return reply.code(503).send({ error: "shutting down" });
+        const slug = request.params.tenant;
+        const header = request.headers[WEBHOOK_SECRET_HEADER];
+        const secret = typeof header === "string" ? header : undefined;
+        const bot = options.botFor(slug);
+        if (bot?.checkSecret(secret)) return void authenticated.set(request, bot);
+        const status = bot ? 401 : await options.absentStatus(slug, secret);
+        if (status === 401) return reply.code(UNAUTHENTICATED.status).send(UNAUTHENTICATED.body);
+        return reply.code(status).send({ error: status === 410 ? "store suspended" : "store bot not running" });
+      },
+      handler: async (request, reply) => {
+        const bot = authenticated.get(request)!;
+        const update = parseUpdate(request.body);
+        if (!update) return reply.code(400).send({ error: "the body is not a Telegram update" });
+        const handled = bot.receive(update);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, options.answerWithinMs);
+        });
+        try {
+          await Promise.race([handled.catch(() => undefined), late]);
+        } finally {
+          clearTimeout(timer);
+        }
+        return reply.code(200).send({ ok: true });
+      },
     });
-    try {
-      await Promise.race([handled.catch(() => undefined), late]);
-    } finally {
-      clearTimeout(timer);
-    }
-    sendJson(res, 200, { ok: true });
   };
 }
 
-function parseUpdate(body: Buffer): Update | undefined {
+function parseUpdate(body: unknown): Update | undefined {
+  if (!Buffer.isBuffer(body)) return undefined;
   try {
     const value: unknown = JSON.parse(body.toString("utf8"));
     const id = (value as { update_id?: unknown } | null)?.update_id;

@@ -52,3 +52,5 @@ export type {
 } from "./channel.ts";
 export { Outbox, withRetry, withTimeout } from "./outbox.ts";
 export type { OutboxMiddleware, OutboxSend } from "./outbox.ts";
+export { escapeHtml, pageLocale, sendNoticePage, sendPage } from "./web-page.ts";
+export { UNAUTHENTICATED } from "./unauthenticated.ts";

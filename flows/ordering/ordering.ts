@@ -11,7 +11,7 @@
 // defineOrderJobs(scheduler.agenda, ordering);
 // await scheduler.start();
 // await scheduleRecurringOrderJobs(scheduler.agenda);
-// registerPaymentRoutes(http, ordering.deps, { simulator });
+// http.register(paymentRoutes(ordering.deps, { simulator }));
 // await ordering.recoverUndelivered();                   // paid before a crash, not yet delivered
 // ```
 import type { IncomingHttpHeaders } from "node:http";

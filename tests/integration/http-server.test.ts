@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import winston from "winston";
 import { Writable } from "node:stream";
 import { randomBytes } from "node:crypto";
-import { createPlatformHttp, readBody, sendJson, type PlatformHttp } from "../../bots/http-server.ts";
+import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
 import { listenForMetrics } from "../../bots/metrics-endpoint.ts";
 
 describe("platform HTTP server", () => {
@@ -12,18 +12,32 @@ describe("platform HTTP server", () => {
   let dbUp = true;
   const logged: string[] = [];
   const log = winston.createLogger({
+    format: winston.format.json(),
     transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) })],
   });
 
   before(async () => {
     http = createPlatformHttp({ log });
     http.readiness("mongodb", () => dbUp);
-    http.route("POST", "/echo/:name", async (req, res, { name }) => sendJson(res, 200, { name, body: (await readBody(req, 16)).toString() }));
-    for (const method of ["GET", "POST"]) {
-      http.route(method, "/boom", () => {
-        throw new Error("kaboom");
+    http.register(async (app) => {
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+      app.post<{ Params: { name: string } }>("/echo/:name", { bodyLimit: 16 }, async (request) => ({ name: request.params.name, body: String(request.body) }));
+      app.post("/sink", async (request) => ({ bytes: (request.body as Buffer).length }));
+      app.post("/noted", async (request) => {
+        request.log.info({ note: "seen" }, "a route logs");
+        return { ok: true };
       });
-    }
+    });
+    http.register(async (app) => {
+      app.route({
+        method: ["GET", "POST"],
+        url: "/boom",
+        handler: () => {
+          throw new Error("kaboom");
+        },
+      });
+    });
     base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
   });
   after(() => http.close());
@@ -50,11 +64,37 @@ describe("platform HTTP server", () => {
     assert.match(text, /niaga_process_cpu_user_seconds_total/);
   });
 
-  it("routes with parameters, and refuses bodies over the limit with 413", async () => {
+  it("routes with parameters, and refuses bodies over a route's limit with 413", async () => {
     const ok = await fetch(`${base}/echo/toko-a`, { method: "POST", body: "hello" });
     assert.deepEqual(await ok.json(), { name: "toko-a", body: "hello" });
     const big = await fetch(`${base}/echo/toko-a`, { method: "POST", body: "x".repeat(100) });
     assert.equal(big.status, 413);
+    assert.deepEqual(await big.json(), { error: "request body too large" });
+  });
+
+  it("takes bodies up to 1 MB and refuses a larger one with 413, declared or not", async () => {
+    const mb = 1 << 20;
+    const full = await fetch(`${base}/sink`, { method: "POST", body: Buffer.alloc(mb) });
+    assert.deepEqual(await full.json(), { bytes: mb });
+    const declared = await fetch(`${base}/sink`, { method: "POST", body: Buffer.alloc(mb + 1) });
+    assert.equal(declared.status, 413);
+    assert.deepEqual(await declared.json(), { error: "request body too large" });
+    const chunks = async function* () {
+      for (let i = 0; i < 5; i++) yield new Uint8Array(mb / 4);
+    };
+    const streamed = await fetch(`${base}/sink`, { method: "POST", body: ReadableStream.from(chunks()), duplex: "half" } as RequestInit);
+    assert.equal(streamed.status, 413);
+  });
+
+  it("gives every answer a request id, which the lines a route logs carry", async () => {
+    const first = await fetch(`${base}/noted`, { method: "POST" });
+    const second = await fetch(`${base}/healthz`);
+    const id = first.headers.get("x-request-id") ?? "";
+    assert.match(id, /^[0-9a-f]{8}$/);
+    assert.notEqual(second.headers.get("x-request-id"), id);
+    const line = logged.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === "a route logs");
+    assert.equal(line?.reqId, id);
+    assert.equal(line?.note, "seen");
   });
 
   it("answers 404 for unknown paths and 405 for a wrong method: a page for a browser, JSON for a machine", async () => {
@@ -83,11 +123,13 @@ describe("platform HTTP server", () => {
   it("answers a failing handler with 500 and an error id that is in the log: a page for a browser, JSON for a machine", async () => {
     const res = await fetch(`${base}/boom`, { headers: { accept: "text/html", "accept-language": "en" } });
     assert.equal(res.status, 500);
+    assert.equal(res.headers.get("x-request-id")?.length, 8);
     assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
     const page = await res.text();
     assert.match(page, /Sorry, something went wrong on our side/);
     const errorId = /give the store this code: ([0-9a-f]{8})/.exec(page)?.[1] ?? "";
     assert.match(errorId, /^[0-9a-f]{8}$/, page);
+    assert.equal(res.headers.get("x-request-id"), errorId, "the error id is the request's id");
     assert.ok(logged.some((line) => line.includes(errorId) && line.includes("kaboom")));
 
     const machine = await fetch(`${base}/boom`, { method: "POST", headers: { accept: "application/json" } });
@@ -95,6 +137,26 @@ describe("platform HTTP server", () => {
     const body = (await machine.json()) as { error: string; errorId: string };
     assert.equal(body.error, "internal error");
     assert.ok(logged.some((line) => line.includes(body.errorId) && line.includes("kaboom")));
+  });
+});
+
+describe("routes registered once the port is known", () => {
+  const log = winston.createLogger({ silent: true });
+
+  it("answers a request that came before the routes were mounted once they are, and takes no route after", async () => {
+    const http = createPlatformHttp({ log, collectProcessMetrics: false });
+    try {
+      const port = await http.open(0, "127.0.0.1");
+      const early = fetch(`http://127.0.0.1:${port}/where`);
+      http.register(async (app) => {
+        app.get("/where", async () => ({ port }));
+      });
+      await http.serve();
+      assert.deepEqual(await (await early).json(), { port });
+      assert.throws(() => http.register(async () => undefined), /before the HTTP server serves/);
+    } finally {
+      await http.close();
+    }
   });
 });
 

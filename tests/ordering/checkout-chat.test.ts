@@ -20,7 +20,7 @@ import { Order, type CustomerKey, type CustomerRef, type OrderRecord } from "../
 import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
-import { registerPaymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
+import { paymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
@@ -57,7 +57,7 @@ before(async () => {
   simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
   ordering = createOrdering({ sink, gateways: gatewayMap(manualGateway(), simulator) });
   http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
-  registerPaymentRoutes(http, ordering.deps, { simulator });
+  http.register(paymentRoutes(ordering.deps, { simulator }));
   base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
   const flows = createOrderingFlows({ ordering, simulatePayment: payOnPayPage });
   engine = testEngine({ ...flows, sessions: new MongoSessionStore() });

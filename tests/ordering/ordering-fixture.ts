@@ -14,7 +14,7 @@ import { Product } from "../../flows/ordering/product.ts";
 import { addStockItems } from "../../flows/ordering/stock-item.ts";
 import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
 import { configureLogging, logger } from "../../bots/logger.ts";
-import { registerPaymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
+import { paymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
 import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
@@ -162,7 +162,7 @@ export async function servePayments(db: OrderingDb, sink = new RecordingSink()):
   const simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
   const { ordering } = testOrdering(sink, { gateways: [simulator] });
   const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
-  registerPaymentRoutes(http, ordering.deps, { simulator });
+  http.register(paymentRoutes(ordering.deps, { simulator }));
   base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
   return { ordering, sink, simulator, http, base };
 }

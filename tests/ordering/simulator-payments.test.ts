@@ -167,6 +167,14 @@ describe("the simulator's webhook", () => {
     assert.equal((await postWebhook("not json")).status, 400);
   });
 
+  test("a webhook body over 64 KB is refused with 413, signed or not, and pays nothing", async () => {
+    const { order } = await orderToPay();
+    const body = JSON.stringify({ ...JSON.parse(webhookBody(order.code, order.total)), padding: "x".repeat(70 * 1024) });
+    const answer = await postWebhook(body);
+    assert.deepEqual(answer, { status: 413, body: { error: "request body too large" } });
+    assert.equal(await statusOf(order.code), "pending_payment");
+  });
+
   test("a payment for an order that already expired is acknowledged, not delivered, and flagged for the seller", async () => {
     const { order } = await orderToPay();
     await ordering.expireUnpaidOrder(store.tenantId, order.id, { now: new Date(order.expiresAt.getTime() + 1) });

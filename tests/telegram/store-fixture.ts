@@ -165,9 +165,12 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
   const tg = await startTelegramEmulator();
   const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
   const png = samplePng();
-  http.route("GET", "/files/brosur.png", (_req, res) => res.writeHead(200, { "content-type": "image/png" }).end(png));
-  http.route("GET", "/files/harga.pdf", (_req, res) => res.writeHead(200, { "content-type": "application/pdf" }).end(Buffer.from("%PDF-1.4 harga")));
-  const port = await http.listen(0, "127.0.0.1");
+  http.register(async (app) => {
+    app.get("/files/brosur.png", (_request, reply) => reply.type("image/png").send(png));
+    app.get("/files/harga.pdf", (_request, reply) => reply.type("application/pdf").send(Buffer.from("%PDF-1.4 harga")));
+  });
+  // The port first: the bots' webhook URLs carry it, and their route is registered once they exist.
+  const port = await http.open(0, "127.0.0.1");
   const publicUrl = `http://127.0.0.1:${port}`;
 
   const log: LogLine[] = [];
@@ -189,6 +192,8 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
     onTokenRevoked: (store: { slug: string }) => void revoked.push(store.slug),
   };
   const bots: StoreBots = new StoreBots({ ...common, engine, apiRoot: tg.apiRoot, http, logFor, ...options });
+  http.register(bots.routes);
+  await http.serve();
   const instances: StoreBots[] = [];
 
   return {

@@ -82,6 +82,26 @@ describe("store bots in webhook mode", () => {
     assert.equal(tg.sent(store.token, mallory).length, 1, "a redelivered update is handled once");
   });
 
+  it("settles who is asking before reading the body: a stranger's 2 MB gets the 401, the store's own secret a 413", async () => {
+    const { bots } = stores;
+    const store = await stores.createStore({ name: "Toko Besar", mode: "webhook" });
+    await bots.start(store.id);
+    const secret = await webhookSecretOf(store);
+    const huge = JSON.stringify({ update_id: 900_000_009, padding: "x".repeat(2 << 20) });
+    const post = (secretToken?: string) =>
+      fetch(`${stores.publicUrl}/telegram/${store.slug}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(secretToken !== undefined && { "x-telegram-bot-api-secret-token": secretToken }) },
+        body: huge,
+      });
+    const stranger = await post(`${secret}x`);
+    assert.equal(stranger.status, 401);
+    assert.deepEqual(await stranger.json(), { error: "unauthorized" });
+    const own = await post(secret);
+    assert.equal(own.status, 413);
+    assert.deepEqual(await own.json(), { error: "request body too large" });
+  });
+
   it("answers 400 for a body that is no update, 410 to a suspended store's own secret, 503 while its bot runs elsewhere", async () => {
     const { bots } = stores;
     const store = await stores.createStore({ name: "Toko Libur", mode: "webhook" });

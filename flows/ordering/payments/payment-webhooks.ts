@@ -3,13 +3,14 @@
 // method it offers and an order it holds, checks the amount, and applies the event through
 // the same idempotent `markPaid` → `deliverOrder` path as a seller's approval.
 import type { IncomingHttpHeaders } from "node:http";
-import { readBody, sendJson, UNAUTHENTICATED, type PlatformHttp } from "../../../bots/http-server.ts";
+import type { FastifyPluginAsync } from "fastify";
+import { UNAUTHENTICATED } from "../../engine/index.ts";
 import { deliverOrder, markPaid } from "../delivery.ts";
 import { Order, normalizeOrderCode } from "../order.ts";
 import { logOf, type OrderingDeps } from "../ordering-deps.ts";
 import { storeSettingsBySlug } from "../store-settings.ts";
 import { claimProviderEvent } from "./provider-events.ts";
-import { registerSimulatorPayPage } from "./simulator-page.ts";
+import { simulatorPayPage } from "./simulator-page.ts";
 import type { SimulatorGateway } from "./simulator.ts";
 
 /** Webhook bodies are small JSON documents; anything larger is not from a provider. */
@@ -81,15 +82,22 @@ export async function receivePaymentWebhook(deps: OrderingDeps, method: string, 
 }
 
 /**
- * Registers the payment routes on the platform's HTTP server: every gateway's webhook
- * (`POST /payments/:method/:tenant`) and, with a simulator, its pay page
- * (`GET|POST /pay/sim/:tenant/:order`).
+ * The payment routes as a fastify plugin, for the platform's HTTP server to register:
+ * every gateway's webhook (`POST /payments/:method/:tenant`, the raw body handed to the
+ * gateway, which checks its signature over those bytes) and, with a simulator, its pay
+ * page (`GET|POST /pay/sim/:tenant/:order`).
  */
-export function registerPaymentRoutes(http: PlatformHttp, deps: OrderingDeps, opts: { simulator?: SimulatorGateway } = {}): void {
-  http.route("POST", "/payments/:method/:tenant", async (req, res, params) => {
-    const body = await readBody(req, MAX_WEBHOOK_BYTES);
-    const answer = await receivePaymentWebhook(deps, params.method, params.tenant, body, req.headers);
-    sendJson(res, answer.status, answer.body);
-  });
-  if (opts.simulator) registerSimulatorPayPage(http, opts.simulator);
+export function paymentRoutes(deps: OrderingDeps, opts: { simulator?: SimulatorGateway } = {}): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(async (webhooks) => {
+      webhooks.removeAllContentTypeParsers();
+      webhooks.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+      webhooks.post<{ Params: { method: string; tenant: string } }>("/payments/:method/:tenant", { bodyLimit: MAX_WEBHOOK_BYTES }, async (request, reply) => {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const answer = await receivePaymentWebhook(deps, request.params.method, request.params.tenant, body, request.headers);
+        return reply.code(answer.status).send(answer.body);
+      });
+    });
+    if (opts.simulator) await app.register(simulatorPayPage(opts.simulator));
+  };
 }

@@ -7,10 +7,8 @@
 // loads nothing from elsewhere, and the link's token keeps strangers from reading other
 // people's orders by guessing codes.
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { escapeHtml, pageLocale, sendNoticePage, sendPage } from "../../../bots/html-page.ts";
-import { readBody, type PlatformHttp, type RouteParams } from "../../../bots/http-server.ts";
-import { logger } from "../../../bots/logger.ts";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { escapeHtml, pageLocale, sendNoticePage, sendPage } from "../../engine/index.ts";
 import { t } from "../../../locales/i18n.ts";
 import { formatPrice } from "../catalog.ts";
 import { formatWhen } from "../customer-messages.ts";
@@ -18,50 +16,59 @@ import { Order, normalizeOrderCode, type OrderRecord } from "../order.ts";
 import { storeSettingsBySlug, type StoreSettings } from "../store-settings.ts";
 import { SIMULATOR_SIGNATURE_HEADER, type SimulatorGateway, type SimulatorWebhookBody } from "./simulator.ts";
 
-export function registerSimulatorPayPage(http: PlatformHttp, simulator: SimulatorGateway): void {
-  http.route("GET", "/pay/sim/:tenant/:order", async (req, res, params) => {
-    const found = await findPayable(simulator, req, params);
-    if (!found) return sendInvalidLink(req, res);
-    const notice = new URL(req.url ?? "/", "http://x").searchParams.get("r");
-    const locale = found.store.locale;
-    return sendPage(res, 200, { locale, title: t(locale, "ordering.paypage.title", { store: found.store.name }), body: orderPanel(found, notice) });
-  });
+type PayPageRequest = FastifyRequest<{ Params: { tenant: string; order: string }; Querystring: { t?: unknown; r?: unknown } }>;
 
-  http.route("POST", "/pay/sim/:tenant/:order", async (req, res, params) => {
-    await readBody(req, 4096); // a form with no fields; drained so the socket is reusable
-    const found = await findPayable(simulator, req, params);
-    if (!found) return sendInvalidLink(req, res);
-    const { store, order, token } = found;
-    let result = "paid";
-    if (order.status === "pending_payment") {
-      const event: SimulatorWebhookBody = {
-        id: `evt_${randomUUID()}`,
-        type: "payment.succeeded",
-        store: String(store.tenantId),
-        orderCode: order.code,
-        amount: order.total,
-        currency: order.currency,
-        reference: order.payment?.reference ?? `SIM-${order.code}`,
-      };
-      const body = JSON.stringify(event);
-      try {
-        const answer = await fetch(`${simulator.callbackUrl()}/payments/simulator/${encodeURIComponent(store.slug)}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", [SIMULATOR_SIGNATURE_HEADER]: simulator.sign(body) },
-          body,
-          signal: AbortSignal.timeout(30_000),
-        });
-        await answer.body?.cancel();
-        if (!answer.ok) result = "failed";
-      } catch (error) {
-        logger.warn("simulator could not call the payment webhook", { store: store.slug, orderCode: order.code, error: (error as Error).message });
-        result = "failed";
+/** The pay page as a fastify plugin: `GET` shows the order, `POST` (its button) pays it. */
+export function simulatorPayPage(simulator: SimulatorGateway): FastifyPluginAsync {
+  return async (app) => {
+    // The button posts a form with no fields; whatever its type, the body is read and dropped.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
+
+    app.get("/pay/sim/:tenant/:order", async (request: PayPageRequest, reply) => {
+      const found = await findPayable(simulator, request);
+      if (!found) return sendInvalidLink(request, reply);
+      const locale = found.store.locale;
+      return sendPage(reply, 200, { locale, title: t(locale, "ordering.paypage.title", { store: found.store.name }), body: orderPanel(found, typeof request.query.r === "string" ? request.query.r : null) });
+    });
+
+    app.post("/pay/sim/:tenant/:order", { bodyLimit: 4096 }, async (request: PayPageRequest, reply) => {
+      const found = await findPayable(simulator, request);
+      if (!found) return sendInvalidLink(request, reply);
+      const { store, order, token } = found;
+      let result = "paid";
+      if (order.status === "pending_payment") {
+        const event: SimulatorWebhookBody = {
+          id: `evt_${randomUUID()}`,
+          type: "payment.succeeded",
+          store: String(store.tenantId),
+          orderCode: order.code,
+          amount: order.total,
+          currency: order.currency,
+          reference: order.payment?.reference ?? `SIM-${order.code}`,
+        };
+        const body = JSON.stringify(event);
+        try {
+          const answer = await fetch(`${simulator.callbackUrl()}/payments/simulator/${encodeURIComponent(store.slug)}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", [SIMULATOR_SIGNATURE_HEADER]: simulator.sign(body) },
+            body,
+            signal: AbortSignal.timeout(30_000),
+          });
+          await answer.body?.cancel();
+          if (!answer.ok) result = "failed";
+        } catch (error) {
+          request.log.warn({ store: store.slug, orderCode: order.code, error: (error as Error).message }, "simulator could not call the payment webhook");
+          result = "failed";
+        }
       }
-    }
-    // Post/redirect/get: a reload shows the state, it does not pay again.
-    res.writeHead(303, { location: `/pay/sim/${encodeURIComponent(store.slug)}/${encodeURIComponent(order.code)}?t=${encodeURIComponent(token)}&r=${result}`, "cache-control": "no-store" });
-    res.end();
-  });
+      // Post/redirect/get: a reload shows the state, it does not pay again.
+      return reply
+        .code(303)
+        .headers({ location: `/pay/sim/${encodeURIComponent(store.slug)}/${encodeURIComponent(order.code)}?t=${encodeURIComponent(token)}&r=${result}`, "cache-control": "no-store" })
+        .send();
+    });
+  };
 }
 
 interface Payable {
@@ -70,20 +77,20 @@ interface Payable {
   token: string;
 }
 
-async function findPayable(simulator: SimulatorGateway, req: IncomingMessage, params: RouteParams): Promise<Payable | undefined> {
-  const token = new URL(req.url ?? "/", "http://x").searchParams.get("t") ?? "";
-  const code = normalizeOrderCode(params.order ?? "");
+async function findPayable(simulator: SimulatorGateway, request: PayPageRequest): Promise<Payable | undefined> {
+  const token = typeof request.query.t === "string" ? request.query.t : "";
+  const code = normalizeOrderCode(request.params.order);
   if (!token || !code) return undefined;
-  const store = await storeSettingsBySlug(params.tenant ?? "");
+  const store = await storeSettingsBySlug(request.params.tenant);
   if (!store || !simulator.verifyPayPageToken(String(store.tenantId), code, token)) return undefined;
   const order = await Order.findOne({ tenantId: store.tenantId, code }).lean<OrderRecord>().exec();
   return order ? { store, order, token } : undefined;
 }
 
 /** One page for every bad link — unknown store, wrong token, no such order — so none tells more than another. */
-function sendInvalidLink(req: IncomingMessage, res: ServerResponse): void {
-  const locale = pageLocale(req);
-  sendNoticePage(res, 404, locale, t(locale, "ordering.paypage.invalid_link"), t(locale, "ordering.paypage.invalid_link_hint"));
+function sendInvalidLink(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const locale = pageLocale(request);
+  return sendNoticePage(reply, 404, locale, t(locale, "ordering.paypage.invalid_link"), t(locale, "ordering.paypage.invalid_link_hint"));
 }
 
 function orderPanel({ store, order, token }: Payable, notice: string | null): string {
