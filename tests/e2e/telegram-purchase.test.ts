@@ -26,6 +26,7 @@ import { Member, sealTenantSecret, Tenant } from "../../storage/models/index.ts"
 import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 import { killIfRunning, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+import { eventually } from "../support/eventually.ts";
 
 const key = randomBytes(32);
 const TIMEZONE = "Asia/Jakarta";
@@ -164,17 +165,6 @@ function reply(store: Store, user: User, text: string, timeoutMs = REPLY_MS): Pr
 /** How many of the bot's messages in the chat contain `fragment`. */
 function countContaining(store: Store, user: User, fragment: string): number {
   return tg.sent(store.token, user).filter((m) => words(m).includes(fragment)).length;
-}
-
-/** Waits (bounded) until `check` holds; for state the child writes in the background. */
-async function eventually<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = REPLY_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**
@@ -534,7 +524,7 @@ describe("buying through Telegram from a running `niaga start`", () => {
     tg.failNext(slow.token, "setWebhook", { delayMs: 3000 });
     ({ platform } = await startNiagaProcess(env));
     const restarted = platform;
-    await eventually(async () => (await reload(s, order))?.status === "delivered", "the order delivered after the restart", 30_000);
+    await eventually(async () => (await reload(s, order))?.status === "delivered", "the order delivered after the restart", { timeoutMs: 30_000 });
     await reply(s, customer, await expectedGoods(s, order));
     const recovered = await reload(s, order);
     assert.equal(recovered?.delivery?.attempts, 2, "one attempt died with the process, the next one delivered");

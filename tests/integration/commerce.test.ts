@@ -11,7 +11,8 @@ import type { Outbound } from "../../flows/engine/message.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { orderJobTimers } from "../../flows/ordering/order-jobs.ts";
 import { Member, Tenant } from "../../storage/models/index.ts";
-import { customer, eventually, openOrderingDb, seedStore, type OrderingDb, type SeededStore } from "../ordering/ordering-fixture.ts";
+import { customer, openOrderingDb, seedStore, type OrderingDb, type SeededStore } from "../ordering/ordering-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** A channel that keeps what it was asked to send, like a phone that always answers. */
 class RecordingChannel implements ChannelSender {

@@ -8,7 +8,8 @@ import { defineOrderJobs, ORDER_JOBS, orderJobTimers, scheduleRecurringOrderJobs
 import { createOrdering } from "../../flows/ordering/ordering.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
-import { customer, eventually, openOrderingDb, RecordingSink, seedStore, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { customer, openOrderingDb, RecordingSink, seedStore, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 let db: OrderingDb;
 let store: SeededStore;

@@ -168,12 +168,3 @@ export async function servePayments(db: OrderingDb, sink = new RecordingSink()):
 }
 
 export const seller = { channel: "telegram", userId: "seller-1", name: "Pemilik" };
-
-/** Waits until `check` holds, polling; fails with `what` after `ms`. Not a timing assertion: only a bound on waiting. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

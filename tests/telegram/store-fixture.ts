@@ -228,17 +228,6 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
   };
 }
 
-/** Waits (bounded) until `check` holds; for state written in the background, never for timing. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 /** The text or caption of a message. */
 export function words(message: Message): string {
   return message.text ?? message.caption ?? "";
