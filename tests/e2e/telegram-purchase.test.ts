@@ -20,10 +20,9 @@ import { Product } from "../../flows/ordering/product.ts";
 import { ProofFile, proofContext } from "../../flows/ordering/proof-store.ts";
 import { addStockItems, StockItem, stockPayloadContext } from "../../flows/ordering/stock-item.ts";
 import { initI18n, t, type Locale } from "../../locales/i18n.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
-import { configureEncryption, decryptSecret } from "../../storage/crypto.ts";
+import { decryptSecret } from "../../storage/crypto.ts";
 import { Member, sealTenantSecret, Tenant } from "../../storage/models/index.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { killIfRunning, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 import { eventually } from "../support/eventually.ts";
@@ -79,7 +78,7 @@ const SPECS: StoreSpec[] = [
   },
 ];
 
-let db: TestMongo;
+let db: TestDatabase;
 let tg: TelegramEmulator;
 let env: Record<string, string>;
 let publicUrl: string;
@@ -96,10 +95,8 @@ async function freePort(): Promise<number> {
 
 before(async () => {
   await initI18n();
-  db = await startTestMongo("niaga_purchase");
+  db = await openTestDatabase("niaga_purchase", { indexes: false, encryptionKey: key });
   tg = await startTelegramEmulator();
-  await connectMongo(db.uri, { attempts: 1 });
-  configureEncryption(key);
   seller = tg.user({ first_name: "Pemilik", language_code: "id" });
 
   for (const spec of SPECS) {
@@ -136,9 +133,8 @@ before(async () => {
 });
 
 after(async () => {
-  await disconnectMongo();
   await tg.stop();
-  await db.stop();
+  await db.close();
 });
 
 // ---------------------------------------------------------------- reading the chats
