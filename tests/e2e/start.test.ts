@@ -5,11 +5,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { User } from "grammy/types";
-import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { startRedis } from "../support/redis.ts";
 import { killIfRunning, Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+import { seedStore } from "../support/stores.ts";
 
 const key = randomBytes(32);
 const SLUG = "toko-ujung";
@@ -24,9 +24,7 @@ before(async () => {
   db = await openTestDatabase("niaga_start", { indexes: false, encryptionKey: key });
   tg = await startTelegramEmulator();
   ({ token } = tg.bot());
-  const tenant = new Tenant({ slug: SLUG, name: STORE, locale: "id" });
-  tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
-  await tenant.save();
+  await seedStore({ slug: SLUG, name: STORE, locale: "id", telegram: { token } });
   env = {
     MONGODB_URI: db.uri,
     ENCRYPTION_KEY: key.toString("base64"),
