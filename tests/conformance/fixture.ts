@@ -2,8 +2,7 @@
 // the real one named by MONGODB_URI) and a mongoose connection to a fresh database on it.
 import mongoose from "mongoose";
 import type { Connection } from "mongoose";
-import { startTestMongo } from "../support/mongo.ts";
-import type { TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { MIN_SUPPORTED_MONGODB, unsupportedMongoDb } from "../../storage/connection.ts";
 
 /**
@@ -17,7 +16,7 @@ export const WIRE_VERSION_7_0 = 21;
 
 export interface MongooseFixture {
   conn: Connection;
-  mongo: TestMongo;
+  db: TestDatabase;
   /** True for a replica set member or mongos, where multi-document transactions work. */
   supportsTransactions: boolean;
   /** The server's maxWireVersion: expectations that changed between versions follow it. */
@@ -32,25 +31,25 @@ export function checkSupportedServer(server: { maxWireVersion: unknown; version:
 }
 
 export async function openMongoose(dbName: string): Promise<MongooseFixture> {
-  const mongo = await startTestMongo(dbName);
-  const conn = await mongoose.createConnection(mongo.uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
+  const db = await openTestDatabase(dbName, { connect: false });
+  const conn = await mongoose.createConnection(db.uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
   const admin = conn.db!.admin();
   const hello = await admin.command({ hello: 1 });
   try {
     checkSupportedServer({ maxWireVersion: hello.maxWireVersion, version: (await admin.buildInfo()).version });
   } catch (err) {
     await conn.close();
-    await mongo.stop();
+    await db.close();
     throw err;
   }
   return {
     conn,
-    mongo,
+    db,
     supportsTransactions: typeof hello.setName === "string" || hello.msg === "isdbgrid",
     wireVersion: hello.maxWireVersion,
     async close() {
       await conn.close();
-      await mongo.stop();
+      await db.close();
     },
   };
 }

@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { AuditLog, Member, Tenant, openTenantSecret } from "../../storage/models/index.ts";
 import mongoose from "mongoose";
 import { configureEncryption } from "../../storage/crypto.ts";
@@ -16,7 +15,7 @@ const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 interface Run { code: number | null; stdout: string; stderr: string }
 
 describe("niaga CLI", () => {
-  let db: TestMongo;
+  let db: TestDatabase;
   const run = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
     new Promise((resolve) => {
       const child = spawn(process.execPath, [niaga, ...args], {
@@ -45,15 +44,12 @@ describe("niaga CLI", () => {
   };
 
   before(async () => {
-    db = await startTestMongo();
-    await connectMongo(db.uri, { attempts: 1 });
-    configureEncryption(key);
+    db = await openTestDatabase("test", { indexes: false, encryptionKey: key });
     const migrated = await run(["migrate"]);
     assert.equal(migrated.code, 0, migrated.stderr);
   });
   after(async () => {
-    await disconnectMongo();
-    await db.stop();
+    await db.close();
   });
 
   it("creates a store with its Telegram token encrypted, and lists it", async () => {

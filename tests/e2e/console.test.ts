@@ -6,24 +6,22 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { runChatCommand, type ChatIo } from "../../adapters/console/chat-command.ts";
 import { parseConsoleLine } from "../../adapters/console/console-chat.ts";
-import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
+import { disconnectMongo } from "../../storage/connection.ts";
 import "../../flows/engine/mongo-session-store.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { testFlows } from "../engine/fixtures/test-flows.ts";
-import { seedStore } from "../engine/store-fixture.ts";
+import { seedStore, SMALL_CATALOGUE } from "../support/stores.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-let mongo: TestMongo;
+let db: TestDatabase;
 before(async () => {
-  mongo = await startTestMongo("console_chat");
-  await connectMongo(mongo.uri, { attempts: 1 });
-  await syncAllIndexes();
-  await seedStore({ slug: "toko-konsol", name: "Toko Konsol", ownerId: "pemilik" });
-  await seedStore({ slug: "english-shop", name: "English Shop", locale: "en" });
+  db = await openTestDatabase("console_chat");
+  await seedStore({ slug: "toko-konsol", name: "Toko Konsol", products: SMALL_CATALOGUE, members: { pemilik: "owner" } });
+  await seedStore({ slug: "english-shop", name: "English Shop", locale: "en", products: SMALL_CATALOGUE });
   await disconnectMongo();
 });
-after(() => mongo.stop());
+after(() => db.close());
 
 /** Runs `niaga chat ARGS` in process with `lines` piped in; returns exit code, stdout and stderr. */
 async function chat(args: string[], lines: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -35,7 +33,7 @@ async function chat(args: string[], lines: string[]): Promise<{ code: number; ou
   stdout.on("data", (c: Buffer) => (out += c.toString()));
   stderr.on("data", (c: Buffer) => (err += c.toString()));
   stdin.end(lines.map((l) => `${l}\n`).join(""));
-  const io: ChatIo = { stdin, stdout, stderr, env: { MONGODB_URI: mongo.uri, LOG_LEVEL: "error" } };
+  const io: ChatIo = { stdin, stdout, stderr, env: { MONGODB_URI: db.uri, LOG_LEVEL: "error" } };
   const code = await runChatCommand(args, testFlows, io);
   return { code, out, err };
 }

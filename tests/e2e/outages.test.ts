@@ -10,10 +10,10 @@ import { t } from "../../locales/i18n.ts";
 import { initI18n } from "../../locales/i18n.ts";
 import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
-import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
 import { killIfRunning, Niaga, startNiagaProcess, type LogLine } from "../support/niaga-process.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+import { seedStore } from "../support/stores.ts";
 
 const key = randomBytes(32);
 const SLUG = "toko-tahan";
@@ -64,9 +64,7 @@ before(async () => {
   ({ token } = tg.bot());
   await connectMongo(mongodbUri, { attempts: 1 });
   configureEncryption(key);
-  const tenant = new Tenant({ slug: SLUG, name: STORE, locale: "id" });
-  tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
-  await tenant.save();
+  await seedStore({ slug: SLUG, name: STORE, locale: "id", telegram: { token } });
   await disconnectMongo();
   ({ platform, port } = await startNiagaProcess({
     MONGODB_URI: mongodbUri,

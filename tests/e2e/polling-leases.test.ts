@@ -7,13 +7,11 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { User } from "grammy/types";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
-import { configureEncryption } from "../../storage/crypto.ts";
-import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { killIfRunning, type LogLine, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 import { startTelegramEmulator, type ApiCall, type TelegramEmulator } from "../support/telegram-emulator.ts";
+import { seedStore } from "../support/stores.ts";
 
 const LEASE_MS = 3000;
 const TICK_MS = LEASE_MS / 3;
@@ -22,28 +20,23 @@ const SLACK_MS = 2500;
 const REPLY_MS = 15_000;
 
 const key = randomBytes(32);
-let db: TestMongo;
+let db: TestDatabase;
 let tg: TelegramEmulator;
 
 before(async () => {
-  db = await startTestMongo("niaga_polling_leases");
+  db = await openTestDatabase("niaga_polling_leases", { indexes: false, encryptionKey: key });
   tg = await startTelegramEmulator();
-  await connectMongo(db.uri, { attempts: 1 });
-  configureEncryption(key);
 });
 
 after(async () => {
-  await disconnectMongo();
   await tg.stop();
-  await db.stop();
+  await db.close();
 });
 
 async function createStore(name: string): Promise<{ slug: string; token: string; name: string }> {
   const { token } = tg.bot();
   const slug = `toko-${randomBytes(3).toString("hex")}`;
-  const tenant = new Tenant({ slug, name, locale: "en" });
-  tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
-  await tenant.save();
+  await seedStore({ slug, name, locale: "en", telegram: { token } });
   return { slug, token, name };
 }
 

@@ -5,32 +5,26 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { User } from "grammy/types";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
-import { configureEncryption } from "../../storage/crypto.ts";
-import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { startRedis } from "../support/redis.ts";
 import { killIfRunning, Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+import { seedStore } from "../support/stores.ts";
 
 const key = randomBytes(32);
 const SLUG = "toko-ujung";
 const STORE = "Toko Ujung";
 
-let db: TestMongo;
+let db: TestDatabase;
 let tg: TelegramEmulator;
 let token: string;
 let env: Record<string, string>;
 
 before(async () => {
-  db = await startTestMongo("niaga_start");
+  db = await openTestDatabase("niaga_start", { indexes: false, encryptionKey: key });
   tg = await startTelegramEmulator();
   ({ token } = tg.bot());
-  await connectMongo(db.uri, { attempts: 1 });
-  configureEncryption(key);
-  const tenant = new Tenant({ slug: SLUG, name: STORE, locale: "id" });
-  tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
-  await tenant.save();
+  await seedStore({ slug: SLUG, name: STORE, locale: "id", telegram: { token } });
   env = {
     MONGODB_URI: db.uri,
     ENCRYPTION_KEY: key.toString("base64"),
@@ -44,9 +38,8 @@ before(async () => {
 });
 
 after(async () => {
-  await disconnectMongo();
   await tg.stop();
-  await db.stop();
+  await db.close();
 });
 
 /** `niaga start` with `env` (and more), once it has logged its start line. */

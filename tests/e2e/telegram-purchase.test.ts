@@ -20,12 +20,12 @@ import { Product } from "../../flows/ordering/product.ts";
 import { ProofFile, proofContext } from "../../flows/ordering/proof-store.ts";
 import { addStockItems, StockItem, stockPayloadContext } from "../../flows/ordering/stock-item.ts";
 import { initI18n, t, type Locale } from "../../locales/i18n.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
-import { configureEncryption, decryptSecret } from "../../storage/crypto.ts";
+import { decryptSecret } from "../../storage/crypto.ts";
 import { Member, sealTenantSecret, Tenant } from "../../storage/models/index.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { killIfRunning, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+import { eventually } from "../support/eventually.ts";
 
 const key = randomBytes(32);
 const TIMEZONE = "Asia/Jakarta";
@@ -78,7 +78,7 @@ const SPECS: StoreSpec[] = [
   },
 ];
 
-let db: TestMongo;
+let db: TestDatabase;
 let tg: TelegramEmulator;
 let env: Record<string, string>;
 let publicUrl: string;
@@ -95,10 +95,8 @@ async function freePort(): Promise<number> {
 
 before(async () => {
   await initI18n();
-  db = await startTestMongo("niaga_purchase");
+  db = await openTestDatabase("niaga_purchase", { indexes: false, encryptionKey: key });
   tg = await startTelegramEmulator();
-  await connectMongo(db.uri, { attempts: 1 });
-  configureEncryption(key);
   seller = tg.user({ first_name: "Pemilik", language_code: "id" });
 
   for (const spec of SPECS) {
@@ -135,9 +133,8 @@ before(async () => {
 });
 
 after(async () => {
-  await disconnectMongo();
   await tg.stop();
-  await db.stop();
+  await db.close();
 });
 
 // ---------------------------------------------------------------- reading the chats
@@ -164,17 +161,6 @@ function reply(store: Store, user: User, text: string, timeoutMs = REPLY_MS): Pr
 /** How many of the bot's messages in the chat contain `fragment`. */
 function countContaining(store: Store, user: User, fragment: string): number {
   return tg.sent(store.token, user).filter((m) => words(m).includes(fragment)).length;
-}
-
-/** Waits (bounded) until `check` holds; for state the child writes in the background. */
-async function eventually<T>(check: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = REPLY_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**
@@ -534,7 +520,7 @@ describe("buying through Telegram from a running `niaga start`", () => {
     tg.failNext(slow.token, "setWebhook", { delayMs: 3000 });
     ({ platform } = await startNiagaProcess(env));
     const restarted = platform;
-    await eventually(async () => (await reload(s, order))?.status === "delivered", "the order delivered after the restart", 30_000);
+    await eventually(async () => (await reload(s, order))?.status === "delivered", "the order delivered after the restart", { timeoutMs: 30_000 });
     await reply(s, customer, await expectedGoods(s, order));
     const recovered = await reload(s, order);
     assert.equal(recovered?.delivery?.attempts, 2, "one attempt died with the process, the next one delivered");

@@ -5,25 +5,20 @@ import { Redis } from "ioredis";
 import type { Engine } from "../../flows/engine/engine.ts";
 import type { Inbound, Outbound } from "../../flows/engine/message.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
 import { createInProcessLock, createRedisLock } from "../../storage/locks.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 import { newTenant, render, testEngine } from "./chat-harness.ts";
 
 const CHATS = 100;
 const STEPS = 10;
 
-let mongo: TestMongo;
+let db: TestDatabase;
 before(async () => {
-  mongo = await startTestMongo("engine_concurrency");
-  await connectMongo(mongo.uri, { attempts: 1 });
+  db = await openTestDatabase("engine_concurrency", { indexes: false });
   await MongoSessionStore.ensureIndexes();
 });
-after(async () => {
-  await disconnectMongo();
-  await mongo.stop();
-});
+after(() => db.close());
 
 /** Each question quotes the previous answer, so a reply proves which state it was computed from. */
 function quizFlow() {

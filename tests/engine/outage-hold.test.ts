@@ -8,6 +8,7 @@ import type { OutageWatch } from "../../flows/engine/outage.ts";
 import { MemorySessionStore } from "../../flows/engine/session.ts";
 import { newTenant, render, testEngine } from "./chat-harness.ts";
 import { testFlows } from "./fixtures/test-flows.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** The platform's probe, switched by the test. */
 function switchableWatch(): OutageWatch & { set(up: boolean): void } {
@@ -36,11 +37,6 @@ function chat(engine: ReturnType<typeof testEngine>, tenant = newTenant()) {
     engine.handle({ ...base, message: text.startsWith("/") ? { kind: "command", command: text.slice(1), args: "" } : { kind: "text", text } }, deliver);
   return { delivered, say };
 }
-
-const eventually = async (check: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(check(), what);
-};
 
 test("held while the database is down: told once, then each message handled once, in order, when it is back", async () => {
   const outages = switchableWatch();

@@ -3,23 +3,21 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
+import { disconnectMongo } from "../../storage/connection.ts";
 import "../../flows/engine/mongo-session-store.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
-import { seedStore } from "./store-fixture.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
+import { seedStore, SMALL_CATALOGUE } from "../support/stores.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const chatProcess = fileURLToPath(new URL("./fixtures/chat-process.ts", import.meta.url));
 
-let mongo: TestMongo;
+let db: TestDatabase;
 before(async () => {
-  mongo = await startTestMongo("engine_restart");
-  await connectMongo(mongo.uri, { attempts: 1 });
-  await syncAllIndexes();
-  await seedStore({ slug: "toko-tahan", name: "Toko Tahan Banting" });
+  db = await openTestDatabase("engine_restart");
+  await seedStore({ slug: "toko-tahan", name: "Toko Tahan Banting", products: SMALL_CATALOGUE });
   await disconnectMongo();
 });
-after(() => mongo.stop());
+after(() => db.close());
 
 /** `niaga chat` in a child process whose stdin stays open, read as it answers. */
 class ChatProcess {
@@ -31,7 +29,7 @@ class ChatProcess {
   constructor() {
     this.child = spawn(process.execPath, ["--import", "tsx", chatProcess, "--tenant", "toko-tahan", "--user", "pembeli-1"], {
       cwd: root,
-      env: { ...process.env, MONGODB_URI: mongo.uri, LOG_LEVEL: "error", REDIS_URL: "" },
+      env: { ...process.env, MONGODB_URI: db.uri, LOG_LEVEL: "error", REDIS_URL: "" },
     });
     this.child.stdout.on("data", (chunk: Buffer) => {
       this.#stdout += chunk.toString();

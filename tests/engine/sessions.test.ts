@@ -8,20 +8,15 @@ import type { ChatKey } from "../../flows/engine/message.ts";
 import { ConversationDraft } from "../../flows/engine/conversation-draft.ts";
 import { ConversationSession, MongoSessionStore, sessionWriteSet } from "../../flows/engine/mongo-session-store.ts";
 import { SESSION_RETENTION_MS, type SessionStore } from "../../flows/engine/session.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { ChatUser, capturingLog, newTenant, testEngine } from "./chat-harness.ts";
 
-let mongo: TestMongo;
+let db: TestDatabase;
 before(async () => {
-  mongo = await startTestMongo("engine_sessions");
-  await connectMongo(mongo.uri, { attempts: 1 });
+  db = await openTestDatabase("engine_sessions", { indexes: false });
   await MongoSessionStore.ensureIndexes();
 });
-after(async () => {
-  await disconnectMongo();
-  await mongo.stop();
-});
+after(() => db.close());
 
 const survey = defineFlow({
   id: "survey",

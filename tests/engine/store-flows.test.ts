@@ -4,20 +4,15 @@ import { after, before, describe, test } from "node:test";
 import { FlowValidationError } from "../../flows/engine/flow-validation.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { MongoStoreFlows, saveStoreFlow, StoreFlow } from "../../flows/engine/store-flows.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { ChatUser, newTenant, testEngine } from "./chat-harness.ts";
 
-let mongo: TestMongo;
+let db: TestDatabase;
 before(async () => {
-  mongo = await startTestMongo("engine_store_flows");
-  await connectMongo(mongo.uri, { attempts: 1 });
+  db = await openTestDatabase("engine_store_flows", { indexes: false });
   await Promise.all([MongoSessionStore.ensureIndexes(), StoreFlow.createIndexes()]);
 });
-after(async () => {
-  await disconnectMongo();
-  await mongo.stop();
-});
+after(() => db.close());
 
 const menu = { id: "menu", triggers: { commands: ["start"] }, steps: { hi: { kind: "end", text: { id: "Menu utama." } } } };
 const hours = {

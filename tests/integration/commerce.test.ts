@@ -11,7 +11,10 @@ import type { Outbound } from "../../flows/engine/message.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { orderJobTimers } from "../../flows/ordering/order-jobs.ts";
 import { Member, Tenant } from "../../storage/models/index.ts";
-import { customer, eventually, openOrderingDb, seedStore, type OrderingDb, type SeededStore } from "../ordering/ordering-fixture.ts";
+import { customer, seedOrderingStore } from "../ordering/ordering-fixture.ts";
+import { type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** A channel that keeps what it was asked to send, like a phone that always answers. */
 class RecordingChannel implements ChannelSender {
@@ -27,13 +30,13 @@ class RecordingChannel implements ChannelSender {
   }
 }
 
-let db: OrderingDb;
+let db: TestDatabase;
 let scheduler: PlatformScheduler;
 let commerce: Commerce;
 const channel = new RecordingChannel();
 
 before(async () => {
-  db = await openOrderingDb("commerce");
+  db = await openTestDatabase("commerce");
   scheduler = createScheduler({ db: mongoose.connection.db!, processEvery: 100, lockLifetimeMs: 5_000 });
   commerce = createCommerce({
     messages: new CustomerMessages({ telegram: channel }),
@@ -48,8 +51,8 @@ after(async () => {
   await db.close();
 });
 
-async function storeWithTeam(products: Parameters<typeof seedStore>[0]["products"]): Promise<SeededStore> {
-  const store = await seedStore({ products });
+async function storeWithTeam(products: Parameters<typeof seedOrderingStore>[0]["products"]): Promise<SeededStore> {
+  const store = await seedOrderingStore({ products });
   for (const [userId, role] of [["o1", "owner"], ["a1", "admin"], ["s1", "staff"]] as const) {
     await Member.create({ tenantId: store.tenant, channel: "telegram", channelUserId: `${store.slug}-${userId}`, role } as never);
   }

@@ -5,16 +5,15 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { PollingLeases } from "../../adapters/telegram/polling-leases.ts";
 import type { EngineLog } from "../../flows/engine/actions.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
 import { createMongoLeases, createRedisLeases, LeaseRecord, type Leases } from "../../storage/leases.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 
 const TTL_MS = 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const quiet: EngineLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-let mongo: TestMongo;
+let db: TestDatabase;
 let redisServer: TestRedis;
 let redis: Redis;
 let keys = 0;
@@ -22,8 +21,7 @@ let keys = 0;
 const freshKey = () => `test:${++keys}:${Date.now()}`;
 
 before(async () => {
-  mongo = await startTestMongo("niaga_leases");
-  await connectMongo(mongo.uri, { attempts: 1 });
+  db = await openTestDatabase("niaga_leases", { indexes: false });
   redisServer = await startRedis();
   redis = new Redis(redisServer.url);
 });
@@ -31,8 +29,7 @@ before(async () => {
 after(async () => {
   redis.disconnect();
   await redisServer?.stop();
-  await disconnectMongo();
-  await mongo?.stop();
+  await db?.close();
 });
 
 const backends: Record<string, (holder: string) => Leases> = {

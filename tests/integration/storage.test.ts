@@ -2,22 +2,19 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer } from "node:net";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
-import { DatabaseUnreachableError, connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
+import { DatabaseUnreachableError, connectMongo } from "../../storage/connection.ts";
 import { AuditLog, Tenant, nextSequence, openTenantSecret, recordAudit, sealTenantSecret } from "../../storage/models/index.ts";
 import { Keyring, configureEncryption, keyIdOfCiphertext } from "../../storage/crypto.ts";
 import { rotateSecrets } from "../../storage/secret-fields.ts";
 
 describe("storage", () => {
-  let db: TestMongo;
+  let db: TestDatabase;
   before(async () => {
-    db = await startTestMongo();
-    await connectMongo(db.uri, { attempts: 1 });
-    await syncAllIndexes();
+    db = await openTestDatabase();
   });
   after(async () => {
-    await disconnectMongo();
-    await db.stop();
+    await db.close();
   });
 
   it("hands out order numbers 1..50 exactly once to 50 concurrent orders, per tenant", async () => {

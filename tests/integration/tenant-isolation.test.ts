@@ -2,8 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Types} from "mongoose";
 import mongoose, { type Model } from "mongoose";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
-import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { AuditLog, Counter, Customer, Member, Tenant } from "../../storage/models/index.ts";
 import { TenantScopeError } from "../../storage/tenant-scope.ts";
 
@@ -18,20 +17,17 @@ const scoped: Array<{ name: string; model: Model<any>; sample(tenantId: Types.Ob
 const rejects = (p: () => Promise<unknown>) => assert.rejects(p, (err: Error) => err instanceof TenantScopeError);
 
 describe("tenant isolation fails closed", () => {
-  let db: TestMongo;
+  let db: TestDatabase;
   let a: Types.ObjectId;
   let b: Types.ObjectId;
 
   before(async () => {
-    db = await startTestMongo();
-    await connectMongo(db.uri, { attempts: 1 });
-    await syncAllIndexes();
+    db = await openTestDatabase();
     a = (await Tenant.create({ slug: "toko-a", name: "Toko A" }))._id;
     b = (await Tenant.create({ slug: "toko-b", name: "Toko B" }))._id;
   });
   after(async () => {
-    await disconnectMongo();
-    await db.stop();
+    await db.close();
   });
 
   for (const spec of scoped) {

@@ -27,12 +27,14 @@ import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { t } from "../../locales/i18n.ts";
 import { Customer, Tenant } from "../../storage/models/index.ts";
 import { ChatUser, testEngine } from "../engine/chat-harness.ts";
-import { openOrderingDb, payloadFor, RecordingSink, seedStore, seller, type OrderingDb, type ProductSpec, type SeededStore } from "./ordering-fixture.ts";
+import { RecordingSink, seedOrderingStore, seller } from "./ordering-fixture.ts";
+import { payloadFor, type ProductSpec, type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
 const TZ = "Asia/Jakarta";
 const SNK = "Garansi 1x24 jam. Klaim wajib dengan screenshot.";
 
-let db: OrderingDb;
+let db: TestDatabase;
 let http: PlatformHttp;
 let base = "";
 let simulator: SimulatorGateway;
@@ -51,7 +53,7 @@ const payOnPayPage: SimulatedPayment = async ({ payUrl }) => {
 };
 
 before(async () => {
-  db = await openOrderingDb("ordering_checkout_chat");
+  db = await openTestDatabase("ordering_checkout_chat");
   await MongoSessionStore.ensureIndexes();
   sink = new RecordingSink();
   simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
@@ -79,7 +81,7 @@ interface Shop {
 let shops = 0;
 async function openShop(products: ProductSpec[], settings: Record<string, unknown> = {}): Promise<Shop> {
   const name = `Toko Chat ${++shops}`;
-  const store = await seedStore({ name, products, settings });
+  const store = await seedOrderingStore({ name, products, settings });
   return { store, name, tenant: { id: store.tenantId, slug: store.slug, name } };
 }
 

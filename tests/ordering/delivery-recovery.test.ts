@@ -9,13 +9,15 @@ import { DELIVERY_LEASE_MS, MAX_DELIVERY_ATTEMPTS } from "../../flows/ordering/d
 import { Order } from "../../flows/ordering/order.ts";
 import type { OrderingLog } from "../../flows/ordering/ordering-deps.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
-import { customer, openOrderingDb, payloadFor, RecordingSink, seedStore, seller, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { customer, RecordingSink, seedOrderingStore, seller, testOrdering } from "./ordering-fixture.ts";
+import { payloadFor, type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
-let db: OrderingDb;
+let db: TestDatabase;
 let store: SeededStore;
 before(async () => {
-  db = await openOrderingDb("ordering_delivery");
-  store = await seedStore({ products: [{ code: "akun", price: 15_000, stock: 40 }] });
+  db = await openTestDatabase("ordering_delivery");
+  store = await seedOrderingStore({ products: [{ code: "akun", price: 15_000, stock: 40 }] });
 });
 after(async () => {
   await db.close();
@@ -32,7 +34,7 @@ async function unpaidOrder(ordering: ReturnType<typeof testOrdering>["ordering"]
 async function payThenDie(orderId: string, mode: "after-paid" | "during-send"): Promise<void> {
   const script = fileURLToPath(new URL("./fixtures/pay-then-die.ts", import.meta.url));
   const child = spawn(process.execPath, ["--import", "tsx", script], {
-    env: { ...process.env, MONGO_URI: db.mongo.uri, ENCRYPTION_KEY_B64: db.encryptionKey.toString("base64"), TENANT_ID: store.tenantId, ORDER_ID: orderId, MODE: mode },
+    env: { ...process.env, MONGO_URI: db.uri, ENCRYPTION_KEY_B64: db.encryptionKey.toString("base64"), TENANT_ID: store.tenantId, ORDER_ID: orderId, MODE: mode },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

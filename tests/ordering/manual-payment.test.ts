@@ -8,13 +8,15 @@ import { Order } from "../../flows/ordering/order.ts";
 import { ProofFile } from "../../flows/ordering/proof-store.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { AuditLog } from "../../storage/models/index.ts";
-import { customer, openOrderingDb, seedStore, seller, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { customer, seedOrderingStore, seller, testOrdering } from "./ordering-fixture.ts";
+import { type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
-let db: OrderingDb;
+let db: TestDatabase;
 let store: SeededStore;
 before(async () => {
-  db = await openOrderingDb("ordering_manual");
-  store = await seedStore({ products: [{ code: "netflix", price: 35_000, stock: 20 }], settings: { proofRetentionDays: 7 } });
+  db = await openTestDatabase("ordering_manual");
+  store = await seedOrderingStore({ products: [{ code: "netflix", price: 35_000, stock: 20 }], settings: { proofRetentionDays: 7 } });
 });
 after(async () => {
   await db.close();
@@ -173,7 +175,7 @@ describe("a seller's decision", () => {
   test("a seller of another store cannot act on this store's orders", async () => {
     const { ordering, sink } = testOrdering();
     const { order } = await placed(ordering);
-    const other = await seedStore({ products: [] });
+    const other = await seedOrderingStore({ products: [] });
     assert.deepEqual(await ordering.approvePayment(other.tenantId, order.code, seller), { ok: false, reason: "not_found" });
     assert.deepEqual(await ordering.rejectPayment(other.tenantId, order.code, seller, "x"), { ok: false, reason: "not_found" });
     assert.equal(await ordering.findOrder(other.tenantId, order.code), undefined);

@@ -8,13 +8,16 @@ import { defineOrderJobs, ORDER_JOBS, orderJobTimers, scheduleRecurringOrderJobs
 import { createOrdering } from "../../flows/ordering/ordering.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
-import { customer, eventually, openOrderingDb, RecordingSink, seedStore, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { customer, RecordingSink, seedOrderingStore, testOrdering } from "./ordering-fixture.ts";
+import { type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
+import { eventually } from "../support/eventually.ts";
 
-let db: OrderingDb;
+let db: TestDatabase;
 let store: SeededStore;
 before(async () => {
-  db = await openOrderingDb("ordering_jobs");
-  store = await seedStore({ products: [{ code: "kopi", price: 20_000, stock: 30 }], settings: { paymentTimeoutMinutes: 30 } });
+  db = await openTestDatabase("ordering_jobs");
+  store = await seedOrderingStore({ products: [{ code: "kopi", price: 20_000, stock: 30 }], settings: { paymentTimeoutMinutes: 30 } });
 });
 after(async () => {
   await db.close();

@@ -1,8 +1,5 @@
-// A database and a store for the ordering tests: the embedded MongoDB (or MONGODB_URI)
-// through mongoose's default connection, a sealed-stock store, and a sink that records
-// what customers were sent.
-import { randomBytes } from "node:crypto";
-import type { Types } from "mongoose";
+// A store for the ordering tests (sealed stock, payment settings), the ordering domain over
+// it, and a sink that records what customers were sent.
 import type { Outbound } from "../../flows/engine/message.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
@@ -10,95 +7,24 @@ import type { PaymentGateway } from "../../flows/ordering/payments/gateway.ts";
 import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";
 import type { CustomerChat, DeliverySink, OrderingDeps } from "../../flows/ordering/ordering-deps.ts";
 import type { CustomerRef } from "../../flows/ordering/order.ts";
-import { Product } from "../../flows/ordering/product.ts";
-import { addStockItems } from "../../flows/ordering/stock-item.ts";
 import { createPlatformHttp, type PlatformHttp } from "../../bots/http-server.ts";
 import { configureLogging, logger } from "../../bots/logger.ts";
 import { paymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
-import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
-import { configureEncryption } from "../../storage/crypto.ts";
-import { Tenant } from "../../storage/models/index.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import type { TestDatabase } from "../support/mongo.ts";
+import { seedStore, type ProductSpec, type SeededStore } from "../support/stores.ts";
 import "../../flows/ordering/order.ts";
 import "../../flows/ordering/proof-store.ts";
 
-export interface OrderingDb {
-  mongo: TestMongo;
-  /** The key stock is sealed with, for child processes that must open it too. */
-  encryptionKey: Buffer;
-  close(): Promise<void>;
-}
+// The domain logs deliveries at info; the test report needs only problems.
+configureLogging({ level: "error" });
 
-export async function openOrderingDb(name: string): Promise<OrderingDb> {
-  configureLogging({ level: "error" });
-  const encryptionKey = randomBytes(32);
-  configureEncryption(encryptionKey);
-  const mongo = await startTestMongo(name);
-  await connectMongo(mongo.uri, { attempts: 1 });
-  await syncAllIndexes();
-  return {
-    mongo,
-    encryptionKey,
-    async close() {
-      await disconnectMongo();
-      await mongo.stop();
-    },
-  };
-}
+/** What every ordering test store saves unless a test says otherwise: manual and simulator payments. */
+const PAYMENTS = { paymentMethods: ["manual", "simulator"], paymentInstructions: "BCA 1234567890 a.n. Toko Uji" };
 
-export interface ProductSpec {
-  code: string;
-  price: number;
-  stock: number;
-  name?: string;
-  perOrderMax?: number;
-  status?: "active" | "hidden";
-  description?: string;
-  sortOrder?: number;
-}
-
-export interface SeededStore {
-  tenantId: string;
-  tenant: Types.ObjectId;
-  slug: string;
-  products: Record<string, Types.ObjectId>;
-}
-
-let storeCount = 0;
-
-export async function seedStore(opts: {
-  products: ProductSpec[];
-  name?: string;
-  settings?: Record<string, unknown>;
-}): Promise<SeededStore> {
-  const slug = `toko-${++storeCount}-${randomBytes(3).toString("hex")}`;
-  const tenant = await Tenant.create({
-    slug,
-    name: opts.name ?? `Toko Uji ${storeCount}`,
-    settings: { ordering: { paymentMethods: ["manual", "simulator"], paymentInstructions: "BCA 1234567890 a.n. Toko Uji", ...opts.settings } },
-  });
-  const products: Record<string, Types.ObjectId> = {};
-  for (const p of opts.products) {
-    const product = await Product.create({
-      tenantId: tenant._id,
-      code: p.code,
-      name: p.name ?? `Produk ${p.code}`,
-      price: p.price,
-      status: p.status ?? "active",
-      ...(p.perOrderMax ? { perOrderMax: p.perOrderMax } : {}),
-      ...(p.description ? { description: p.description } : {}),
-      ...(p.sortOrder !== undefined ? { sortOrder: p.sortOrder } : {}),
-    });
-    products[p.code] = product._id;
-    await addStockItems(tenant._id, product._id, Array.from({ length: p.stock }, (_, i) => payloadFor(slug, p.code, i)));
-  }
-  return { tenantId: String(tenant._id), tenant: tenant._id, slug, products };
-}
-
-/** The secret each seeded stock item holds: recognisable, and unique across the whole test run. */
-export function payloadFor(slug: string, code: string, i: number): string {
-  return `SECRET-${slug}-${code}-${i}`;
+/** A store taking manual and simulator payments, selling `products`; `settings` go under `settings.ordering`. */
+export function seedOrderingStore(opts: { products: ProductSpec[]; name?: string; settings?: Record<string, unknown> }): Promise<SeededStore> {
+  return seedStore({ products: opts.products, ...(opts.name && { name: opts.name }), settings: { ordering: { ...PAYMENTS, ...opts.settings } } });
 }
 
 export function customer(n: number | string, channel = "telegram"): CustomerRef {
@@ -157,7 +83,7 @@ export interface PaymentsServer {
 }
 
 /** Ordering with the simulator, behind the platform's HTTP server (payment webhooks, pay pages) on 127.0.0.1. */
-export async function servePayments(db: OrderingDb, sink = new RecordingSink()): Promise<PaymentsServer> {
+export async function servePayments(db: Pick<TestDatabase, "encryptionKey">, sink = new RecordingSink()): Promise<PaymentsServer> {
   let base = "";
   const simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
   const { ordering } = testOrdering(sink, { gateways: [simulator] });
@@ -168,12 +94,3 @@ export async function servePayments(db: OrderingDb, sink = new RecordingSink()):
 }
 
 export const seller = { channel: "telegram", userId: "seller-1", name: "Pemilik" };
-
-/** Waits until `check` holds, polling; fails with `what` after `ms`. Not a timing assertion: only a bound on waiting. */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

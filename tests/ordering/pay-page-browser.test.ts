@@ -8,21 +8,23 @@ import { Order } from "../../flows/ordering/order.ts";
 import { t } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { launchPhoneBrowser, PHONE, type PhoneBrowser } from "../support/browser.ts";
-import { customer, openOrderingDb, seedStore, servePayments, type OrderingDb, type PaymentsServer, type SeededStore } from "./ordering-fixture.ts";
+import { customer, seedOrderingStore, servePayments, type PaymentsServer } from "./ordering-fixture.ts";
+import { type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
 const TIMEZONE = "Asia/Makassar";
 /** 80 characters, the longest a product name may be, and not one space to break at. */
 const LONG_NAME = "AkunPremiumStreamingKeluarga4KUltraHDSatuTahunPenuhGaransiFullTanpaIklan-ABCDEFG";
 
-let db: OrderingDb;
+let db: TestDatabase;
 let payments: PaymentsServer;
 let store: SeededStore;
 let browser: PhoneBrowser;
 
 before(async () => {
-  db = await openOrderingDb("ordering_pay_page_browser");
+  db = await openTestDatabase("ordering_pay_page_browser");
   payments = await servePayments(db);
-  store = await seedStore({ name: "Toko Streaming", products: [{ code: "akun", name: LONG_NAME, price: 25_000, stock: 5 }] });
+  store = await seedOrderingStore({ name: "Toko Streaming", products: [{ code: "akun", name: LONG_NAME, price: 25_000, stock: 5 }] });
   await Tenant.updateOne({ _id: store.tenant }, { $set: { timezone: TIMEZONE } }).exec();
   browser = await launchPhoneBrowser();
 });

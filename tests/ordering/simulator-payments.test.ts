@@ -9,9 +9,11 @@ import type { Ordering } from "../../flows/ordering/ordering.ts";
 import { SIMULATOR_SIGNATURE_HEADER, simulatorGateway, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { Tenant } from "../../storage/models/index.ts";
-import { customer, openOrderingDb, seedStore, seller, servePayments, type OrderingDb, type RecordingSink, type SeededStore } from "./ordering-fixture.ts";
+import { customer, seedOrderingStore, seller, servePayments, type RecordingSink } from "./ordering-fixture.ts";
+import { type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
-let db: OrderingDb;
+let db: TestDatabase;
 let http: PlatformHttp;
 let base = "";
 let simulator: SimulatorGateway;
@@ -20,9 +22,9 @@ let sink: RecordingSink;
 let store: SeededStore;
 
 before(async () => {
-  db = await openOrderingDb("ordering_simulator");
+  db = await openTestDatabase("ordering_simulator");
   ({ ordering, sink, simulator, http, base } = await servePayments(db));
-  store = await seedStore({ name: `Toko <script>alert("x")</script> & Co`, products: [{ code: "voucher", name: "Voucher <b>100K</b>", price: 25_000, stock: 200 }] });
+  store = await seedOrderingStore({ name: `Toko <script>alert("x")</script> & Co`, products: [{ code: "voucher", name: "Voucher <b>100K</b>", price: 25_000, stock: 200 }] });
 });
 after(async () => {
   await http.close();
@@ -88,7 +90,7 @@ describe("the simulator's pay page", () => {
     const res = await fetch(wrong);
     assert.equal(res.status, 404);
     assert.ok(!(await res.text()).includes(order.code));
-    const other = await seedStore({ products: [] });
+    const other = await seedOrderingStore({ products: [] });
     const crossed = payment.payUrl!.replace(`/pay/sim/${store.slug}/`, `/pay/sim/${other.slug}/`);
     const unknownStore = payment.payUrl!.replace(`/pay/sim/${store.slug}/`, "/pay/sim/toko-yang-tidak-ada/");
     const pages = await Promise.all([wrong, crossed, unknownStore].map(async (url) => {
@@ -202,7 +204,7 @@ describe("the simulator's webhook", () => {
 describe("payment events are bound to their store and method", () => {
   /** A fresh store with one order waiting for payment: every fresh store's first order is INV-000001. */
   async function storeWithFirstOrder(methods = ["manual", "simulator"]) {
-    const seeded = await seedStore({ products: [{ code: "voucher", name: "Voucher", price: 25_000, stock: 5 }], settings: { paymentMethods: methods } });
+    const seeded = await seedOrderingStore({ products: [{ code: "voucher", name: "Voucher", price: 25_000, stock: 5 }], settings: { paymentMethods: methods } });
     const buyer = customer(`bound-${seeded.slug}`);
     const placed = await ordering.placeOrder({ tenantId: seeded.tenantId, customer: buyer, items: [{ productCode: "voucher", quantity: 1 }] });
     assert.ok(placed.ok, "order placed");
@@ -264,9 +266,9 @@ describe("payment events are bound to their store and method", () => {
 describe("a stranger cannot tell which stores exist", () => {
   test("an unknown store, a wrong signature, an unknown method and a store without the method all get the same answer", async () => {
     const { order } = await orderToPay();
-    const suspended = await seedStore({ products: [] });
+    const suspended = await seedOrderingStore({ products: [] });
     await Tenant.updateOne({ _id: suspended.tenant }, { $set: { status: "suspended" } }).exec();
-    const manualOnly = await seedStore({ products: [], settings: { paymentMethods: ["manual"] } });
+    const manualOnly = await seedOrderingStore({ products: [], settings: { paymentMethods: ["manual"] } });
     const body = webhookBody(order.code, order.total);
     const forged = simulatorGateway({ secret: Buffer.alloc(32, 9), publicUrl: base }).sign(body);
     const post = async (method: string, slug: string, signature: string) => {

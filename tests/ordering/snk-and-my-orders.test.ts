@@ -3,13 +3,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Order } from "../../flows/ordering/order.ts";
-import { customer, openOrderingDb, seedStore, seller, testOrdering, type OrderingDb, type SeededStore } from "./ordering-fixture.ts";
+import { customer, seedOrderingStore, seller, testOrdering } from "./ordering-fixture.ts";
+import { type SeededStore } from "../support/stores.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
-let db: OrderingDb;
+let db: TestDatabase;
 let store: SeededStore;
 before(async () => {
-  db = await openOrderingDb("ordering_snk");
-  store = await seedStore({ products: [{ code: "spotify", price: 25_000, stock: 40 }], settings: { snkWindowHours: 24, snkText: "Klaim maksimal 1x24 jam dengan screenshot." } });
+  db = await openTestDatabase("ordering_snk");
+  store = await seedOrderingStore({ products: [{ code: "spotify", price: 25_000, stock: 40 }], settings: { snkWindowHours: 24, snkText: "Klaim maksimal 1x24 jam dengan screenshot." } });
 });
 after(async () => {
   await db.close();
@@ -65,7 +67,7 @@ describe("the SNK window", () => {
     assert.equal(mine?.snk.claim?.text, "Akun tidak bisa login 🙏 パスワード");
     assert.equal(mine?.snk.claim?.hasProof, true);
     assert.equal((await ordering.openOrderProof(store.tenantId, order.code, "claim"))?.fileRef, "screenshot-file-id");
-    const other = await seedStore({ products: [] });
+    const other = await seedOrderingStore({ products: [] });
     assert.deepEqual(await ordering.listClaims(other.tenantId), [], "another store sees no claims of this one");
 
     const resolved = await ordering.resolveClaim(store.tenantId, order.code, seller, { outcome: "accepted", note: "Akun pengganti dikirim manual." });
@@ -146,7 +148,7 @@ describe("my orders", () => {
     const code = placed.order.code;
     assert.equal(await ordering.findMyOrder(store.tenantId, customer("mallory"), code), undefined);
     assert.equal(await ordering.findMyOrder(store.tenantId, { channel: "whatsapp", channelUserId: alice.channelUserId }, code), undefined, "same user id on another channel");
-    const otherStore = await seedStore({ products: [{ code: "spotify", price: 1, stock: 1 }] });
+    const otherStore = await seedOrderingStore({ products: [{ code: "spotify", price: 1, stock: 1 }] });
     assert.equal(await ordering.findMyOrder(otherStore.tenantId, alice, code), undefined);
     assert.deepEqual(await ordering.listMyOrders(otherStore.tenantId, alice), []);
     assert.equal(await ordering.findMyOrder(store.tenantId, alice, "INV-99999999"), undefined);

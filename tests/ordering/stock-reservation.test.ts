@@ -8,11 +8,12 @@ import { Order } from "../../flows/ordering/order.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { releaseOrphanedReservations, reserveStock } from "../../flows/ordering/stock-reservation.ts";
-import { customer, openOrderingDb, seedStore, seller, testOrdering, type OrderingDb } from "./ordering-fixture.ts";
+import { customer, seedOrderingStore, seller, testOrdering } from "./ordering-fixture.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
-let db: OrderingDb;
+let db: TestDatabase;
 before(async () => {
-  db = await openOrderingDb("ordering_stock");
+  db = await openTestDatabase("ordering_stock");
 });
 after(async () => {
   await db.close();
@@ -26,7 +27,7 @@ async function stockCounts(tenant: Types.ObjectId, productId: Types.ObjectId) {
 
 describe("200 buyers for 50 items", () => {
   test("end with exactly 50 orders, each item held by one order, and all 50 sold once after payment", { timeout: 120_000 }, async () => {
-    const store = await seedStore({ products: [{ code: "voucher", price: 10_000, stock: 50 }] });
+    const store = await seedOrderingStore({ products: [{ code: "voucher", price: 10_000, stock: 50 }] });
     const { ordering, sink } = testOrdering();
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => ordering.placeOrder({ tenantId: store.tenantId, customer: customer(`rush-${i}`), items: [{ productCode: "voucher", quantity: 1 }] })),
@@ -56,7 +57,7 @@ describe("200 buyers for 50 items", () => {
   });
 
   test("buyers of several units each never hold an item twice, and nothing leaks", { timeout: 120_000 }, async () => {
-    const store = await seedStore({ products: [{ code: "akun", price: 5_000, stock: 50 }] });
+    const store = await seedOrderingStore({ products: [{ code: "akun", price: 5_000, stock: 50 }] });
     const { ordering } = testOrdering();
     const quantities = Array.from({ length: 120 }, (_, i) => 1 + (i % 4));
     const results = await Promise.all(
@@ -81,7 +82,7 @@ describe("200 buyers for 50 items", () => {
 
 describe("what one order may take", () => {
   test("quantity is bounded by the product's per-order maximum, the store's default and the stock", async () => {
-    const store = await seedStore({
+    const store = await seedOrderingStore({
       products: [
         { code: "batas", price: 1_000, stock: 20, perOrderMax: 3 },
         { code: "biasa", price: 1_000, stock: 4 },
@@ -111,7 +112,7 @@ describe("what one order may take", () => {
   });
 
   test("a product hidden or sold out since the customer saw it is refused with a clear reason", async () => {
-    const store = await seedStore({ products: [{ code: "hilang", price: 1_000, stock: 5 }, { code: "laris", price: 1_000, stock: 1 }] });
+    const store = await seedOrderingStore({ products: [{ code: "hilang", price: 1_000, stock: 5 }, { code: "laris", price: 1_000, stock: 1 }] });
     const { ordering } = testOrdering();
     await Product.updateOne({ tenantId: store.tenant, code: "hilang" }, { $set: { status: "hidden" } }).exec();
     assert.deepEqual(await ordering.placeOrder({ tenantId: store.tenantId, customer: customer("a"), items: [{ productCode: "hilang", quantity: 1 }] }), {
@@ -134,7 +135,7 @@ describe("what one order may take", () => {
   });
 
   test("an order of two products holds both or neither", async () => {
-    const store = await seedStore({ products: [{ code: "satu", price: 1_000, stock: 5 }, { code: "dua", price: 2_000, stock: 1 }] });
+    const store = await seedOrderingStore({ products: [{ code: "satu", price: 1_000, stock: 5 }, { code: "dua", price: 2_000, stock: 1 }] });
     const { ordering } = testOrdering();
     const refused = await ordering.placeOrder({
       tenantId: store.tenantId,
@@ -167,7 +168,7 @@ describe("what one order may take", () => {
   });
 
   test("a customer cannot hoard stock with many unpaid orders", async () => {
-    const store = await seedStore({ products: [{ code: "stok", price: 1_000, stock: 10 }] });
+    const store = await seedOrderingStore({ products: [{ code: "stok", price: 1_000, stock: 10 }] });
     const { ordering } = testOrdering();
     const hoarder = customer("hoard");
     for (let i = 0; i < 3; i++) assert.equal((await ordering.placeOrder({ tenantId: store.tenantId, customer: hoarder, items: [{ productCode: "stok", quantity: 1 }] })).ok, true);
@@ -181,7 +182,7 @@ describe("what one order may take", () => {
 
 describe("a crash in the middle of a reservation", () => {
   test("items reserved for an order that was never written go back on sale once their hold lapses", async () => {
-    const store = await seedStore({ products: [{ code: "crash", price: 1_000, stock: 3 }] });
+    const store = await seedOrderingStore({ products: [{ code: "crash", price: 1_000, stock: 3 }] });
     const ghostOrder = new Types.ObjectId();
     const heldUntil = new Date(Date.now() + 60_000);
     const held = await reserveStock(store.tenant, store.products.crash, ghostOrder, 2, heldUntil);
@@ -197,7 +198,7 @@ describe("a crash in the middle of a reservation", () => {
   });
 
   test("the sweep leaves a live order's items alone and records a delivered order's items as sold", async () => {
-    const store = await seedStore({ products: [{ code: "hidup", price: 1_000, stock: 2 }] });
+    const store = await seedOrderingStore({ products: [{ code: "hidup", price: 1_000, stock: 2 }] });
     const { ordering } = testOrdering();
     const a = await ordering.placeOrder({ tenantId: store.tenantId, customer: customer("live-a"), items: [{ productCode: "hidup", quantity: 1 }] });
     const b = await ordering.placeOrder({ tenantId: store.tenantId, customer: customer("live-b"), items: [{ productCode: "hidup", quantity: 1 }] });

@@ -1,11 +1,15 @@
-// A MongoDB for one test file: the real server named by MONGODB_URI (with a fresh database
-// that stop() drops), or else an embedded server on a free port with a fast TTL monitor.
+// The one way a test opens its database: the real server named by MONGODB_URI (with a fresh
+// database that close() drops), or else an embedded server on a free port with a fast TTL
+// monitor; mongoose's default connection connected to it, indexes synced, and the
+// encryption key set.
 import { randomBytes } from "node:crypto";
+import { after, before } from "node:test";
 import { MongoClient } from "mongodb";
+import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
+import { configureEncryption } from "../../storage/crypto.ts";
 import { startEmbeddedServer } from "../../storage/embedded/index.ts";
 
-export interface TestMongo {
-  /** Connection string including the database name. */
+interface TestMongo {
   uri: string;
   stop(): Promise<void>;
 }
@@ -25,7 +29,7 @@ export function withDatabase(uri: string, dbName: string): string {
   return `${m[1]}/${dbName}${m[2] ?? ""}`;
 }
 
-export async function startTestMongo(dbName?: string): Promise<TestMongo> {
+async function startTestMongo(dbName?: string): Promise<TestMongo> {
   const external = process.env.MONGODB_URI;
   if (external) {
     const name = uniqueName(dbName ?? "test");
@@ -46,5 +50,70 @@ export async function startTestMongo(dbName?: string): Promise<TestMongo> {
   return {
     uri: `${server.uri}/${dbName ?? "test"}`,
     stop: () => server.close(),
+  };
+}
+
+export interface TestDatabase {
+  /** Connection string including the database name: for child processes, or a connection of one's own. */
+  uri: string;
+  /** The key store secrets and stock are sealed with, set in this process (`configureEncryption`). */
+  encryptionKey: Buffer;
+  /** Disconnects mongoose's default connection, then drops the database (or stops the embedded server). */
+  close(): Promise<void>;
+}
+
+export interface OpenTestDatabaseOptions {
+  /** Connect mongoose's default connection (default true); off when only the URI is wanted. */
+  connect?: boolean;
+  /** Create every registered model's collection and indexes once connected (default true). */
+  indexes?: boolean;
+  /** The sealing key; random unless a test shares it with a child process. */
+  encryptionKey?: Buffer;
+}
+
+/**
+ * A fresh database for one test file.
+ *
+ * ```ts
+ * let db: TestDatabase;
+ * before(async () => (db = await openTestDatabase("ordering_jobs")));
+ * after(() => db.close());
+ * ```
+ *
+ * `useTestDatabase` does the same with the hooks included.
+ */
+export async function openTestDatabase(name = "test", { connect = true, indexes = true, encryptionKey = randomBytes(32) }: OpenTestDatabaseOptions = {}): Promise<TestDatabase> {
+  configureEncryption(encryptionKey);
+  const mongo = await startTestMongo(name);
+  if (connect) {
+    try {
+      await connectMongo(mongo.uri, { attempts: 1 });
+      if (indexes) await syncAllIndexes();
+    } catch (error) {
+      await disconnectMongo();
+      await mongo.stop();
+      throw error;
+    }
+  }
+  return {
+    uri: mongo.uri,
+    encryptionKey,
+    async close() {
+      await disconnectMongo();
+      await mongo.stop();
+    },
+  };
+}
+
+/** Opens a database before this file's tests and closes it after them; call the result for it. */
+export function useTestDatabase(name: string, options: OpenTestDatabaseOptions = {}): () => TestDatabase {
+  let db: TestDatabase | undefined;
+  before(async () => {
+    db = await openTestDatabase(name, options);
+  });
+  after(() => db?.close());
+  return () => {
+    if (!db) throw new Error("the test database is opened in before(); use it inside a test or hook");
+    return db;
   };
 }

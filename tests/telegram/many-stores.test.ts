@@ -7,7 +7,8 @@ import type { User } from "grammy/types";
 import { Customer, Tenant } from "../../storage/models/index.ts";
 import { StoreBotError } from "../../adapters/telegram/store-bots.ts";
 import type { TelegramEmulator } from "../support/telegram-emulator.ts";
-import { eventually, startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** Sends /start and waits for the store's greeting. */
 async function greeted(tg: TelegramEmulator, store: Store, user: User): Promise<void> {

@@ -7,7 +7,8 @@ import { t } from "../../locales/i18n.ts";
 import { Customer } from "../../storage/models/index.ts";
 import { TelegramFileError } from "../../adapters/telegram/file-download.ts";
 import { samplePng } from "../support/telegram-emulator.ts";
-import { buttonData, buttonLabels, eventually, LONG_TERMS, startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { buttonData, buttonLabels, LONG_TERMS, startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 describe("a store bot on long polling", () => {
   let stores: Stores;

@@ -15,7 +15,8 @@ import { createMongoLeases, createRedisLeases, type Leases } from "../../storage
 import { createRedisLock, type ChatLock } from "../../storage/locks.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 import type { ApiCall } from "../support/telegram-emulator.ts";
-import { eventually, startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 const LEASE_MS = 3000;
 const TICK_MS = LEASE_MS / 3;
@@ -69,7 +70,7 @@ function polls(stores: Stores, store: Store, client?: string): ApiCall[] {
 
 /** The first getUpdates `client` sent after `since` (performance.now()). */
 function firstPollAfter(stores: Stores, store: Store, client: string, since: number): Promise<ApiCall> {
-  return eventually(() => polls(stores, store, client).find((c) => c.receivedAt > since), `${client} to poll`, LEASE_MS * 4);
+  return eventually(() => polls(stores, store, client).find((c) => c.receivedAt > since), `${client} to poll`, { timeoutMs: LEASE_MS * 4 });
 }
 
 /** A lease backend whose renewals can be held up, as if the process holding it froze. */

@@ -9,7 +9,8 @@ import { CustomerMessageNotSent, customerDeliverySink } from "../../bots/deliver
 import { t } from "../../locales/i18n.ts";
 import { Customer, Tenant } from "../../storage/models/index.ts";
 import type { Outbound } from "../../flows/engine/message.ts";
-import { eventually, startStores, words, type Stores } from "./store-fixture.ts";
+import { startStores, words, type Stores } from "./store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 const TELEGRAM_LIMITS = { perChatPerSecond: 1, perBotPerSecond: 30 };
 

@@ -3,7 +3,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { StoreBotError } from "../../adapters/telegram/store-bots.ts";
-import { eventually, startStores, words, type Stores } from "./store-fixture.ts";
+import { startStores, words, type Stores } from "./store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 describe("store bots shutting down", () => {
   let stores: Stores;

@@ -12,11 +12,9 @@ import { createEngine, type Engine } from "../../flows/engine/engine.ts";
 import { defineFlow } from "../../flows/engine/flow-schema.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { initI18n } from "../../locales/i18n.ts";
-import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
-import { configureEncryption } from "../../storage/crypto.ts";
-import { sealTenantSecret, Tenant } from "../../storage/models/index.ts";
 import { StoreBots, type StoreBotsOptions, type TelegramMode } from "../../adapters/telegram/store-bots.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
+import { openTestDatabase } from "../support/mongo.ts";
+import { seedStore } from "../support/stores.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 
 export interface LogLine {
@@ -157,11 +155,8 @@ export interface Stores {
 /** One per test file: MongoDB and the emulator are shared by its tests; each test makes its own stores. */
 export async function startStores(options: Partial<StoreBotsOptions> = {}): Promise<Stores> {
   await initI18n();
-  const mongo: TestMongo = await startTestMongo();
-  await connectMongo(mongo.uri, { attempts: 1 });
-  await syncAllIndexes();
-  const encryptionKey = randomBytes(32);
-  configureEncryption(encryptionKey);
+  const db = await openTestDatabase();
+  const { encryptionKey } = db;
   const tg = await startTelegramEmulator();
   const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
   const png = samplePng();
@@ -214,12 +209,8 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
     },
     async createStore({ name = `Toko ${randomBytes(2).toString("hex")}`, mode = "polling", locale = "id" } = {}) {
       const { token } = tg.bot();
-      const slug = `toko-${randomBytes(4).toString("hex")}`;
-      const tenant = new Tenant({ slug, name, locale });
-      tenant.set("channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token));
-      tenant.set("channels.telegram.mode", mode);
-      await tenant.save();
-      return { id: tenant._id.toString(), slug, name, token };
+      const store = await seedStore({ slug: `toko-${randomBytes(4).toString("hex")}`, name, locale, telegram: { token, mode } });
+      return { id: store.id, slug: store.slug, name, token };
     },
     user: (profile = {}) => tg.user({ first_name: "Sari", language_code: "id", ...profile }),
     async close() {
@@ -227,21 +218,9 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
       await bots.stopAll();
       await http.close();
       await tg.stop();
-      await disconnectMongo();
-      await mongo.stop();
+      await db.close();
     },
   };
-}
-
-/** Waits (bounded) until `check` holds; for state written in the background, never for timing. */
-export async function eventually<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The text or caption of a message. */

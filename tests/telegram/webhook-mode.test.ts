@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import type { Update, User } from "grammy/types";
 import { Customer, Tenant } from "../../storage/models/index.ts";
 import { StoreBotError, StoreBots } from "../../adapters/telegram/store-bots.ts";
-import { buttonLabels, eventually, startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { buttonLabels, startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 describe("store bots in webhook mode", () => {
   let stores: Stores;

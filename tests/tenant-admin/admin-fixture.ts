@@ -1,97 +1,50 @@
 // A store with its team in the test database, and an engine running the platform's
 // storefront flows with seller administration, as the store bots run them.
-import { randomBytes } from "node:crypto";
-import { after, before } from "node:test";
 import { Types } from "mongoose";
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import type { Engine } from "../../flows/engine/engine.ts";
 import type { Audience, Inbound, InboundTenant, Locale, Outbound } from "../../flows/engine/message.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { catalogFlows, stockSummaryFlow } from "../../flows/ordering/catalog-flows.ts";
-import { Product } from "../../flows/ordering/product.ts";
-import { addStockItems } from "../../flows/ordering/stock-item.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
 import type { AdminServices, SellerNotifier, SellerRecipient } from "../../flows/tenant-admin/admin-services.ts";
 import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { configureLogging } from "../../bots/logger.ts";
-import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
-import { configureEncryption } from "../../storage/crypto.ts";
-import { Member, Tenant, type Role } from "../../storage/models/index.ts";
+import { Member, type Role } from "../../storage/models/index.ts";
+import { seedStore, type ProductSpec } from "../support/stores.ts";
 import { capturingLog, ChatUser, testEngine, type LogLine } from "../engine/chat-harness.ts";
-import { startTestMongo, type TestMongo } from "../support/mongo.ts";
 
 export { ChatUser };
 
-/** Connects this test file to its own database for its whole run. */
-export function useTestDatabase(name: string): void {
-  let mongo: TestMongo;
-  before(async () => {
-    // The domain logs deliveries at info; the test report needs only problems.
-    configureLogging({ level: "error" });
-    configureEncryption(randomBytes(32));
-    mongo = await startTestMongo(name);
-    await connectMongo(mongo.uri, { attempts: 1 });
-    await syncAllIndexes();
-  });
-  after(async () => {
-    await disconnectMongo();
-    await mongo.stop();
-  });
-}
+// The domain logs deliveries at info; the test report needs only problems.
+configureLogging({ level: "error" });
 
-export interface ShopProduct {
-  code: string;
-  name: string;
-  price: number;
-  stock?: string[];
-  status?: "active" | "hidden";
-  lowStockThreshold?: number;
-}
-
-export const DEFAULT_PRODUCTS: ShopProduct[] = [
+export const DEFAULT_PRODUCTS: ProductSpec[] = [
   { code: "netflix-1m", name: "Netflix 1 Bulan", price: 35_000, stock: ["NF-A", "NF-B", "NF-C"], lowStockThreshold: 2 },
   { code: "spotify-1m", name: "Spotify 1 Bulan", price: 25_000, stock: ["SP-A"] },
   { code: "draf", name: "Paket Draf", price: 99_000, status: "hidden" },
 ];
 
-let shopCounter = 0;
-
-/** A store with products, stock and members (`{ "owner-1": "owner", … }`, on the given channel). */
+/** A store with products in the order given, stock and members (`{ "owner-1": "owner", … }`, on the given channel). */
 export async function seedShop(opts: {
   name?: string;
   currency?: string;
   locale?: Locale;
   channel?: string;
   members?: Record<string, Role>;
-  products?: ShopProduct[];
+  products?: ProductSpec[];
   botUsername?: string;
 } = {}): Promise<InboundTenant> {
-  shopCounter += 1;
-  const slug = `toko-${shopCounter}-${randomBytes(3).toString("hex")}`;
-  const tenant = await Tenant.create({
-    slug,
+  const store = await seedStore({
     name: opts.name ?? "Toko Uji",
     currency: opts.currency ?? "IDR",
     locale: opts.locale ?? "id",
-    ...(opts.botUsername && { channels: { telegram: { botUsername: opts.botUsername } } }),
+    products: (opts.products ?? DEFAULT_PRODUCTS).map((p, index) => ({ ...p, sortOrder: index, lowStockThreshold: p.lowStockThreshold ?? 0 })),
+    members: opts.members ?? {},
+    ...(opts.channel && { memberChannel: opts.channel }),
+    ...(opts.botUsername && { telegram: { botUsername: opts.botUsername } }),
   });
-  for (const [index, p] of (opts.products ?? DEFAULT_PRODUCTS).entries()) {
-    const product = await Product.create({
-      tenantId: tenant._id,
-      code: p.code,
-      name: p.name,
-      price: p.price,
-      status: p.status ?? "active",
-      sortOrder: index,
-      lowStockThreshold: p.lowStockThreshold ?? 0,
-    });
-    if (p.stock?.length) await addStockItems(tenant._id, product._id, p.stock);
-  }
-  for (const [userId, role] of Object.entries(opts.members ?? {})) {
-    // The tenant wall adds `tenantId` outside Member's inferred type.
-    await Member.create({ tenantId: tenant._id, channel: (opts.channel ?? "console") as "console", channelUserId: userId, role } as never);
-  }
-  return { id: tenant._id.toString(), slug, name: tenant.name };
+  return { id: store.id, slug: store.slug, name: store.name };
 }
 
 /** Messages a notifier was asked to send. */

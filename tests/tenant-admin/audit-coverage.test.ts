@@ -15,7 +15,9 @@ import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import type { FileFetcher } from "../../flows/tenant-admin/admin-services.ts";
 import { StaffInvite } from "../../flows/tenant-admin/invites.ts";
 import { AuditLog, Tenant } from "../../storage/models/index.ts";
-import { adminEngine, oid, person, seedShop, useTestDatabase, type ChatUser, type ShopProduct } from "./admin-fixture.ts";
+import { adminEngine, oid, person, seedShop, type ChatUser } from "./admin-fixture.ts";
+import { type ProductSpec } from "../support/stores.ts";
+import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_audit_coverage");
 
@@ -31,7 +33,7 @@ const SEEDED_STOCK = ["NF-SEED-aaa1", "NF-SEED-aaa2", "NF-SEED-aaa3", "NF-SEED-a
 const TYPED_STOCK = ["typed-akun1@mail.com | sandi-rahasia-1", "typed-akun2@mail.com | sandi-rahasia-2"];
 const FILE_STOCK = ["file-akun1@mail.com | sandi-file-1", "file-akun2@mail.com | sandi-file-2"];
 
-const PRODUCTS: ShopProduct[] = [
+const PRODUCTS: ProductSpec[] = [
   { code: "netflix-1m", name: "Netflix 1 Bulan", price: 35_000, stock: SEEDED_STOCK },
   { code: "spotify-1m", name: "Spotify 1 Bulan", price: 25_000, stock: ["SP-SEED-bbb1"] },
   { code: "draf", name: "Paket Draf", price: 99_000, status: "hidden" },

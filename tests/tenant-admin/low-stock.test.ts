@@ -6,7 +6,8 @@ import { Product } from "../../flows/ordering/product.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import type { SellerNotifier } from "../../flows/tenant-admin/admin-services.ts";
 import { checkLowStock } from "../../flows/tenant-admin/low-stock.ts";
-import { adminEngine, oid, person, RecordingNotifier, seedShop, useTestDatabase } from "./admin-fixture.ts";
+import { adminEngine, oid, person, RecordingNotifier, seedShop } from "./admin-fixture.ts";
+import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_low_stock");
 

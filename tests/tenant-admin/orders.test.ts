@@ -11,7 +11,9 @@ import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { AuditLog, Tenant } from "../../storage/models/index.ts";
-import { adminEngine, oid, person, seedShop, useTestDatabase, type ShopProduct } from "./admin-fixture.ts";
+import { adminEngine, oid, person, seedShop } from "./admin-fixture.ts";
+import { type ProductSpec } from "../support/stores.ts";
+import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_orders");
 
@@ -26,7 +28,7 @@ class CustomerInbox implements DeliverySink {
   }
 }
 
-const PRODUCTS: ShopProduct[] = [
+const PRODUCTS: ProductSpec[] = [
   { code: "netflix-1m", name: "Netflix 1 Bulan", price: 35_000, stock: ["NF-1", "NF-2", "NF-3", "NF-4"] },
   { code: "spotify-1m", name: "Spotify 1 Bulan", price: 25_000, stock: ["SP-1", "SP-2", "SP-3"] },
 ];

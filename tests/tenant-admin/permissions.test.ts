@@ -18,7 +18,9 @@ import { t } from "../../locales/i18n.ts";
 import { createInProcessRateLimiter } from "../../storage/rate-limit.ts";
 import { AuditLog, Member, Tenant, type Role } from "../../storage/models/index.ts";
 import { testEngine } from "../engine/chat-harness.ts";
-import { adminEngine, oid, person, seedShop, useTestDatabase, type ShopProduct } from "./admin-fixture.ts";
+import { adminEngine, oid, person, seedShop } from "./admin-fixture.ts";
+import { type ProductSpec } from "../support/stores.ts";
+import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_permissions");
 
@@ -216,7 +218,7 @@ const sellerFlows = adminFlows.filter((f) => f.audience === "seller");
 const sellerCommands = sellerFlows.flatMap((f) => f.triggers?.commands ?? []);
 const flowOf = (command: string) => sellerFlows.find((f) => f.triggers?.commands?.includes(command))?.id;
 
-const MATRIX_PRODUCTS: ShopProduct[] = [
+const MATRIX_PRODUCTS: ProductSpec[] = [
   { code: "netflix-1m", name: "Netflix 1 Bulan", price: 35_000, stock: ["NF-1", "NF-2", "NF-3", "NF-4", "NF-5", "NF-6", "NF-7", "NF-8"] },
   { code: "spotify-1m", name: "Spotify 1 Bulan", price: 25_000, stock: ["SP-1", "SP-2"] },
   { code: "draf", name: "Paket Draf", price: 99_000, status: "hidden" },

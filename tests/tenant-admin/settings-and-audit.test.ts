@@ -4,7 +4,8 @@ import { describe, test } from "node:test";
 import { storeSettings } from "../../flows/ordering/store-settings.ts";
 import { recordAudit } from "../../storage/models/index.ts";
 import { AuditLog, Tenant } from "../../storage/models/index.ts";
-import { adminEngine, oid, person, seedShop, useTestDatabase } from "./admin-fixture.ts";
+import { adminEngine, oid, person, seedShop } from "./admin-fixture.ts";
+import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_settings");
 

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { StaffInvite } from "../../flows/tenant-admin/invites.ts";
 import { AuditLog, Member } from "../../storage/models/index.ts";
-import { adminEngine, oid, person, seedShop, useTestDatabase } from "./admin-fixture.ts";
+import { adminEngine, oid, person, seedShop } from "./admin-fixture.ts";
+import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_staff");
 

@@ -9,7 +9,8 @@ import { StockItem, stockPayloadContext } from "../../flows/ordering/stock-item.
 import type { FileFetcher } from "../../flows/tenant-admin/admin-services.ts";
 import { decryptSecret } from "../../storage/crypto.ts";
 import { AuditLog, Member } from "../../storage/models/index.ts";
-import { adminEngine, oid, person, RecordingNotifier, seedShop, useTestDatabase } from "./admin-fixture.ts";
+import { adminEngine, oid, person, RecordingNotifier, seedShop } from "./admin-fixture.ts";
+import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_stock");
 

@@ -15,7 +15,8 @@ import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
 import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { Member, Tenant } from "../../storage/models/index.ts";
-import { eventually, startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 describe("admin commands in a Telegram store bot", () => {
   let stores: Stores;

@@ -30,7 +30,8 @@ import { t } from "../../locales/i18n.ts";
 import { AuditLog, Member, Tenant } from "../../storage/models/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import { samplePng } from "../support/telegram-emulator.ts";
-import { buttonLabels, eventually, startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { buttonLabels, startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 const ID = "id";
 const ZONE = "Asia/Jakarta";

@@ -15,7 +15,8 @@ import { roleMayStart } from "../../flows/tenant-admin/admin-flows.ts";
 import { createInvite } from "../../flows/tenant-admin/invites.ts";
 import { t } from "../../locales/i18n.ts";
 import { Member, type Role } from "../../storage/models/index.ts";
-import { eventually, startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { eventually } from "../support/eventually.ts";
 
 /** Looks membership up on every message (the platform's `memberAudience` remembers it for 10 s). */
 async function membersAreSellers(inbound: Inbound): Promise<Audience> {
