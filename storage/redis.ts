@@ -15,7 +15,8 @@
  */
 import { Redis } from "ioredis";
 import type winston from "winston";
-import { logger, registerSecret } from "../bots/logger.ts";
+import { logger } from "../bots/logger.ts";
+import { registerSecret } from "./secrets-redaction.ts";
 
 const MAX_RECONNECT_DELAY_MS = 2_000;
 /** Longer than any command the platform sends takes on a healthy server; short enough that no customer waits on it. */

@@ -66,7 +66,7 @@ test("on a phone, the pay page shows the deadline and the unit price, keeps the 
   assert.equal(await page.getByRole("button").count(), 0, "no Pay button once paid");
   await page.reload();
   assert.equal((await Order.findOne({ tenantId: store.tenant, code: order.code }).lean().exec())?.status, "delivered");
-  assert.equal(payments.sink.deliveries(order.code).length, 1, "the goods arrive once");
+  assert.equal(payments.outbox.deliveries(order.code).length, 1, "the goods arrive once");
   await page.close();
 });
 

@@ -5,13 +5,13 @@ import { after, before } from "node:test";
 import { Types } from "mongoose";
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import type { Engine } from "../../flows/engine/engine.ts";
-import type { Audience, Inbound, InboundTenant, Locale, Outbound } from "../../flows/engine/message.ts";
+import type { Audience, Inbound, InboundTenant, Locale } from "../../flows/engine/message.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { catalogFlows, stockSummaryFlow } from "../../flows/ordering/catalog-flows.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { addStockItems } from "../../flows/ordering/stock-item.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
-import type { AdminServices, SellerNotifier, SellerRecipient } from "../../flows/tenant-admin/admin-services.ts";
+import type { AdminServices } from "../../flows/tenant-admin/admin-services.ts";
 import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { configureLogging } from "../../bots/logger.ts";
 import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
@@ -92,14 +92,6 @@ export async function seedShop(opts: {
     await Member.create({ tenantId: tenant._id, channel: (opts.channel ?? "console") as "console", channelUserId: userId, role } as never);
   }
   return { id: tenant._id.toString(), slug, name: tenant.name };
-}
-
-/** Messages a notifier was asked to send. */
-export class RecordingNotifier implements SellerNotifier {
-  readonly sent: { to: SellerRecipient; message: Outbound }[] = [];
-  async notify(to: SellerRecipient, message: Outbound): Promise<void> {
-    this.sent.push({ to, message });
-  }
 }
 
 /** Looks membership up on every message (the platform's `memberAudience` remembers it for 10 s). */
