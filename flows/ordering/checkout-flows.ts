@@ -12,7 +12,7 @@ import type { ActionContext, ActionRegistry, ActionResult, ValidatorRegistry } f
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { ChoiceView, Outbound } from "../engine/message.ts";
 import { findCatalogEntry, formatPrice } from "./catalog.ts";
-import { formatWhen } from "./customer-messages.ts";
+import { formatWhen } from "./order-notices.ts";
 import { customerOf, field, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
 import { cancelMyOrder } from "./order-cancellation.ts";
 import { findMyOrder } from "./order-queries.ts";

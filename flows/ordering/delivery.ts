@@ -20,7 +20,7 @@
 import { randomUUID } from "node:crypto";
 import type { Types } from "mongoose";
 import { decryptSecret } from "../../storage/crypto.ts";
-import { deliveryMessage, formatWhen, type DeliveredLine } from "./customer-messages.ts";
+import { deliveryMessage, formatWhen, type DeliveredLine } from "./order-notices.ts";
 import { Order, type Actor, type OrderRecord, type OrderStatus } from "./order.ts";
 import { addressOf, chatOf, emit, logOf, type OrderingDeps } from "./ordering-deps.ts";
 import type { SendReport } from "../engine/index.ts";

@@ -14,7 +14,7 @@ import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { i18nTexts, renderText } from "../../flows/engine/texts.ts";
 import { createOrderingFlows } from "../../flows/ordering/catalog-flows.ts";
 import { formatPrice } from "../../flows/ordering/catalog.ts";
-import { formatWhen } from "../../flows/ordering/customer-messages.ts";
+import { formatWhen } from "../../flows/ordering/order-notices.ts";
 import type { SimulatedPayment } from "../../flows/ordering/flow-services.ts";
 import { Order, type CustomerKey, type CustomerRef, type OrderRecord } from "../../flows/ordering/order.ts";
 import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";

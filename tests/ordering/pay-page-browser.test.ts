@@ -3,7 +3,7 @@
 // goods once; a mistyped address shows a page too, not JSON.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { formatWhen } from "../../flows/ordering/customer-messages.ts";
+import { formatWhen } from "../../flows/ordering/order-notices.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { t } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";

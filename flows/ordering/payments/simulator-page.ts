@@ -13,7 +13,7 @@ import { readBody, type PlatformHttp, type RouteParams } from "../../../bots/htt
 import { logger } from "../../../bots/logger.ts";
 import { t } from "../../../locales/i18n.ts";
 import { formatPrice } from "../catalog.ts";
-import { formatWhen } from "../customer-messages.ts";
+import { formatWhen } from "../order-notices.ts";
 import { Order, normalizeOrderCode, type OrderRecord } from "../order.ts";
 import { storeSettingsBySlug, type StoreSettings } from "../store-settings.ts";
 import { SIMULATOR_SIGNATURE_HEADER, type SimulatorGateway, type SimulatorWebhookBody } from "./simulator.ts";
