@@ -46,15 +46,15 @@ import type { TenantDoc } from "../../storage/models/index.ts";
 import { AbsentStores } from "./absent-stores.ts";
 import { describe, StoreBotError } from "./bot-status.ts";
 import type { StartAllReport, StoreBotStatus, SweepReport } from "./bot-status.ts";
-import { checkNewToken, recordRevoked, savedWebhookSecret, saveToken, tokenOf, webhookSecretOf } from "./bot-tokens.ts";
+import { checkNewToken, recordRevoked, savedWebhookSecret, saveToken, tokenOf } from "./bot-tokens.ts";
 import { ButtonSigner, PromptTags } from "./button-data.ts";
 import { OutsideTurns } from "./outside-turns.ts";
 import { OutgoingPacer } from "./outgoing-pacer.ts";
-import { PollingLeases } from "./polling-leases.ts";
 import { StoreBot } from "./store-bot.ts";
 import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
 import type { StoreBotsOptions } from "./store-bots-options.ts";
 import { StoreSweep } from "./store-sweep.ts";
+import { UpdateModes } from "./update-modes.ts";
 import { createWebhookEndpoint } from "./webhook-endpoint.ts";
 
 export type { TelegramMode } from "./store-bot.ts";
@@ -82,7 +82,7 @@ export class StoreBots {
   /** Sends, menu refreshes and downloads, on the running bot or an idle one. */
   readonly #outside: OutsideTurns;
   readonly #sweep: StoreSweep;
-  readonly #polling: PollingLeases | undefined;
+  readonly #modes: UpdateModes;
   #closing = false;
 
   constructor(options: StoreBotsOptions) {
@@ -109,15 +109,17 @@ export class StoreBots {
       answerWithinMs: options.webhookAnswerWithinMs ?? 8000,
     });
     options.http?.route("POST", "/telegram/:tenant", this.webhookRoute);
-    this.#polling = options.leases && new PollingLeases({
-      leases: options.leases,
-      ...(options.pollLeaseMs !== undefined && { leaseMs: options.pollLeaseMs }),
+    this.#modes = new UpdateModes({
+      ...(options.publicUrl !== undefined && { publicUrl: options.publicUrl }),
+      ...(options.leases && { leases: options.leases }),
+      ...(options.pollLeaseMs !== undefined && { pollLeaseMs: options.pollLeaseMs }),
       ...(options.leaseStoreAnswers && { leaseStoreAnswers: options.leaseStoreAnswers }),
-      logFor: (slug) => this.#logFor(slug),
-      log: options.log ?? silent,
       ...(options.http && { metrics: options.http.metrics }),
-      onGranted: (tenantId) => void this.#leaseGranted(tenantId),
-      onLost: (tenantId) => this.#leaseLost(tenantId),
+      log: options.log ?? silent,
+      logFor: (slug) => this.#logFor(slug),
+      runningBot: (tenantId) => this.#bots.get(tenantId),
+      serially: (tenantId, work) => this.#serially(tenantId, work),
+      closing: () => this.#closing,
     });
     this.#outside = new OutsideTurns({
       apiRoot: this.#shared.apiRoot,
@@ -222,12 +224,12 @@ export class StoreBots {
    */
   switchMode(tenantId: string, mode: TelegramMode): Promise<void> {
     return this.#serially(tenantId, async () => {
-      if (mode === "webhook") this.#webhookUrl("any");
+      if (mode === "webhook") this.#modes.webhookUrl("any");
       const saved = await Tenant.updateOne({ _id: tenantId }, { $set: { "channels.telegram.mode": mode } }).exec();
       if (saved.matchedCount === 0) throw new StoreBotError("unknown-store", `no store has the id ${tenantId}`);
       const bot = this.#bots.get(tenantId);
       if (!bot || bot.mode === mode) return;
-      await this.#moveTo(bot, mode);
+      await this.#modes.moveTo(bot, mode);
       this.#logFor(bot.tenant.slug).info("telegram store bot switched mode", { tenant: bot.tenant.slug, mode });
     });
   }
@@ -254,7 +256,7 @@ export class StoreBots {
       running.tenant.name = tenant.name;
       running.tenant.locale = resolveLocale(tenant.locale);
       const mode = tenant.channels?.telegram?.mode ?? "polling";
-      if (running.mode !== mode) await this.#moveTo(running, mode);
+      if (running.mode !== mode) await this.#modes.moveTo(running, mode);
       return this.#status(running);
     });
   }
@@ -291,7 +293,7 @@ export class StoreBots {
     const drained = (async () => {
       await this.stopAll();
       // The stores' leases are back (the other instances take over); what still sends finishes.
-      await this.#polling?.close();
+      await this.#modes.close();
       await closed;
     })();
     let timer: NodeJS.Timeout | undefined;
@@ -321,13 +323,14 @@ export class StoreBots {
       throw new StoreBotError("token-revoked", `Telegram revoked the bot token of store ${tenant.slug}; give it a new one (retoken)`);
     }
     const mode: TelegramMode = tenant.channels?.telegram?.mode ?? "polling";
-    if (mode === "webhook") this.#webhookUrl(tenant.slug);
+    if (mode === "webhook") this.#modes.webhookUrl(tenant.slug);
     const store: StoreTenant = { id: tenantId, slug: tenant.slug, name: tenant.name, locale: resolveLocale(tenant.locale) };
     const log = this.#logFor(store.slug);
+    const pollingRight = this.#modes.pollingRight(tenantId);
     const bot: StoreBot = new StoreBot({
       ...this.#shared, tenant: store, token, log, pacer: this.#pacerFor(tenantId),
       onUnauthorized: () => void this.#tokenRevoked(bot),
-      ...(this.#polling && { pollingRight: this.#polling.right(tenantId) }),
+      ...(pollingRight && { pollingRight }),
     });
     let me;
     try {
@@ -350,8 +353,7 @@ export class StoreBots {
     this.#live.add(bot);
     this.#absent.forget(store.slug);
     try {
-      if (mode === "webhook") await bot.useWebhook(this.#webhookUrl(store.slug), await webhookSecretOf(tenantId));
-      else await this.#poll(bot);
+      await this.#modes.begin(bot, mode);
     } catch (error) {
       await this.#stop(tenantId);
       throw error;
@@ -374,50 +376,8 @@ export class StoreBots {
     this.#bySlug.delete(bot.tenant.slug);
     this.#live.delete(bot);
     await bot.stop();
-    // After the stop confirmed the last polled updates: whoever takes the lease next starts clean.
-    await this.#polling?.leave(tenantId);
+    await this.#modes.stopped(tenantId);
     this.#logFor(bot.tenant.slug).info("telegram store bot stopped", { tenant: bot.tenant.slug });
-  }
-
-  /** Moves a running bot to the other mode: polling stops (and its lease goes) before the webhook is set. */
-  async #moveTo(bot: StoreBot, mode: TelegramMode): Promise<void> {
-    if (mode === "polling") return this.#poll(bot);
-    await bot.stopPolling();
-    await this.#polling?.leave(bot.tenant.id);
-    await bot.useWebhook(this.#webhookUrl(bot.tenant.slug), await webhookSecretOf(bot.tenant.id));
-  }
-
-  /** Polls the store here when this instance holds (or now takes) its polling lease; else stands by for it. */
-  async #poll(bot: StoreBot): Promise<void> {
-    if (this.#polling && !(await this.#polling.join(bot.tenant.id, bot.tenant.slug))) return bot.standBy();
-    try {
-      await bot.startPolling();
-    } catch (error) {
-      await this.#polling?.giveBack(bot.tenant.id);
-      throw error;
-    }
-  }
-
-  /** A tick took the lease of a store standing by here. */
-  async #leaseGranted(tenantId: string): Promise<void> {
-    await this.#serially(tenantId, async () => {
-      const bot = this.#bots.get(tenantId);
-      if (!bot || bot.mode !== "polling" || bot.fetching || this.#closing || !this.#polling?.holds(tenantId)) return;
-      await bot.startPolling();
-    }).catch(async (error: unknown) => {
-      const slug = this.#bots.get(tenantId)?.tenant.slug ?? tenantId;
-      this.#logFor(slug).warn("telegram polling did not start after taking the store's polling lease; trying again at the next tick", { tenant: slug, error: describe(error) });
-      await this.#polling?.giveBack(tenantId);
-    });
-  }
-
-  /** The lease of a store polled here is gone: stop at once, not behind the store's other operations. */
-  #leaseLost(tenantId: string): void {
-    const bot = this.#bots.get(tenantId);
-    if (bot?.mode !== "polling") return;
-    bot.standBy().catch((error: unknown) => {
-      this.#logFor(bot.tenant.slug).warn("telegram polling did not stop cleanly after the polling lease was lost", { tenant: bot.tenant.slug, error: describe(error) });
-    });
   }
 
   #pacerFor(tenantId: string): OutgoingPacer {
@@ -453,12 +413,6 @@ export class StoreBots {
     } catch (error) {
       this.#logFor(store.slug).error("onTokenRevoked failed", { tenant: store.slug, error: describe(error) });
     }
-  }
-
-  #webhookUrl(slug: string): string {
-    const base = this.#options.publicUrl?.replace(/\/+$/, "");
-    if (!base) throw new StoreBotError("no-public-url", "webhook mode needs PUBLIC_URL, the address Telegram can reach this server at");
-    return `${base}/telegram/${encodeURIComponent(slug)}`;
   }
 
   #status(bot: StoreBot): StoreBotStatus {
