@@ -23,9 +23,8 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { configureLogging } from "../bots/logger.ts";
-import type { Outbound } from "../flows/engine/message.ts";
+import type { ChannelAddress, Outbound, SendReport } from "../flows/engine/index.ts";
 import { createOrdering } from "../flows/ordering/ordering.ts";
-import type { CustomerChat } from "../flows/ordering/ordering-deps.ts";
 import { Order } from "../flows/ordering/order.ts";
 import { Product } from "../flows/ordering/product.ts";
 import { addStockItems, StockItem } from "../flows/ordering/stock-item.ts";
@@ -70,12 +69,15 @@ interface Round {
 }
 
 /** Counts what was sent; the payloads are only looked at to find duplicates. */
-class CountingSink {
+class CountingOutbox {
   readonly delivered: string[] = [];
-  async send(_to: CustomerChat, message: Outbound): Promise<void> {
-    if ("key" in message.text && message.text.key === "ordering.delivery") {
-      this.delivered.push(...(String(message.text.params?.items ?? "").match(/BENCH-\d+-\d+/g) ?? []));
+  async send(_to: ChannelAddress, messages: readonly Outbound[]): Promise<SendReport> {
+    for (const message of messages) {
+      if ("key" in message.text && message.text.key === "ordering.delivery") {
+        this.delivered.push(...(String(message.text.params?.items ?? "").match(/BENCH-\d+-\d+/g) ?? []));
+      }
     }
+    return { ok: true, sent: messages.length, messages: messages.map(() => ({ status: "sent", messageIds: [] })) };
   }
 }
 
@@ -87,8 +89,8 @@ async function runRound(round: number): Promise<Round> {
   });
   const product = await Product.create({ tenantId: tenant._id, code: "voucher", name: "Voucher", price: 10_000, perOrderMax: QUANTITY });
   await addStockItems(tenant._id, product._id, Array.from({ length: ITEMS }, (_, i) => `BENCH-${round}-${i}`));
-  const sink = new CountingSink();
-  const ordering = createOrdering({ sink });
+  const outbox = new CountingOutbox();
+  const ordering = createOrdering({ outbox });
   const tenantId = String(tenant._id);
 
   const started = performance.now();
@@ -116,7 +118,7 @@ async function runRound(round: number): Promise<Round> {
 
   const sold = await StockItem.countDocuments({ tenantId: tenant._id, status: "sold" }).exec();
   const heldIds = orders.flatMap((o) => o.stockItemIds.map(String));
-  const duplicates = heldIds.length - new Set(heldIds).size + (sink.delivered.length - new Set(sink.delivered).size);
+  const duplicates = heldIds.length - new Set(heldIds).size + (outbox.delivered.length - new Set(outbox.delivered).size);
   return {
     placed,
     refused: BUYERS - placed,

@@ -8,13 +8,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { openStoreChat } from "../adapters/console/chat-command.ts";
-import { CONSOLE_CHANNEL } from "../adapters/console/console-chat.ts";
-import { ConsoleOutbox } from "../adapters/console/console-outbox.ts";
-import { createEngine } from "../flows/engine/engine.ts";
-import type { Locale } from "../flows/engine/message.ts";
-import { MemorySessionStore } from "../flows/engine/session.ts";
-import { saveStoreFlow } from "../flows/engine/store-flows.ts";
+import { Channels, createEngine, MemorySessionStore, saveStoreFlow } from "../flows/engine/index.ts";
+import type { Locale } from "../flows/engine/index.ts";
 import { Product } from "../flows/ordering/product.ts";
 import { addStockItems } from "../flows/ordering/stock-item.ts";
 import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
@@ -24,10 +19,12 @@ import { connectMongo, disconnectMongo, syncAllIndexes } from "../storage/connec
 import { configureEncryption } from "../storage/crypto.ts";
 import { startEmbeddedServer } from "../storage/embedded/index.ts";
 import { Member, Tenant } from "../storage/models/index.ts";
-import { createCommerce, readLocalFile } from "./commerce.ts";
-import { CustomerMessages } from "./customer-messages.ts";
+import { CONSOLE_CHANNEL, ConsoleChannel, openStoreChat } from "./channels.ts";
+import { createCommerce } from "./commerce.ts";
 import { createPlatformHttp } from "./http-server.ts";
 import { configureLogging, logger, registerSecret } from "./logger.ts";
+import { createPlatformEngine, platformOutbox } from "./platform-engine.ts";
+import { createCoordination } from "../storage/coordination.ts";
 
 const DEMO_SLUG = "demo";
 const DEMO_CUSTOMER = "demo-customer";
@@ -60,18 +57,20 @@ async function main(argv: string[]): Promise<number> {
   const server = await startEmbeddedServer();
   // The simulator's pay page, for a browser: the same page and signed webhook as on a server.
   const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
+  const coordination = createCoordination({ log: logger });
   try {
     // The port first: the pay links carry it, and the pay page is registered with them.
     const port = await http.open(0, "127.0.0.1");
     await connectMongo(`${server.uri}/niaga`, { attempts: 1 });
     await syncAllIndexes();
     await seedDemoStore(locale);
-    const outbox = new ConsoleOutbox();
+    const consoleChannel = new ConsoleChannel();
+    const channels = new Channels([consoleChannel]);
     const commerce = createCommerce({
-      messages: new CustomerMessages({ console: outbox }),
+      outbox: platformOutbox(channels),
+      files: channels,
       encryptionKey: key,
       payPageUrl: () => `http://127.0.0.1:${port}`,
-      files: { console: readLocalFile },
       payInChat: true,
     });
     http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));
@@ -82,11 +81,12 @@ async function main(argv: string[]): Promise<number> {
       userId: as === "seller" ? DEMO_SELLER : DEMO_CUSTOMER,
       userName: as === "seller" ? "Pemilik Toko Demo" : "Pelanggan Demo",
       locale,
-      flows: commerce.flows,
-      outbox,
+      engine: createPlatformEngine({ flows: commerce.flows, config: { ownerChatIds: [] }, coordination }),
+      console: consoleChannel,
       io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
     });
   } finally {
+    await coordination.close();
     await http.close();
     await disconnectMongo();
     await server.close();

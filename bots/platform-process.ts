@@ -1,6 +1,7 @@
 /**
- * The platform process (`niaga start`): every active store's Telegram bot, the scheduler
- * and the HTTP server, in one process, started in order and stopped in reverse.
+ * The platform process (`niaga start`): every channel (`platformChannels`: each active
+ * store's bot on it), the scheduler and the HTTP server, in one process, started in order
+ * and stopped in reverse.
  *
  * ```ts
  * const platform = await startPlatform(loadConfig());
@@ -11,90 +12,45 @@
  * What it starts, in order: logging, the encryption keyring, MongoDB (bounded retry), the
  * coordination (Redis, or in-process when `REDIS_URL` is unset), the conversation engine,
  * the HTTP server (health, readiness, metrics, webhooks) and, with `METRICS_PORT`, the
- * metrics' own listener, the store bots, the scheduler,
- * and a sweep every `RECONCILE_INTERVAL_MS` that makes the bots follow what other
- * processes write (`niaga tenant suspend|resume`, a new store, a new token).
+ * metrics' own listener, the channels, the scheduler, and a sweep every
+ * `RECONCILE_INTERVAL_MS` that makes each channel follow what other processes write
+ * (`niaga tenant suspend|resume`, a new store, a new token).
  *
- * The HTTP server listens before the bots start: a store in webhook mode can be sent an
- * update the moment its webhook is set. `/readyz` says "not ready" until they have.
+ * The HTTP server listens before the channels start: a store in webhook mode can be sent
+ * an update the moment its webhook is set. `/readyz` says "not ready" until they have.
  *
- * Stopping: webhooks answer 503 and polling stops (Telegram keeps what arrives), turns
- * under way finish (bounded by `shutdownGraceMs`), then the scheduler, the HTTP server,
- * the coordination and MongoDB close, and the log files are flushed.
+ * Stopping: each channel stops taking messages (webhooks answer 503, polling stops; the
+ * channel keeps what arrives), turns under way finish (bounded by `shutdownGraceMs`),
+ * then the scheduler, the HTTP server, the coordination and MongoDB close, and the log
+ * files are flushed.
  */
 import mongoose from "mongoose";
-import { StoreBots } from "../adapters/telegram/store-bots.ts";
-import type { StartAllReport } from "../adapters/telegram/store-bots.ts";
-import { memberAudience } from "../flows/engine/audience.ts";
-import { createEngine } from "../flows/engine/engine.ts";
-import type { Engine } from "../flows/engine/engine.ts";
-import { MongoSessionStore } from "../flows/engine/mongo-session-store.ts";
-import { MongoStoreFlows } from "../flows/engine/store-flows.ts";
-import type { FlowBundle } from "../flows/engine/flow-bundle.ts";
+import { Channels } from "../flows/engine/index.ts";
+import type { Channel, ChannelStoresReport, FlowBundle } from "../flows/engine/index.ts";
 import { platformFlows } from "../flows/platform.ts";
-import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
-import { withPlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { initI18n } from "../locales/i18n.ts";
 import { connectMongo, disconnectMongo, isDatabaseOutage, pingMongo } from "../storage/connection.ts";
 import { createCoordination } from "../storage/coordination.ts";
-import type { Coordination } from "../storage/coordination.ts";
 import { configureEncryption } from "../storage/crypto.ts";
+import { platformChannels } from "./channels.ts";
 import { DEFAULT_RECONCILE_INTERVAL_MS, requireEncryptionKey } from "./config.ts";
 import type { Config } from "./config.ts";
 import { wireCommerce } from "./commerce.ts";
-import { CustomerMessages } from "./customer-messages.ts";
+import type { DomainWiring, PlatformServices } from "./domain-wiring.ts";
 import { createPlatformHttp } from "./http-server.ts";
-import type { PlatformHttp } from "./http-server.ts";
 import { closeLogging, configureLogging, logger, registerSecret, tenantLogger } from "./logger.ts";
 import { listenForMetrics } from "./metrics-endpoint.ts";
 import "./models.ts";
+import { createPlatformEngine, platformOutbox } from "./platform-engine.ts";
 import { createScheduler } from "./scheduler.ts";
-import type { PlatformScheduler } from "./scheduler.ts";
 
-/** What the domain's wiring gets: the services that exist before the engine and the bots. */
-export interface DomainServices {
-  readonly config: Config;
-  readonly coordination: Coordination;
-  /** Not listening yet: register routes (payment webhooks, pay pages) with `http.register(plugin)`. */
-  readonly http: PlatformHttp;
-  /**
-   * Messages to customers outside a turn, on any channel (`customerDeliverySink(messages)`
-   * for ordering). Channels join it as their adapters start; send once `started` ran.
-   */
-  readonly messages: CustomerMessages;
-  /** Not started yet: define jobs now; they run once the platform is up. */
-  readonly scheduler: PlatformScheduler;
+export type { DomainAttachment, DomainServices, DomainWiring, PlatformServices } from "./domain-wiring.ts";
+
+/** What starting the channels did, by store slug, over every channel. */
+export interface StartAllReport {
+  started: string[];
+  failed: Array<{ slug: string; reason: string }>;
 }
-
-/** Everything the running platform is made of. */
-export interface PlatformServices extends DomainServices {
-  readonly engine: Engine;
-  readonly telegram: StoreBots;
-}
-
-/** What a wiring hands back. */
-export interface DomainAttachment {
-  /** Every flow the engine runs, with the domain behind their actions (instead of the service-less `platformFlows`). */
-  flows?: FlowBundle;
-  /**
-   * The store bots exist and are about to take updates (before `started`: a bot that
-   * started first answers its customers while the others are still starting). For what a
-   * turn needs from them, such as downloading the photo a customer just sent.
-   */
-  botsCreated?(telegram: StoreBots): void;
-  /** After the bots and the scheduler started: schedule recurring jobs, recover undelivered orders. */
-  started?(services: PlatformServices): Promise<void>;
-  /** First thing on shutdown, before the bots stop. */
-  stop?(): Promise<void>;
-}
-
-/**
- * The one place the domain plugs into the platform: ordering (`createOrdering` with
- * `customerDeliverySink(messages)` and `orderJobTimers(scheduler.agenda)`), its jobs
- * (`defineOrderJobs`), its payment routes, the owner bot. Runs before the engine is made
- * and before anything takes work.
- */
-export type DomainWiring = (services: DomainServices) => Promise<DomainAttachment | void> | DomainAttachment | void;
 
 export interface PlatformOptions {
   /** The flows the engine runs. Default: the wiring's, else `platformFlows`. */
@@ -111,8 +67,10 @@ export interface RunningPlatform {
   readonly services: PlatformServices;
   /** The HTTP port it listens on (the one chosen when `HTTP_PORT=0`). */
   readonly port: number;
-  /** The store bots `startAll` started, and those that failed, by slug. */
+  /** The stores' bots the channels started, and those that failed, by slug (over every channel). */
   readonly bots: StartAllReport;
+  /** The same, per channel. */
+  readonly channels: Readonly<Record<string, ChannelStoresReport>>;
   /** Stops everything; resolves when it has. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -141,19 +99,16 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     const { health } = coordination;
     health.watch("mongodb", pingMongo);
     const http = createPlatformHttp({ log: logger, metrics: { token: config.metricsToken, listener: config.metricsListener } });
-    const messages = new CustomerMessages();
+    const channels = new Channels();
+    const outbox = platformOutbox(channels);
     const scheduler = createScheduler({ db: mongoose.connection.db!, log: logger });
-    const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, messages, scheduler })) ?? {};
+    const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, channels, outbox, scheduler })) ?? {};
     undo.push(async () => attachment.stop?.());
 
-    const engine = createEngine({
-      ...(options.flows ?? attachment.flows ?? platformFlows),
-      sessions: new MongoSessionStore(),
-      lock: coordination.lock,
-      // The platform owner acts in every store as a seller (the admin flows check what they may do).
-      audienceOf: withPlatformOwners(memberAudience(), config.ownerChatIds),
-      storeFlows: new MongoStoreFlows(),
-      logFor: tenantLogger,
+    const engine = createPlatformEngine({
+      flows: options.flows ?? attachment.flows ?? platformFlows,
+      config,
+      coordination,
       // Turns need MongoDB; without Redis they go on under in-process locks and limits.
       outages: {
         down: () => (health.isUp("mongodb") ? [] : ["mongodb"]),
@@ -162,55 +117,43 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       },
     });
 
-    let botsStarted = false;
+    let channelsStarted = false;
     http.readiness("mongodb", () => mongoose.connection.readyState === 1 && health.isUp("mongodb"));
     if (coordination.redis) {
       const redis = coordination.redis;
       http.readiness("redis", () => redis.status === "ready" && health.isUp("redis"));
     }
-    http.readiness("storeBots", () => botsStarted);
+    http.readiness("channels", () => channelsStarted);
 
-    const telegram = new StoreBots({
-      engine,
-      encryptionKey,
-      apiRoot: config.telegramApiRoot,
-      ...(config.publicUrl !== undefined && { publicUrl: config.publicUrl }),
-      http,
-      logFor: tenantLogger,
-      // One instance polls each polling-mode store; the others stand by for its lease.
-      leases: coordination.leases,
-      ...(config.pollLeaseMs !== undefined && { pollLeaseMs: config.pollLeaseMs }),
-      // The leases live in MongoDB.
-      leaseStoreAnswers: () => health.isUp("mongodb"),
-      // Each member's command menu lists what their role may start.
-      sellerMenu: roleMayStart,
-      // The owner bot will carry this alert; until then the log does.
-      onTokenRevoked: (store) => logger.error("a store's Telegram bot token was revoked; give it a new one", { tenant: store.slug, store: store.name }),
-    });
-    messages.register("telegram", telegram);
-    attachment.botsCreated?.(telegram);
-    // Routes mount before the server listens, which it does before the bots start.
-    http.register(telegram.routes);
-    const services: PlatformServices = { config, coordination, engine, http, telegram, messages, scheduler };
+    const setup = { engine, config, encryptionKey, http, coordination, databaseAnswers: () => health.isUp("mongodb"), log: logger, logFor: tenantLogger };
+    for (const channel of platformChannels(setup)) {
+      channels.add(channel);
+      // Routes mount before the server listens, which it does before the channels start.
+      if (channel.routes) http.register(channel.routes);
+    }
+    const services: PlatformServices = { config, coordination, engine, http, channels, outbox, scheduler };
 
     const port = await http.listen(config.httpPort);
     undo.push(() => http.close());
     const metrics = config.metricsListener ? await listenForMetrics(http.metrics, config.metricsListener, config.metricsToken) : undefined;
     if (metrics) undo.push(() => metrics.close());
-    undo.push(() => telegram.close(options.shutdownGraceMs));
-    const bots = await telegram.startAll();
-    botsStarted = true;
+    const grace = options.shutdownGraceMs ?? 10_000;
+    undo.push(() => stopChannels(channels, grace));
+    const started = await startChannels(channels);
+    const bots = overall(started);
+    channelsStarted = true;
     await scheduler.start();
     undo.push(() => scheduler.stop());
     await attachment.started?.(services);
 
-    const sweep = reconcileEvery(telegram, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"));
+    const sweep = reconcileEvery(channels, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"));
     logger.info(startLine(coordination.mode, port, bots), {
       mode: coordination.mode,
       instance: coordination.leases.holder,
       httpPort: port,
       ...(metrics && { metricsPort: metrics.port }),
       storeBots: { started: bots.started.length, failed: bots.failed.length },
+      channels: Object.fromEntries(Object.entries(started).map(([name, report]) => [name, { started: report.started.length, failed: report.failed.length }])),
       started: listed(bots.started),
       failed: bots.failed,
     });
@@ -222,7 +165,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         await sweep.stop();
         await attachment.stop?.().catch((error: unknown) => logger.error("stopping the domain failed", { error: (error as Error).message }));
         await engine.releaseHeld();
-        const finished = await telegram.close(options.shutdownGraceMs ?? 10_000);
+        const finished = await stopChannels(channels, grace);
         if (!finished) logger.warn("some turns or sends were still under way when the grace period ended");
         await scheduler.stop().catch((error: unknown) => logger.error("stopping the scheduler failed", { error: (error as Error).message }));
         await http.close();
@@ -232,7 +175,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         logger.info("niaga stopped");
         await closeLogging();
       })());
-    return { services, port, bots, stop };
+    return { services, port, bots, channels: started, stop };
   } catch (error) {
     await unwind();
     throw error;
@@ -248,25 +191,59 @@ async function ensureIndexes(): Promise<void> {
   }
 }
 
-/** Runs `reconcileChanged` every `intervalMs`, one sweep at a time; skipped while MongoDB is known not to answer (that is logged already). */
-function reconcileEvery(telegram: StoreBots, intervalMs: number, databaseAnswers: () => boolean): { stop(): Promise<void> } {
+/** Starts each channel in turn; one that throws is reported with every store failed, not thrown. */
+async function startChannels(channels: Iterable<Channel>): Promise<Record<string, ChannelStoresReport>> {
+  const reports: Record<string, ChannelStoresReport> = {};
+  for (const channel of channels) {
+    reports[channel.name] = await channel.start().catch((error: unknown) => {
+      logger.error("a channel did not start", { channel: channel.name, error: (error as Error).message });
+      return { started: [], stopped: [], failed: [{ slug: "*", reason: (error as Error).message }] };
+    });
+  }
+  return reports;
+}
+
+/** Stops every channel at once, each within `graceMs`; true when all finished in time. */
+async function stopChannels(channels: Iterable<Channel>, graceMs: number): Promise<boolean> {
+  const finished = await Promise.all(
+    [...channels].map((channel) =>
+      channel.stop(graceMs).catch((error: unknown) => {
+        logger.error("a channel did not stop cleanly", { channel: channel.name, error: (error as Error).message });
+        return false;
+      }),
+    ),
+  );
+  return finished.every(Boolean);
+}
+
+function overall(reports: Record<string, ChannelStoresReport>): StartAllReport {
+  const all = Object.values(reports);
+  return { started: all.flatMap((r) => r.started), failed: all.flatMap((r) => r.failed) };
+}
+
+/**
+ * Makes every channel follow the saved stores every `intervalMs`, one sweep at a time;
+ * skipped while MongoDB is known not to answer (that is logged already).
+ */
+function reconcileEvery(channels: Iterable<Channel>, intervalMs: number, databaseAnswers: () => boolean): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
+  const sweepOne = async (channel: Channel) => {
+    try {
+      const report = await channel.followStoreChanges();
+      if (report.started.length + report.stopped.length + report.failed.length > 0) {
+        logger.info("store bots reconciled with the saved stores", { channel: channel.name, started: report.started, stopped: report.stopped, failed: report.failed });
+      }
+    } catch (error) {
+      logger.warn("reconciling the store bots failed; trying again at the next sweep", { channel: channel.name, error: (error as Error).message });
+    }
+  };
   const tick = () => {
-    running = (databaseAnswers() ? telegram.reconcileChanged() : Promise.resolve({ started: [], stopped: [], failed: [] }))
-      .then((report) => {
-        if (report.started.length + report.stopped.length + report.failed.length > 0) {
-          logger.info("store bots reconciled with the saved stores", { started: report.started, stopped: report.stopped, failed: report.failed });
-        }
-      })
-      .catch((error: unknown) => {
-        logger.warn("reconciling the store bots failed; trying again at the next sweep", { error: (error as Error).message });
-      })
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
+    running = (databaseAnswers() ? (async () => { for (const channel of channels) await sweepOne(channel); })() : Promise.resolve()).finally(() => {
+      running = undefined;
+      if (!stopped) timer = setTimeout(tick, intervalMs);
+    });
   };
   timer = setTimeout(tick, intervalMs);
   return {

@@ -11,14 +11,14 @@ import type { AdminServices } from "./tenant-admin/admin-services.ts";
 
 export interface PlatformFlowServices {
   /**
-   * The ordering domain (`createOrdering({ sink, gateways, timers })`), or a getter for one
+   * The ordering domain (`createOrdering({ outbox, gateways, timers })`), or a getter for one
    * built later. Customers buy through it; sellers approve, reject, cancel and refund
    * through it (unless `admin.ordering` says otherwise).
    */
   ordering?: Ordering | (() => Ordering | undefined);
   /** The customer flows' other services (proof bytes, the demo's pay button). */
   storefront?: Omit<OrderingFlowServices, "ordering">;
-  /** Seller administration's services (file fetcher, notifier, limiter, platform owners). */
+  /** Seller administration's services (files, outbox, limiter, platform owners). */
   admin?: AdminServices;
 }
 
@@ -30,8 +30,8 @@ export interface PlatformFlowServices {
  * let ordering: Ordering | undefined;
  * const flows = createPlatformFlows({
  *   ordering: () => ordering,                              // set once wireDomain built it
- *   storefront: { fetchProof: (tenantId, ref, opts) => telegram.downloadFile(tenantId, ref, opts) },
- *   admin: { fileFetcher, notifier, limiter: coordination.limiter, ownerChatIds: config.ownerChatIds },
+ *   storefront: { files: channels },                        // proof bytes, from any channel
+ *   admin: { files: channels, outbox, limiter: coordination.limiter, ownerChatIds: config.ownerChatIds },
  * });
  * ```
  */

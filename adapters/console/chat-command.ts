@@ -1,22 +1,15 @@
 // `niaga chat --tenant SLUG [--user ID] [--name NAME] [--as customer|seller] [--locale id|en]`:
-// a store's conversations in a terminal, or scripted through a pipe.
+// a store's conversations in a terminal, or scripted through a pipe. The composition root
+// builds the engine (the same way `niaga start` does) through `openEngine`; this file reads
+// the flags, opens the store's chat on the console channel and runs it.
 import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import { loadConfig, type Config } from "../../bots/config.ts";
-import { configureLogging, logger, tenantLogger } from "../../bots/logger.ts";
-import { memberAudience } from "../../flows/engine/audience.ts";
-import { createEngine, FlowValidationError, type Engine } from "../../flows/engine/engine.ts";
-import type { FlowBundle } from "../../flows/engine/flow-bundle.ts";
-import type { Audience, Locale } from "../../flows/engine/message.ts";
-import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
-import { MongoStoreFlows, StoreFlow } from "../../flows/engine/store-flows.ts";
+import { FlowValidationError, MongoSessionStore, StoreFlow } from "../../flows/engine/index.ts";
+import type { Audience, Engine, Locale } from "../../flows/engine/index.ts";
 import { initI18n, resolveLocale, t } from "../../locales/i18n.ts";
-import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
-import { createCoordination } from "../../storage/coordination.ts";
-import { configureEncryption } from "../../storage/crypto.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { runConsoleChat } from "./console-chat.ts";
-import { ConsoleOutbox } from "./console-outbox.ts";
+import { ConsoleChannel } from "./console-channel.ts";
 
 export interface ChatIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
@@ -27,23 +20,26 @@ export interface ChatIo {
 
 const processIo = (): ChatIo => ({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env });
 
-/** What a chat offers the flows' services before they are built: where its messages print. */
-export interface ChatServices {
-  config: Config;
-  /** The console channel's sender for this chat (register it with `CustomerMessages`). */
-  outbox: ConsoleOutbox;
+/** The engine a chat talks to, and how to let go of what it holds (the database, locks). */
+export interface ChatSession {
+  engine: Engine;
+  close(): Promise<void>;
 }
 
 /**
- * The `niaga chat` command. `flows` are the platform's flows: the composition root
- * (the CLI, the demo) passes them, or builds them from the chat's services, since an
- * adapter never imports a flow.
- *
- * Returns the exit code: 0 at the end of input, 2 for bad flags or an unknown store
- * (one line saying which), 1 when the flows fail their start-up validation.
- * Configuration and database errors are thrown for the CLI to report.
+ * Builds the chat's engine, given the console channel its messages outside a turn go to,
+ * the audience forced by `--as`, and the environment (its configuration). Throws a
+ * `FlowValidationError` when the flows fail their start-up validation; configuration and
+ * database errors are thrown for the CLI to report.
  */
-export async function runChatCommand(argv: string[], flows: FlowBundle | ((services: ChatServices) => FlowBundle), io: ChatIo = processIo()): Promise<number> {
+export type OpenChatEngine = (chat: { console: ConsoleChannel; audience?: Audience; env: NodeJS.ProcessEnv }) => Promise<ChatSession>;
+
+/**
+ * The `niaga chat` command. Returns the exit code: 0 at the end of input, 2 for bad flags
+ * or an unknown store (one line saying which), 1 when the flows fail their start-up
+ * validation. Configuration and database errors are thrown for the CLI to report.
+ */
+export async function runChatCommand(argv: string[], openEngine: OpenChatEngine, io: ChatIo = processIo()): Promise<number> {
   await initI18n();
   // Flags first: the usage must show even when the environment is not configured yet.
   const cliLocale = resolveLocale(io.env.DEFAULT_LOCALE);
@@ -78,27 +74,27 @@ export async function runChatCommand(argv: string[], flows: FlowBundle | ((servi
   if (values.locale !== undefined && values.locale !== "id" && values.locale !== "en") return usage(t(cliLocale, "console.bad_locale", { value: values.locale }));
   if (values.user !== undefined && !/^[A-Za-z0-9_.:@-]{1,64}$/.test(String(values.user))) return usage(t(cliLocale, "console.bad_user", { value: values.user }));
 
-  const config = loadConfig(io.env);
-
-  // Log lines go to stderr (and LOG_DIR); stdout carries only the conversation.
-  configureLogging({ level: config.logLevel, ...(config.logDir !== undefined && { dir: config.logDir }) });
-  if (config.encryptionKey) configureEncryption(config.encryptionKey, config.encryptionKeysOld);
-  await connectMongo(config.mongodbUri);
-  const outbox = new ConsoleOutbox();
+  const consoleChannel = new ConsoleChannel();
+  let session: ChatSession;
+  try {
+    session = await openEngine({ console: consoleChannel, env: io.env, ...(values.as !== undefined && { audience: values.as as Audience }) });
+  } catch (err) {
+    if (!(err instanceof FlowValidationError)) throw err;
+    io.stderr.write(`niaga chat: ${err.message}\n`);
+    return 1;
+  }
   try {
     return await openStoreChat({
       slug: values.tenant,
       userId: (values.user as string | undefined) ?? "console",
       userName: (values.name as string | undefined) ?? userInfo().username,
-      ...(values.as !== undefined && { audience: values.as as Audience }),
       ...(values.locale !== undefined && { locale: values.locale as Locale }),
-      flows: typeof flows === "function" ? flows({ config, outbox }) : flows,
-      outbox,
+      engine: session.engine,
+      console: consoleChannel,
       io,
-      redisUrl: config.redisUrl,
     });
   } finally {
-    await disconnectMongo();
+    await session.close();
   }
 }
 
@@ -106,15 +102,12 @@ export interface StoreChatOptions {
   slug: string;
   userId: string;
   userName?: string;
-  /** Forces the audience; by default a member of the store (on the console channel) is a seller. */
-  audience?: Audience;
   /** The user's language; the store's by default. */
   locale?: Locale;
-  flows: FlowBundle;
+  engine: Engine;
   /** Prints what the store sends this chat outside its turns (the goods after a payment). */
-  outbox?: ConsoleOutbox;
+  console?: ConsoleChannel;
   io: ChatIo;
-  redisUrl?: string;
 }
 
 /** Opens a console chat with a store on the connected database; returns the exit code. */
@@ -132,41 +125,28 @@ export async function openStoreChat(opts: StoreChatOptions): Promise<number> {
   }
   const locale = opts.locale ?? resolveLocale(tenant.locale);
   await Promise.all([MongoSessionStore.ensureIndexes(), StoreFlow.createIndexes()]);
-  const coordination = createCoordination({ ...(opts.redisUrl !== undefined && { redisUrl: opts.redisUrl }), log: logger });
+  const tenantRef = { id: tenant._id.toString(), slug: tenant.slug, name: tenant.name };
+  const { engine } = opts;
   try {
-    let engine: Engine;
-    const tenantRef = { id: tenant._id.toString(), slug: tenant.slug, name: tenant.name };
-    try {
-      engine = createEngine({
-        ...opts.flows,
-        sessions: new MongoSessionStore(),
-        lock: coordination.lock,
-        audienceOf: opts.audience ? () => opts.audience! : memberAudience(),
-        storeFlows: new MongoStoreFlows(),
-        logFor: tenantLogger,
-      });
-      await engine.loadStoreFlows(tenantRef);
-    } catch (err) {
-      if (!(err instanceof FlowValidationError)) throw err;
-      io.stderr.write(`niaga chat: ${err.message}\n`);
-      return 1;
-    }
-    const detach = opts.outbox?.attach({ tenantId: tenantRef.id, chatId: opts.userId, locale, output: io.stdout });
-    try {
-      await runConsoleChat({
-        engine,
-        tenant: tenantRef,
-        user: { id: opts.userId, ...(opts.userName !== undefined && { name: opts.userName }) },
-        locale,
-        input: io.stdin,
-        output: io.stdout,
-        interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
-      });
-    } finally {
-      detach?.();
-    }
-    return 0;
-  } finally {
-    await coordination.close();
+    await engine.loadStoreFlows(tenantRef);
+  } catch (err) {
+    if (!(err instanceof FlowValidationError)) throw err;
+    io.stderr.write(`niaga chat: ${err.message}\n`);
+    return 1;
   }
+  const detach = opts.console?.attach({ tenantId: tenantRef.id, chatId: opts.userId, locale, output: io.stdout });
+  try {
+    await runConsoleChat({
+      engine,
+      tenant: tenantRef,
+      user: { id: opts.userId, ...(opts.userName !== undefined && { name: opts.userName }) },
+      locale,
+      input: io.stdin,
+      output: io.stdout,
+      interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
+    });
+  } finally {
+    detach?.();
+  }
+  return 0;
 }

@@ -1,9 +1,9 @@
 // The console channel: a terminal (or a pipe) as a chat. Lines in become `Inbound`s,
 // the engine's `Outbound`s come back as text with numbered choices.
 import { createInterface } from "node:readline";
-import type { Engine } from "../../flows/engine/engine.ts";
-import type { Inbound, InboundMessage, InboundTenant, Locale, Outbound } from "../../flows/engine/message.ts";
-import { i18nTexts, normaliseForMatch, renderText } from "../../flows/engine/texts.ts";
+import type { Engine } from "../../flows/engine/index.ts";
+import type { Inbound, InboundMessage, InboundTenant, Locale, Outbound } from "../../flows/engine/index.ts";
+import { i18nTexts, normaliseForMatch, renderText } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 
 /** The channel name sessions and members of the console are stored under. */

@@ -12,10 +12,10 @@
  */
 import type { Api } from "grammy";
 import type { BotCommand } from "grammy/types";
-import type { FlowSet } from "../../flows/engine/flow-set.ts";
-import type { CompiledFlow } from "../../flows/engine/flow-validation.ts";
-import type { Locale } from "../../flows/engine/message.ts";
-import { i18nTexts, renderText } from "../../flows/engine/texts.ts";
+import type { FlowSet } from "../../flows/engine/index.ts";
+import type { CompiledFlow } from "../../flows/engine/index.ts";
+import type { Locale } from "../../flows/engine/index.ts";
+import { i18nTexts, renderText } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 
 const MAX_DESCRIPTION = 256;

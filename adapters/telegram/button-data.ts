@@ -16,7 +16,7 @@
  * a button copied to another store or chat does not open there.
  */
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
-import type { PromptRef } from "../../flows/engine/message.ts";
+import type { PromptRef } from "../../flows/engine/index.ts";
 
 /** Telegram refuses callback data over this many bytes. */
 export const MAX_CALLBACK_DATA_BYTES = 64;

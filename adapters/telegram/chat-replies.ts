@@ -16,10 +16,10 @@
 import type { Api } from "grammy";
 import { GrammyError } from "grammy";
 import type { InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message } from "grammy/types";
-import type { EngineLog } from "../../flows/engine/actions.ts";
-import type { Locale, Outbound } from "../../flows/engine/message.ts";
-import { i18nTexts, renderText } from "../../flows/engine/texts.ts";
-import { PAGE_NEXT, PAGE_PREV } from "../../flows/engine/turn.ts";
+import type { EngineLog } from "../../flows/engine/index.ts";
+import type { Locale, Outbound } from "../../flows/engine/index.ts";
+import { i18nTexts, renderText } from "../../flows/engine/index.ts";
+import { PAGE_NEXT, PAGE_PREV } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 import type { ButtonSigner, PromptTags } from "./button-data.ts";
 import { MAX_CAPTION_LENGTH, MAX_MESSAGE_LENGTH, splitMessage } from "./message-split.ts";

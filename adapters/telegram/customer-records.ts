@@ -10,8 +10,8 @@
  * `lookupBudgetMs`; the write finishes in the background.
  */
 import type { User } from "grammy/types";
-import type { EngineLog } from "../../flows/engine/actions.ts";
-import type { Locale } from "../../flows/engine/message.ts";
+import type { EngineLog } from "../../flows/engine/index.ts";
+import type { Locale } from "../../flows/engine/index.ts";
 import { Customer } from "../../storage/models/index.ts";
 import type { UnreachableReason } from "./api-resilience.ts";
 import { displayNameOf } from "./inbound-message.ts";

@@ -4,7 +4,7 @@
  * Anything else (stickers, voice, locations…) maps to `undefined`; the caller answers it.
  */
 import type { Message, PhotoSize, User } from "grammy/types";
-import type { InboundMessage } from "../../flows/engine/message.ts";
+import type { InboundMessage } from "../../flows/engine/index.ts";
 
 export function inboundMessageOf(message: Message): InboundMessage | undefined {
   if (message.text !== undefined) return commandOf(message) ?? { kind: "text", text: message.text };

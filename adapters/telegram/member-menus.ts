@@ -25,10 +25,10 @@
  * member's menu at the bot's next start.
  */
 import { GrammyError, type Api } from "grammy";
-import type { EngineLog } from "../../flows/engine/actions.ts";
-import { ChatQueue } from "../../flows/engine/chat-queue.ts";
-import type { FlowSet } from "../../flows/engine/flow-set.ts";
-import type { InboundTenant } from "../../flows/engine/message.ts";
+import type { EngineLog } from "../../flows/engine/index.ts";
+import { ChatQueue } from "../../flows/engine/index.ts";
+import type { FlowSet } from "../../flows/engine/index.ts";
+import type { InboundTenant } from "../../flows/engine/index.ts";
 import { Member, type Role } from "../../storage/models/index.ts";
 import { registerMemberCommands, removeMemberCommands } from "./bot-commands.ts";
 import { TELEGRAM_CHANNEL } from "./customer-records.ts";

@@ -27,7 +27,7 @@
 import { performance } from "node:perf_hooks";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
-import type { EngineLog } from "../../flows/engine/actions.ts";
+import type { EngineLog } from "../../flows/engine/index.ts";
 import type { LeaseGrant, Leases } from "../../storage/leases.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
 

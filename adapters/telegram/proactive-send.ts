@@ -5,9 +5,9 @@
  */
 import { GrammyError, HttpError } from "grammy";
 import type { Message } from "grammy/types";
-import { redactText } from "../../bots/logger.ts";
-import type { SendFailureReason, SendReport, SentOutbound } from "../../bots/customer-messages.ts";
-import type { Outbound } from "../../flows/engine/message.ts";
+import { redactText } from "../../storage/secrets-redaction.ts";
+import type { SendFailureReason, SendReport, SentOutbound } from "../../flows/engine/index.ts";
+import type { Outbound } from "../../flows/engine/index.ts";
 import { sendOutbound } from "./chat-replies.ts";
 import type { ChatReplies } from "./chat-replies.ts";
 import { PacerClosedError } from "./outgoing-pacer.ts";

@@ -17,10 +17,7 @@ const commands: Record<string, Command> = {
   "rotate-key": rotateKeyCommand,
   db: async (argv) => (await import("../../storage/embedded/cli.ts")).runEmbeddedServerCli(argv),
   start: async (argv, ctx) => (await import("../start.ts")).startCommand(argv, ctx),
-  chat: async (argv) => {
-    const [{ runChatCommand }, { chatCommerce }] = await Promise.all([import("../../adapters/console/chat-command.ts"), import("../commerce.ts")]);
-    return runChatCommand(argv, chatCommerce);
-  },
+  chat: async (argv) => (await import("../chat.ts")).chatCommand(argv),
 };
 
 /**

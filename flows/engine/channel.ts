@@ -83,6 +83,12 @@ export interface SendReport {
   retryAfterSec?: number;
   /** One entry per `Outbound`, in order. */
   messages: SentOutbound[];
+  /**
+   * Set by `withTimeout` when the channel had not answered in time: the send may still go
+   * out, and this settles with the channel's own report when it does. A sender whose
+   * message must not go twice (the goods) waits for it instead of sending again.
+   */
+  late?: Promise<SendReport>;
 }
 
 export interface SendOptions {

@@ -28,7 +28,10 @@ export type {
   Text,
   TextParams,
 } from "./message.ts";
-export { renderText, i18nTexts } from "./texts.ts";
+export { renderText, i18nTexts, normaliseForMatch } from "./texts.ts";
+export { ChatQueue } from "./chat-queue.ts";
+export type { FlowSet } from "./flow-set.ts";
+export type { CompiledFlow } from "./flow-validation.ts";
 export { PAGE_NEXT, PAGE_PREV } from "./turn.ts";
 export type { TextCatalog } from "./texts.ts";
 export { MemorySessionStore } from "./session.ts";

@@ -58,19 +58,25 @@ export class Outbox {
   }
 }
 
-/** A send the channel has not answered within `ms` is reported `failed` (it may still arrive later). */
+/**
+ * A send the channel has not answered within `ms` is reported `failed`, with `late`: the
+ * channel's own report, for a sender that must know whether it went out after all.
+ */
 export function withTimeout(ms: number): OutboxMiddleware {
   return async (next, to, outbounds, options) => {
-    const sent = await settledWithin(next(to, outbounds, options), ms);
+    const sending = next(to, outbounds, options);
+    const sent = await settledWithin(sending, ms);
     if (sent.state === "fulfilled") return sent.value;
     if (sent.state === "rejected") return notSent(outbounds.length, "failed", sent.error instanceof Error ? sent.error.name : "error");
-    return notSent(outbounds.length, "failed", `the channel did not answer within ${ms} ms`);
+    const late = sending.catch((error: unknown) => notSent(outbounds.length, "failed", error instanceof Error ? error.name : "error"));
+    return { ...notSent(outbounds.length, "failed", `the channel did not answer within ${ms} ms`), late };
   };
 }
 
 /**
  * Tries a batch again, from the first message not sent, when it failed for a reason worth
  * retrying soon (`failed`, and `rate-limited` up to `maxWaitSec`), up to `attempts` times in all.
+ * A send still under way after a timeout (`late`) is not tried again: it may yet arrive.
  */
 export function withRetry(opts: { attempts: number; delayMs?: number; maxWaitSec?: number }): OutboxMiddleware {
   const retryable: ReadonlySet<SendFailureReason> = new Set(["failed", "rate-limited"]);
@@ -78,7 +84,7 @@ export function withRetry(opts: { attempts: number; delayMs?: number; maxWaitSec
     let report = await next(to, outbounds, options);
     const messages = [...report.messages];
     let done = report.sent;
-    for (let attempt = 1; attempt < opts.attempts && !report.ok && retryable.has(report.reason ?? "failed"); attempt++) {
+    for (let attempt = 1; attempt < opts.attempts && !report.ok && !report.late && retryable.has(report.reason ?? "failed"); attempt++) {
       const waitSec = report.reason === "rate-limited" ? (report.retryAfterSec ?? 1) : (opts.delayMs ?? 500) / 1000;
       if (waitSec > (opts.maxWaitSec ?? 5)) break;
       await new Promise((resolve) => setTimeout(resolve, waitSec * 1000));

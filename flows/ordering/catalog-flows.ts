@@ -170,7 +170,7 @@ const catalogActions: ActionRegistry = {
  *
  * ```ts
  * const flows = combineFlowBundles(
- *   createOrderingFlows({ ordering: () => ordering }),    // createOrdering({ sink, gateways, timers })
+ *   createOrderingFlows({ ordering: () => ordering }),    // createOrdering({ outbox, gateways, timers })
  *   createAdminFlows({ ordering: () => ordering, … }),
  * );
  * ```

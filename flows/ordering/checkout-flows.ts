@@ -1,7 +1,7 @@
 // Buying one product: quantity (bounded by live stock and the per-order maximum) → the
 // store's SNK → summary → payment method → the order is placed and its payment started
 // → manual: transfer instructions and the proof photo; a gateway: the pay link, and the
-// goods arrive in the chat on their own (the ordering domain's DeliverySink).
+// goods arrive in the chat on their own (the ordering domain's outbox).
 //
 // Reached from the catalog's "Buy" (data: `productCode`, `product`) and from "my orders"
 // to pay an open order (data: `orderCode`, entering at `method`). Nothing is reserved
@@ -12,7 +12,7 @@ import type { ActionContext, ActionRegistry, ActionResult, ValidatorRegistry } f
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { ChoiceView, Outbound } from "../engine/message.ts";
 import { findCatalogEntry, formatPrice } from "./catalog.ts";
-import { formatWhen } from "./customer-messages.ts";
+import { formatWhen } from "./order-notices.ts";
 import { customerOf, field, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
 import { cancelMyOrder } from "./order-cancellation.ts";
 import { findMyOrder } from "./order-queries.ts";
@@ -156,9 +156,9 @@ export async function proofFrom(ctx: ActionContext, services: ResolvedFlowServic
   const media = photo as { fileRef?: unknown; mimeType?: unknown } | undefined;
   if (typeof media?.fileRef !== "string" || media.fileRef === "") return undefined;
   const proof: ProofInput = { fileRef: media.fileRef, ...(typeof media.mimeType === "string" && { mimeType: media.mimeType }) };
-  if (services.fetchProof) {
+  if (services.files) {
     try {
-      proof.bytes = await services.fetchProof(ctx.tenant.id, media.fileRef, { maxBytes: MAX_PROOF_BYTES, channel: ctx.channel });
+      proof.bytes = await services.files.fetchFile({ tenantId: ctx.tenant.id, channel: ctx.channel }, media.fileRef, { maxBytes: MAX_PROOF_BYTES });
     } catch (error) {
       // The reference alone still lets the seller open it through the channel.
       ctx.log.warn("a customer's file could not be fetched; keeping its reference only", { error: (error as Error).name });

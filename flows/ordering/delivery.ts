@@ -6,8 +6,8 @@
 // 2. `deliverOrder` claims the delivery with one conditional update (`paid`, and no
 //    live claim: `delivery.nextAttemptAt` has passed), which gives it a token and a
 //    lease. Only the token's holder may mark the order delivered.
-// 3. It sends the goods through the `DeliverySink`, then marks the order delivered and
-//    its items sold.
+// 3. It sends the goods through the outbox, then marks the order delivered and its
+//    items sold.
 // 4. A crash anywhere between 1 and 3 leaves a paid order whose lease runs out;
 //    `recoverUndelivered` (on start-up and every minute) delivers it.
 //
@@ -15,15 +15,15 @@
 // channel accepted the message and before step 3 wrote "delivered": the goods would go
 // out again. Step 3's write follows the send immediately to keep that window small; we
 // prefer a rare duplicate to goods never delivered. A channel that has not answered
-// within `sendTimeoutMs` keeps the claim (its lease renewed) until it does: the goods may
-// still be going out, so nobody may send them again meanwhile.
+// within the outbox's timeout (`late` on the report) keeps the claim (its lease renewed)
+// until it does: the goods may still be going out, so nobody may send them again meanwhile.
 import { randomUUID } from "node:crypto";
 import type { Types } from "mongoose";
 import { decryptSecret } from "../../storage/crypto.ts";
-import { deliveryMessage, formatWhen, type DeliveredLine } from "./customer-messages.ts";
+import { deliveryMessage, formatWhen, type DeliveredLine } from "./order-notices.ts";
 import { Order, type Actor, type OrderRecord, type OrderStatus } from "./order.ts";
-import { chatOf, emit, logOf, type OrderingDeps } from "./ordering-deps.ts";
-import { settledWithin } from "../../storage/settled-within.ts";
+import { addressOf, chatOf, emit, logOf, type OrderingDeps } from "./ordering-deps.ts";
+import type { SendReport } from "../engine/index.ts";
 import { StockItem, stockPayloadContext } from "./stock-item.ts";
 import { markStockSold } from "./stock-reservation.ts";
 import { storeSettings } from "./store-settings.ts";
@@ -108,7 +108,7 @@ export type DeliveryResult =
 export async function deliverOrder(deps: OrderingDeps, tenantId: Types.ObjectId, orderId: Types.ObjectId, opts: { now?: Date } = {}): Promise<DeliveryResult> {
   const now = opts.now ?? new Date();
   const token = randomUUID();
-  const lease = Math.max(DELIVERY_LEASE_MS, 2 * (deps.sendTimeoutMs ?? 60_000));
+  const lease = DELIVERY_LEASE_MS;
   const order = await Order.findOneAndUpdate(
     { tenantId, _id: orderId, status: "paid", "delivery.nextAttemptAt": { $lte: now }, "delivery.attempts": { $lt: MAX_DELIVERY_ATTEMPTS } },
     { $set: { "delivery.claimToken": token, "delivery.claimedAt": now, "delivery.nextAttemptAt": new Date(now.getTime() + lease) }, $inc: { "delivery.attempts": 1 } },
@@ -140,33 +140,30 @@ export async function deliverOrder(deps: OrderingDeps, tenantId: Types.ObjectId,
     return giveUp(deps, order, token, now, `a stock item could not be opened (${(error as Error).name})`);
   }
 
-  const sending = deps.sink.send(
-    chat,
-    deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, chat.locale, store.timezone) }),
+  const sent = await deps.outbox.send(
+    addressOf(chat),
+    [deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, chat.locale, store.timezone) })],
+    { locale: chat.locale },
   );
-  const sent = await settledWithin(sending, deps.sendTimeoutMs ?? 60_000);
-  if (sent.state === "pending") {
+  if (!sent.ok && sent.late) {
     // The channel has not answered yet, so the goods may still go out. Giving the claim
     // up now would let a retry send them a second time: keep it (a fresh lease) and finish
     // when the channel answers, one way or the other.
     await Order.updateOne({ tenantId, _id: orderId, "delivery.claimToken": token }, { $set: { "delivery.nextAttemptAt": new Date(Date.now() + lease) } }).exec();
     log.warn("the channel is slow to take the goods; the delivery finishes when it answers", { orderCode: order.code, attempts });
-    sending
-      .then(
-        () => recordDelivered(deps, order, windowEndsAt, now),
-        (error: unknown) => releaseForRetry(deps, order, token, now, error, lines),
-      )
+    sent.late
+      .then((late) => (late.ok ? recordDelivered(deps, order, windowEndsAt, now) : releaseForRetry(deps, order, token, now, late, lines)))
       .catch((error: unknown) => log.error("finishing a slow delivery failed", { orderCode: order.code, error: safeError(error, lines) }));
     return { outcome: "skipped", reason: "in_progress" };
   }
-  if (sent.state === "rejected") return releaseForRetry(deps, order, token, now, sent.error, lines);
+  if (!sent.ok) return releaseForRetry(deps, order, token, now, sent, lines);
   return recordDelivered(deps, order, windowEndsAt, now);
 }
 
 /** The channel refused the goods: the claim goes back, with a back-off, or the order waits for a seller. */
-async function releaseForRetry(deps: OrderingDeps, order: OrderRecord, token: string, now: Date, error: unknown, lines: readonly DeliveredLine[]): Promise<DeliveryResult> {
+async function releaseForRetry(deps: OrderingDeps, order: OrderRecord, token: string, now: Date, report: SendReport, lines: readonly DeliveredLine[]): Promise<DeliveryResult> {
   const attempts = order.delivery?.attempts ?? 1;
-  const reason = safeError(error, lines);
+  const reason = notSentReason(report, lines);
   const willRetry = attempts < MAX_DELIVERY_ATTEMPTS;
   const backoff = Math.min(30_000 * 2 ** (attempts - 1), 60 * 60 * 1000);
   await Order.updateOne(
@@ -297,11 +294,19 @@ async function whyNotDeliverable(tenantId: Types.ObjectId, orderId: Types.Object
  * method and status ("403: Forbidden: bot was blocked by the user"), but an adapter could
  * quote what it failed to send: the goods must not reach the order or the log that way.
  */
-function safeError(error: unknown, lines: readonly DeliveredLine[] = []): string {
-  if (!(error instanceof Error)) return "unknown error";
-  let text = `${error.name}: ${error.message}`;
+/** Why the channel did not take the goods, with anything that looks like them cut out. */
+function notSentReason(report: SendReport, lines: readonly DeliveredLine[]): string {
+  return redacted(report.detail ? `${report.reason ?? "failed"}: ${report.detail}` : (report.reason ?? "failed"), lines);
+}
+
+function redacted(said: string, lines: readonly DeliveredLine[]): string {
+  let text = said;
   for (const payload of lines.flatMap((l) => l.payloads)) {
     for (const part of [payload, ...payload.split(/\s+/)]) if (part.length >= 4) text = text.split(part).join("[REDACTED]");
   }
   return text.replace(/\s+/g, " ").slice(0, 200);
+}
+
+function safeError(error: unknown, lines: readonly DeliveredLine[] = []): string {
+  return error instanceof Error ? redacted(`${error.name}: ${error.message}`, lines) : "unknown error";
 }

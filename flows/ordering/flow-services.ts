@@ -3,31 +3,26 @@
 // share. Only `ordering` matters for buying; the rest is optional.
 import type { ActionContext, ActionResult } from "../engine/actions.ts";
 import type { Outbound, TextParams } from "../engine/message.ts";
+import type { UserFiles } from "../engine/index.ts";
 import type { CustomerRef } from "./order.ts";
 import type { Ordering } from "./ordering.ts";
-
-/**
- * Fetches a file a customer sent (a payment proof, a claim screenshot) by the channel's
- * reference to it; should stop reading past `maxBytes` and throw. The same shape as seller
- * administration's `FileFetcher`, so one function serves both.
- */
-export type ProofFetcher = (tenantId: string, fileRef: string, options: { maxBytes: number; channel: string }) => Promise<Uint8Array>;
 
 /** Pays a simulator order the way a person pressing "Pay" on its pay page would. Demo and tests only. */
 export type SimulatedPayment = (payment: { tenantId: string; orderCode: string; payUrl: string }) => Promise<boolean>;
 
 export interface OrderingFlowServices {
   /**
-   * The ordering domain (`createOrdering({ sink, gateways, timers })`), or a getter for one
+   * The ordering domain (`createOrdering({ outbox, gateways, timers })`), or a getter for one
    * built after the flows (the platform builds its engine's flows before its domain).
    * Without it customers can browse and read their orders, but buying is refused politely.
    */
   ordering?: Ordering | (() => Ordering | undefined);
   /**
-   * Keeps a proof's bytes too (sealed, with the channel's reference). Without it only the
-   * reference is stored, and a seller opens the photo through the channel.
+   * The files customers send (`Channels`): a proof's bytes are kept too (sealed, with the
+   * channel's reference). Without it only the reference is stored, and a seller opens the
+   * photo through the channel.
    */
-  fetchProof?: ProofFetcher;
+  files?: UserFiles;
   /**
    * Demo only: adds "⚡ Pay now (simulation)" to the simulator's payment step, which calls
    * this instead of making the customer open the pay link in a browser.
@@ -37,7 +32,7 @@ export interface OrderingFlowServices {
 
 export interface ResolvedFlowServices {
   ordering(): Ordering | undefined;
-  fetchProof?: ProofFetcher;
+  files?: UserFiles;
   simulatePayment?: SimulatedPayment;
 }
 
@@ -45,7 +40,7 @@ export function resolveFlowServices(services: OrderingFlowServices = {}): Resolv
   const { ordering } = services;
   return {
     ordering: () => (typeof ordering === "function" ? ordering() : ordering),
-    ...(services.fetchProof && { fetchProof: services.fetchProof }),
+    ...(services.files && { files: services.files }),
     ...(services.simulatePayment && { simulatePayment: services.simulatePayment }),
   };
 }

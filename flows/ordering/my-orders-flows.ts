@@ -10,7 +10,7 @@ import { defineFlow } from "../engine/flow-schema.ts";
 import type { ChoiceView, Locale } from "../engine/message.ts";
 import { formatPrice } from "./catalog.ts";
 import { proofFrom } from "./checkout-flows.ts";
-import { formatWhen } from "./customer-messages.ts";
+import { formatWhen } from "./order-notices.ts";
 import { customerOf, field, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
 import { cancelMyOrder } from "./order-cancellation.ts";
 import { findMyOrder, listMyOrders } from "./order-queries.ts";

@@ -5,7 +5,7 @@
 import type { Types } from "mongoose";
 import { recordAudit } from "../../storage/models/index.ts";
 import type { Outbound } from "../engine/message.ts";
-import { cancelledNotice, expiredNotice, reasonText, refundedNotice } from "./customer-messages.ts";
+import { cancelledNotice, expiredNotice, reasonText, refundedNotice } from "./order-notices.ts";
 import { asObjectId } from "./object-ids.ts";
 import { Order, actorRecord, actorWhere, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderStatus, type OrderView } from "./order.ts";
 import { chatOf, notifyCustomer, type OrderingDeps } from "./ordering-deps.ts";

@@ -1,11 +1,9 @@
 // What the ordering domain needs from the platform, plugged in by the composition root:
-// a way to reach a customer's chat (no adapter is imported here), the payment gateways,
-// the job scheduler's timers, and a log.
-import type { Outbound } from "../engine/message.ts";
-import { logger } from "../../bots/logger.ts";
+// the outbox that reaches a customer's chat (no adapter is imported here), the payment
+// gateways, the job scheduler's timers, and a log.
+import type { Outbound, Outbox } from "../engine/index.ts";
 import type { CustomerRef } from "./order.ts";
 import type { PaymentGateway } from "./payments/gateway.ts";
-import { settledWithin } from "../../storage/settled-within.ts";
 
 /** A customer's chat in one store: where goods and notices about an order go. */
 export interface CustomerChat extends CustomerRef {
@@ -13,18 +11,13 @@ export interface CustomerChat extends CustomerRef {
 }
 
 /**
- * Sends messages to customers outside a conversation turn: the goods after payment,
- * "your order expired", the SNK reminder. The composition root implements it over the
- * channel adapters (Telegram, console, …); tests implement it with an array.
- *
- * `send` resolves once the channel accepted the message and rejects when it could not
- * (blocked bot, network). It must not retry on its own for long: delivery has its own
- * retry with back-off, and a send that hangs holds the order's delivery claim.
- * The message may carry stock payloads: never log it.
+ * Where ordering's messages to customers go outside a conversation turn: the goods after
+ * payment, "your order expired", the SNK reminder. The composition root passes the
+ * platform's `Outbox` (with `withTimeout`: a send that hangs holds the order's delivery
+ * claim); tests pass a recording one. It must not retry on its own for long: delivery has
+ * its own retry with back-off. The message may carry stock payloads: never log it.
  */
-export interface DeliverySink {
-  send(to: CustomerChat, message: Outbound): Promise<void>;
-}
+export type CustomerOutbox = Pick<Outbox, "send">;
 
 /**
  * Per-order timers, kept by the scheduler (see order-jobs.ts `orderJobTimers`). Optional:
@@ -35,7 +28,7 @@ export interface OrderTimers {
   snkWindowOpened(order: { tenantId: string; orderId: string; remindAt: Date; windowEndsAt: Date }): Promise<void>;
 }
 
-/** Something a seller (issue 5) or the owner's alerts may want to hear about as it happens. */
+/** Something a seller or the owner's alerts may want to hear about as it happens. */
 export interface OrderingEvent {
   type: "order_placed" | "proof_submitted" | "order_paid" | "order_delivered" | "delivery_failed" | "late_payment" | "claim_opened";
   tenantId: string;
@@ -51,18 +44,18 @@ export interface OrderingLog {
 }
 
 export interface OrderingDeps {
-  sink: DeliverySink;
+  outbox: CustomerOutbox;
   /** By method name (`manual`, `simulator`, a real provider). */
   gateways?: ReadonlyMap<string, PaymentGateway>;
   timers?: OrderTimers;
   log?: OrderingLog;
   onEvent?: (event: OrderingEvent) => void;
-  /** A send slower than this counts as failed and is retried later. Default 60 s. */
-  sendTimeoutMs?: number;
 }
 
+const silent: OrderingLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
 export function logOf(deps: OrderingDeps): OrderingLog {
-  return deps.log ?? logger;
+  return deps.log ?? silent;
 }
 
 export function emit(deps: OrderingDeps, event: OrderingEvent): void {
@@ -78,29 +71,15 @@ export function emit(deps: OrderingDeps, event: OrderingEvent): void {
  * not thrown: the state change it reports has already happened and stands.
  */
 export async function notifyCustomer(deps: OrderingDeps, to: CustomerChat, message: Outbound, what: string): Promise<boolean> {
-  try {
-    await sendWithTimeout(deps, to, message);
-    return true;
-  } catch (error) {
-    logOf(deps).warn("customer notice not sent", { notice: what, channel: to.channel, error: errorName(error) });
-    return false;
-  }
+  const report = await deps.outbox.send(addressOf(to), [message], { locale: to.locale });
+  // The reason only: a channel's detail might quote what was being sent.
+  if (!report.ok) logOf(deps).warn("customer notice not sent", { notice: what, channel: to.channel, reason: report.reason ?? "failed" });
+  return report.ok;
 }
 
-export async function sendWithTimeout(deps: OrderingDeps, to: CustomerChat, message: Outbound): Promise<void> {
-  const ms = deps.sendTimeoutMs ?? 60_000;
-  const sent = await settledWithin(deps.sink.send(to, message), ms);
-  if (sent.state === "rejected") throw sent.error;
-  if (sent.state === "pending") throw new SendTimeoutError(`the channel did not accept the message within ${ms} ms`);
-}
-
-export class SendTimeoutError extends Error {
-  override name = "SendTimeoutError";
-}
-
-/** An error's name only: a channel error's message might quote what was being sent. */
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
+/** Where a customer's chat is, as the outbox knows it. */
+export function addressOf(chat: CustomerChat): { tenantId: string; channel: string; chatId: string } {
+  return { tenantId: chat.tenantId, channel: chat.channel, chatId: chat.chatId };
 }
 
 /** The chat an order's messages go to. */

@@ -4,7 +4,7 @@
 //
 // ```ts
 // const ordering = createOrdering({
-//   sink: channelSink,                                    // reaches customers' chats
+//   outbox,                                               // reaches customers' chats
 //   gateways: gatewayMap(manualGateway(), simulator),
 //   timers: orderJobTimers(scheduler.agenda),             // per-order expiry and SNK jobs
 // });

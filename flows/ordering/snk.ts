@@ -7,7 +7,7 @@
 // (`snkAccepted`) or `acceptSnk` (place-order.ts).
 import type { Types } from "mongoose";
 import { recordAudit } from "../../storage/models/index.ts";
-import { claimResolvedNotice, formatWhen, snkClosedNotice, snkReminder } from "./customer-messages.ts";
+import { claimResolvedNotice, formatWhen, snkClosedNotice, snkReminder } from "./order-notices.ts";
 import { asObjectId } from "./object-ids.ts";
 import { Order, actorRecord, actorWhere, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderView, type SnkState } from "./order.ts";
 import { chatOf, emit, notifyCustomer, type OrderingDeps } from "./ordering-deps.ts";

@@ -119,14 +119,14 @@ function menuActions(services: ResolvedAdminServices): ActionRegistry {
 /**
  * Seller administration for the engine. Everything it needs from outside is optional:
  * without `ordering` the order lists work but changing an order is refused politely, without
- * a `fileFetcher` stock files are refused politely (typed lines still work), without a
- * `notifier` low-stock alerts are only logged, without a `limiter` limits are per process.
+ * `files` stock files are refused politely (typed lines still work), without an `outbox`
+ * low-stock alerts are only logged, without a `limiter` limits are per process.
  *
  * ```ts
  * const flows = combineFlowBundles(catalogFlows, createAdminFlows({
- *   ordering,                                              // createOrdering({ sink, gateways, timers })
- *   fileFetcher: (tenantId, ref, { maxBytes }) => telegram.downloadFile(tenantId, ref, { maxBytes }),
- *   notifier: telegramSellerNotifier, limiter: coordination.limiter, ownerChatIds: config.ownerChatIds,
+ *   ordering,                                              // createOrdering({ outbox, gateways, timers })
+ *   files: channels,                                       // stock files, from any channel
+ *   outbox, limiter: coordination.limiter, ownerChatIds: config.ownerChatIds,
  * }));
  * ```
  */

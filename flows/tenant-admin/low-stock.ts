@@ -8,7 +8,7 @@ import type { Role } from "../../storage/models/index.ts";
 import { tenantScoped } from "../../storage/tenant-scope.ts";
 import { Product } from "../ordering/product.ts";
 import { StockItem } from "../ordering/stock-item.ts";
-import type { SellerNotifier } from "./admin-services.ts";
+import type { TeamOutbox } from "./admin-services.ts";
 import { tellTeam } from "./seller-alerts.ts";
 
 const lowStockStateSchema = new Schema(
@@ -38,7 +38,7 @@ const ALERTED_ROLES: Role[] = ["owner", "admin"];
  * and admins once per crossing. Safe to run any number of times, concurrently too: the
  * alert is claimed with one conditional write before anyone is told.
  */
-export async function checkLowStock(tenantId: string, productId: string, notifier: SellerNotifier | undefined, log?: EngineLog): Promise<LowStockOutcome> {
+export async function checkLowStock(tenantId: string, productId: string, outbox: TeamOutbox | undefined, log?: EngineLog): Promise<LowStockOutcome> {
   if (!Types.ObjectId.isValid(tenantId) || !Types.ObjectId.isValid(productId)) return "no-product";
   const tenant = new Types.ObjectId(tenantId);
   const productOid = new Types.ObjectId(productId);
@@ -65,20 +65,20 @@ export async function checkLowStock(tenantId: string, productId: string, notifie
     if ((err as { code?: number }).code === 11000) return "already-alerted";
     throw err;
   }
-  await alertSellers(tenantId, { sku: product.code, name: product.name, count: available, threshold }, notifier, log);
+  await alertSellers(tenantId, { sku: product.code, name: product.name, count: available, threshold }, outbox, log);
   return "alerted";
 }
 
 async function alertSellers(
   tenantId: string,
   params: { sku: string; name: string; count: number; threshold: number },
-  notifier: SellerNotifier | undefined,
+  outbox: TeamOutbox | undefined,
   log: EngineLog | undefined,
 ): Promise<void> {
-  if (!notifier) {
-    log?.warn("low stock, but no seller notifier is configured", { sku: params.sku });
+  if (!outbox) {
+    log?.warn("low stock, but no outbox to tell the sellers is configured", { sku: params.sku });
     return;
   }
   const key = params.count === 0 ? "admin.low_stock.sold_out_alert" : "admin.low_stock.alert";
-  await tellTeam(tenantId, ALERTED_ROLES, (store) => ({ text: { key, params: { ...params, store: store.name } } }), notifier, log, "low_stock");
+  await tellTeam(tenantId, ALERTED_ROLES, (store) => ({ text: { key, params: { ...params, store: store.name } } }), outbox, log, "low_stock");
 }

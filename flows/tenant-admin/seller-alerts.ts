@@ -11,7 +11,7 @@ import type { EngineLog } from "../engine/actions.ts";
 import { Member, type Role } from "../../storage/models/index.ts";
 import type { Outbound } from "../engine/message.ts";
 import { storeSettings, type StoreSettings } from "../ordering/store-settings.ts";
-import type { SellerNotifier } from "./admin-services.ts";
+import type { TeamOutbox } from "./admin-services.ts";
 import { ROLE_PERMISSIONS, type Permission } from "./permissions.ts";
 
 /** The events a seller acts on, with the permission acting needs and the text that says so. */
@@ -41,7 +41,7 @@ export async function tellTeam(
   tenantId: string,
   roles: readonly Role[],
   message: (store: StoreSettings) => Outbound,
-  notifier: SellerNotifier,
+  outbox: TeamOutbox,
   log: EngineLog | undefined,
   what: string,
 ): Promise<number> {
@@ -53,12 +53,9 @@ export async function tellTeam(
   if (members.length === 0) log?.warn("nobody in the store to tell", { alert: what });
   let told = 0;
   for (const member of members) {
-    try {
-      await notifier.notify({ tenantId, channel: member.channel, userId: member.channelUserId, locale: store.locale }, message(store));
-      told++;
-    } catch (error) {
-      log?.warn("alert not delivered to a member", { alert: what, channel: member.channel, error: (error as Error).message });
-    }
+    const report = await outbox.send({ tenantId, channel: member.channel, chatId: member.channelUserId }, [message(store)], { locale: store.locale });
+    if (report.ok) told++;
+    else log?.warn("alert not delivered to a member", { alert: what, channel: member.channel, error: report.detail ? `${report.reason}: ${report.detail}` : report.reason });
   }
   return told;
 }
@@ -69,9 +66,9 @@ export async function tellTeam(
  */
 export function alertSellers(
   event: { type: SellerAlertEvent; tenantId: string; orderCode: string },
-  notifier: SellerNotifier,
+  outbox: TeamOutbox,
   log?: EngineLog,
 ): Promise<number> {
   const alert = ALERTS[event.type];
-  return tellTeam(event.tenantId, rolesWith(alert.permission), (store) => ({ text: { key: alert.key, params: { code: event.orderCode, store: store.name } } }), notifier, log, event.type);
+  return tellTeam(event.tenantId, rolesWith(alert.permission), (store) => ({ text: { key: alert.key, params: { code: event.orderCode, store: store.name } } }), outbox, log, event.type);
 }

@@ -155,7 +155,7 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
     const result = await importStock(ctx.tenant.id, product.id, lines);
     await audit(ctx, actor, "stock.add", { type: "product", id: sku }, { after: { added: result.added, duplicates: result.duplicateLines.length, source } });
     // Stock went up: re-arms the low-stock alert, or raises it if still at the threshold.
-    await checkLowStock(ctx.tenant.id, product.id, services.notifier, ctx.log);
+    await checkLowStock(ctx.tenant.id, product.id, services.outbox, ctx.log);
     const rows = await listProductsWithStock(ctx.tenant.id);
     const available = rows.find((r) => r.product.sku === sku)?.available ?? 0;
     return stop(
@@ -242,14 +242,14 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
       if (!file?.fileRef) return { say: [say("admin.stock.reask_file")], outcome: "retry" };
       const kind = fileKindOf(file.fileName, file.mimeType);
       if (!kind) return { say: [say("admin.stock.file.not_text_file")], outcome: "retry" };
-      if (!services.fileFetcher) return stop(say("admin.stock.file.no_upload_here"));
+      if (!services.files) return stop(say("admin.stock.file.no_upload_here"));
       const tooLarge = { reason: "too_large", maxBytes: MAX_STOCK_FILE_BYTES, ...(file.sizeBytes !== undefined && { bytes: file.sizeBytes }) } as const;
       const refuseTooLarge = () => ({ say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, tooLarge) })], outcome: "retry" });
       // The channel said how big the file is: no need to fetch it to refuse it.
       if (tooLarge.bytes !== undefined && tooLarge.bytes > MAX_STOCK_FILE_BYTES) return refuseTooLarge();
       let bytes: Buffer;
       try {
-        bytes = await services.fileFetcher(ctx.tenant.id, file.fileRef, { maxBytes: MAX_STOCK_FILE_BYTES, channel: ctx.channel });
+        bytes = await services.files.fetchFile({ tenantId: ctx.tenant.id, channel: ctx.channel }, file.fileRef, { maxBytes: MAX_STOCK_FILE_BYTES });
       } catch (err) {
         if ((err as { reason?: string }).reason === "too-large") return refuseTooLarge();
         ctx.log.warn("stock file could not be fetched", { error: (err as Error).message });

@@ -9,9 +9,7 @@ import { FileFetchError, Channels, type Channel, type ChannelAddress } from "../
 import { createEngine, type Engine } from "../../flows/engine/engine.ts";
 import { defineFlow } from "../../flows/engine/flow-schema.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
-import type { Outbound } from "../../flows/engine/message.ts";
 import { Outbox } from "../../flows/engine/outbox.ts";
-import type { CustomerChat } from "../../flows/ordering/ordering-deps.ts";
 import { createOrdering } from "../../flows/ordering/ordering.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
@@ -191,12 +189,7 @@ export function channelConformance(factory: ChannelFactory): void {
         const sari = await under.customer(store);
         const ordering = createOrdering({
           gateways: gatewayMap(manualGateway()),
-          sink: {
-            async send(to: CustomerChat, message: Outbound) {
-              const report = await outbox.send({ tenantId: to.tenantId, channel: to.channel, chatId: to.chatId }, [message], { locale: to.locale });
-              if (!report.ok) throw new Error(`not sent: ${report.reason}`);
-            },
-          },
+          outbox,
         });
         const buyer = { channel: under.channel.name, channelUserId: sari.address.chatId, chatId: sari.address.chatId, locale: "id" as const, name: "Sari" };
         const placed = await ordering.placeOrder({ tenantId: store.tenantId, customer: buyer, items: [{ productCode: "netflix-1m", quantity: 2 }] });

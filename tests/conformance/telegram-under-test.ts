@@ -1,39 +1,13 @@
-// Telegram as the conformance suite drives it: `StoreBots` running real grammY against the
+// Telegram as the conformance suite drives it: `TelegramChannel` running real grammY against the
 // Bot API emulator; customers are emulated Telegram users.
 import type { Message, User } from "grammy/types";
-import { StoreBots } from "../../adapters/telegram/store-bots.ts";
-import { TelegramFileError } from "../../adapters/telegram/file-download.ts";
-import { FileFetchError, type Channel } from "../../flows/engine/channel.ts";
+import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
 import type { EngineLog } from "../../flows/engine/actions.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 import { seedStore, type SeededStore } from "../support/stores.ts";
 import type { ChannelEnv, ChannelFactory, ChannelUnderTest, CustomerUnderTest, ReceivedMessage } from "./channel-suite.ts";
 
 const quiet: EngineLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-// adapts the current class to Channel
-function storeBotsAsChannel(bots: StoreBots): Channel {
-  return {
-    name: "telegram",
-    capabilities: { buttons: true, messageEdits: true, media: true, maxTextLength: 4096 },
-    start: async () => ({ ...(await bots.startAll()), stopped: [] }),
-    stop: (graceMs) => bots.close(graceMs),
-    followStoreChanges: async () => {
-      const { started, stopped, failed } = await bots.reconcileChanged();
-      return { started, stopped, failed };
-    },
-    send: (to, outbounds, options) => bots.sendTo(to.tenantId, to.chatId, outbounds, options),
-    fetchFile: async (tenantId, fileRef, { maxBytes }) => {
-      try {
-        return await bots.downloadFile(tenantId, fileRef, { maxBytes });
-      } catch (error) {
-        if (error instanceof TelegramFileError) throw new FileFetchError(error.message, error.reason === "too-large" ? "too-large" : "failed");
-        throw error;
-      }
-    },
-    membershipChanged: (change) => bots.memberChanged(change),
-  };
-}
 
 function telegramCustomer(tg: TelegramEmulator, token: string, store: SeededStore, user: User, env: ChannelEnv): CustomerUnderTest {
   const chatId = String(user.id);
@@ -66,7 +40,7 @@ function telegramCustomer(tg: TelegramEmulator, token: string, store: SeededStor
   };
 }
 
-/** One emulator for the file; each `open` makes its own `StoreBots`. */
+/** One emulator for the file; each `open` makes its own `TelegramChannel`. */
 export function telegramFactory(): ChannelFactory & { stop(): Promise<void> } {
   let emulator: Promise<TelegramEmulator> | undefined;
   const tokens = new Map<string, string>();
@@ -74,7 +48,7 @@ export function telegramFactory(): ChannelFactory & { stop(): Promise<void> } {
     name: "telegram",
     async open(env): Promise<ChannelUnderTest> {
       const tg = await (emulator ??= startTelegramEmulator());
-      const bots = new StoreBots({
+      const channel = new TelegramChannel({
         engine: env.engine,
         encryptionKey: env.db.encryptionKey,
         apiRoot: tg.apiRoot,
@@ -82,7 +56,6 @@ export function telegramFactory(): ChannelFactory & { stop(): Promise<void> } {
         resilience: { baseDelayMs: 20, maxDelayMs: 100 },
         pollingTimeoutSec: 10,
       });
-      const channel = storeBotsAsChannel(bots);
       return {
         channel,
         async seedStore(options = {}) {
@@ -98,7 +71,7 @@ export function telegramFactory(): ChannelFactory & { stop(): Promise<void> } {
           tg.openChat(token, user);
           return telegramCustomer(tg, token, store, user, env);
         },
-        close: async () => void (await bots.close(1000)),
+        close: async () => void (await channel.stop(1000)),
       };
     },
     async stop() {

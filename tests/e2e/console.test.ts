@@ -4,7 +4,8 @@ import { spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { runChatCommand, type ChatIo } from "../../adapters/console/chat-command.ts";
+import type { ChatIo } from "../../adapters/console/chat-command.ts";
+import { chatCommand } from "../../bots/chat.ts";
 import { parseConsoleLine } from "../../adapters/console/console-chat.ts";
 import { disconnectMongo } from "../../storage/connection.ts";
 import "../../flows/engine/mongo-session-store.ts";
@@ -34,7 +35,7 @@ async function chat(args: string[], lines: string[]): Promise<{ code: number; ou
   stderr.on("data", (c: Buffer) => (err += c.toString()));
   stdin.end(lines.map((l) => `${l}\n`).join(""));
   const io: ChatIo = { stdin, stdout, stderr, env: { MONGODB_URI: db.uri, LOG_LEVEL: "error" } };
-  const code = await runChatCommand(args, testFlows, io);
+  const code = await chatCommand(args, { flows: testFlows }, io);
   return { code, out, err };
 }
 

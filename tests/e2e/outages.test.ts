@@ -91,7 +91,7 @@ describe("when Redis stops answering", () => {
     const ani: User = tg.user({ first_name: "Ani", language_code: "id" });
     const first = await tg.sendCommand(token, ani, "/start");
     await tg.waitForSent(token, ani, greeting(first.message_id), 15_000);
-    assert.deepEqual((await readyz()).checks, { mongodb: true, redis: true, storeBots: true });
+    assert.deepEqual((await readyz()).checks, { mongodb: true, redis: true, channels: true });
 
     process.kill(redis.pid, "SIGSTOP");
     try {
@@ -99,7 +99,7 @@ describe("when Redis stops answering", () => {
       // Answered while Redis is still frozen: the lock and limits fall back to this process's.
       await tg.waitForSent(token, ani, greeting(during.message_id), 15_000);
       const down = await readyzUntil((r) => r.status === 503, "503 while Redis is frozen");
-      assert.deepEqual(down.checks, { mongodb: true, redis: false, storeBots: true });
+      assert.deepEqual(down.checks, { mongodb: true, redis: false, channels: true });
       const other: User = tg.user({ first_name: "Beni", language_code: "id" });
       const second = await tg.sendCommand(token, other, "/start");
       await tg.waitForSent(token, other, greeting(second.message_id), 10_000);

@@ -78,7 +78,7 @@ describe("niaga start", () => {
     assert.equal(health.status, 200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { mongodb: true, storeBots: true });
+    assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { mongodb: true, channels: true });
   });
 
   it("greets a customer who sends /start with the store's name", async () => {
@@ -137,7 +137,7 @@ describe("niaga start with REDIS_URL", () => {
       assert.match(started.startLine.message!, /^niaga started: redis, /);
       assert.ok(!platform.lines.some((l) => /REDIS_URL is not set/.test(l.message ?? "")));
       const ready = await fetch(`http://127.0.0.1:${started.port}/readyz`);
-      assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { mongodb: true, redis: true, storeBots: true });
+      assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { mongodb: true, redis: true, channels: true });
       platform.child.kill("SIGTERM");
       assert.equal((await platform.exited).code, 0, platform.stderr.slice(-2000));
     } finally {

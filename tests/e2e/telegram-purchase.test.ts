@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Types } from "mongoose";
 import type { Message, User } from "grammy/types";
 import { formatPrice } from "../../flows/ordering/catalog.ts";
-import { formatWhen } from "../../flows/ordering/customer-messages.ts";
+import { formatWhen } from "../../flows/ordering/order-notices.ts";
 import { DELIVERY_LEASE_MS } from "../../flows/ordering/delivery.ts";
 import { Order, type OrderRecord } from "../../flows/ordering/order.ts";
 import { SIMULATOR_SIGNATURE_HEADER, simulatorSecretFrom } from "../../flows/ordering/payments/simulator.ts";

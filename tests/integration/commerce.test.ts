@@ -5,9 +5,7 @@ import assert from "node:assert/strict";
 import mongoose from "mongoose";
 import { after, before, describe, test } from "node:test";
 import { createCommerce, type Commerce } from "../../bots/commerce.ts";
-import { CustomerMessages, type ChannelSender, type SendReport } from "../../bots/customer-messages.ts";
 import { createScheduler, JOBS_COLLECTION, type PlatformScheduler } from "../../bots/scheduler.ts";
-import type { Outbound } from "../../flows/engine/message.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { orderJobTimers } from "../../flows/ordering/order-jobs.ts";
 import { Member, Tenant } from "../../storage/models/index.ts";
@@ -15,18 +13,12 @@ import { customer, seedOrderingStore } from "../ordering/ordering-fixture.ts";
 import { type SeededStore } from "../support/stores.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { eventually } from "../support/eventually.ts";
+import { RecordingOutbox } from "../support/recording-outbox.ts";
 
-/** A channel that keeps what it was asked to send, like a phone that always answers. */
-class RecordingChannel implements ChannelSender {
-  readonly sent: { tenantId: string; chatId: string; message: Outbound }[] = [];
-  async sendTo(tenantId: string, chatId: string, replies: readonly Outbound[]): Promise<SendReport> {
-    for (const message of replies) this.sent.push({ tenantId, chatId, message });
-    return { ok: true, sent: replies.length, messages: replies.map(() => ({ status: "sent", messageIds: ["1"] })) };
-  }
-  withKey(key: string): { chatId: string; params: Record<string, unknown> }[] {
-    return this.sent
-      .filter((s) => "key" in s.message.text && s.message.text.key === key)
-      .map((s) => ({ chatId: s.chatId, params: ("key" in s.message.text && s.message.text.params) || {} }));
+/** An outbox that keeps what it was asked to send, like a phone that always answers. */
+class RecordingChannel extends RecordingOutbox {
+  hits(key: string): { chatId: string; params: Record<string, unknown> }[] {
+    return this.withKey(key).map((s) => ({ chatId: s.to.chatId, params: ("key" in s.message.text && s.message.text.params) || {} }));
   }
 }
 
@@ -39,7 +31,7 @@ before(async () => {
   db = await openTestDatabase("commerce");
   scheduler = createScheduler({ db: mongoose.connection.db!, processEvery: 100, lockLifetimeMs: 5_000 });
   commerce = createCommerce({
-    messages: new CustomerMessages({ telegram: channel }),
+    outbox: channel,
     encryptionKey: db.encryptionKey,
     payPageUrl: () => "http://127.0.0.1:9",
     agenda: scheduler.agenda,
@@ -66,7 +58,7 @@ describe("commerce as the platform wires it", () => {
     const store = await storeWithTeam([{ code: "netflix-1m", price: 35_000, stock: 4 }]);
     await Product.updateOne({ tenantId: store.tenant, code: "netflix-1m" }, { $set: { lowStockThreshold: 2 } }).exec();
     const buy = (n: number) => commerce.ordering.placeOrder({ tenantId: store.tenantId, customer: customer(`${store.slug}-${n}`), items: [{ productCode: "netflix-1m", quantity: 1 }], snkAccepted: true });
-    const alerts = () => channel.withKey("admin.low_stock.alert").filter((a) => a.chatId.startsWith(store.slug));
+    const alerts = () => channel.hits("admin.low_stock.alert").filter((a) => a.chatId.startsWith(store.slug));
     let checks = 0;
     scheduler.agenda.on("complete:tenant-admin.check-low-stock", ((job: { attrs: { data: { tenantId?: string } } }) => {
       if (job.attrs.data.tenantId === store.tenantId) checks++;
@@ -97,18 +89,18 @@ describe("commerce as the platform wires it", () => {
     const code = placed.order.code;
     assert.ok((await commerce.ordering.startPayment(store.tenantId, buyer, code, "manual")).ok);
     assert.ok((await commerce.ordering.submitPaymentProof(store.tenantId, buyer, code, { fileRef: "proof-photo-1" })).ok);
-    const proofAlerts = () => channel.withKey("admin.order_alert.proof_submitted").filter((a) => a.params.code === code && a.chatId.startsWith(store.slug));
+    const proofAlerts = () => channel.hits("admin.order_alert.proof_submitted").filter((a) => a.params.code === code && a.chatId.startsWith(store.slug));
     await eventually(() => proofAlerts().length === 3, "owner, admin and staff hear of the proof");
     assert.deepEqual(chatsOf(store, proofAlerts()), ["a1", "o1", "s1"]);
 
     const approved = await commerce.ordering.approvePayment(store.tenantId, code, { channel: "telegram", userId: `${store.slug}-s1` });
     assert.ok(approved.ok && approved.delivery === "delivered");
-    const goods = channel.withKey("ordering.delivery").filter((d) => d.params.code === code && d.chatId === buyer.chatId);
+    const goods = channel.hits("ordering.delivery").filter((d) => d.params.code === code && d.chatId === buyer.chatId);
     assert.equal(goods.length, 1, "the buyer got the goods once");
 
     const claimed = await commerce.ordering.claimOrder(store.tenantId, buyer, code, { text: "Akun tidak bisa login", proof: { fileRef: "claim-shot" } });
     assert.ok(claimed.ok);
-    const claimAlerts = () => channel.withKey("admin.order_alert.claim_opened").filter((a) => a.params.code === code && a.chatId.startsWith(store.slug));
+    const claimAlerts = () => channel.hits("admin.order_alert.claim_opened").filter((a) => a.params.code === code && a.chatId.startsWith(store.slug));
     await eventually(() => claimAlerts().length === 2, "owner and admin hear of the claim");
     assert.deepEqual(chatsOf(store, claimAlerts()), ["a1", "o1"]);
   });

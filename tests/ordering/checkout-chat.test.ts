@@ -1,7 +1,7 @@
 // The customer's conversation with a real ordering domain behind it: the engine runs the
 // storefront flows (welcome, catalog, checkout, my orders, language) on MongoDB sessions,
 // the ordering domain reserves, sells and delivers real (sealed) stock, the manual and
-// simulator gateways take the money, and a recording sink stands in for the chat the
+// simulator gateways take the money, and a recording outbox stands in for the chat the
 // goods are sent to. Assertions read the words the customer would see, built from the
 // locale files, and the database the seller would see.
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { i18nTexts, renderText } from "../../flows/engine/texts.ts";
 import { createOrderingFlows } from "../../flows/ordering/catalog-flows.ts";
 import { formatPrice } from "../../flows/ordering/catalog.ts";
-import { formatWhen } from "../../flows/ordering/customer-messages.ts";
+import { formatWhen } from "../../flows/ordering/order-notices.ts";
 import type { SimulatedPayment } from "../../flows/ordering/flow-services.ts";
 import { Order, type CustomerKey, type CustomerRef, type OrderRecord } from "../../flows/ordering/order.ts";
 import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";
@@ -27,7 +27,7 @@ import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { t } from "../../locales/i18n.ts";
 import { Customer, Tenant } from "../../storage/models/index.ts";
 import { ChatUser, testEngine } from "../engine/chat-harness.ts";
-import { RecordingSink, seedOrderingStore, seller } from "./ordering-fixture.ts";
+import { RecordingOutbox, seedOrderingStore, seller } from "./ordering-fixture.ts";
 import { payloadFor, type ProductSpec, type SeededStore } from "../support/stores.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
@@ -39,7 +39,7 @@ let http: PlatformHttp;
 let base = "";
 let simulator: SimulatorGateway;
 let ordering: Ordering;
-let sink: RecordingSink;
+let outbox: RecordingOutbox;
 let engine: Engine;
 /** Every press of the demo's "Pay now (simulator)" button, as the pay page answered it. */
 const simulatedPays: string[] = [];
@@ -55,9 +55,9 @@ const payOnPayPage: SimulatedPayment = async ({ payUrl }) => {
 before(async () => {
   db = await openTestDatabase("ordering_checkout_chat");
   await MongoSessionStore.ensureIndexes();
-  sink = new RecordingSink();
+  outbox = new RecordingOutbox();
   simulator = simulatorGateway({ secret: simulatorSecretFrom(db.encryptionKey), publicUrl: () => base });
-  ordering = createOrdering({ sink, gateways: gatewayMap(manualGateway(), simulator) });
+  ordering = createOrdering({ outbox, gateways: gatewayMap(manualGateway(), simulator) });
   http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
   http.register(paymentRoutes(ordering.deps, { simulator }));
   base = `http://127.0.0.1:${await http.listen(0, "127.0.0.1")}`;
@@ -108,7 +108,7 @@ function labels(u: ChatUser, index = -1): string[] {
 
 /** The goods sent for one order of one store (order codes are numbered per store). */
 function deliveriesOf(shop: Shop, code: string) {
-  return sink.deliveries(code).filter((m) => m.to.tenantId === shop.store.tenantId);
+  return outbox.deliveries(code).filter((m) => m.to.tenantId === shop.store.tenantId);
 }
 
 const id = (key: string, params?: Record<string, unknown>) => t("id", key, params);
@@ -693,8 +693,8 @@ describe("the customer's language", () => {
     const approved = await ordering.approvePayment(shop.store.tenantId, order.code, seller);
     assert.ok(approved.ok);
     const [delivery] = deliveriesOf(shop, order.code);
-    assert.equal(delivery.to.locale, "en");
-    assert.match(renderText(delivery.message.text, delivery.to.locale, i18nTexts), /^✅ Payment for order/);
+    assert.equal(delivery.locale, "en");
+    assert.match(renderText(delivery.message.text, delivery.locale!, i18nTexts), /^✅ Payment for order/);
     assert.equal(formatPrice(25_000, "IDR", "en"), "Rp25,000");
   });
 });

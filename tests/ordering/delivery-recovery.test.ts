@@ -5,11 +5,16 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { notSent, withTimeout } from "../../flows/engine/index.ts";
+import type { Outbox, SendReport } from "../../flows/engine/index.ts";
 import { DELIVERY_LEASE_MS, MAX_DELIVERY_ATTEMPTS } from "../../flows/ordering/delivery.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import type { OrderingLog } from "../../flows/ordering/ordering-deps.ts";
+import { createOrdering } from "../../flows/ordering/ordering.ts";
+import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
+import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
-import { customer, RecordingSink, seedOrderingStore, seller, testOrdering } from "./ordering-fixture.ts";
+import { customer, RecordingOutbox, seedOrderingStore, seller, testOrdering } from "./ordering-fixture.ts";
 import { payloadFor, type SeededStore } from "../support/stores.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
@@ -52,24 +57,24 @@ async function payThenDie(orderId: string, mode: "after-paid" | "during-send"): 
 
 describe("a process killed between payment and delivery", () => {
   test("leaves a paid order that the recovery delivers once; a second recovery does nothing", { timeout: 60_000 }, async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const order = await unpaidOrder(ordering);
     await payThenDie(order.id, "after-paid");
     assert.equal((await ordering.findOrder(store.tenantId, order.code))?.status, "paid");
 
     const first = await ordering.recoverUndelivered();
     assert.ok(first.delivered >= 1);
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
     assert.equal((await ordering.findOrder(store.tenantId, order.code))?.status, "delivered");
     const second = await ordering.recoverUndelivered();
     assert.equal(second.delivered, 0);
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
     // A replay of the webhook the dead process handled changes nothing either.
     assert.equal((await ordering.markPaid(store.tenantId, order.id, { method: "simulator", eventId: "evt-before-the-crash" })).outcome, "duplicate_event");
   });
 
   test("killed while sending: its claim is respected until the lease lapses, then the recovery delivers once", { timeout: 60_000 }, async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const order = await unpaidOrder(ordering);
     await payThenDie(order.id, "during-send");
     const stored = await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec();
@@ -77,45 +82,45 @@ describe("a process killed between payment and delivery", () => {
 
     // Right away the claim may still be alive (a slow channel, not a dead process): hands off.
     await ordering.recoverUndelivered();
-    assert.equal(sink.deliveries(order.code).length, 0);
+    assert.equal(outbox.deliveries(order.code).length, 0);
     const afterLease = new Date(Date.now() + DELIVERY_LEASE_MS + 1_000);
     await ordering.recoverUndelivered({ now: afterLease });
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
     await ordering.recoverUndelivered({ now: new Date(afterLease.getTime() + DELIVERY_LEASE_MS * 10) });
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
     assert.equal(await StockItem.countDocuments({ tenantId: store.tenant, orderId: order.id, status: "sold" }).exec(), 1);
   });
 });
 
 describe("delivering", () => {
   test("many concurrent deliveries of one paid order send the goods once", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const order = await unpaidOrder(ordering, 3);
     assert.equal((await ordering.markPaid(store.tenantId, order.id, { method: "manual" })).outcome, "paid");
     const results = await Promise.all(Array.from({ length: 12 }, () => ordering.deliverOrder(store.tenantId, order.id)));
     assert.equal(results.filter((r) => r.outcome === "delivered").length, 1);
-    assert.equal(sink.deliveries(order.code).length, 1);
-    const payloads = sink.deliveries(order.code).flatMap((m) => String(m.message.text.params?.items).match(/SECRET-[\w-]+/g) ?? []);
+    assert.equal(outbox.deliveries(order.code).length, 1);
+    const payloads = outbox.deliveries(order.code).flatMap((m) => String(m.message.text.params?.items).match(/SECRET-[\w-]+/g) ?? []);
     assert.equal(payloads.length, 3);
     assert.ok(payloads.every((p) => p.startsWith(payloadFor(store.slug, "akun", 0).slice(0, -1))));
   });
 
   test("an unpaid order is never delivered", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const order = await unpaidOrder(ordering);
     assert.deepEqual(await ordering.deliverOrder(store.tenantId, order.id), { outcome: "skipped", reason: "not_paid" });
-    assert.equal(sink.sent.length, 0);
+    assert.equal(outbox.sent.length, 0);
   });
 
   test("a channel that refuses is retried with back-off, then left for the seller; payloads never reach the order or the log", async () => {
     const logged: unknown[] = [];
     const log: OrderingLog = { info: (m, meta) => logged.push([m, meta]), warn: (m, meta) => logged.push([m, meta]), error: (m, meta) => logged.push([m, meta]) };
-    const sink = new RecordingSink();
-    // An adapter that quotes what it failed to send in its error.
-    sink.failWith = (message) => new Error(`Forbidden: bot was blocked by the user while sending ${String(message.text.params?.items)}`);
-    const { ordering } = testOrdering(sink, { log });
+    const outbox = new RecordingOutbox();
+    // A channel that quotes what it failed to send in its answer.
+    outbox.failWith = (message) => ({ reason: "blocked", detail: `Forbidden: bot was blocked by the user while sending ${String(message.text.params?.items)}` });
+    const { ordering } = testOrdering(outbox, { log });
     const order = await unpaidOrder(ordering);
-    sink.failNext = MAX_DELIVERY_ATTEMPTS;
+    outbox.failNext = MAX_DELIVERY_ATTEMPTS;
     const approval = await ordering.approvePayment(store.tenantId, order.code, seller);
     assert.deepEqual(approval, { ok: true, code: order.code, delivery: "failed" });
 
@@ -141,59 +146,60 @@ describe("delivering", () => {
     // The customer unblocks the bot; the seller retries; it goes out once.
     const retried = await ordering.retryDelivery(store.tenantId, order.code);
     assert.equal(retried.outcome, "delivered");
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
     assert.equal((await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec())?.attention, undefined);
   });
 });
 
 describe("a channel slower than the send timeout", () => {
-  /** A sink whose sends settle only when the test says, as a channel stuck in its retries would. */
-  class HeldSink extends RecordingSink {
+  /** An outbox whose channel answers only when the test says, as a channel stuck in its retries would. */
+  class HeldOutbox extends RecordingOutbox {
     readonly held: { settle: (ok: boolean) => void }[] = [];
-    override send(to: Parameters<RecordingSink["send"]>[0], message: Parameters<RecordingSink["send"]>[1]): Promise<void> {
-      return new Promise((resolve, reject) => {
+    protected override deliver(...[to, outbounds, options]: Parameters<RecordingOutbox["deliver"]>): Promise<SendReport> {
+      return new Promise((resolve) => {
         this.held.push({
-          settle: (ok) => {
-            if (!ok) return reject(new Error("429: Too Many Requests: retry after 40"));
-            this.sent.push({ to, message });
-            resolve();
-          },
+          settle: (ok) => resolve(ok ? this.record(to, outbounds, options) : notSent(outbounds.length, "rate-limited", "429: Too Many Requests: retry after 40", 40)),
         });
       });
+    }
+
+    /** The same channel, with no timeout in front of it. */
+    untimed(): Pick<Outbox, "send"> {
+      return { send: (to, outbounds, options = {}) => this.deliver(to, outbounds, options) };
     }
   }
 
   test("keeps the claim until the channel answers: a retry meanwhile sends nothing, a late success is delivered once", async () => {
-    const sink = new HeldSink();
-    const { ordering } = testOrdering(sink, { sendTimeoutMs: 30 });
+    const outbox = new HeldOutbox();
+    const { ordering } = testOrdering(outbox.use(withTimeout(30)));
     const order = await unpaidOrder(ordering);
     assert.equal((await ordering.markPaid(store.tenantId, order.id, { method: "manual" })).outcome, "paid");
 
     assert.deepEqual(await ordering.deliverOrder(store.tenantId, order.id), { outcome: "skipped", reason: "in_progress" });
-    assert.equal(sink.held.length, 1, "one send under way");
+    assert.equal(outbox.held.length, 1, "one send under way");
     // Every path that could send again: the sweep, a webhook's delivery, a later sweep.
     await ordering.recoverUndelivered();
     assert.equal((await ordering.deliverOrder(store.tenantId, order.id)).outcome, "skipped");
     await ordering.recoverUndelivered({ now: new Date(Date.now() + 60_000) });
-    assert.equal(sink.held.length, 1, "nobody sent the goods a second time while the first send was open");
+    assert.equal(outbox.held.length, 1, "nobody sent the goods a second time while the first send was open");
 
-    sink.held[0].settle(true);
+    outbox.held[0].settle(true);
     const until = Date.now() + 5_000;
     while ((await ordering.findOrder(store.tenantId, order.code))?.status !== "delivered") {
       assert.ok(Date.now() < until, "the late answer marks the order delivered");
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
     assert.equal(await StockItem.countDocuments({ tenantId: store.tenant, orderId: order.id, status: "sold" }).exec(), 1);
   });
 
   test("a late refusal gives the claim back for a retry after the back-off", async () => {
-    const sink = new HeldSink();
-    const { ordering } = testOrdering(sink, { sendTimeoutMs: 30 });
+    const outbox = new HeldOutbox();
+    const { ordering } = testOrdering(outbox.use(withTimeout(30)));
     const order = await unpaidOrder(ordering);
     await ordering.markPaid(store.tenantId, order.id, { method: "manual" });
     assert.equal((await ordering.deliverOrder(store.tenantId, order.id)).outcome, "skipped");
-    sink.held[0].settle(false);
+    outbox.held[0].settle(false);
     const until = Date.now() + 5_000;
     let record = await Order.findOne({ tenantId: store.tenant, _id: order.id }).lean().exec();
     while (record?.delivery?.claimToken) {
@@ -205,11 +211,11 @@ describe("a channel slower than the send timeout", () => {
     assert.match(String(record?.delivery?.lastError), /429/);
     assert.ok(record!.delivery!.nextAttemptAt!.getTime() > Date.now() + 20_000, "retried only after the back-off");
     // The retry, by a process whose channel answers in time this once.
-    const patient = testOrdering(sink, { sendTimeoutMs: 10_000 }).ordering;
+    const patient = createOrdering({ outbox: outbox.untimed(), gateways: gatewayMap(manualGateway()) });
     const retry = patient.deliverOrder(store.tenantId, order.id, { now: new Date(Date.now() + 60_000) });
-    while (sink.held.length < 2) await new Promise((resolve) => setTimeout(resolve, 2));
-    sink.held[1].settle(true);
+    while (outbox.held.length < 2) await new Promise((resolve) => setTimeout(resolve, 2));
+    outbox.held[1].settle(true);
     assert.equal((await retry).outcome, "delivered");
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
   });
 });

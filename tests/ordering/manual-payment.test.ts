@@ -103,15 +103,15 @@ describe("a payment proof", () => {
 
 describe("a seller's decision", () => {
   test("approving delivers the goods once, and approving again does nothing", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { buyer, order } = await placed(ordering, 2);
     await ordering.submitPaymentProof(store.tenantId, buyer, order.code, { fileRef: "receipt" });
     const first = await ordering.approvePayment(store.tenantId, order.code, seller);
     assert.deepEqual(first, { ok: true, code: order.code, delivery: "delivered" });
     const second = await ordering.approvePayment(store.tenantId, order.code, seller);
     assert.deepEqual(second, { ok: false, reason: "already_paid", status: "delivered" });
-    assert.equal(sink.deliveries(order.code).length, 1);
-    assert.equal(sink.deliveredPayloads().length, 2);
+    assert.equal(outbox.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveredPayloads().length, 2);
     const view = await ordering.findMyOrder(store.tenantId, buyer, order.code);
     assert.equal(view?.status, "delivered");
     assert.deepEqual(view?.payment.approvedBy, seller);
@@ -121,15 +121,15 @@ describe("a seller's decision", () => {
   });
 
   test("many sellers approving at once deliver once", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { order } = await placed(ordering);
     const results = await Promise.all(Array.from({ length: 10 }, () => ordering.approvePayment(store.tenantId, order.code, seller)));
     assert.equal(results.filter((r) => r.ok).length, 1);
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
   });
 
   test("rejecting releases the stock and tells the customer why", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { buyer, order } = await placed(ordering, 3);
     await ordering.submitPaymentProof(store.tenantId, buyer, order.code, { fileRef: "blurry" });
     const before = await StockItem.countDocuments({ tenantId: store.tenant, status: "available" }).exec();
@@ -137,26 +137,26 @@ describe("a seller's decision", () => {
     assert.ok(result.ok);
     assert.equal(result.order.status, "rejected");
     assert.equal(await StockItem.countDocuments({ tenantId: store.tenant, status: "available" }).exec(), before + 3);
-    const notice = sink.withKey("ordering.payment_rejected", order.code);
+    const notice = outbox.withKey("ordering.payment_rejected", order.code);
     assert.equal(notice.length, 1);
     assert.equal(notice[0].message.text.params?.reason, "Bukti transfer tidak terbaca");
     assert.equal(notice[0].to.chatId, buyer.chatId);
     // Approving a rejected order does nothing.
     assert.deepEqual(await ordering.approvePayment(store.tenantId, order.code, seller), { ok: false, reason: "not_pending", status: "rejected" });
-    assert.equal(sink.deliveries(order.code).length, 0);
+    assert.equal(outbox.deliveries(order.code).length, 0);
     assert.ok(await AuditLog.exists({ tenantId: store.tenant, action: "order.reject_payment", "target.id": order.code }));
   });
 
   test("cancelling an unpaid order and refunding an undelivered one put the stock back", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { order: unpaid } = await placed(ordering);
     const cancelled = await ordering.cancelOrder(store.tenantId, unpaid.code, seller, "stok salah");
     assert.ok(cancelled.ok);
     assert.equal(await StockItem.countDocuments({ tenantId: store.tenant, orderId: unpaid.id }).exec(), 0);
-    assert.equal(sink.withKey("ordering.order_cancelled", unpaid.code).length, 1);
+    assert.equal(outbox.withKey("ordering.order_cancelled", unpaid.code).length, 1);
 
     const { order: paid } = await placed(ordering);
-    sink.failNext = 1; // the delivery fails (customer blocked the bot), so the order stays paid
+    outbox.failNext = 1; // the delivery fails (customer blocked the bot), so the order stays paid
     await ordering.approvePayment(store.tenantId, paid.code, seller);
     assert.equal((await ordering.findOrder(store.tenantId, paid.code))?.status, "paid");
     const refunded = await ordering.refundOrder(store.tenantId, paid.code, seller, "pembeli minta batal");
@@ -164,7 +164,7 @@ describe("a seller's decision", () => {
     assert.equal(await StockItem.countDocuments({ tenantId: store.tenant, orderId: paid.id }).exec(), 0);
     // A refunded order is never delivered, not even by the recovery sweep.
     await ordering.recoverUndelivered({ now: new Date(Date.now() + 86_400_000) });
-    assert.equal(sink.deliveries(paid.code).length, 0);
+    assert.equal(outbox.deliveries(paid.code).length, 0);
     // A delivered order cannot be cancelled or refunded.
     const { order: done } = await placed(ordering);
     await ordering.approvePayment(store.tenantId, done.code, seller);
@@ -173,13 +173,13 @@ describe("a seller's decision", () => {
   });
 
   test("a seller of another store cannot act on this store's orders", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { order } = await placed(ordering);
     const other = await seedOrderingStore({ products: [] });
     assert.deepEqual(await ordering.approvePayment(other.tenantId, order.code, seller), { ok: false, reason: "not_found" });
     assert.deepEqual(await ordering.rejectPayment(other.tenantId, order.code, seller, "x"), { ok: false, reason: "not_found" });
     assert.equal(await ordering.findOrder(other.tenantId, order.code), undefined);
     assert.equal((await ordering.findOrder(store.tenantId, order.code))?.status, "pending_payment");
-    assert.equal(sink.sent.length, 0);
+    assert.equal(outbox.sent.length, 0);
   });
 });

@@ -8,7 +8,7 @@ import { defineOrderJobs, ORDER_JOBS, orderJobTimers, scheduleRecurringOrderJobs
 import { createOrdering } from "../../flows/ordering/ordering.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
-import { customer, RecordingSink, seedOrderingStore, testOrdering } from "./ordering-fixture.ts";
+import { customer, RecordingOutbox, seedOrderingStore, testOrdering } from "./ordering-fixture.ts";
 import { type SeededStore } from "../support/stores.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { eventually } from "../support/eventually.ts";
@@ -28,7 +28,7 @@ const available = () => StockItem.countDocuments({ tenantId: store.tenant, statu
 
 describe("an unpaid order past its deadline", () => {
   test("expires, releases its stock and tells the customer; running the expiry again changes nothing", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const buyer = customer(`exp-${++buyers}`);
     const start = await available();
     const placed = await ordering.placeOrder({ tenantId: store.tenantId, customer: buyer, items: [{ productCode: "kopi", quantity: 2 }] });
@@ -42,7 +42,7 @@ describe("an unpaid order past its deadline", () => {
     assert.deepEqual(await ordering.expireUnpaidOrder(store.tenantId, placed.order.id, { now: late }), { outcome: "expired", code: placed.order.code, released: 2 });
     assert.deepEqual(await ordering.expireUnpaidOrder(store.tenantId, placed.order.id, { now: late }), { outcome: "skipped", status: "expired" });
     assert.equal(await available(), start);
-    const notices = sink.withKey("ordering.order_expired", placed.order.code);
+    const notices = outbox.withKey("ordering.order_expired", placed.order.code);
     assert.equal(notices.length, 1);
     assert.deepEqual(notices[0].message.text.params, { code: placed.order.code, store: "Toko Uji 1", minutes: 30 });
     assert.equal(notices[0].to.chatId, buyer.chatId);
@@ -54,22 +54,22 @@ describe("an unpaid order past its deadline", () => {
   });
 
   test("whose expiry job was lost is expired by the sweep", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const placed = await ordering.placeOrder({ tenantId: store.tenantId, customer: customer(`sweep-${++buyers}`), items: [{ productCode: "kopi", quantity: 1 }] });
     assert.ok(placed.ok);
     const report = await ordering.sweepOverdue(new Date(placed.order.expiresAt.getTime() + 1));
     assert.ok(report.expired >= 1);
     assert.equal((await ordering.findOrder(store.tenantId, placed.order.code))?.status, "expired");
-    assert.equal(sink.withKey("ordering.order_expired", placed.order.code).length, 1);
+    assert.equal(outbox.withKey("ordering.order_expired", placed.order.code).length, 1);
   });
 });
 
 describe("the expiry job", () => {
   test("scheduled by one instance is run by another after the first stopped", { timeout: 60_000 }, async () => {
     const connDb = mongoose.connection.db!;
-    const sinkA = new RecordingSink();
+    const outboxA = new RecordingOutbox();
     const first = createScheduler({ db: connDb, processEvery: 200, lockLifetimeMs: 2_000, name: "instance-a" });
-    const orderingA = createOrdering({ sink: sinkA, timers: orderJobTimers(first.agenda) });
+    const orderingA = createOrdering({ outbox: outboxA, timers: orderJobTimers(first.agenda) });
     defineOrderJobs(first.agenda, orderingA);
     await first.start();
 
@@ -91,26 +91,26 @@ describe("the expiry job", () => {
     await connDb.collection(JOBS_COLLECTION).updateOne({ _id: job._id }, { $set: { nextRunAt: deadline } });
 
     // … and a new instance, with nothing but the database, expires the order.
-    const sinkB = new RecordingSink();
+    const outboxB = new RecordingOutbox();
     const second = createScheduler({ db: connDb, processEvery: 200, lockLifetimeMs: 2_000, name: "instance-b" });
-    const orderingB = createOrdering({ sink: sinkB, timers: orderJobTimers(second.agenda) });
+    const orderingB = createOrdering({ outbox: outboxB, timers: orderJobTimers(second.agenda) });
     defineOrderJobs(second.agenda, orderingB);
     await second.start();
     try {
       await eventually(async () => (await orderingB.findOrder(store.tenantId, placed.order.code))?.status === "expired", "the new instance expires the order");
-      await eventually(() => sinkB.withKey("ordering.order_expired", placed.order.code).length === 1, "the customer is told");
+      await eventually(() => outboxB.withKey("ordering.order_expired", placed.order.code).length === 1, "the customer is told");
       await eventually(async () => (await connDb.collection(JOBS_COLLECTION).countDocuments({ _id: job._id })) === 0, "the finished one-off job is removed");
     } finally {
       await second.stop();
     }
-    assert.equal(sinkA.sent.length, 0);
-    assert.equal(sinkB.withKey("ordering.order_expired", placed.order.code).length, 1);
+    assert.equal(outboxA.sent.length, 0);
+    assert.equal(outboxB.withKey("ordering.order_expired", placed.order.code).length, 1);
   });
 
   test("delivery schedules the SNK reminder and close for its order", async () => {
     const connDb = mongoose.connection.db!;
     const scheduler = createScheduler({ db: connDb, processEvery: 60_000, lockLifetimeMs: 2_000 });
-    const ordering = createOrdering({ sink: new RecordingSink(), timers: orderJobTimers(scheduler.agenda) });
+    const ordering = createOrdering({ outbox: new RecordingOutbox(), timers: orderJobTimers(scheduler.agenda) });
     const placed = await ordering.placeOrder({ tenantId: store.tenantId, customer: customer(`snkjob-${++buyers}`), items: [{ productCode: "kopi", quantity: 1 }] });
     assert.ok(placed.ok);
     await ordering.markPaid(store.tenantId, placed.order.id, { method: "manual" });

@@ -3,7 +3,7 @@
 // goods once; a mistyped address shows a page too, not JSON.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { formatWhen } from "../../flows/ordering/customer-messages.ts";
+import { formatWhen } from "../../flows/ordering/order-notices.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { t } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
@@ -68,7 +68,7 @@ test("on a phone, the pay page shows the deadline and the unit price, keeps the 
   assert.equal(await page.getByRole("button").count(), 0, "no Pay button once paid");
   await page.reload();
   assert.equal((await Order.findOne({ tenantId: store.tenant, code: order.code }).lean().exec())?.status, "delivered");
-  assert.equal(payments.sink.deliveries(order.code).length, 1, "the goods arrive once");
+  assert.equal(payments.outbox.deliveries(order.code).length, 1, "the goods arrive once");
   await page.close();
 });
 

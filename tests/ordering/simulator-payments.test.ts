@@ -9,7 +9,7 @@ import type { Ordering } from "../../flows/ordering/ordering.ts";
 import { SIMULATOR_SIGNATURE_HEADER, simulatorGateway, type SimulatorGateway } from "../../flows/ordering/payments/simulator.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { Tenant } from "../../storage/models/index.ts";
-import { customer, seedOrderingStore, seller, servePayments, type RecordingSink } from "./ordering-fixture.ts";
+import { customer, seedOrderingStore, seller, servePayments, type RecordingOutbox } from "./ordering-fixture.ts";
 import { type SeededStore } from "../support/stores.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 
@@ -18,12 +18,12 @@ let http: PlatformHttp;
 let base = "";
 let simulator: SimulatorGateway;
 let ordering: Ordering;
-let sink: RecordingSink;
+let outbox: RecordingOutbox;
 let store: SeededStore;
 
 before(async () => {
   db = await openTestDatabase("ordering_simulator");
-  ({ ordering, sink, simulator, http, base } = await servePayments(db));
+  ({ ordering, outbox, simulator, http, base } = await servePayments(db));
   store = await seedOrderingStore({ name: `Toko <script>alert("x")</script> & Co`, products: [{ code: "voucher", name: "Voucher <b>100K</b>", price: 25_000, stock: 200 }] });
 });
 after(async () => {
@@ -73,7 +73,7 @@ describe("the simulator's pay page", () => {
     const pay = await fetch(payment.payUrl!, { method: "POST", redirect: "manual" });
     assert.equal(pay.status, 303);
     assert.equal(await statusOf(order.code), "delivered");
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
     const after = await fetch(new URL(pay.headers.get("location")!, base));
     const afterHtml = await after.text();
     assert.ok(!afterHtml.includes("<form"), "no Pay button once paid");
@@ -81,7 +81,7 @@ describe("the simulator's pay page", () => {
     // A second press (double click, reload of the POST) pays nothing again.
     const again = await fetch(payment.payUrl!, { method: "POST", redirect: "manual" });
     assert.equal(again.status, 303);
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
   });
 
   test("a link with a wrong token, or for another store's order, shows nothing of the order", async () => {
@@ -111,7 +111,7 @@ describe("the simulator's webhook", () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, { status: "paid", delivery: "delivered" });
     assert.equal(await statusOf(order.code), "delivered");
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
   });
 
   test("a bad or missing signature is answered 401 and nothing happens", async () => {
@@ -122,7 +122,7 @@ describe("the simulator's webhook", () => {
     assert.equal((await postWebhook(body, "")).status, 401);
     assert.equal((await postWebhook(body, simulator.sign(body + " "))).status, 401, "signature over a different body");
     assert.equal(await statusOf(order.code), "pending_payment");
-    assert.equal(sink.deliveries(order.code).length, 0);
+    assert.equal(outbox.deliveries(order.code).length, 0);
   });
 
   test("a replayed webhook changes nothing and delivers nothing more", async () => {
@@ -135,7 +135,7 @@ describe("the simulator's webhook", () => {
     // A different event for the same payment (the provider's retry with a new id) is no second payment either.
     const second = await postWebhook(webhookBody(order.code, order.total));
     assert.equal(second.body.status, "already_paid");
-    assert.equal(sink.deliveries(order.code).length, 1);
+    assert.equal(outbox.deliveries(order.code).length, 1);
   });
 
   test("duplicate webhooks arriving together deliver once", async () => {
@@ -148,7 +148,7 @@ describe("the simulator's webhook", () => {
       ]);
       assert.ok(answers.every((a) => a.status === 200));
       assert.equal(answers.filter((a) => a.body.status === "paid").length, 1, "one event pays, the rest are duplicates");
-      assert.equal(sink.deliveries(order.code).length, 1);
+      assert.equal(outbox.deliveries(order.code).length, 1);
     }
   });
 
@@ -159,7 +159,7 @@ describe("the simulator's webhook", () => {
     const usd = JSON.stringify({ id: "evt-usd", type: "payment.succeeded", store: store.tenantId, orderCode: order.code, amount: order.total, currency: "USD" });
     assert.equal((await postWebhook(usd)).status, 422);
     assert.equal(await statusOf(order.code), "pending_payment");
-    assert.equal(sink.deliveries(order.code).length, 0);
+    assert.equal(outbox.deliveries(order.code).length, 0);
     // The right amount still pays afterwards.
     assert.equal((await postWebhook(webhookBody(order.code, order.total))).body.status, "paid");
   });
@@ -184,7 +184,7 @@ describe("the simulator's webhook", () => {
     assert.deepEqual(late, { status: 200, body: { status: "not_payable", orderStatus: "expired" } });
     const stored = await Order.findOne({ tenantId: store.tenant, code: order.code }).lean().exec();
     assert.equal(stored?.attention, "late_payment");
-    assert.equal(sink.deliveries(order.code).length, 0);
+    assert.equal(outbox.deliveries(order.code).length, 0);
   });
 
   test("a seller's approval racing the webhook delivers once", async () => {
@@ -194,7 +194,7 @@ describe("the simulator's webhook", () => {
       assert.equal(hook.status, 200);
       const paidBy = [hook.body.status === "paid", approval.ok].filter(Boolean).length;
       assert.equal(paidBy, 1, "exactly one of them paid the order");
-      assert.equal(sink.deliveries(order.code).length, 1, `order ${order.code} delivered once`);
+      assert.equal(outbox.deliveries(order.code).length, 1, `order ${order.code} delivered once`);
       const sold = await StockItem.countDocuments({ tenantId: store.tenant, orderId: order.id, status: "sold" }).exec();
       assert.equal(sold, 1);
     }
@@ -221,7 +221,7 @@ describe("payment events are bound to their store and method", () => {
     assert.equal(crossed.status, 422);
     assert.match(String(crossed.body.error), /another store/);
     assert.equal(await statusOf(b.order.code, b.seeded.tenant), "pending_payment");
-    assert.equal(sink.deliveries().filter((m) => m.to.chatId === `cbound-${b.seeded.slug}`).length, 0);
+    assert.equal(outbox.deliveries().filter((m) => m.to.chatId === `cbound-${b.seeded.slug}`).length, 0);
 
     // Unchanged, at its own store, the same event pays.
     assert.equal((await postWebhook(forA, simulator.sign(forA), a.seeded.slug)).body.status, "paid");

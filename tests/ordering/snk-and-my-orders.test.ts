@@ -30,14 +30,14 @@ async function deliveredOrder(ordering: ReturnType<typeof testOrdering>["orderin
 
 describe("the SNK window", () => {
   test("opens at delivery for the store's window and records the accepted terms", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { order } = await deliveredOrder(ordering);
     assert.equal(order.snk.state, "open");
     const hours = (order.snk.windowEndsAt!.getTime() - order.deliveredAt!.getTime()) / 3_600_000;
     assert.ok(Math.abs(hours - 24) < 0.01);
     const stored = await Order.findOne({ tenantId: store.tenant, code: order.code }).lean().exec();
     assert.match(stored?.snk?.acceptedTextDigest ?? "", /^[0-9a-f]{64}$/);
-    assert.match(String(sink.deliveries(order.code)[0].message.text.params?.windowEnds), /\d/);
+    assert.match(String(outbox.deliveries(order.code)[0].message.text.params?.windowEnds), /\d/);
   });
 
   test("a confirmation completes the order; a second answer is refused", async () => {
@@ -53,7 +53,7 @@ describe("the SNK window", () => {
 
   test("a claim with a screenshot reaches the seller, who resolves it; the customer is told", async () => {
     const events: string[] = [];
-    const { ordering, sink } = testOrdering(undefined, { onEvent: (e) => events.push(`${e.type}:${e.orderCode}`) });
+    const { ordering, outbox } = testOrdering(undefined, { onEvent: (e) => events.push(`${e.type}:${e.orderCode}`) });
     const { buyer, order } = await deliveredOrder(ordering);
     assert.deepEqual(await ordering.claimOrder(store.tenantId, buyer, order.code, { text: "  " }), { ok: false, reason: "claim_text_invalid", max: 2000 });
     assert.deepEqual(await ordering.claimOrder(store.tenantId, buyer, order.code, { text: "x".repeat(10_000) }), { ok: false, reason: "claim_text_invalid", max: 2000 });
@@ -74,25 +74,25 @@ describe("the SNK window", () => {
     assert.ok(resolved.ok);
     assert.equal(resolved.order.status, "completed");
     assert.equal(resolved.order.snk.claim?.resolution?.outcome, "accepted");
-    assert.equal(sink.withKey("ordering.claim_accepted", order.code).length, 1);
+    assert.equal(outbox.withKey("ordering.claim_accepted", order.code).length, 1);
     assert.deepEqual(await ordering.resolveClaim(store.tenantId, order.code, seller, { outcome: "refused" }), { ok: false, reason: "no_open_claim" });
     assert.equal((await ordering.listClaims(store.tenantId)).some((c) => c.code === order.code), false);
   });
 
   test("a reminder goes out once when a quarter of the window is left", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { order } = await deliveredOrder(ordering);
     const ends = order.snk.windowEndsAt!.getTime();
     assert.equal(await ordering.remindSnk(store.tenantId, order.id, { now: new Date(ends - 12 * 3_600_000) }), "skipped", "not too early");
     assert.equal(await ordering.remindSnk(store.tenantId, order.id, { now: new Date(ends - 5 * 3_600_000) }), "sent");
     assert.equal(await ordering.remindSnk(store.tenantId, order.id, { now: new Date(ends - 4 * 3_600_000) }), "skipped", "only once");
-    const reminders = sink.withKey("ordering.snk_reminder", order.code);
+    const reminders = outbox.withKey("ordering.snk_reminder", order.code);
     assert.equal(reminders.length, 1);
     assert.match(String(reminders[0].message.text.params?.windowEnds), /\d/);
   });
 
   test("an unanswered window closes as confirmed; answers after it are refused", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { buyer, order } = await deliveredOrder(ordering);
     assert.equal(await ordering.closeSnkWindow(store.tenantId, order.id, { now: new Date(order.snk.windowEndsAt!.getTime() - 1) }), "skipped");
     // The window ends (moved into the past rather than waited for) before the close job runs: too late to claim.
@@ -105,16 +105,16 @@ describe("the SNK window", () => {
     const closed = await ordering.findMyOrder(store.tenantId, buyer, order.code);
     assert.equal(closed?.status, "completed");
     assert.equal(closed?.snk.state, "confirmed");
-    assert.equal(sink.withKey("ordering.snk_closed", order.code).length, 1);
+    assert.equal(outbox.withKey("ordering.snk_closed", order.code).length, 1);
   });
 
   test("the sweep sends due reminders and closes due windows across stores", async () => {
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const { order } = await deliveredOrder(ordering);
     const report = await ordering.sweepOverdue(new Date(order.snk.windowEndsAt!.getTime() + 1));
     assert.ok(report.snk.closed >= 1);
     assert.equal((await ordering.findOrder(store.tenantId, order.code))?.snk.state, "confirmed");
-    assert.equal(sink.withKey("ordering.snk_closed", order.code).length, 1);
+    assert.equal(outbox.withKey("ordering.snk_closed", order.code).length, 1);
   });
 });
 

@@ -28,7 +28,7 @@ async function stockCounts(tenant: Types.ObjectId, productId: Types.ObjectId) {
 describe("200 buyers for 50 items", () => {
   test("end with exactly 50 orders, each item held by one order, and all 50 sold once after payment", { timeout: 120_000 }, async () => {
     const store = await seedOrderingStore({ products: [{ code: "voucher", price: 10_000, stock: 50 }] });
-    const { ordering, sink } = testOrdering();
+    const { ordering, outbox } = testOrdering();
     const results = await Promise.all(
       Array.from({ length: 200 }, (_, i) => ordering.placeOrder({ tenantId: store.tenantId, customer: customer(`rush-${i}`), items: [{ productCode: "voucher", quantity: 1 }] })),
     );
@@ -51,7 +51,7 @@ describe("200 buyers for 50 items", () => {
     await Promise.all(orders.map((o) => ordering.approvePayment(store.tenantId, o.code, seller)));
     const sold = await stockCounts(store.tenant, store.products.voucher);
     assert.deepEqual({ available: sold.available, reserved: sold.reserved, sold: sold.sold }, { available: 0, reserved: 0, sold: 50 });
-    const payloads = sink.deliveredPayloads();
+    const payloads = outbox.deliveredPayloads();
     assert.equal(payloads.length, 50);
     assert.equal(new Set(payloads).size, 50, "no item was delivered twice");
   });

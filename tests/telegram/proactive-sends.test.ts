@@ -4,8 +4,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Message } from "grammy/types";
-import { CustomerMessages } from "../../bots/customer-messages.ts";
-import { CustomerMessageNotSent, customerDeliverySink } from "../../bots/delivery-sink.ts";
+import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
+import { Channels, Outbox, withTimeout } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 import { Customer, Tenant } from "../../storage/models/index.ts";
 import type { Outbound } from "../../flows/engine/message.ts";
@@ -163,24 +163,24 @@ describe("messages a store sends outside a conversation", () => {
     assert.equal(badChat.reason, "unreachable");
   });
 
-  it("serve as ordering's delivery sink: resolved when the customer has it, rejected with the reason when not", async () => {
+  it("go through the outbox as the Telegram channel: a report with the reason when not sent, never quoting the goods", async () => {
     const { tg, bots } = stores;
     const store = await stores.createStore({ name: "Toko Antar" });
     await bots.start(store.id);
     const gilang = stores.user({ first_name: "Gilang" });
     tg.openChat(store.token, gilang);
-    const sink = customerDeliverySink(new CustomerMessages({ telegram: bots }));
-    const to = { tenantId: store.id, channel: "telegram", channelUserId: String(gilang.id), chatId: String(gilang.id), locale: "en" as const };
+    const outbox = new Outbox(new Channels([new TelegramChannel(bots)])).use(withTimeout(10_000));
+    const to = { tenantId: store.id, channel: "telegram", chatId: String(gilang.id) };
 
-    await sink.send(to, say("Barangmu: KODE-1", "Your goods: KODE-1"));
+    assert.equal((await outbox.send(to, [say("Barangmu: KODE-1", "Your goods: KODE-1")], { locale: "en" })).ok, true);
     assert.deepEqual(tg.sent(store.token, gilang).map(words), ["Your goods: KODE-1"]);
 
     tg.blockBy(store.token, gilang);
-    const blocked = await sink.send(to, say("Barangmu: KODE-2", "Your goods: KODE-2")).catch((error: unknown) => error);
-    assert.ok(blocked instanceof CustomerMessageNotSent);
+    const blocked = await outbox.send(to, [say("Barangmu: KODE-2", "Your goods: KODE-2")], { locale: "en" });
+    assert.equal(blocked.ok, false);
     assert.equal(blocked.reason, "blocked");
-    assert.doesNotMatch(blocked.message, /KODE-2/, "the error never quotes the goods");
-    const elsewhere = await sink.send({ ...to, channel: "whatsapp" }, say("x")).catch((error: unknown) => error);
-    assert.equal((elsewhere as CustomerMessageNotSent).reason, "no-channel");
+    assert.doesNotMatch(JSON.stringify(blocked), /KODE-2/, "the report never quotes the goods");
+    const elsewhere = await outbox.send({ ...to, channel: "whatsapp" }, [say("x")]);
+    assert.equal(elsewhere.reason, "no-channel");
   });
 });

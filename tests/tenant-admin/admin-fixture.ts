@@ -3,11 +3,11 @@
 import { Types } from "mongoose";
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import type { Engine } from "../../flows/engine/engine.ts";
-import type { Audience, Inbound, InboundTenant, Locale, Outbound } from "../../flows/engine/message.ts";
+import type { Audience, Inbound, InboundTenant, Locale } from "../../flows/engine/message.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { catalogFlows, stockSummaryFlow } from "../../flows/ordering/catalog-flows.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
-import type { AdminServices, SellerNotifier, SellerRecipient } from "../../flows/tenant-admin/admin-services.ts";
+import type { AdminServices } from "../../flows/tenant-admin/admin-services.ts";
 import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { configureLogging } from "../../bots/logger.ts";
 import { Member, type Role } from "../../storage/models/index.ts";
@@ -45,14 +45,6 @@ export async function seedShop(opts: {
     ...(opts.botUsername && { telegram: { botUsername: opts.botUsername } }),
   });
   return { id: store.id, slug: store.slug, name: store.name };
-}
-
-/** Messages a notifier was asked to send. */
-export class RecordingNotifier implements SellerNotifier {
-  readonly sent: { to: SellerRecipient; message: Outbound }[] = [];
-  async notify(to: SellerRecipient, message: Outbound): Promise<void> {
-    this.sent.push({ to, message });
-  }
 }
 
 /** Looks membership up on every message (the platform's `memberAudience` remembers it for 10 s). */

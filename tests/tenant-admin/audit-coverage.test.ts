@@ -6,13 +6,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Types } from "mongoose";
-import type { Outbound } from "../../flows/engine/message.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";
-import type { CustomerChat, DeliverySink } from "../../flows/ordering/ordering-deps.ts";
+import { RecordingOutbox } from "../support/recording-outbox.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
-import type { FileFetcher } from "../../flows/tenant-admin/admin-services.ts";
+import type { UserFiles } from "../../flows/engine/index.ts";
 import { StaffInvite } from "../../flows/tenant-admin/invites.ts";
 import { AuditLog, Tenant } from "../../storage/models/index.ts";
 import { adminEngine, oid, person, seedShop, type ChatUser } from "./admin-fixture.ts";
@@ -20,13 +19,6 @@ import { type ProductSpec } from "../support/stores.ts";
 import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_audit_coverage");
-
-class Inbox implements DeliverySink {
-  readonly sent: { to: CustomerChat; message: Outbound }[] = [];
-  async send(to: CustomerChat, message: Outbound): Promise<void> {
-    this.sent.push({ to, message });
-  }
-}
 
 /** Stock the store starts with, and what the seller adds: none of it may reach the audit log. */
 const SEEDED_STOCK = ["NF-SEED-aaa1", "NF-SEED-aaa2", "NF-SEED-aaa3", "NF-SEED-aaa4", "NF-SEED-aaa5", "NF-SEED-aaa6", "NF-SEED-aaa7"];
@@ -43,12 +35,14 @@ const PRODUCTS: ProductSpec[] = [
 async function storeWithOrders() {
   const shop = await seedShop({ members: { "owner-1": "owner" }, products: PRODUCTS });
   await Tenant.updateOne({ _id: oid(shop.id) }, { $set: { "settings.ordering.paymentMethods": ["manual"], "settings.ordering.paymentInstructions": "BCA 123" } }).exec();
-  const ordering = createOrdering({ sink: new Inbox(), gateways: gatewayMap(manualGateway()) });
-  const fileFetcher: FileFetcher = async (_tenantId, fileRef) => {
-    if (fileRef !== "stock-file-ref") throw new Error(`no file ${fileRef}`);
-    return Buffer.from(`${FILE_STOCK.join("\n")}\n`, "utf8");
+  const ordering = createOrdering({ outbox: new RecordingOutbox(), gateways: gatewayMap(manualGateway()) });
+  const files: UserFiles = {
+    async fetchFile(_from, fileRef) {
+      if (fileRef !== "stock-file-ref") throw new Error(`no file ${fileRef}`);
+      return Buffer.from(`${FILE_STOCK.join("\n")}\n`, "utf8");
+    },
   };
-  const { engine } = adminEngine({ ordering, fileFetcher, adminRateLimit: { limit: 1000, windowMs: 60_000 } });
+  const { engine } = adminEngine({ ordering, files, adminRateLimit: { limit: 1000, windowMs: 60_000 } });
   return { shop, ordering, engine };
 }
 

@@ -3,10 +3,9 @@
 // claims, and the sales report in the store's time zone and currency.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Outbound } from "../../flows/engine/message.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";
-import type { CustomerChat, DeliverySink } from "../../flows/ordering/ordering-deps.ts";
+import { RecordingOutbox } from "../support/recording-outbox.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
@@ -18,11 +17,7 @@ import { useTestDatabase } from "../support/mongo.ts";
 useTestDatabase("tenant_admin_orders");
 
 /** What customers were sent, by message key. */
-class CustomerInbox implements DeliverySink {
-  readonly sent: { to: CustomerChat; message: Outbound }[] = [];
-  async send(to: CustomerChat, message: Outbound): Promise<void> {
-    this.sent.push({ to, message });
-  }
+class CustomerInbox extends RecordingOutbox {
   keys(): string[] {
     return this.sent.map((s) => ("key" in s.message.text ? s.message.text.key : "inline"));
   }
@@ -37,7 +32,7 @@ async function shopWithOrdering(members: Record<string, "owner" | "admin" | "sta
   const shop = await seedShop({ members, products: PRODUCTS });
   await Tenant.updateOne({ _id: oid(shop.id) }, { $set: { "settings.ordering.paymentMethods": ["manual"], "settings.ordering.paymentInstructions": "BCA 123" } }).exec();
   const inbox = new CustomerInbox();
-  const ordering = createOrdering({ sink: inbox, gateways: gatewayMap(manualGateway()) });
+  const ordering = createOrdering({ outbox: inbox, gateways: gatewayMap(manualGateway()) });
   return { shop, inbox, ordering };
 }
 

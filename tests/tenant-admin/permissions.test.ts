@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import mongoose from "mongoose";
-import type { Outbound } from "../../flows/engine/message.ts";
 import { ConversationSession } from "../../flows/engine/mongo-session-store.ts";
 import { createOrdering } from "../../flows/ordering/ordering.ts";
-import type { CustomerChat, DeliverySink } from "../../flows/ordering/ordering-deps.ts";
+import { RecordingOutbox } from "../support/recording-outbox.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import { ROLE_PERMISSIONS } from "../../flows/tenant-admin/permissions.ts";
@@ -224,10 +223,6 @@ const MATRIX_PRODUCTS: ProductSpec[] = [
   { code: "draf", name: "Paket Draf", price: 99_000, status: "hidden" },
 ];
 
-class Inbox implements DeliverySink {
-  async send(_to: CustomerChat, _message: Outbound): Promise<void> {}
-}
-
 /**
  * A store for one row of people: its team (`me` in the role, another owner, a staff member
  * to remove), manual payments, and an order in every state a change needs.
@@ -236,7 +231,7 @@ async function matrixStore(who: Who) {
   const members: Record<string, Role> = { "owner-2": "owner", "staf-9": "staff", ...(who !== "platform" && { me: who }) };
   const shop = await seedShop({ members, products: MATRIX_PRODUCTS });
   await Tenant.updateOne({ _id: oid(shop.id) }, { $set: { "settings.ordering.paymentMethods": ["manual"], "settings.ordering.paymentInstructions": "BCA 123" } }).exec();
-  const ordering = createOrdering({ sink: new Inbox(), gateways: gatewayMap(manualGateway()) });
+  const ordering = createOrdering({ outbox: new RecordingOutbox(), gateways: gatewayMap(manualGateway()) });
   let buyers = 0;
   const order = async (state: "proof" | "paid" | "claimed" = "proof") => {
     buyers += 1;

@@ -6,10 +6,12 @@ import { describe, test } from "node:test";
 import { ConversationSession } from "../../flows/engine/mongo-session-store.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { StockItem, stockPayloadContext } from "../../flows/ordering/stock-item.ts";
-import type { FileFetcher } from "../../flows/tenant-admin/admin-services.ts";
+import { FileFetchError } from "../../flows/engine/index.ts";
+import type { UserFiles } from "../../flows/engine/index.ts";
+import { RecordingOutbox } from "../support/recording-outbox.ts";
 import { decryptSecret } from "../../storage/crypto.ts";
 import { AuditLog, Member } from "../../storage/models/index.ts";
-import { adminEngine, oid, person, RecordingNotifier, seedShop } from "./admin-fixture.ts";
+import { adminEngine, oid, person, seedShop } from "./admin-fixture.ts";
 import { useTestDatabase } from "../support/mongo.ts";
 
 useTestDatabase("tenant_admin_stock");
@@ -21,15 +23,17 @@ async function payloadsOf(tenantId: string, code: string): Promise<string[]> {
 }
 
 /** A file fetcher serving the given files by reference, and remembering the limit it was given. */
-function filesServed(files: Record<string, Buffer>): FileFetcher & { asked: { maxBytes: number; channel: string }[] } {
+function filesServed(files: Record<string, Buffer>): UserFiles & { asked: { maxBytes: number; channel: string }[] } {
   const asked: { maxBytes: number; channel: string }[] = [];
-  const fetcher = async (_tenantId: string, fileRef: string, options: { maxBytes: number; channel: string }) => {
-    asked.push(options);
-    const file = files[fileRef];
-    if (!file) throw new Error(`no file ${fileRef}`);
-    return file;
+  return {
+    asked,
+    async fetchFile(from, fileRef, options) {
+      asked.push({ ...options, channel: from.channel });
+      const file = files[fileRef];
+      if (!file) throw new Error(`no file ${fileRef}`);
+      return file;
+    },
   };
-  return Object.assign(fetcher, { asked });
 }
 
 const documentMessage = (fileRef: string, fileName: string, mimeType?: string) =>
@@ -136,7 +140,7 @@ describe("sending a stock file", () => {
   test("a .txt file is imported whole, with duplicates skipped", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const fetcher = filesServed({ f1: Buffer.from("\uFEFFNF-1\r\nNF-2\r\n\r\nNF-B\r\nNF-1\r\n", "utf8") });
-    const { engine } = adminEngine({ fileFetcher: fetcher });
+    const { engine } = adminEngine({ files: fetcher });
     const owner = person(engine, shop, "owner-1", { channel: "telegram" });
     await seedMember(shop.id, "telegram", "owner-1");
     await owner.say("/tambahstok netflix-1m");
@@ -149,7 +153,7 @@ describe("sending a stock file", () => {
   test("a .csv with a header row and quoted commas becomes one item per row", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const csv = 'email,password\nsatu@mail.com,"rahasia,1"\n"dua@mail.com","kata ""sandi"""\n';
-    const { engine } = adminEngine({ fileFetcher: filesServed({ c1: Buffer.from(csv) }) });
+    const { engine } = adminEngine({ files: filesServed({ c1: Buffer.from(csv) }) });
     const owner = person(engine, shop, "owner-1");
     await owner.say("/tambahstok spotify-1m");
     await owner.press("file");
@@ -163,7 +167,7 @@ describe("sending a stock file", () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const txt = Buffer.from("SP-1\r\n\u200B\r\n\u2060\u200B\r\nSP-2\r\n", "utf8");
     const csv = Buffer.from("email;password\r\nsatu@mail.com;sandi1\r\n\u200B;\u2060\r\n\u200B\r\n", "utf8");
-    const { engine } = adminEngine({ fileFetcher: filesServed({ txt, csv }) });
+    const { engine } = adminEngine({ files: filesServed({ txt, csv }) });
     const owner = person(engine, shop, "owner-1");
     for (const [ref, name] of [["txt", "stok.txt"], ["csv", "akun.csv"]]) {
       await owner.say("/tambahstok spotify-1m");
@@ -177,7 +181,7 @@ describe("sending a stock file", () => {
   test("a CSV with a bad row in the middle is refused whole, naming the row and the reason", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const csv = "a@mail.com,pass1\nb@mail.com,pass2\nc@mail.com,pa\"ss3\nd@mail.com\ne@mail.com,pass5\n";
-    const { engine } = adminEngine({ fileFetcher: filesServed({ bad: Buffer.from(csv) }) });
+    const { engine } = adminEngine({ files: filesServed({ bad: Buffer.from(csv) }) });
     const owner = person(engine, shop, "owner-1");
     await owner.say("/tambahstok spotify-1m");
     await owner.press("file");
@@ -191,17 +195,17 @@ describe("sending a stock file", () => {
   test("a 5 MB file is refused with its size and the limit, whether the channel, the fetcher or the check stops it", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const big = Buffer.alloc(5 * 1024 * 1024 + 1, "A\n");
-    const stopsEarly: FileFetcher = async () => {
-      throw Object.assign(new Error("the file is 5242881 bytes; at most 1048576 are accepted"), { reason: "too-large" });
+    const stopsEarly: UserFiles = {
+      fetchFile: () => Promise.reject(new FileFetchError("the file is 5242881 bytes; at most 1048576 are accepted", "too-large")),
     };
     const served = filesServed({ big });
     const cases = [
-      { fileFetcher: served, sizeBytes: big.length, refusal: "⛔ File tidak diimpor: ukurannya 5,1 MB, maksimal 1 MB. Pecah jadi beberapa file ya." },
-      { fileFetcher: served, refusal: "⛔ File tidak diimpor: ukurannya 5,1 MB, maksimal 1 MB. Pecah jadi beberapa file ya." },
-      { fileFetcher: stopsEarly, refusal: "⛔ File tidak diimpor: ukurannya lebih dari 1 MB. Pecah jadi beberapa file ya." },
+      { files: served, sizeBytes: big.length, refusal: "⛔ File tidak diimpor: ukurannya 5,1 MB, maksimal 1 MB. Pecah jadi beberapa file ya." },
+      { files: served, refusal: "⛔ File tidak diimpor: ukurannya 5,1 MB, maksimal 1 MB. Pecah jadi beberapa file ya." },
+      { files: stopsEarly, refusal: "⛔ File tidak diimpor: ukurannya lebih dari 1 MB. Pecah jadi beberapa file ya." },
     ];
-    for (const { fileFetcher, sizeBytes, refusal } of cases) {
-      const { engine } = adminEngine({ fileFetcher });
+    for (const { files, sizeBytes, refusal } of cases) {
+      const { engine } = adminEngine({ files });
       const owner = person(engine, shop, "owner-1");
       await owner.say("/tambahstok spotify-1m");
       await owner.press("file");
@@ -218,7 +222,7 @@ describe("sending a stock file", () => {
   test("a Latin-1 file is refused as not UTF-8, instead of importing garbled items", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const latin1 = Buffer.from("café-1\ncrème-2\n", "latin1");
-    const { engine } = adminEngine({ fileFetcher: filesServed({ l1: latin1 }) });
+    const { engine } = adminEngine({ files: filesServed({ l1: latin1 }) });
     const owner = person(engine, shop, "owner-1");
     await owner.say("/tambahstok spotify-1m");
     await owner.press("file");
@@ -229,7 +233,7 @@ describe("sending a stock file", () => {
 
   test("a photo, a spreadsheet, or a channel without file support get a clear answer", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
-    const withFiles = adminEngine({ fileFetcher: filesServed({}) });
+    const withFiles = adminEngine({ files: filesServed({}) });
     const owner = person(withFiles.engine, shop, "owner-1");
     await owner.say("/tambahstok spotify-1m");
     await owner.press("file");
@@ -269,8 +273,8 @@ describe("stock payloads stay secret", () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
     const secret = (n: number) => `RAHASIA-${n}-7f3a9c`;
     const csv = `${secret(1)}\n${secret(2)}\n${"x".repeat(1001)}${secret(3)}\n`;
-    const notifier = new RecordingNotifier();
-    const { engine, logs } = adminEngine({ notifier, fileFetcher: filesServed({ ok: Buffer.from(`${secret(4)}\n${secret(5)}\n`), bad: Buffer.from(csv) }) });
+    const outbox = new RecordingOutbox();
+    const { engine, logs } = adminEngine({ outbox, files: filesServed({ ok: Buffer.from(`${secret(4)}\n${secret(5)}\n`), bad: Buffer.from(csv) }) });
     const owner = person(engine, shop, "owner-1");
     const replies: string[] = [];
     replies.push(...(await owner.say(`/tambahstok netflix-1m\n${secret(6)}\n${secret(6)}`)));
@@ -290,7 +294,7 @@ describe("stock payloads stay secret", () => {
     assert.ok((await payloadsOf(shop.id, "netflix-1m")).includes(secret(6)));
     const audits = await AuditLog.find({ tenantId: oid(shop.id) }).lean().exec();
     const sessions = await ConversationSession.collection.find({}).toArray();
-    const seen = JSON.stringify({ replies, logs, audits, sessions, alerts: notifier.sent });
+    const seen = JSON.stringify({ replies, logs, audits, sessions, alerts: outbox.sent });
     assert.ok(!/RAHASIA/.test(seen), "a stock payload leaked");
     assert.ok(audits.some((a) => a.action === "stock.add"));
   });

@@ -29,7 +29,7 @@ describe("admin commands in a Telegram store bot", () => {
   before(async () => {
     const bundle = combineFlowBundles(
       { ...catalogFlows, flows: catalogFlows.flows.filter((flow) => flow !== stockSummaryFlow) },
-      createAdminFlows({ fileFetcher: (tenantId, fileRef, { maxBytes }) => running.bots!.downloadFile(tenantId, fileRef, { maxBytes }) }),
+      createAdminFlows({ files: { fetchFile: (from, fileRef, { maxBytes }) => running.bots!.downloadFile(from.tenantId, fileRef, { maxBytes }) } }),
     );
     const engine = createEngine({ ...bundle, sessions: new MongoSessionStore(), audienceOf: withPlatformOwners(memberAudience(), []) });
     stores = await startStores({ engine });

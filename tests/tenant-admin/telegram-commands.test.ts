@@ -12,7 +12,8 @@ import { Types } from "mongoose";
 import type { Message, User } from "grammy/types";
 import type { StoreBots } from "../../adapters/telegram/store-bots.ts";
 import { createCommerce, type Commerce } from "../../bots/commerce.ts";
-import { CustomerMessages } from "../../bots/customer-messages.ts";
+import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
+import { Channels, Outbox } from "../../flows/engine/index.ts";
 import { configureLogging } from "../../bots/logger.ts";
 import { memberAudience } from "../../flows/engine/audience.ts";
 import { createEngine } from "../../flows/engine/engine.ts";
@@ -51,7 +52,7 @@ describe("every seller command in a Telegram store bot, with the platform's wiri
   let netflixId: Types.ObjectId;
   // The bots are made after the engine (they need it); the domain reaches them once they exist.
   const running: { bots?: StoreBots } = {};
-  const messages = new CustomerMessages();
+  const channels = new Channels();
   // The platform's in-process limiter (30 admin commands a minute each), fresh for each test as if a minute had passed.
   let minute = createInProcessRateLimiter();
   const limiter: RateLimiter = { consume: (...args) => minute.consume(...args) };
@@ -99,13 +100,13 @@ describe("every seller command in a Telegram store bot, with the platform's wiri
   before(async () => {
     configureLogging({ level: "error" });
     commerce = createCommerce({
-      messages,
+      outbox: new Outbox(channels),
+      files: channels,
       encryptionKey: randomBytes(32),
       payPageUrl: () => "http://127.0.0.1:9",
-      files: { telegram: (id, fileRef, options) => running.bots!.downloadFile(id, fileRef, options) },
       ownerChatIds: [PLATFORM_OWNER_ID],
       limiter,
-      onMembershipChanged: (change) => running.bots?.memberChanged(change),
+      onMembershipChanged: (change) => channels.membershipChanged(change),
     });
     const engine = createEngine({
       ...commerce.flows,
@@ -114,7 +115,7 @@ describe("every seller command in a Telegram store bot, with the platform's wiri
     });
     stores = await startStores({ engine, sellerMenu: roleMayStart });
     running.bots = stores.bots;
-    messages.register("telegram", stores.bots);
+    channels.add(new TelegramChannel(stores.bots));
 
     store = await stores.createStore({ name: STORE_NAME });
     await Tenant.updateOne({ _id: tenantId() }, { $set: { "settings.ordering.paymentMethods": ["manual"], "settings.ordering.paymentInstructions": "Transfer ke BCA 123 a.n. Toko Kilat" } }).exec();

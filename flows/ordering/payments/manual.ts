@@ -2,7 +2,7 @@
 // instructions, sends a photo of the receipt, and a seller approves (issue 5) — which
 // delivers through the same exactly-once path as a gateway webhook — or rejects.
 import { recordAudit } from "../../../storage/models/index.ts";
-import { rejectedNotice } from "../customer-messages.ts";
+import { rejectedNotice } from "../order-notices.ts";
 import { deliverOrder, markPaid, type DeliveryResult } from "../delivery.ts";
 import { asObjectId } from "../object-ids.ts";
 import { endOrder, type CancelResult } from "../order-cancellation.ts";

@@ -11,7 +11,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { escapeHtml, pageLocale, sendNoticePage, sendPage } from "../../engine/index.ts";
 import { t } from "../../../locales/i18n.ts";
 import { formatPrice } from "../catalog.ts";
-import { formatWhen } from "../customer-messages.ts";
+import { formatWhen } from "../order-notices.ts";
 import { Order, normalizeOrderCode, type OrderRecord } from "../order.ts";
 import { storeSettingsBySlug, type StoreSettings } from "../store-settings.ts";
 import { SIMULATOR_SIGNATURE_HEADER, type SimulatorGateway, type SimulatorWebhookBody } from "./simulator.ts";

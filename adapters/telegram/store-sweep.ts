@@ -1,0 +1,138 @@
+/**
+ * The sweep that makes the running bots follow what is saved, whoever saved it: `niaga
+ * tenant suspend` in another process, a new store, a re-token, a mode switch. One query
+ * reads a few fields of every store; only stores whose fields changed since the last sweep
+ * are reconciled, plus stores that should run but do not (a start that failed, a poller
+ * that died), tried again with back-off from 30 s to 10 min. Cheap enough to run every few
+ * seconds.
+ */
+import { createHash } from "node:crypto";
+import { Tenant } from "../../storage/models/index.ts";
+import type { StartAllReport, StoreBotStatus, SweepReport } from "./bot-status.ts";
+import type { TelegramMode } from "./store-bot.ts";
+
+const RETRY_FIRST_MS = 30_000;
+const RETRY_MAX_MS = 10 * 60_000;
+/** What a sweep reads of each store: enough to tell whether its bot must change. */
+// Not `updatedAt`: the bots' own writes (bot username, webhook secret) move it too.
+const SWEEP_FIELDS = { slug: 1, name: 1, locale: 1, status: 1, "channels.telegram.mode": 1, "channels.telegram.token": 1, "channels.telegram.revokedAt": 1 } as const;
+
+interface SweepRow {
+  _id: unknown;
+  slug: string;
+  name?: string | null;
+  locale?: string | null;
+  status?: string | null;
+  channels?: { telegram?: { mode?: string | null; token?: string | null; revokedAt?: Date | null } | null } | null;
+}
+
+/** The registry as the sweep sees it. */
+export interface SweptBots {
+  closing(): boolean;
+  /** The running bots, by store id. */
+  running(): ReadonlyMap<string, { mode: TelegramMode | "stopped"; tenant: { slug: string } }>;
+  start(tenantId: string): Promise<unknown>;
+  reconcile(tenantId: string): Promise<StoreBotStatus | undefined>;
+}
+
+export class StoreSweep {
+  readonly #bots: SweptBots;
+  readonly #concurrency: number;
+  /** Each store's sweep fields as last seen, and when a store that failed is tried again. */
+  readonly #fingerprints = new Map<string, string>();
+  readonly #retries = new Map<string, { at: number; delayMs: number }>();
+
+  constructor(bots: SweptBots, concurrency = 8) {
+    this.#bots = bots;
+    this.#concurrency = Math.max(1, concurrency);
+  }
+
+  /** Starts the bot of every active store that has a token Telegram has not revoked. Never throws for one store. */
+  async startAll(): Promise<StartAllReport> {
+    const stores = await Tenant.find(
+      { status: "active", "channels.telegram.token": { $exists: true, $nin: [null, ""] }, "channels.telegram.revokedAt": { $exists: false } },
+      SWEEP_FIELDS,
+    ).lean<SweepRow[]>().exec();
+    const report: StartAllReport = { started: [], failed: [] };
+    await this.#eachAtOnce(stores, async (store) => {
+      const id = String(store._id);
+      this.#fingerprints.set(id, fingerprintOf(store));
+      try {
+        await this.#bots.start(id);
+        report.started.push(store.slug);
+      } catch (error) {
+        this.#retryLater(id);
+        report.failed.push({ slug: store.slug, reason: (error as Error).message });
+      }
+    });
+    return report;
+  }
+
+  /** One sweep over the saved stores (see the top of this file). Never throws for one store. */
+  async reconcileChanged(): Promise<SweepReport> {
+    const report: SweepReport = { checked: 0, reconciled: 0, started: [], stopped: [], failed: [] };
+    if (this.#bots.closing()) return report;
+    const rows = await Tenant.find({}, SWEEP_FIELDS).lean<SweepRow[]>().exec();
+    report.checked = rows.length;
+    const now = Date.now();
+    const running = this.#bots.running();
+    const due: Array<{ id: string; slug: string }> = [];
+    const present = new Set<string>();
+    for (const row of rows) {
+      const id = String(row._id);
+      present.add(id);
+      const fingerprint = fingerprintOf(row);
+      const before = this.#fingerprints.get(id);
+      this.#fingerprints.set(id, fingerprint);
+      const telegram = row.channels?.telegram;
+      const runnable = row.status === "active" && Boolean(telegram?.token) && !telegram?.revokedAt;
+      const bot = running.get(id);
+      const off = runnable !== (bot !== undefined) || (bot !== undefined && bot.mode !== (telegram?.mode ?? "polling"));
+      if (before !== undefined && before !== fingerprint) {
+        this.#retries.delete(id);
+        due.push({ id, slug: row.slug });
+      } else if (off && (this.#retries.get(id)?.at ?? 0) <= now) {
+        due.push({ id, slug: row.slug });
+      }
+    }
+    for (const [id, bot] of running) {
+      if (!present.has(id)) due.push({ id, slug: bot.tenant.slug });
+    }
+    for (const id of this.#fingerprints.keys()) if (!present.has(id)) this.#fingerprints.delete(id);
+    report.reconciled = due.length;
+    await this.#eachAtOnce(due, async ({ id, slug }) => {
+      const wasRunning = this.#bots.running().has(id);
+      try {
+        const status = await this.#bots.reconcile(id);
+        this.#retries.delete(id);
+        if (status && !wasRunning) report.started.push(slug);
+        if (!status && wasRunning) report.stopped.push(slug);
+      } catch (error) {
+        this.#retryLater(id);
+        if (wasRunning && !this.#bots.running().has(id)) report.stopped.push(slug);
+        report.failed.push({ slug, reason: (error as Error).message });
+      }
+    });
+    return report;
+  }
+
+  #retryLater(tenantId: string): void {
+    const delayMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, (this.#retries.get(tenantId)?.delayMs ?? 0) * 2));
+    this.#retries.set(tenantId, { at: Date.now() + delayMs, delayMs });
+  }
+
+  async #eachAtOnce<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) await work(items[next++]);
+    };
+    await Promise.all(Array.from({ length: this.#concurrency }, worker));
+  }
+}
+
+/** A store's sweep fields in one string; the token only as a digest of its ciphertext. */
+function fingerprintOf(row: SweepRow): string {
+  const telegram = row.channels?.telegram;
+  const token = telegram?.token ? createHash("sha256").update(telegram.token).digest("base64url").slice(0, 16) : "";
+  return JSON.stringify([row.status, row.name, row.locale, telegram?.mode ?? "polling", token, telegram?.revokedAt?.getTime()]);
+}

@@ -1,0 +1,61 @@
+/**
+ * The channels this platform runs: the one file in `bots/` that names a channel or
+ * imports a channel adapter. Everything else in `bots/` loops over `platformChannels`
+ * through the engine's `Channel` contract.
+ *
+ * Adding a channel: a folder under `adapters/` whose class implements `Channel`
+ * (flows/engine/channel.ts), and one line in `CHANNELS` below.
+ */
+import { TelegramChannel } from "../adapters/telegram/telegram-channel.ts";
+import type { Channel, Engine, EngineLog } from "../flows/engine/index.ts";
+import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
+import type { Coordination } from "../storage/coordination.ts";
+import type { Config } from "./config.ts";
+import type { PlatformHttp } from "./http-server.ts";
+
+export { ConsoleChannel } from "../adapters/console/console-channel.ts";
+export { CONSOLE_CHANNEL } from "../adapters/console/console-chat.ts";
+export { openStoreChat, runChatCommand } from "../adapters/console/chat-command.ts";
+export type { ChatIo, ChatSession, OpenChatEngine } from "../adapters/console/chat-command.ts";
+
+/** What a channel of `niaga start` is made from: the engine it feeds and the platform's services. */
+export interface ChannelSetup {
+  engine: Engine;
+  config: Config;
+  encryptionKey: Buffer;
+  /** Not listening yet: channels mount their webhooks on it. */
+  http: PlatformHttp;
+  coordination: Coordination;
+  /** False while MongoDB does not answer. */
+  databaseAnswers: () => boolean;
+  log: EngineLog;
+  logFor: (slug: string) => EngineLog;
+}
+
+/** Every channel `niaga start` runs, in start order. */
+const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
+  (s) =>
+    new TelegramChannel({
+      engine: s.engine,
+      encryptionKey: s.encryptionKey,
+      apiRoot: s.config.telegramApiRoot,
+      ...(s.config.publicUrl !== undefined && { publicUrl: s.config.publicUrl }),
+      http: s.http,
+      log: s.log,
+      logFor: s.logFor,
+      // One instance polls each polling-mode store; the others stand by for its lease.
+      leases: s.coordination.leases,
+      ...(s.config.pollLeaseMs !== undefined && { pollLeaseMs: s.config.pollLeaseMs }),
+      // The leases live in MongoDB.
+      leaseStoreAnswers: s.databaseAnswers,
+      // Each member's command menu lists what their role may start.
+      sellerMenu: roleMayStart,
+      // The owner bot will carry this alert; until then the log does.
+      onTokenRevoked: (store) => s.log.error("a store's Telegram bot token was revoked; give it a new one", { tenant: store.slug, store: store.name }),
+    }),
+];
+
+/** The channels of `niaga start`, made for this engine. */
+export function platformChannels(setup: ChannelSetup): Channel[] {
+  return CHANNELS.map((make) => make(setup));
+}
