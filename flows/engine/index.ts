@@ -29,7 +29,8 @@ export type {
   TextParams,
 } from "./message.ts";
 export { renderText, i18nTexts } from "./texts.ts";
-export { PAGE_NEXT, PAGE_PREV } from "./turn.ts";
+export { PAGE_NEXT, PAGE_PREV } from "./choice-menu.ts";
+export { newErrorId } from "./error-id.ts";
 export type { TextCatalog } from "./texts.ts";
 export { MemorySessionStore } from "./session.ts";
 export type { Conversation, SessionStore, StoredSession } from "./session.ts";

@@ -20,7 +20,8 @@
 import { randomUUID } from "node:crypto";
 import type { Types } from "mongoose";
 import { decryptSecret } from "../../storage/crypto.ts";
-import { deliveryMessage, formatWhen, type DeliveredLine } from "./customer-messages.ts";
+import { deliveryMessage, type DeliveredLine } from "./customer-messages.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { Order, type Actor, type OrderRecord, type OrderStatus } from "./order.ts";
 import { chatOf, emit, logOf, type OrderingDeps } from "./ordering-deps.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
@@ -142,7 +143,7 @@ export async function deliverOrder(deps: OrderingDeps, tenantId: Types.ObjectId,
 
   const sending = deps.sink.send(
     chat,
-    deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, chat.locale, store.timezone) }),
+    deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, { locale: chat.locale, timeZone: store.timezone }) }),
   );
   const sent = await settledWithin(sending, deps.sendTimeoutMs ?? 60_000);
   if (sent.state === "pending") {

@@ -7,7 +7,8 @@
 // (`snkAccepted`) or `acceptSnk` (place-order.ts).
 import type { Types } from "mongoose";
 import { recordAudit } from "../../storage/models/index.ts";
-import { claimResolvedNotice, formatWhen, snkClosedNotice, snkReminder } from "./customer-messages.ts";
+import { claimResolvedNotice, snkClosedNotice, snkReminder } from "./customer-messages.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { asObjectId } from "./object-ids.ts";
 import { Order, actorRecord, actorWhere, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderView, type SnkState } from "./order.ts";
 import { chatOf, emit, notifyCustomer, type OrderingDeps } from "./ordering-deps.ts";
@@ -145,7 +146,7 @@ export async function remindSnk(deps: OrderingDeps, tenantId: Types.ObjectId, or
   if (!order) return "skipped";
   const store = await storeSettings(tenantId);
   const chat = chatOf(order);
-  const windowEnds = formatWhen(order.snk!.windowEndsAt!, chat.locale, store?.timezone ?? "Asia/Jakarta");
+  const windowEnds = formatWhen(order.snk!.windowEndsAt!, { locale: chat.locale, timeZone: store?.timezone ?? "Asia/Jakarta" });
   await notifyCustomer(deps, chat, snkReminder({ code: order.code, store: store?.name ?? "", windowEnds }), "snk_reminder");
   return "sent";
 }

@@ -3,7 +3,7 @@
 // platform owner's ids. Every part has a safe default, so the demo and tests run without.
 import type { Locale, Outbound } from "../engine/message.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
-import type { OrderDesk } from "./order-flows.ts";
+import type { Ordering } from "../ordering/ordering.ts";
 import type { PlatformOwnerIds } from "./permissions.ts";
 
 /**
@@ -39,6 +39,9 @@ export interface MembershipChange {
   /** Their user id on that channel (their private chat on Telegram). */
   userId: string;
 }
+
+/** The seller-side verbs of the ordering domain; the composition root passes its `Ordering`. */
+export type OrderDesk = Pick<Ordering, "approvePayment" | "rejectPayment" | "cancelOrder" | "refundOrder" | "resolveClaim" | "retryDelivery">;
 
 export interface AdminServices {
   /**

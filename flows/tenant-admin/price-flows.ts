@@ -1,12 +1,13 @@
 // Changing a product's price: `/harga SKU HARGA`, or `/harga` then pick and type, and the
 // price field of /ubahproduk. A new price above 5× the old one or under a fifth of it — a
 // zero too many or too few — is shown old → new and applied only when the seller says yes.
-import type { ActionRegistry } from "../engine/actions.ts";
+import { action, type ActionRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
+import type { SessionData } from "../engine/session.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
-import { adminAction, audit, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, audit, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { CATALOG_WRITE } from "./permissions.ts";
 import { checkPrice, isBigPriceChange } from "./price-input.ts";
@@ -31,20 +32,19 @@ export const confirmBigPriceChange = {
 
 export const productPriceFlow = defineFlow({
   id: "admin-product-price",
+  guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
   triggers: { commands: ["harga", "setprice"] },
   help: "admin.help.product_price",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "target", outcomes: { stop: "stop" } },
-    target: { kind: "action", action: "adminProductTarget", next: "hasPrice", outcomes: { pick: "pick", stop: "stop" } },
+    target: { kind: "action", action: "adminProductTarget", next: "hasPrice", outcomes: { pick: "pick" } },
     pick: { kind: "choose", text: "admin.product.pick", source: "adminProductChoices", saveAs: "sku", next: "target" },
     hasPrice: { kind: "branch", cases: [{ when: { field: "rest", exists: true }, next: "weigh" }], otherwise: "askPrice" },
     askPrice: { kind: "ask", text: "admin.product.ask_price", expect: "text", validator: "adminProductPrice", saveAs: "value", next: "weigh", maxAttempts: 5 },
-    weigh: { kind: "action", action: "adminWeighPrice", next: "save", outcomes: { confirm: "confirm", stop: "stop" } },
+    weigh: { kind: "action", action: "adminWeighPrice", next: "save", outcomes: { confirm: "confirm" } },
     confirm: confirmBigPriceChange,
-    save: { kind: "action", action: "adminSavePrice", next: "stop", outcomes: { stop: "stop" } },
+    save: { kind: "action", action: "adminSavePrice" },
     kept: { kind: "end", text: "admin.product.price_kept" },
-    stop: { kind: "end" },
   },
 });
 
@@ -54,7 +54,9 @@ export function priceActions(services: ResolvedAdminServices): ActionRegistry {
      * Reads the price typed after the sku (`/harga SKU HARGA`) or already checked by the
      * `ask` step, and compares it with the current one: `confirm` when the change is big.
      */
-    adminWeighPrice: adminAction(services, CATALOG_WRITE, async (ctx) => {
+    adminWeighPrice: action(
+      { outcomes: ["confirm"] },
+      adminAction<SessionData, "confirm">(services, CATALOG_WRITE, async (ctx) => {
       const sku = String(ctx.data.sku);
       const currency = await currencyOf(ctx.tenant.id);
       let price = Number(ctx.data.value);
@@ -67,7 +69,8 @@ export function priceActions(services: ResolvedAdminServices): ActionRegistry {
       if (!product) return stop(say("admin.product.unknown_sku", { sku }));
       const data = { value: price, priceBefore: formatPrice(product.price, currency, ctx.locale), priceAfter: formatPrice(price, currency, ctx.locale) };
       return isBigPriceChange(product.price, price) ? { data, outcome: "confirm" } : { data };
-    }),
+      }),
+    ),
 
     adminSavePrice: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
       const currency = await currencyOf(ctx.tenant.id);

@@ -6,17 +6,17 @@ import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
-import { adminAction, audit, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, audit, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { changeSetting, isSettingId, SETTINGS, type SettingId } from "./store-preferences.ts";
 
 export const settingsFlow = defineFlow({
   id: "admin-settings",
+  guard: adminGuard("settings.write"),
   audience: "seller",
   triggers: { commands: ["pengaturan", "settings"] },
   help: "admin.help.settings",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "show", outcomes: { stop: "stop" } },
     show: { kind: "action", action: "adminShowSettings", next: "which" },
     which: {
       kind: "choose",
@@ -48,9 +48,8 @@ export const settingsFlow = defineFlow({
     askPayment: { kind: "ask", text: "admin.settings.ask.payment", expect: "text", max: 4096, validator: "adminSettingValue", saveAs: "value", next: "save", maxAttempts: 5 },
     askTimeout: { kind: "ask", text: "admin.settings.ask.timeout", expect: "text", validator: "adminSettingValue", saveAs: "value", next: "save", maxAttempts: 5 },
     askWindow: { kind: "ask", text: "admin.settings.ask.window", expect: "text", validator: "adminSettingValue", saveAs: "value", next: "save", maxAttempts: 5 },
-    save: { kind: "action", action: "adminSaveSetting", next: "stop", outcomes: { stop: "stop" } },
+    save: { kind: "action", action: "adminSaveSetting" },
     done: { kind: "end", text: "admin.common.ok" },
-    stop: { kind: "end" },
   },
 });
 

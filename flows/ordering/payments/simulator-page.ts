@@ -13,7 +13,7 @@ import { readBody, type PlatformHttp, type RouteParams } from "../../../bots/htt
 import { logger } from "../../../bots/logger.ts";
 import { t } from "../../../locales/i18n.ts";
 import { formatPrice } from "../catalog.ts";
-import { formatWhen } from "../customer-messages.ts";
+import { formatWhen } from "../../../locales/format-when.ts";
 import { Order, normalizeOrderCode, type OrderRecord } from "../order.ts";
 import { storeSettingsBySlug, type StoreSettings } from "../store-settings.ts";
 import { SIMULATOR_SIGNATURE_HEADER, type SimulatorGateway, type SimulatorWebhookBody } from "./simulator.ts";
@@ -96,7 +96,7 @@ function orderPanel({ store, order, token }: Payable, notice: string | null): st
   const action = `/pay/sim/${encodeURIComponent(store.slug)}/${encodeURIComponent(order.code)}?t=${encodeURIComponent(token)}`;
   const status = order.status;
   // The chat's "pay before …", in the same words, format and time zone.
-  const deadline = t(locale, "ordering.paypage.deadline", { deadline: formatWhen(order.expiresAt, locale, store.timezone) });
+  const deadline = t(locale, "ordering.paypage.deadline", { deadline: formatWhen(order.expiresAt, { locale, timeZone: store.timezone }) });
   const state =
     status === "pending_payment"
       ? `<p class="deadline">${escapeHtml(deadline)}</p>
