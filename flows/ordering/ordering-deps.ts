@@ -35,7 +35,7 @@ export interface OrderTimers {
   snkWindowOpened(order: { tenantId: string; orderId: string; remindAt: Date; windowEndsAt: Date }): Promise<void>;
 }
 
-/** Something a seller (issue 5) or the owner's alerts may want to hear about as it happens. */
+/** Something a seller or the owner's alerts may want to hear about as it happens. */
 export interface OrderingEvent {
   type: "order_placed" | "proof_submitted" | "order_paid" | "order_delivered" | "delivery_failed" | "late_payment" | "claim_opened";
   tenantId: string;

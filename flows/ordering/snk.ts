@@ -1,7 +1,7 @@
 // The SNK window (syarat dan ketentuan): after delivery the customer has the store's
 // window (e.g. 24 hours) to confirm the goods work or to claim they do not, with a
 // screenshot. A reminder nudges them before it closes; a window left unanswered closes
-// as confirmed. Claims wait for a seller (issue 5: `listClaims`, `resolveClaim`).
+// as confirmed. Claims wait for a seller (`listClaims`, `resolveClaim`).
 //
 // Acceptance of the terms *before* checkout is recorded on the order by `placeOrder`
 // (`snkAccepted`) or `acceptSnk` (place-order.ts).
