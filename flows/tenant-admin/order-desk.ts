@@ -113,20 +113,20 @@ export function orderActions(services: ResolvedAdminServices, deskOf: () => Orde
 
     adminShowOrder: orderAction(
       adminAction<OrderData>(services, "orders.read", async (ctx) => {
-      const code = String(ctx.data.orderCode);
-      const [order, store] = await Promise.all([findOrder(ctx.tenant.id, code), storeOf(ctx.tenant.id)]);
-      if (!order) return stop(say("admin.orders.unknown", { code }));
-      const messages: Outbound[] = [say("admin.orders.detail_message", { detail: orderDetail(ctx.locale, order, store) })];
-      if (order.payment.proofSubmittedAt && order.status === "pending_payment") {
-        const proof = await proofMessage(ctx.tenant.id, order.code, "payment");
-        if (proof) messages.push(proof);
-      }
-      const allowed: string[] = [];
-      for (const action of possibleActions(order)) {
-        if ((await requirePermission(ctx, action.permission, services.ownerChatIds)).allowed) allowed.push(action.id);
-      }
-      if (allowed.length === 0) return stop(...messages);
-      return { say: messages, data: { orderCode: order.code, orderActions: allowed } };
+        const code = String(ctx.data.orderCode);
+        const [order, store] = await Promise.all([findOrder(ctx.tenant.id, code), storeOf(ctx.tenant.id)]);
+        if (!order) return stop(say("admin.orders.unknown", { code }));
+        const messages: Outbound[] = [say("admin.orders.detail_message", { detail: orderDetail(ctx.locale, order, store) })];
+        if (order.payment.proofSubmittedAt && order.status === "pending_payment") {
+          const proof = await proofMessage(ctx.tenant.id, order.code, "payment");
+          if (proof) messages.push(proof);
+        }
+        const allowed: string[] = [];
+        for (const action of possibleActions(order)) {
+          if ((await requirePermission(ctx, action.permission, services.ownerChatIds)).allowed) allowed.push(action.id);
+        }
+        if (allowed.length === 0) return stop(...messages);
+        return { say: messages, data: { orderCode: order.code, orderActions: allowed } };
       }),
     ),
 
@@ -203,24 +203,24 @@ export function orderActions(services: ResolvedAdminServices, deskOf: () => Orde
 
     adminShowClaim: orderAction(
       adminAction<OrderData>(services, "orders.refund", async (ctx) => {
-      const code = String(ctx.data.orderCode);
-      const [order, store] = await Promise.all([findOrder(ctx.tenant.id, code), storeOf(ctx.tenant.id)]);
-      if (!order) return stop(say("admin.orders.unknown", { code }));
-      if (order.snk.state !== "claimed" || !order.snk.claim) return stop(say("admin.claims.not_open", { code: order.code }));
-      const messages: Outbound[] = [
-        say("admin.claims.detail", {
-          code: order.code,
-          customer: order.customer.name ?? order.customer.channelUserId,
-          at: formatWhen(order.snk.claim.at, { locale: ctx.locale, timeZone: store.timezone, style: "compact" }),
-          text: order.snk.claim.text,
-          items: order.items.map((i) => `${i.quantity}× ${i.name}`).join(", "),
-        }),
-      ];
-      if (order.snk.claim.hasProof) {
-        const proof = await proofMessage(ctx.tenant.id, order.code, "claim");
-        if (proof) messages.push(proof);
-      }
-      return { say: messages, data: { orderCode: order.code } };
+        const code = String(ctx.data.orderCode);
+        const [order, store] = await Promise.all([findOrder(ctx.tenant.id, code), storeOf(ctx.tenant.id)]);
+        if (!order) return stop(say("admin.orders.unknown", { code }));
+        if (order.snk.state !== "claimed" || !order.snk.claim) return stop(say("admin.claims.not_open", { code: order.code }));
+        const messages: Outbound[] = [
+          say("admin.claims.detail", {
+            code: order.code,
+            customer: order.customer.name ?? order.customer.channelUserId,
+            at: formatWhen(order.snk.claim.at, { locale: ctx.locale, timeZone: store.timezone, style: "compact" }),
+            text: order.snk.claim.text,
+            items: order.items.map((i) => `${i.quantity}× ${i.name}`).join(", "),
+          }),
+        ];
+        if (order.snk.claim.hasProof) {
+          const proof = await proofMessage(ctx.tenant.id, order.code, "claim");
+          if (proof) messages.push(proof);
+        }
+        return { say: messages, data: { orderCode: order.code } };
       }),
     ),
 

@@ -1,9 +1,8 @@
 // The seller's product commands: list, add (a short wizard), edit one field, set a price,
 // hide and show. Commands that name a product take its sku as an argument
 // (`/harga netflix-1m 30000`); without one, the seller picks it from a list.
-import { action, type ActionContext, type ActionRegistry, type AnswerValidator, type ValidatorRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionContext, type ActionRegistry, type AnswerValidator, type ValidatorRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
-import type { SessionData } from "../engine/session.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
@@ -11,7 +10,7 @@ import { adminAction, adminGuard, audit, commandArgs, say, stop } from "./admin-
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { CATALOG_WRITE } from "./permissions.ts";
 import { checkPrice } from "./price-input.ts";
-import { confirmBigPriceChange, currencyOf, priceActions, productPriceFlow } from "./price-flows.ts";
+import { confirmBigPriceChange, currencyOf, priceActions, productPriceFlow, type ProductData } from "./price-flows.ts";
 import {
   checkCategory,
   checkDescription,
@@ -30,7 +29,9 @@ import {
   type Verdict,
 } from "./products.ts";
 
-export const productListFlow = defineFlow({
+const productAction = actionsFor<ProductData>();
+
+export const productListFlow = defineFlow<ProductData>()({
   id: "admin-products",
   guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
@@ -41,7 +42,7 @@ export const productListFlow = defineFlow({
   },
 });
 
-export const productAddFlow = defineFlow({
+export const productAddFlow = defineFlow<ProductData>()({
   id: "admin-product-add",
   guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
@@ -79,7 +80,7 @@ export const productAddFlow = defineFlow({
   },
 });
 
-export const productEditFlow = defineFlow({
+export const productEditFlow = defineFlow<ProductData>()({
   id: "admin-product-edit",
   guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
@@ -123,7 +124,7 @@ export const productEditFlow = defineFlow({
   },
 });
 
-export const productHideFlow = defineFlow({
+export const productHideFlow = defineFlow<ProductData>()({
   id: "admin-product-hide",
   guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
@@ -136,7 +137,7 @@ export const productHideFlow = defineFlow({
   },
 });
 
-export const productShowFlow = defineFlow({
+export const productShowFlow = defineFlow<ProductData>()({
   id: "admin-product-show",
   guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
@@ -213,7 +214,7 @@ export function productValidators(): ValidatorRegistry {
 }
 
 /** The wizard's answers, already checked by its validators, as a product draft. */
-function draftOf(d: Readonly<Record<string, unknown>>): ProductDraft {
+function draftOf(d: Readonly<ProductData>): ProductDraft {
   return {
     sku: String(d.sku),
     name: String(d.name),
@@ -254,7 +255,7 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
       return stop(say("admin.product.list", { count: products.length, lines: lines.join("\n") }));
     }),
 
-    adminPrefillSku: action({ outcomes: ["known"] }, async (ctx) => {
+    adminPrefillSku: productAction({ outcomes: ["known"] }, async (ctx) => {
       const args = commandArgs(ctx);
       if (args === "") return {};
       const sku = checkSku(args.split(/\s+/)[0]);
@@ -263,20 +264,20 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
       return { data: { sku: sku.value }, outcome: "known" };
     }),
 
-    adminReviewProduct: async (ctx) => {
+    adminReviewProduct: productAction(async (ctx) => {
       const currency = await currencyOf(ctx.tenant.id);
       return { data: { summary: describeProduct(ctx.locale, draftOf(ctx.data), currency) } };
-    },
+    }),
 
-    adminCreateProduct: action(
+    adminCreateProduct: productAction(
       { outcomes: ["taken"] },
-      adminAction<SessionData, "taken">(services, CATALOG_WRITE, async (ctx, actor) => {
-      const draft = draftOf(ctx.data);
-      const result = await createProduct(ctx.tenant.id, draft);
-      if ("taken" in result) return { say: [say("admin.product.sku_taken", { sku: draft.sku })], outcome: "taken" };
-      const { id: _id, ...after } = result.created;
-      await audit(ctx, actor, "product.create", { type: "product", id: after.sku }, { after });
-      return stop(say("admin.product.created", { sku: draft.sku, name: draft.name }));
+      adminAction<ProductData, "taken">(services, CATALOG_WRITE, async (ctx, actor) => {
+        const draft = draftOf(ctx.data);
+        const result = await createProduct(ctx.tenant.id, draft);
+        if ("taken" in result) return { say: [say("admin.product.sku_taken", { sku: draft.sku })], outcome: "taken" };
+        const { id: _id, ...after } = result.created;
+        await audit(ctx, actor, "product.create", { type: "product", id: after.sku }, { after });
+        return stop(say("admin.product.created", { sku: draft.sku, name: draft.name }));
       }),
     ),
 
@@ -294,8 +295,8 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
     },
 
     /** Finds the product a command names: by argument, by an earlier pick, or asks to pick one. */
-    adminProductTarget: action({ outcomes: ["pick"] }, async (ctx) => {
-      let sku = typeof ctx.data.sku === "string" ? ctx.data.sku : undefined;
+    adminProductTarget: productAction({ outcomes: ["pick"] }, async (ctx) => {
+      let sku = ctx.data.sku;
       let rest: string | null = null;
       if (sku === undefined) {
         const args = commandArgs(ctx);
@@ -313,24 +314,25 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
       return { data: { sku, productName: product.name, rest } };
     }),
 
-    adminSaveProductField: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
-      const field = String(ctx.data.field) as ProductField;
-      const value = ctx.data.value as string | number | null;
-      const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { [field]: value });
-      if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
-      const before = change.before[field];
-      const after = change.after[field];
-      await audit(ctx, actor, `product.${field}`, { type: "product", id: change.after.sku }, { before: { [field]: before }, after: { [field]: after } });
-      const currency = await currencyOf(ctx.tenant.id);
-      return stop(
-        say("admin.product.changed", {
-          sku: change.after.sku,
-          field: fieldName(ctx.locale, field),
-          before: fieldValueText(ctx.locale, field, before, currency),
-          after: fieldValueText(ctx.locale, field, after, currency),
-        }),
-      );
-    }),
+    adminSaveProductField: productAction(
+      adminAction<ProductData>(services, CATALOG_WRITE, async (ctx, actor) => {
+        const field = ctx.data.field!;
+        const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { [field]: ctx.data.value ?? null });
+        if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
+        const before = change.before[field];
+        const after = change.after[field];
+        await audit(ctx, actor, `product.${field}`, { type: "product", id: change.after.sku }, { before: { [field]: before }, after: { [field]: after } });
+        const currency = await currencyOf(ctx.tenant.id);
+        return stop(
+          say("admin.product.changed", {
+            sku: change.after.sku,
+            field: fieldName(ctx.locale, field),
+            before: fieldValueText(ctx.locale, field, before, currency),
+            after: fieldValueText(ctx.locale, field, after, currency),
+          }),
+        );
+      }),
+    ),
 
     adminSetVisibility: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
       const status = ctx.flowId === "admin-product-hide" ? "hidden" : "active";

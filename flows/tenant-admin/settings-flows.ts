@@ -1,7 +1,7 @@
 // `/pengaturan`: the store's name, language, terms (SNK), transfer instructions, payment
 // timeout and SNK window — shown as they are, then changed one at a time, each change
 // checked and written to the audit log.
-import type { ActionRegistry, ValidatorRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionContext, type ActionRegistry, type ValidatorRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
@@ -10,7 +10,12 @@ import { adminAction, adminGuard, audit, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { changeSetting, isSettingId, SETTINGS, type SettingId } from "./store-preferences.ts";
 
-export const settingsFlow = defineFlow({
+/** The setting picked (a `SettingId`, checked before use) and its new value, already checked. */
+type SettingsData = { setting?: string; value?: string | number };
+
+const settingsAction = actionsFor<SettingsData>();
+
+export const settingsFlow = defineFlow<SettingsData>()({
   id: "admin-settings",
   guard: adminGuard("settings.write"),
   audience: "seller",
@@ -81,7 +86,7 @@ function shown(locale: Locale, id: SettingId, value: string | number): string {
 
 export function settingsValidators(): ValidatorRegistry {
   return {
-    adminSettingValue: (value, ctx) => {
+    adminSettingValue: (value, ctx: ActionContext<SettingsData>) => {
       const id = ctx.data.setting;
       if (!isSettingId(id)) return { ok: false };
       const verdict = SETTINGS[id].check(String(value ?? ""));
@@ -101,17 +106,19 @@ export function settingsActions(services: ResolvedAdminServices): ActionRegistry
       return { say: [say("admin.settings.current", values)] };
     },
 
-    adminSaveSetting: adminAction(services, "settings.write", async (ctx, actor) => {
-      const id = ctx.data.setting;
-      if (!isSettingId(id)) return stop(say("admin.common.cancelled"));
-      const value = ctx.data.value as string | number;
-      // Typed values passed `adminSettingValue` already; the language comes from a button.
-      const checked = id === "language" ? SETTINGS.language.check(String(value)) : { ok: true as const, value };
-      if (!checked.ok) return stop(say(checked.key, checked.params));
-      const change = await changeSetting(ctx.tenant.id, id, checked.value);
-      if (!change) throw new Error("store not found");
-      await audit(ctx, actor, `settings.${id}`, { type: "store", id: ctx.tenant.slug }, { before: { [id]: change.before }, after: { [id]: change.after } });
-      return stop(say("admin.settings.saved", { setting: settingLabel(ctx.locale, id), value: shown(ctx.locale, id, change.after) }));
-    }),
+    adminSaveSetting: settingsAction(
+      adminAction<SettingsData>(services, "settings.write", async (ctx, actor) => {
+        const id = ctx.data.setting;
+        if (!isSettingId(id)) return stop(say("admin.common.cancelled"));
+        const value = ctx.data.value ?? "";
+        // Typed values passed `adminSettingValue` already; the language comes from a button.
+        const checked = id === "language" ? SETTINGS.language.check(String(value)) : { ok: true as const, value };
+        if (!checked.ok) return stop(say(checked.key, checked.params));
+        const change = await changeSetting(ctx.tenant.id, id, checked.value);
+        if (!change) throw new Error("store not found");
+        await audit(ctx, actor, `settings.${id}`, { type: "store", id: ctx.tenant.slug }, { before: { [id]: change.before }, after: { [id]: change.after } });
+        return stop(say("admin.settings.saved", { setting: settingLabel(ctx.locale, id), value: shown(ctx.locale, id, change.after) }));
+      }),
+    ),
   };
 }

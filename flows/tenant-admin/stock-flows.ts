@@ -256,34 +256,34 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
     adminImportStockFile: stockAction(
       { outcomes: ["retry"] },
       adminAction<StockData, "retry">(services, "stock.write", async (ctx, actor) => {
-      const file = ctx.data.file;
-      if (!file?.fileRef) return { say: [say("admin.stock.reask_file")], outcome: "retry" };
-      const kind = fileKindOf(file.fileName, file.mimeType);
-      if (!kind) return { say: [say("admin.stock.file.not_text_file")], outcome: "retry" };
-      if (!services.fileFetcher) return stop(say("admin.stock.file.no_upload_here"));
-      const tooLarge = { reason: "too_large", maxBytes: MAX_STOCK_FILE_BYTES, ...(file.sizeBytes !== undefined && { bytes: file.sizeBytes }) } as const;
-      const refuseTooLarge = () => ({ say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, tooLarge) })], outcome: "retry" as const });
-      // The channel said how big the file is: no need to fetch it to refuse it.
-      if (tooLarge.bytes !== undefined && tooLarge.bytes > MAX_STOCK_FILE_BYTES) return refuseTooLarge();
-      let bytes: Buffer;
-      try {
-        bytes = await services.fileFetcher(ctx.tenant.id, file.fileRef, { maxBytes: MAX_STOCK_FILE_BYTES, channel: ctx.channel });
-      } catch (err) {
-        if ((err as { reason?: string }).reason === "too-large") return refuseTooLarge();
-        ctx.log.warn("stock file could not be fetched", { error: (err as Error).message });
-        return stop(say("admin.stock.file.unavailable"));
-      }
-      const batch = readStockFile(bytes, kind);
-      if ("reason" in batch) return { say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, batch) })], outcome: "retry" };
-      if (batch.problems.length > 0) {
-        return {
-          say: [say("admin.stock.file_rejected", { rejected: batch.problems.length, problems: problemsText(ctx.locale, batch) })],
-          outcome: "retry",
-        };
-      }
-      const result = await commit(ctx, actor, batch.lines, "file");
-      if (batch.headerSkipped) result.say = [say("admin.stock.header_skipped"), ...(result.say ?? [])];
-      return result;
+        const file = ctx.data.file;
+        if (!file?.fileRef) return { say: [say("admin.stock.reask_file")], outcome: "retry" };
+        const kind = fileKindOf(file.fileName, file.mimeType);
+        if (!kind) return { say: [say("admin.stock.file.not_text_file")], outcome: "retry" };
+        if (!services.fileFetcher) return stop(say("admin.stock.file.no_upload_here"));
+        const tooLarge = { reason: "too_large", maxBytes: MAX_STOCK_FILE_BYTES, ...(file.sizeBytes !== undefined && { bytes: file.sizeBytes }) } as const;
+        const refuseTooLarge = () => ({ say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, tooLarge) })], outcome: "retry" as const });
+        // The channel said how big the file is: no need to fetch it to refuse it.
+        if (tooLarge.bytes !== undefined && tooLarge.bytes > MAX_STOCK_FILE_BYTES) return refuseTooLarge();
+        let bytes: Buffer;
+        try {
+          bytes = await services.fileFetcher(ctx.tenant.id, file.fileRef, { maxBytes: MAX_STOCK_FILE_BYTES, channel: ctx.channel });
+        } catch (err) {
+          if ((err as { reason?: string }).reason === "too-large") return refuseTooLarge();
+          ctx.log.warn("stock file could not be fetched", { error: (err as Error).message });
+          return stop(say("admin.stock.file.unavailable"));
+        }
+        const batch = readStockFile(bytes, kind);
+        if ("reason" in batch) return { say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, batch) })], outcome: "retry" };
+        if (batch.problems.length > 0) {
+          return {
+            say: [say("admin.stock.file_rejected", { rejected: batch.problems.length, problems: problemsText(ctx.locale, batch) })],
+            outcome: "retry",
+          };
+        }
+        const result = await commit(ctx, actor, batch.lines, "file");
+        if (batch.headerSkipped) result.say = [say("admin.stock.header_skipped"), ...(result.say ?? [])];
+        return result;
       }),
     ),
 
