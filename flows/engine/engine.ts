@@ -1,9 +1,9 @@
 // The conversation engine: takes an `Inbound`, runs one turn of the chat's conversation
 // against its saved session, saves it with an optimistic version check, and returns the
 // `Outbound` messages to send. Every channel feeds it; it never names one.
-import { randomBytes } from "node:crypto";
 import type { ChatLock } from "../../storage/locks.ts";
-import type { ActionRegistry, EngineLog, ValidatorRegistry } from "./actions.ts";
+import { declaredAction, type ActionRegistry, type DeclaredAction, type EngineLog, type GuardRegistry, type ValidatorRegistry } from "./actions.ts";
+import { newErrorId } from "./error-id.ts";
 import { ChatQueue } from "./chat-queue.ts";
 import type { FlowSpec } from "./flow-schema.ts";
 import { FlowSet } from "./flow-set.ts";
@@ -22,8 +22,10 @@ export interface StoreFlowSource {
 
 export interface EngineOptions {
   /** The platform's flows (`defineFlow` results or parsed JSON); validated here, all at once. */
-  flows: readonly (FlowSpec<any> | unknown)[];
+  flows: readonly (FlowSpec<any, any> | unknown)[];
   actions?: ActionRegistry;
+  /** Guards flows name in `guard` (see `Guard`). */
+  guards?: GuardRegistry;
   validators?: ValidatorRegistry;
   sessions: SessionStore;
   /** Whether the writer is a customer or a seller of the store (see `memberAudience`). */
@@ -83,7 +85,8 @@ const silentLog: EngineLog = { info: () => undefined, warn: () => undefined, err
 /**
  * Creates an engine. Validates every flow first and throws `FlowValidationError` listing
  * each problem with its flow and step: an unknown step, an unreachable step, a missing
- * action or validator, a missing i18n key.
+ * action, guard or validator, an outcome routed but never returned (or returned but not
+ * routed), a missing i18n key.
  *
  * ```ts
  * const engine = createEngine({
@@ -95,11 +98,13 @@ const silentLog: EngineLog = { info: () => undefined, warn: () => undefined, err
  * ```
  */
 export function createEngine(options: EngineOptions): Engine {
-  const actions = options.actions ?? {};
+  const actions = new Map<string, DeclaredAction>(Object.entries(options.actions ?? {}).map(([name, definition]) => [name, declaredAction(definition)]));
+  const guards = options.guards ?? {};
   const validators = options.validators ?? {};
   const texts = options.texts ?? i18nTexts;
   const checkContext: FlowCheckContext = {
-    hasAction: (name) => Object.hasOwn(actions, name),
+    action: (name) => actions.get(name),
+    hasGuard: (name) => Object.hasOwn(guards, name),
     hasValidator: (name) => Object.hasOwn(validators, name),
     texts,
   };
@@ -167,7 +172,7 @@ export function createEngine(options: EngineOptions): Engine {
         }
       };
       const now = clock();
-      const turn = new Turn(inbound, audience, stored, { flows, actions, validators, texts, log, now, beforeSideEffect: confirm, isOutage });
+      const turn = new Turn(inbound, audience, stored, { flows, actions, guards, validators, texts, log, now, beforeSideEffect: confirm, isOutage });
       try {
         await turn.run();
         const idleBefore = !stored?.conversation;
@@ -204,7 +209,7 @@ export function createEngine(options: EngineOptions): Engine {
   }
 
   function apologise(inbound: Inbound, err: unknown, what: string): Outbound[] {
-    const errorId = randomBytes(4).toString("hex").toUpperCase();
+    const errorId = newErrorId();
     logFor(inbound.tenant.slug).error(`${what} failed`, {
       tenant: inbound.tenant.slug,
       channel: inbound.channel,

@@ -3,6 +3,7 @@
 // name only steps it declares.
 import { z } from "zod";
 import type { Locale } from "./message.ts";
+import type { SessionData } from "./session.ts";
 
 export const LOCALES: readonly Locale[] = ["id", "en"];
 
@@ -86,11 +87,15 @@ const askSchema = z.strictObject({
   onMaxAttempts: stepIdSchema.optional(),
 });
 
-const choiceSchema = z.strictObject({
-  id: choiceIdSchema,
-  label: textSchema,
-  next: stepIdSchema.optional(),
-});
+const choiceSchema = z
+  .strictObject({
+    id: choiceIdSchema,
+    label: textSchema,
+    next: stepIdSchema.optional(),
+    /** Starts this flow instead of going on in this one (its guard is checked first). */
+    flow: flowIdSchema.optional(),
+  })
+  .refine((c) => c.next === undefined || c.flow === undefined, "a choice has next or flow, not both");
 
 const chooseSchema = z.strictObject({
   kind: z.literal("choose"),
@@ -111,9 +116,16 @@ const chooseSchema = z.strictObject({
 const actionSchema = z.strictObject({
   kind: z.literal("action"),
   action: actionNameSchema,
-  next: stepIdSchema,
-  /** Named results the action may return (`{ outcome: "soldOut" }`) and where each leads. */
-  outcomes: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), stepIdSchema).optional(),
+  /** Where to go when the action returns no outcome; without it the flow ends there. */
+  next: stepIdSchema.optional(),
+  /**
+   * Where each outcome the action declares (`{ outcome: "soldOut" }`) leads; every declared
+   * one must be routed. `end` is the engine's own: it ends the flow and needs no route.
+   */
+  outcomes: z
+    .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), stepIdSchema)
+    .refine((outcomes) => !Object.hasOwn(outcomes, "end"), "outcomes: end is built in (it ends the flow) and cannot be routed")
+    .optional(),
   /** Where to go after the apology when the action fails; by default the flow ends. */
   onError: stepIdSchema.optional(),
 });
@@ -167,8 +179,17 @@ export const stepSchema = z.discriminatedUnion("kind", [
   endSchema,
 ]);
 
+/** A registered guard by name, and what the flow asks of it (e.g. a permission). */
+export const guardRefSchema = z.strictObject({
+  name: actionNameSchema,
+  arg: z.string().min(1).max(64).optional(),
+});
+export type GuardRef = z.infer<typeof guardRefSchema>;
+
 export const flowSchema = z.strictObject({
   id: flowIdSchema,
+  /** Checked before the first step, however the flow starts; see `Guard`. */
+  guard: guardRefSchema.optional(),
   /** Who may start it and sees it in /help. Sellers see every flow; customers only "everyone" flows. */
   audience: z.enum(["everyone", "seller"]).default("everyone"),
   triggers: z
@@ -203,9 +224,12 @@ export type StepKind = Step["kind"];
 // step reference is typed by the flow's own step ids, so a typo in `next` is a
 // compile error rather than a start-up one.
 
-type Choice<S extends string> = { id: string; label: TextSpec; next?: S };
+type Choice<S extends string> = { id: string; label: TextSpec } & ({ next?: S; flow?: never } | { flow: string; next?: never });
 
-export type StepSpec<S extends string> =
+/** A session data field of the flow's declared data. */
+type Field<D> = keyof D & string;
+
+export type StepSpec<S extends string, D = SessionData> =
   | { kind: "say"; text: TextSpec; media?: { type: "photo" | "document"; ref: string; fileName?: string }; next: S }
   | {
       kind: "ask";
@@ -215,7 +239,7 @@ export type StepSpec<S extends string> =
       max?: number;
       pattern?: string;
       validator?: string;
-      saveAs: string;
+      saveAs: Field<D>;
       next: S;
       reask?: TextSpec;
       maxAttempts?: number;
@@ -227,25 +251,28 @@ export type StepSpec<S extends string> =
       choices?: Choice<S>[];
       source?: string;
       pageSize?: number;
-      saveAs?: string;
+      saveAs?: Field<D>;
       next?: S;
       reask?: TextSpec;
       maxAttempts?: number;
       onMaxAttempts?: S;
     }
-  | { kind: "action"; action: string; next: S; outcomes?: Record<string, S>; onError?: S }
+  | { kind: "action"; action: string; next?: S; outcomes?: Record<string, S>; onError?: S }
   | { kind: "branch"; cases: { when: Condition; next: S }[]; otherwise: S }
   | { kind: "goto"; flow: string; step?: string; then?: S }
   | { kind: "end"; text?: TextSpec };
 
-export interface FlowSpec<S extends string = string> {
+export interface FlowSpec<S extends string = string, D = SessionData> {
   id: string;
+  guard?: GuardRef;
   audience?: "everyone" | "seller";
   triggers?: { commands?: string[]; keywords?: Partial<Record<Locale, string[]>>; startPayloads?: string[] };
   help?: TextSpec;
   idleTimeout?: string;
   start?: NoInfer<S>;
-  steps: { [K in S]: StepSpec<NoInfer<S>> };
+  steps: { [K in S]: StepSpec<NoInfer<S>, D> };
+  /** Only a type: the session data the flow's steps and actions share. */
+  readonly __data?: D;
 }
 
 /**
@@ -263,12 +290,20 @@ export interface FlowSpec<S extends string = string> {
  *   },
  * });
  * ```
+ *
+ * `defineFlow<Data>()(…)` declares the flow's session data too: `saveAs` may only name its
+ * fields, and actions bound with `actionsFor<Data>()` read `ctx.data` typed.
  */
-export function defineFlow<const S extends string>(flow: FlowSpec<S>): FlowSpec<S> {
-  return flow;
+export function defineFlow<D>(): <const S extends string>(flow: FlowSpec<S, D>) => FlowSpec<S, D>;
+export function defineFlow<const S extends string>(flow: FlowSpec<S>): FlowSpec<S>;
+export function defineFlow(flow?: FlowSpec): FlowSpec | ((flow: FlowSpec) => FlowSpec) {
+  return flow ?? ((typed: FlowSpec) => typed);
 }
 
 // Keeps the authoring types honest: any typed flow must be accepted by the schema's input type.
 type SchemaInput = z.input<typeof flowSchema>;
-const _authoringMatchesSchema = (flow: FlowSpec): SchemaInput => flow as FlowSpec<string> satisfies SchemaInput;
+const _authoringMatchesSchema = (flow: FlowSpec): SchemaInput => {
+  const { __data: _data, ...rest } = flow;
+  return rest satisfies SchemaInput;
+};
 void _authoringMatchesSchema;

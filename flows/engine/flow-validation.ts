@@ -2,7 +2,8 @@
 // parsed by the same schema and checked as a graph before the engine takes a message.
 // A problem names the flow and the step, so the fix is one search away.
 import type { z } from "zod";
-import { durationMs, flowSchema, LOCALES, type Flow, type Step, type TextSpec } from "./flow-schema.ts";
+import type { DeclaredAction } from "./actions.ts";
+import { durationMs, flowSchema, LOCALES, type Flow, type GuardRef, type Step, type TextSpec } from "./flow-schema.ts";
 import type { Locale } from "./message.ts";
 import type { TextCatalog } from "./texts.ts";
 import { normaliseForMatch } from "./texts.ts";
@@ -43,6 +44,7 @@ export class FlowValidationError extends Error {
 /** A validated flow, ready to run. */
 export interface CompiledFlow {
   id: string;
+  guard?: GuardRef;
   audience: Flow["audience"];
   commands: string[];
   /** Prefixes of a `/start` payload that start this flow (a deep link's). */
@@ -58,7 +60,9 @@ export interface CompiledFlow {
 }
 
 export interface FlowCheckContext {
-  hasAction(name: string): boolean;
+  /** The registered action by that name, with what it declares. */
+  action(name: string): DeclaredAction | undefined;
+  hasGuard(name: string): boolean;
   hasValidator(name: string): boolean;
   texts: TextCatalog;
   /** Flows already validated that these flows may `goto` and must not clash with. */
@@ -121,6 +125,7 @@ function compileOne(flow: Flow, tenant: string | undefined): CompiledFlow {
   ) as Record<Locale, string[]>;
   return {
     id: flow.id,
+    ...(flow.guard !== undefined && { guard: flow.guard }),
     audience: flow.audience,
     commands: flow.triggers.commands,
     startPayloads: flow.triggers.startPayloads,
@@ -192,7 +197,7 @@ function edgesOf(step: Step): Edge[] {
       ];
     case "action":
       return [
-        { to: step.next, field: "next" },
+        ...(step.next !== undefined ? [{ to: step.next, field: "next" }] : []),
         ...Object.entries(step.outcomes ?? {}).map(([outcome, to]) => ({ to, field: `outcomes.${outcome}` })),
         ...(step.onError !== undefined ? [{ to: step.onError, field: "onError" }] : []),
       ];
@@ -234,6 +239,7 @@ function checkSteps(
 ) {
   const problem = (step: string | undefined, message: string) => report(flow.id, step, message);
   if (!flow.steps.has(flow.start)) problem(undefined, `start: unknown step "${flow.start}"`);
+  if (flow.guard !== undefined && !context.hasGuard(flow.guard.name)) problem(undefined, `guard: missing guard "${flow.guard.name}"`);
   if (flow.help !== undefined && typeof flow.help === "string" && !context.texts.has(flow.help)) {
     problem(undefined, `help: missing i18n key "${flow.help}" (add it to locales/id and locales/en)`);
   }
@@ -253,18 +259,39 @@ function checkSteps(
         break;
       case "choose": {
         if (step.choices.length === 0 && step.source === undefined) problem(id, "a choose step needs choices or a source action");
-        if (step.source !== undefined && !context.hasAction(step.source)) problem(id, `source: missing action "${step.source}"`);
-        if (step.source !== undefined && step.next === undefined) problem(id, "next: a choose step with a source needs next");
+        const source = step.source !== undefined ? context.action(step.source) : undefined;
+        if (step.source !== undefined && !source) problem(id, `source: missing action "${step.source}"`);
+        // A source that only offers flows to start needs no next.
+        if (source && step.next === undefined && source.flows === undefined) problem(id, "next: a choose step with a source needs next");
+        for (const named of source?.flows ?? []) {
+          if (!flows.has(named)) problem(id, `source: action "${step.source}" offers unknown flow "${named}"`);
+        }
         step.choices.forEach((choice, i) => {
-          if (choice.next === undefined && step.next === undefined) problem(id, `choices.${i}.next: choice "${choice.id}" leads nowhere (give it next, or the step a next)`);
+          if (choice.flow !== undefined) {
+            if (!flows.has(choice.flow)) problem(id, `choices.${i}.flow: unknown flow "${choice.flow}"`);
+          } else if (choice.next === undefined && step.next === undefined) {
+            problem(id, `choices.${i}.next: choice "${choice.id}" leads nowhere (give it next, or the step a next)`);
+          }
         });
         const ids = step.choices.map((c) => c.id);
         for (const dup of new Set(ids.filter((choiceId, i) => ids.indexOf(choiceId) !== i))) problem(id, `choices: id "${dup}" is used twice`);
         break;
       }
-      case "action":
-        if (!context.hasAction(step.action)) problem(id, `action: missing action "${step.action}"`);
+      case "action": {
+        const action = context.action(step.action);
+        if (!action) {
+          problem(id, `action: missing action "${step.action}"`);
+          break;
+        }
+        const routed = Object.keys(step.outcomes ?? {});
+        for (const outcome of routed) {
+          if (!action.outcomes.includes(outcome)) problem(id, `outcomes.${outcome}: action "${step.action}" never returns outcome "${outcome}"`);
+        }
+        for (const outcome of action.outcomes) {
+          if (!routed.includes(outcome)) problem(id, `outcomes: action "${step.action}" may return outcome "${outcome}", which this step does not route`);
+        }
         break;
+      }
       case "goto": {
         const target = flows.get(step.flow);
         if (!target) problem(id, `flow: unknown flow "${step.flow}"`);

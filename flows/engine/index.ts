@@ -3,12 +3,29 @@
 export { createEngine } from "./engine.ts";
 export type { Engine, EngineOptions, StoreFlowSource } from "./engine.ts";
 export { defineFlow } from "./flow-schema.ts";
-export type { FlowSpec, StepSpec, TextSpec, AnswerKind } from "./flow-schema.ts";
+export type { FlowSpec, GuardRef, StepSpec, TextSpec, AnswerKind } from "./flow-schema.ts";
 export { FlowValidationError, describeProblem } from "./flow-validation.ts";
 export type { FlowProblem } from "./flow-validation.ts";
 export { combineFlowBundles } from "./flow-bundle.ts";
 export type { FlowBundle } from "./flow-bundle.ts";
-export type { Action, ActionContext, ActionRegistry, ActionResult, AnswerValidator, AnswerVerdict, EngineLog, ValidatorRegistry } from "./actions.ts";
+export { action, actionsFor, END } from "./actions.ts";
+export type {
+  Action,
+  ActionContext,
+  ActionDeclaration,
+  ActionDefinition,
+  ActionRegistry,
+  ActionResult,
+  AnswerValidator,
+  AnswerVerdict,
+  ChoiceOffer,
+  DeclaredAction,
+  EngineLog,
+  Guard,
+  GuardRegistry,
+  GuardVerdict,
+  ValidatorRegistry,
+} from "./actions.ts";
 export { chatKeyOf } from "./message.ts";
 export type {
   Audience,
@@ -32,7 +49,8 @@ export { renderText, i18nTexts, normaliseForMatch } from "./texts.ts";
 export { ChatQueue } from "./chat-queue.ts";
 export type { FlowSet } from "./flow-set.ts";
 export type { CompiledFlow } from "./flow-validation.ts";
-export { PAGE_NEXT, PAGE_PREV } from "./turn.ts";
+export { PAGE_NEXT, PAGE_PREV } from "./choice-menu.ts";
+export { newErrorId } from "./error-id.ts";
 export type { TextCatalog } from "./texts.ts";
 export { MemorySessionStore } from "./session.ts";
 export type { Conversation, SessionStore, StoredSession } from "./session.ts";

@@ -4,13 +4,13 @@
 import { Types } from "mongoose";
 import { t } from "../../locales/i18n.ts";
 import { CHANNELS, Customer, type Channel } from "../../storage/models/index.ts";
-import type { ActionRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionRegistry } from "../engine/actions.ts";
 import { combineFlowBundles, type FlowBundle } from "../engine/flow-bundle.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { findCatalogEntry, formatPrice, listCatalog, storeCurrency } from "./catalog.ts";
 import { checkoutActions, checkoutFlow, checkoutValidators } from "./checkout-flows.ts";
-import { field, resolveFlowServices, type OrderingFlowServices } from "./flow-services.ts";
+import { resolveFlowServices, type OrderingFlowServices } from "./flow-services.ts";
 import { myOrdersActions, myOrdersFlow } from "./my-orders-flows.ts";
 import { HOLDING_STATUSES, Order } from "./order.ts";
 
@@ -36,7 +36,26 @@ export const welcomeFlow = defineFlow({
   },
 });
 
-export const catalogFlow = defineFlow({
+/** A product as the catalog shows it, and as checkout reads its name. */
+export interface ShownProduct {
+  code: string;
+  name: string;
+  description: string;
+  about: string;
+  price: string;
+  available: number;
+  stock: string;
+}
+
+export type CatalogData = {
+  productCount?: number;
+  productCode?: string;
+  product?: ShownProduct;
+};
+
+const catalogAction = actionsFor<CatalogData>();
+
+export const catalogFlow = defineFlow<CatalogData>()({
   id: "catalog",
   triggers: { commands: ["catalog", "katalog"], keywords: { id: ["katalog", "produk"], en: ["catalog", "products"] } },
   help: "catalog.help.catalog",
@@ -68,7 +87,9 @@ export const catalogFlow = defineFlow({
   },
 });
 
-export const languageFlow = defineFlow({
+type LanguageData = { language?: string };
+
+export const languageFlow = defineFlow<LanguageData>()({
   id: "language",
   triggers: { commands: ["bahasa", "language"], keywords: { id: ["bahasa", "language"], en: ["language", "bahasa"] } },
   help: "catalog.help.language",
@@ -95,10 +116,10 @@ function inLocale(locale: Locale, key: string) {
 }
 
 const catalogActions: ActionRegistry = {
-  async checkCatalog(ctx) {
+  checkCatalog: catalogAction({ outcomes: ["empty"] }, async (ctx) => {
     const entries = await listCatalog(ctx.tenant.id);
     return entries.length === 0 ? { outcome: "empty" } : { data: { productCount: entries.length } };
-  },
+  }),
 
   async listProducts(ctx) {
     const [entries, currency] = await Promise.all([listCatalog(ctx.tenant.id), storeCurrency(ctx.tenant.id)]);
@@ -113,8 +134,8 @@ const catalogActions: ActionRegistry = {
     };
   },
 
-  async loadProduct(ctx) {
-    const code = field(ctx, "productCode");
+  loadProduct: catalogAction({ outcomes: ["gone"] }, async (ctx) => {
+    const code = ctx.data.productCode ?? "";
     const [entry, currency] = await Promise.all([findCatalogEntry(ctx.tenant.id, code), storeCurrency(ctx.tenant.id)]);
     if (!entry) return { outcome: "gone" };
     return {
@@ -131,13 +152,10 @@ const catalogActions: ActionRegistry = {
         },
       },
     };
-  },
+  }),
 
   /** "Buy" while the product is in stock; a sold-out product only offers the way back. */
-  productChoices(ctx) {
-    const product = ctx.data.product as { available?: unknown } | undefined;
-    return { choices: Number(product?.available) > 0 ? [{ id: "buy", label: { key: "catalog.buy" } }] : [] };
-  },
+  productChoices: catalogAction((ctx) => ({ choices: (ctx.data.product?.available ?? 0) > 0 ? [{ id: "buy", label: { key: "catalog.buy" } }] : [] })),
 
   /**
    * Saves the customer's language on their record (the channel's language applies until
@@ -189,10 +207,3 @@ export function createOrderingFlows(services: OrderingFlowServices = {}): FlowBu
  * says it is not available here. Prefer `createOrderingFlows({ ordering })`.
  */
 export const catalogFlows: FlowBundle = createOrderingFlows();
-
-/**
- * @deprecated The sellers' stock summary moved to seller administration (`/stok` in
- * flows/tenant-admin/stock-flows.ts); `catalogFlows` no longer holds it. Kept only so
- * code that filtered it out still compiles — drop that filter.
- */
-export const stockSummaryFlow: unknown = undefined;

@@ -8,12 +8,13 @@
 // until the customer picks a payment method: a product hidden or sold out before then
 // is a clear refusal, not a held item.
 import { t } from "../../locales/i18n.ts";
-import type { ActionContext, ActionRegistry, ActionResult, ValidatorRegistry } from "../engine/actions.ts";
+import { actionsFor, END, type ActionContext, type ActionRegistry, type ActionResult, type ValidatorRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
-import type { ChoiceView, Outbound } from "../engine/message.ts";
+import type { ChoiceView, InboundMedia, Outbound } from "../engine/message.ts";
 import { findCatalogEntry, formatPrice } from "./catalog.ts";
-import { formatWhen } from "./order-notices.ts";
-import { customerOf, field, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
+import { formatWhen } from "../../locales/format-when.ts";
+import type { ShownProduct } from "./catalog-flows.ts";
+import { customerOf, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
 import { cancelMyOrder } from "./order-cancellation.ts";
 import { findMyOrder } from "./order-queries.ts";
 import type { OrderStatus } from "./order.ts";
@@ -26,11 +27,31 @@ import { storeSettings, type StoreSettings } from "./store-settings.ts";
 /** Payment methods with their own label; any other (a real provider) shows its name. */
 const LABELLED_METHODS = new Set(["manual", "simulator"]);
 
-export const checkoutFlow = defineFlow({
+/**
+ * What checkout keeps in the conversation. The catalog hands over `productCode` and
+ * `product`; "my orders" hands over `orderCode` to pay an open order.
+ */
+export type CheckoutData = {
+  productCode?: string;
+  product?: Partial<ShownProduct>;
+  orderCode?: string | null;
+  quantity?: number | null;
+  maxQuantity?: number | null;
+  snkText?: string | null;
+  snkAnswer?: string | null;
+  method?: string | null;
+  payUrl?: string | null;
+  proofPhoto?: InboundMedia | null;
+  payAction?: string;
+};
+
+const checkoutAction = actionsFor<CheckoutData>();
+
+export const checkoutFlow = defineFlow<CheckoutData>()({
   id: "checkout",
   idleTimeout: "2h",
   steps: {
-    begin: { kind: "action", action: "beginCheckout", next: "quantity", outcomes: { single: "terms", stop: "stop", unavailable: "stop" } },
+    begin: { kind: "action", action: "beginCheckout", next: "quantity", outcomes: { single: "terms", unavailable: "stop" } },
     quantity: {
       kind: "ask",
       text: "ordering.checkout.ask_quantity",
@@ -52,7 +73,7 @@ export const checkoutFlow = defineFlow({
     },
     afterTerms: { kind: "branch", cases: [{ when: { field: "orderCode", exists: true }, next: "pay" }], otherwise: "summary" },
     declined: { kind: "end", text: "ordering.checkout.snk_declined" },
-    summary: { kind: "action", action: "summarizeOrder", next: "method", outcomes: { fewer: "quantity", stop: "stop" } },
+    summary: { kind: "action", action: "summarizeOrder", next: "method", outcomes: { fewer: "quantity", unavailable: "stop" } },
     method: {
       kind: "choose",
       text: "ordering.checkout.pick_method",
@@ -64,12 +85,12 @@ export const checkoutFlow = defineFlow({
     cancelRoute: { kind: "branch", cases: [{ when: { field: "orderCode", exists: true }, next: "leftOpen" }], otherwise: "cancelled" },
     cancelled: { kind: "end", text: "ordering.checkout.cancelled" },
     leftOpen: { kind: "end", text: "ordering.checkout.left_open" },
-    place: { kind: "action", action: "placeCustomerOrder", next: "pay", outcomes: { fewer: "quantity", stop: "stop", unavailable: "stop" } },
+    place: { kind: "action", action: "placeCustomerOrder", next: "pay", outcomes: { fewer: "quantity", unavailable: "stop" } },
     pay: {
       kind: "action",
       action: "startOrderPayment",
       next: "linkWait",
-      outcomes: { manual: "proof", pending: "linkWait", method: "method", terms: "terms", stop: "stop", unavailable: "stop" },
+      outcomes: { manual: "proof", pending: "linkWait", method: "method", terms: "terms", unavailable: "stop" },
     },
     proof: {
       kind: "ask",
@@ -82,7 +103,7 @@ export const checkoutFlow = defineFlow({
       onMaxAttempts: "proofLater",
     },
     proofLater: { kind: "end", text: "ordering.checkout.proof_later" },
-    submitProof: { kind: "action", action: "submitProof", next: "awaitingApproval", outcomes: { retry: "proof", stop: "stop", unavailable: "stop" } },
+    submitProof: { kind: "action", action: "submitProof", next: "awaitingApproval", outcomes: { retry: "proof", unavailable: "stop" } },
     awaitingApproval: { kind: "end", text: "ordering.checkout.proof_received" },
     linkWait: {
       kind: "choose",
@@ -105,18 +126,18 @@ export const checkoutFlow = defineFlow({
 });
 
 /** What a refused order tells the customer, and where the conversation goes next. */
-function refusalOf(refusal: PlaceOrderRefusal, name: string): ActionResult {
+function refusalOf(refusal: PlaceOrderRefusal, name: string): ActionResult<"fewer", CheckoutData> {
   switch (refusal.reason) {
     case "store_unavailable":
-      return saying("stop", say("ordering.refused.store_unavailable"));
+      return saying(END, say("ordering.refused.store_unavailable"));
     case "customer_blocked":
-      return saying("stop", say("ordering.refused.customer_blocked"));
+      return saying(END, say("ordering.refused.customer_blocked"));
     case "too_many_open_orders":
-      return saying("stop", say("ordering.refused.too_many_open_orders", { limit: refusal.limit }));
+      return saying(END, say("ordering.refused.too_many_open_orders", { limit: refusal.limit }));
     case "product_unavailable":
-      return saying("stop", say("ordering.refused.product_unavailable", { name }));
+      return saying(END, say("ordering.refused.product_unavailable", { name }));
     case "sold_out":
-      return saying("stop", say("ordering.refused.sold_out", { name }));
+      return saying(END, say("ordering.refused.sold_out", { name }));
     case "not_enough_stock":
       return { say: [say("ordering.refused.not_enough_stock", { name, available: refusal.available })], outcome: "fewer", data: { maxQuantity: refusal.available } };
     case "quantity_invalid":
@@ -124,9 +145,8 @@ function refusalOf(refusal: PlaceOrderRefusal, name: string): ActionResult {
   }
 }
 
-function productName(ctx: ActionContext): string {
-  const product = ctx.data.product as { name?: unknown } | undefined;
-  return typeof product?.name === "string" ? product.name : field(ctx, "productCode");
+function productName(ctx: ActionContext<CheckoutData>): string {
+  return ctx.data.product?.name ?? ctx.data.productCode ?? "";
 }
 
 /** The store's methods this platform can actually take (a method without a gateway is not offered). */
@@ -143,7 +163,7 @@ function paymentMessage(payment: PaymentDetails, code: string, store: StoreSetti
   const params = {
     code,
     amount: formatPrice(payment.amount, payment.currency, ctx.locale),
-    deadline: formatWhen(payment.expiresAt, ctx.locale, store.timezone),
+    deadline: formatWhen(payment.expiresAt, { locale: ctx.locale, timeZone: store.timezone }),
     instructions: payment.instructions ?? "",
     payUrl: payment.payUrl ?? "",
   };
@@ -152,10 +172,13 @@ function paymentMessage(payment: PaymentDetails, code: string, store: StoreSetti
 }
 
 /** A customer's file (proof, screenshot) as the domain stores it: the reference, and the bytes when they can be fetched. */
-export async function proofFrom(ctx: ActionContext, services: ResolvedFlowServices, photo: unknown): Promise<ProofInput | undefined> {
-  const media = photo as { fileRef?: unknown; mimeType?: unknown } | undefined;
-  if (typeof media?.fileRef !== "string" || media.fileRef === "") return undefined;
-  const proof: ProofInput = { fileRef: media.fileRef, ...(typeof media.mimeType === "string" && { mimeType: media.mimeType }) };
+export async function proofFrom(
+  ctx: Pick<ActionContext, "tenant" | "channel" | "log">,
+  services: ResolvedFlowServices,
+  media: InboundMedia | null | undefined,
+): Promise<ProofInput | undefined> {
+  if (!media?.fileRef) return undefined;
+  const proof: ProofInput = { fileRef: media.fileRef, ...(media.mimeType !== undefined && { mimeType: media.mimeType }) };
   if (services.files) {
     try {
       proof.bytes = await services.files.fetchFile({ tenantId: ctx.tenant.id, channel: ctx.channel }, media.fileRef, { maxBytes: MAX_PROOF_BYTES });
@@ -168,9 +191,9 @@ export async function proofFrom(ctx: ActionContext, services: ResolvedFlowServic
 }
 
 /** Where an order stands after "pay": what to tell the customer, and whether to keep waiting. */
-async function paymentState(ctx: ActionContext, code: string): Promise<ActionResult> {
+async function paymentState(ctx: Pick<ActionContext, "tenant" | "channel" | "user" | "chatId" | "locale">, code: string): Promise<ActionResult<"pending", never>> {
   const order = await findMyOrder(ctx.tenant.id, customerOf(ctx), code);
-  if (!order) return saying("stop", say("ordering.my_orders.not_found", { code }));
+  if (!order) return saying(END, say("ordering.my_orders.not_found", { code }));
   const status: OrderStatus = order.status;
   switch (status) {
     case "pending_payment":
@@ -181,21 +204,21 @@ async function paymentState(ctx: ActionContext, code: string): Promise<ActionRes
     case "completed":
       return { say: [say("ordering.checkout.paid_delivered", { code })] };
     default:
-      return saying("stop", say("ordering.checkout.order_closed", { code, status: t(ctx.locale, `ordering.status.${status}`) }));
+      return saying(END, say("ordering.checkout.order_closed", { code, status: t(ctx.locale, `ordering.status.${status}`) }));
   }
 }
 
 export function checkoutActions(services: ResolvedFlowServices): ActionRegistry {
   return {
-    async beginCheckout(ctx) {
+    beginCheckout: checkoutAction({ outcomes: ["single", "unavailable"] }, async (ctx) => {
       const ordering = services.ordering();
       // A fresh checkout: nothing from an earlier one (or from "my orders") carries over.
       const data = { orderCode: null, quantity: null, maxQuantity: null, method: null, snkAnswer: null, snkText: null, payUrl: null, proofPhoto: null };
       if (!ordering) return { ...unavailable(), data };
       const name = productName(ctx);
-      const orderable = await ordering.orderableQuantity(ctx.tenant.id, field(ctx, "productCode"));
+      const orderable = await ordering.orderableQuantity(ctx.tenant.id, ctx.data.productCode ?? "");
       if (!orderable.ok) {
-        return { data, ...saying("stop", say(orderable.reason === "sold_out" ? "ordering.refused.sold_out" : "ordering.refused.product_unavailable", { name })) };
+        return { data, ...saying(END, say(orderable.reason === "sold_out" ? "ordering.refused.sold_out" : "ordering.refused.product_unavailable", { name })) };
       }
       if (orderable.max === 1) {
         // One because it is the last one, or because the store sells one per order: say which.
@@ -203,29 +226,29 @@ export function checkoutActions(services: ResolvedFlowServices): ActionRegistry 
         return { data: { ...data, quantity: 1, maxQuantity: 1 }, outcome: "single", say: [say(why, { name })] };
       }
       return { data: { ...data, maxQuantity: orderable.max } };
-    },
+    }),
 
-    async loadTerms(ctx) {
+    loadTerms: checkoutAction({ outcomes: ["ask"] }, async (ctx) => {
       const store = await storeSettings(ctx.tenant.id);
       const snkText = store?.ordering.snkText.trim() ?? "";
       if (!snkText) return { data: { snkText: null } };
       // Back here for a smaller quantity: the very terms accepted in this checkout stand.
       if (ctx.data.snkAnswer === "accept" && ctx.data.snkText === snkText) return {};
       return { data: { snkText }, outcome: "ask" };
-    },
+    }),
 
-    async summarizeOrder(ctx) {
+    summarizeOrder: checkoutAction({ outcomes: ["fewer", "unavailable"] }, async (ctx) => {
       const ordering = services.ordering();
       if (!ordering) return unavailable();
       const quantity = Number(ctx.data.quantity);
-      const [entry, store] = await Promise.all([findCatalogEntry(ctx.tenant.id, field(ctx, "productCode")), storeSettings(ctx.tenant.id)]);
+      const [entry, store] = await Promise.all([findCatalogEntry(ctx.tenant.id, ctx.data.productCode ?? ""), storeSettings(ctx.tenant.id)]);
       const name = entry?.name ?? productName(ctx);
-      if (!entry || !store?.active) return saying("stop", say("ordering.refused.product_unavailable", { name }));
-      if (entry.available === 0) return saying("stop", say("ordering.refused.sold_out", { name }));
+      if (!entry || !store?.active) return saying(END, say("ordering.refused.product_unavailable", { name }));
+      if (entry.available === 0) return saying(END, say("ordering.refused.sold_out", { name }));
       if (entry.available < quantity) {
         return { say: [say("ordering.refused.not_enough_stock", { name, available: entry.available })], outcome: "fewer", data: { maxQuantity: entry.available } };
       }
-      if (usableMethods(store, ordering).length === 0) return saying("stop", say("ordering.checkout.no_methods"));
+      if (usableMethods(store, ordering).length === 0) return saying(END, say("ordering.checkout.no_methods"));
       const price = (amount: number) => formatPrice(amount, store.currency, ctx.locale);
       return {
         say: [
@@ -238,7 +261,7 @@ export function checkoutActions(services: ResolvedFlowServices): ActionRegistry 
           }),
         ],
       };
-    },
+    }),
 
     async paymentMethodChoices(ctx) {
       const ordering = services.ordering();
@@ -247,27 +270,27 @@ export function checkoutActions(services: ResolvedFlowServices): ActionRegistry 
       return { choices: methods.map((method) => ({ id: method, label: methodLabel(method) })) };
     },
 
-    async placeCustomerOrder(ctx) {
+    placeCustomerOrder: checkoutAction({ outcomes: ["fewer", "unavailable"] }, async (ctx) => {
       const ordering = services.ordering();
       if (!ordering) return unavailable();
       // Paying an order placed earlier ("my orders", or the store's terms changed mid-way).
-      if (field(ctx, "orderCode")) return {};
+      if (ctx.data.orderCode) return {};
       const placed = await ordering.placeOrder({
         tenantId: ctx.tenant.id,
         customer: customerOf(ctx),
-        items: [{ productCode: field(ctx, "productCode"), quantity: Number(ctx.data.quantity) }],
+        items: [{ productCode: ctx.data.productCode ?? "", quantity: Number(ctx.data.quantity) }],
         snkAccepted: ctx.data.snkAnswer === "accept",
       });
       if (!placed.ok) return refusalOf(placed, productName(ctx));
       ctx.log.info("order placed in chat", { orderCode: placed.order.code });
       return { data: { orderCode: placed.order.code } };
-    },
+    }),
 
-    async startOrderPayment(ctx) {
+    startOrderPayment: checkoutAction({ outcomes: ["manual", "pending", "method", "terms", "unavailable"] }, async (ctx) => {
       const ordering = services.ordering();
       if (!ordering) return unavailable();
-      const code = field(ctx, "orderCode");
-      const method = field(ctx, "method");
+      const code = ctx.data.orderCode ?? "";
+      const method = ctx.data.method ?? "";
       const customer = customerOf(ctx);
       let started = await ordering.startPayment(ctx.tenant.id, customer, code, method);
       if (!started.ok && started.reason === "snk_not_accepted" && ctx.data.snkAnswer === "accept") {
@@ -281,7 +304,7 @@ export function checkoutActions(services: ResolvedFlowServices): ActionRegistry 
           case "snk_not_accepted":
             return saying("terms", say("ordering.checkout.snk_changed"));
           case "awaiting_approval":
-            return saying("stop", say("ordering.checkout.proof_already_sent", { code }));
+            return saying(END, say("ordering.checkout.proof_already_sent", { code }));
           case "not_found":
           case "not_pending":
             return paymentState(ctx, code);
@@ -291,12 +314,12 @@ export function checkoutActions(services: ResolvedFlowServices): ActionRegistry 
       const message = paymentMessage(started.payment, code, store!, ctx);
       const data = { payUrl: started.payment.payUrl ?? null };
       return started.payment.method === "manual" ? { data, say: [message], outcome: "manual" } : { data, say: [message] };
-    },
+    }),
 
-    async submitProof(ctx) {
+    submitProof: checkoutAction({ outcomes: ["retry", "unavailable"] }, async (ctx) => {
       const ordering = services.ordering();
       if (!ordering) return unavailable();
-      const code = field(ctx, "orderCode");
+      const code = ctx.data.orderCode ?? "";
       const proof = await proofFrom(ctx, services, ctx.data.proofPhoto);
       // The photo's reference lives on sealed in the proof store, not in the conversation.
       const data = { proofPhoto: null };
@@ -309,49 +332,47 @@ export function checkoutActions(services: ResolvedFlowServices): ActionRegistry 
         case "empty":
           return { data, ...saying("retry", say("ordering.checkout.proof_reask")) };
         case "method_unavailable":
-          return { data, ...saying("stop", say("ordering.checkout.method_gone_after")) };
+          return { data, ...saying(END, say("ordering.checkout.method_gone_after")) };
         case "not_found":
         case "not_pending":
-          return { data, ...(await paymentState(ctx, code)), outcome: "stop" };
+          return { data, ...(await paymentState(ctx, code)), outcome: END };
       }
-    },
+    }),
 
     paymentWaitChoices(ctx) {
       const offerSimulation = services.simulatePayment !== undefined && ctx.data.method === "simulator";
       return { choices: offerSimulation ? [{ id: "simulate", label: { key: "ordering.checkout.simulate_pay" } }] : [] };
     },
 
-    async simulatePayment(ctx) {
+    simulatePayment: checkoutAction({ outcomes: ["pending", "unavailable"] }, async (ctx) => {
       if (!services.simulatePayment) return unavailable();
-      const code = field(ctx, "orderCode");
-      const paid = await services.simulatePayment({ tenantId: ctx.tenant.id, orderCode: code, payUrl: field(ctx, "payUrl") });
+      const code = ctx.data.orderCode ?? "";
+      const paid = await services.simulatePayment({ tenantId: ctx.tenant.id, orderCode: code, payUrl: ctx.data.payUrl ?? "" });
       if (!paid) return saying("pending", say("ordering.checkout.simulation_failed"));
       return paymentState(ctx, code);
-    },
+    }),
 
-    checkPayment(ctx) {
-      return paymentState(ctx, field(ctx, "orderCode"));
-    },
+    checkPayment: checkoutAction({ outcomes: ["pending"] }, (ctx) => paymentState(ctx, ctx.data.orderCode ?? "")),
 
-    async cancelCheckoutOrder(ctx) {
-      const code = field(ctx, "orderCode");
+    cancelCheckoutOrder: checkoutAction(async (ctx) => {
+      const code = ctx.data.orderCode ?? "";
       const cancelled = await cancelMyOrder(ctx.tenant.id, customerOf(ctx), code);
       if (cancelled.ok) return { say: [say("ordering.my_orders.cancelled", { code })] };
       if (cancelled.reason === "not_found") return { say: [say("ordering.my_orders.not_found", { code })] };
       return { say: [say("ordering.my_orders.cannot_cancel", { code, status: t(ctx.locale, `ordering.status.${cancelled.status}`) })] };
-    },
+    }),
   };
 }
 
 export function checkoutValidators(services: ResolvedFlowServices): ValidatorRegistry {
   return {
     /** The quantity within what one order may take right now: live stock and the per-order maximum. */
-    async orderQuantity(value, ctx) {
+    async orderQuantity(value, ctx: ActionContext<CheckoutData>) {
       const quantity = Number(value);
       const ordering = services.ordering();
       if (!ordering) return { ok: false, reask: { key: "ordering.unavailable" } };
       const name = productName(ctx);
-      const orderable = await ordering.orderableQuantity(ctx.tenant.id, field(ctx, "productCode"));
+      const orderable = await ordering.orderableQuantity(ctx.tenant.id, ctx.data.productCode ?? "");
       if (!orderable.ok) {
         return { ok: false, reask: { key: orderable.reason === "sold_out" ? "ordering.checkout.sold_out_now" : "ordering.checkout.gone_now", params: { name } } };
       }

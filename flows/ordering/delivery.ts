@@ -20,7 +20,8 @@
 import { randomUUID } from "node:crypto";
 import type { Types } from "mongoose";
 import { decryptSecret } from "../../storage/crypto.ts";
-import { deliveryMessage, formatWhen, type DeliveredLine } from "./order-notices.ts";
+import { deliveryMessage, type DeliveredLine } from "./order-notices.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { Order, type Actor, type OrderRecord, type OrderStatus } from "./order.ts";
 import { addressOf, chatOf, emit, logOf, type OrderingDeps } from "./ordering-deps.ts";
 import type { SendReport } from "../engine/index.ts";
@@ -142,7 +143,7 @@ export async function deliverOrder(deps: OrderingDeps, tenantId: Types.ObjectId,
 
   const sent = await deps.outbox.send(
     addressOf(chat),
-    [deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, chat.locale, store.timezone) })],
+    [deliveryMessage({ code: order.code, store: store.name, locale: chat.locale, lines, windowEnds: formatWhen(windowEndsAt, { locale: chat.locale, timeZone: store.timezone }) })],
     { locale: chat.locale },
   );
   if (!sent.ok && sent.late) {

@@ -46,7 +46,7 @@ export function resolveFlowServices(services: OrderingFlowServices = {}): Resolv
 }
 
 /** The writer as the ordering domain knows a customer. */
-export function customerOf(ctx: ActionContext): CustomerRef {
+export function customerOf(ctx: Pick<ActionContext, "channel" | "user" | "chatId" | "locale">): CustomerRef {
   return {
     channel: ctx.channel,
     channelUserId: ctx.user.id,
@@ -60,20 +60,12 @@ export function say(key: string, params?: TextParams): Outbound {
   return { text: params ? { key, params } : { key } };
 }
 
-/** Says something and takes the named outcome. */
-export function saying(outcome: string, ...messages: Outbound[]): ActionResult {
+/** Says something and takes the named outcome (`"end"` ends the flow). */
+export function saying<const Outcome extends string>(outcome: Outcome, ...messages: Outbound[]): ActionResult<Outcome, never> {
   return { say: messages, outcome };
 }
 
-/** A session field as a string ("" when unset). */
-export function field(ctx: ActionContext, name: string): string {
-  const value = ctx.data[name];
-  return typeof value === "string" ? value : typeof value === "number" ? String(value) : "";
-}
-
 /** The outcome every buying step takes when the platform runs without an ordering domain. */
-export const UNAVAILABLE = "unavailable";
-
-export function unavailable(): ActionResult {
-  return saying(UNAVAILABLE, say("ordering.unavailable"));
+export function unavailable(): ActionResult<"unavailable", never> {
+  return saying("unavailable", say("ordering.unavailable"));
 }

@@ -5,13 +5,13 @@
 // Every lookup pins the customer as well as the store: someone else's order code gets
 // exactly the answer a code that does not exist gets.
 import { t } from "../../locales/i18n.ts";
-import type { ActionContext, ActionRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
-import type { ChoiceView, Locale } from "../engine/message.ts";
+import type { ChoiceView, InboundMedia, Locale } from "../engine/message.ts";
 import { formatPrice } from "./catalog.ts";
-import { proofFrom } from "./checkout-flows.ts";
-import { formatWhen } from "./order-notices.ts";
-import { customerOf, field, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
+import { proofFrom, type CheckoutData } from "./checkout-flows.ts";
+import { formatWhen } from "../../locales/format-when.ts";
+import { customerOf, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
 import { cancelMyOrder } from "./order-cancellation.ts";
 import { findMyOrder, listMyOrders } from "./order-queries.ts";
 import { normalizeOrderCode, type OrderView } from "./order.ts";
@@ -21,7 +21,18 @@ import { storeSettings } from "./store-settings.ts";
 /** How many of a customer's orders the list offers (newest first). */
 const LISTED_ORDERS = 30;
 
-export const myOrdersFlow = defineFlow({
+/** What "my orders" keeps; paying hands `orderCode` and a fresh payment over to checkout. */
+export type MyOrdersData = Pick<CheckoutData, "orderCode" | "method" | "payUrl" | "snkAnswer" | "proofPhoto"> & {
+  commandArgs?: string | null;
+  viewCode?: string | null;
+  orderAction?: string | null;
+  claimText?: string | null;
+  claimPhoto?: InboundMedia | null;
+};
+
+const myOrdersAction = actionsFor<MyOrdersData>();
+
+export const myOrdersFlow = defineFlow<MyOrdersData>()({
   id: "my-orders",
   triggers: { commands: ["pesanansaya", "myorders"], keywords: { id: ["pesanan saya", "pesananku"], en: ["my orders"] } },
   help: "ordering.help.my_orders",
@@ -113,7 +124,7 @@ function answerable(order: OrderView, now: Date): boolean {
 
 /** What the customer should know about where an order stands, beyond its status. */
 function stateLine(order: OrderView, locale: Locale, timeZone: string, now: Date): string {
-  const when = (at: Date) => formatWhen(at, locale, timeZone);
+  const when = (at: Date) => formatWhen(at, { locale, timeZone });
   if (order.status === "pending_payment") {
     return order.payment.proofSubmittedAt ? t(locale, "ordering.my_orders.state.awaiting_approval") : t(locale, "ordering.my_orders.state.pay_before", { deadline: when(order.expiresAt) });
   }
@@ -130,16 +141,14 @@ function shownCode(typed: string): string {
 }
 
 export function myOrdersActions(services: ResolvedFlowServices): ActionRegistry {
-  const viewCode = (ctx: ActionContext) => field(ctx, "viewCode");
-
   return {
-    async openMyOrders(ctx) {
-      const args = field(ctx, "commandArgs").trim();
+    openMyOrders: myOrdersAction({ outcomes: ["byCode", "empty"] }, async (ctx) => {
+      const args = (ctx.data.commandArgs ?? "").trim();
       // `/pesanansaya INV-000123` shows that order straight away.
       if (args) return { data: { commandArgs: null, viewCode: args }, outcome: "byCode" };
       const orders = await listMyOrders(ctx.tenant.id, customerOf(ctx), { limit: 1 });
       return orders.length === 0 ? saying("empty", say("ordering.my_orders.none")) : { data: { viewCode: null, orderAction: null } };
-    },
+    }),
 
     async myOrderChoices(ctx) {
       const orders = await listMyOrders(ctx.tenant.id, customerOf(ctx), { limit: LISTED_ORDERS });
@@ -153,8 +162,8 @@ export function myOrdersActions(services: ResolvedFlowServices): ActionRegistry 
       return { choices };
     },
 
-    async showMyOrder(ctx) {
-      const typed = viewCode(ctx);
+    showMyOrder: myOrdersAction({ outcomes: ["notFound"] }, async (ctx) => {
+      const typed = ctx.data.viewCode ?? "";
       const [order, store] = await Promise.all([findMyOrder(ctx.tenant.id, customerOf(ctx), typed), storeSettings(ctx.tenant.id)]);
       if (!order) return saying("notFound", say("ordering.my_orders.not_found", { code: shownCode(typed) }));
       const now = new Date();
@@ -167,15 +176,15 @@ export function myOrdersActions(services: ResolvedFlowServices): ActionRegistry 
             status: statusText(ctx.locale, order),
             items: itemsOf(order, ctx.locale),
             total: formatPrice(order.total, order.currency, ctx.locale),
-            createdAt: formatWhen(order.createdAt, ctx.locale, timeZone),
+            createdAt: formatWhen(order.createdAt, { locale: ctx.locale, timeZone }),
             state: stateLine(order, ctx.locale, timeZone, now),
           }),
         ],
       };
-    },
+    }),
 
-    async myOrderActionChoices(ctx) {
-      const order = await findMyOrder(ctx.tenant.id, customerOf(ctx), viewCode(ctx));
+    myOrderActionChoices: myOrdersAction(async (ctx) => {
+      const order = await findMyOrder(ctx.tenant.id, customerOf(ctx), ctx.data.viewCode ?? "");
       const choices: ChoiceView[] = [];
       if (order?.status === "pending_payment" && !order.payment.proofSubmittedAt) {
         choices.push({ id: "pay", label: { key: "ordering.my_orders.pay" } }, { id: "cancel", label: { key: "ordering.my_orders.cancel" } });
@@ -184,41 +193,41 @@ export function myOrdersActions(services: ResolvedFlowServices): ActionRegistry 
         choices.push({ id: "confirm", label: { key: "ordering.my_orders.confirm" } }, { id: "claim", label: { key: "ordering.my_orders.claim" } });
       }
       return { choices };
-    },
+    }),
 
-    resumePayment(ctx) {
+    resumePayment: myOrdersAction({ outcomes: ["unavailable"] }, (ctx) => {
       if (!services.ordering()) return unavailable();
       // The checkout's payment step works on `orderCode`; a method is picked again.
-      return { data: { orderCode: viewCode(ctx), method: null, payUrl: null, snkAnswer: null, proofPhoto: null } };
-    },
+      return { data: { orderCode: ctx.data.viewCode ?? "", method: null, payUrl: null, snkAnswer: null, proofPhoto: null } };
+    }),
 
-    async cancelMine(ctx) {
-      const code = viewCode(ctx);
+    cancelMine: myOrdersAction(async (ctx) => {
+      const code = ctx.data.viewCode ?? "";
       const cancelled = await cancelMyOrder(ctx.tenant.id, customerOf(ctx), code);
       if (cancelled.ok) return { say: [say("ordering.my_orders.cancelled", { code })] };
       if (cancelled.reason === "not_found") return { say: [say("ordering.my_orders.not_found", { code })] };
       return { say: [say("ordering.my_orders.cannot_cancel", { code, status: t(ctx.locale, `ordering.status.${cancelled.status}`) })] };
-    },
+    }),
 
-    async confirmMine(ctx) {
-      const code = viewCode(ctx);
+    confirmMine: myOrdersAction(async (ctx) => {
+      const code = ctx.data.viewCode ?? "";
       const confirmed = await confirmOrder(ctx.tenant.id, customerOf(ctx), code);
       if (confirmed.ok) return { say: [say("ordering.my_orders.confirmed", { code })] };
       return { say: [say(`ordering.snk_answer.${confirmed.reason}`, { code })] };
-    },
+    }),
 
-    async claimMine(ctx) {
+    claimMine: myOrdersAction({ outcomes: ["retry", "unavailable"] }, async (ctx) => {
       const ordering = services.ordering();
       if (!ordering) return unavailable();
-      const code = viewCode(ctx);
+      const code = ctx.data.viewCode ?? "";
       const proof = await proofFrom(ctx, services, ctx.data.claimPhoto);
       const data = { claimPhoto: null };
       if (!proof) return { data, ...saying("retry", say("ordering.claim.screenshot_reask")) };
-      const claimed = await ordering.claimOrder(ctx.tenant.id, customerOf(ctx), code, { text: field(ctx, "claimText"), proof });
+      const claimed = await ordering.claimOrder(ctx.tenant.id, customerOf(ctx), code, { text: ctx.data.claimText ?? "", proof });
       if (claimed.ok) return { data: { ...data, claimText: null }, say: [say("ordering.claim.sent", { code })] };
       if (claimed.reason === "too_large") return { data, ...saying("retry", say("ordering.checkout.proof_too_large")) };
       if (claimed.reason === "claim_text_invalid") return { data, say: [say("ordering.claim.text_invalid", { max: claimed.max })] };
       return { data, say: [say(`ordering.snk_answer.${claimed.reason}`, { code })] };
-    },
+    }),
   };
 }

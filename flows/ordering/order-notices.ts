@@ -4,15 +4,6 @@
 import { t } from "../../locales/i18n.ts";
 import type { Locale, Outbound } from "../engine/message.ts";
 
-/** A moment as the customer reads it: in the store's time zone and the customer's language. */
-export function formatWhen(at: Date, locale: Locale, timeZone: string): string {
-  try {
-    return new Intl.DateTimeFormat(locale === "en" ? "en-GB" : "id-ID", { dateStyle: "medium", timeStyle: "short", timeZone }).format(at);
-  } catch {
-    return at.toISOString().replace("T", " ").slice(0, 16) + " UTC";
-  }
-}
-
 export interface DeliveredLine {
   name: string;
   payloads: string[];

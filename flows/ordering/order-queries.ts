@@ -1,4 +1,4 @@
-// Reading orders: a customer's own ("my orders"), and the seller's lists (issue 5).
+// Reading orders: a customer's own ("my orders"), and the seller's lists (/pesanan, /klaim).
 // Customer queries always pin the customer as well as the store, so a code that
 // belongs to someone else — or to another store — finds nothing.
 import { asObjectId } from "./object-ids.ts";
@@ -62,7 +62,7 @@ export async function listOrders(tenantId: string, filter: OrderListFilter = {})
   return docs.map(toOrderView);
 }
 
-/** SNK claims waiting for the seller's answer, newest first (issue 5 shows them with their screenshot). */
+/** SNK claims waiting for the seller's answer, newest first (/klaim shows them with their screenshot). */
 export async function listClaims(tenantId: string, opts: { limit?: number } = {}): Promise<OrderView[]> {
   const tenant = asObjectId(tenantId);
   if (!tenant) return [];

@@ -1,5 +1,5 @@
 // The ordering domain as one object: what the composition root builds once, and what
-// the ordering flow, the seller's admin flows (issue 5), the jobs and the payment routes
+// the ordering flow, the seller's admin flows, the jobs and the payment routes
 // call. Every verb is also exported from its own file with `deps` as first argument.
 //
 // ```ts
@@ -44,7 +44,7 @@ export interface Ordering {
   confirmOrder(tenantId: string, customer: CustomerKey, code: string): Promise<SnkAnswerResult>;
   claimOrder(tenantId: string, customer: CustomerKey, code: string, claim: { text: string; proof?: ProofInput }): Promise<SnkAnswerResult>;
 
-  // Seller side (issue 5).
+  // Seller side.
   findOrder(tenantId: string, code: string): Promise<OrderView | undefined>;
   listOrders(tenantId: string, filter?: OrderListFilter): Promise<OrderView[]>;
   listClaims(tenantId: string, opts?: { limit?: number }): Promise<OrderView[]>;

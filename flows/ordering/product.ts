@@ -21,7 +21,7 @@ const productSchema = new Schema(
     category: { type: String, trim: true, maxlength: 40, default: "" },
     /** At most this many units in one order; unset means the store's `maxQuantityPerOrder`. */
     perOrderMax: { type: Number, min: 1, max: 1000, validate: { validator: Number.isInteger, message: "perOrderMax is a whole number" } },
-    /** Available stock at or below this counts as low (issue 5 alerts the sellers once per crossing); 0 = never. */
+    /** Available stock at or below this counts as low (the sellers are alerted once per crossing); 0 = never. */
     lowStockThreshold: { type: Number, min: 0, default: 0, validate: { validator: Number.isInteger, message: "lowStockThreshold is a whole number" } },
   },
   { collection: "products", timestamps: true },

@@ -89,7 +89,7 @@ export interface OpenedProof {
   createdAt: Date;
 }
 
-/** Opens a stored proof for the seller (issue 5 shows it); `undefined` once purged. */
+/** Opens a stored proof for the seller (the order detail shows it); `undefined` once purged. */
 export async function openProof(tenantId: Types.ObjectId, proofId: Types.ObjectId): Promise<OpenedProof | undefined> {
   const doc = await ProofFile.findOne({ tenantId, _id: proofId }).lean().exec();
   if (!doc) return undefined;

@@ -1,13 +1,14 @@
 // The SNK window (syarat dan ketentuan): after delivery the customer has the store's
 // window (e.g. 24 hours) to confirm the goods work or to claim they do not, with a
 // screenshot. A reminder nudges them before it closes; a window left unanswered closes
-// as confirmed. Claims wait for a seller (issue 5: `listClaims`, `resolveClaim`).
+// as confirmed. Claims wait for a seller (`listClaims`, `resolveClaim`).
 //
 // Acceptance of the terms *before* checkout is recorded on the order by `placeOrder`
 // (`snkAccepted`) or `acceptSnk` (place-order.ts).
 import type { Types } from "mongoose";
 import { recordAudit } from "../../storage/models/index.ts";
-import { claimResolvedNotice, formatWhen, snkClosedNotice, snkReminder } from "./order-notices.ts";
+import { claimResolvedNotice, snkClosedNotice, snkReminder } from "./order-notices.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { asObjectId } from "./object-ids.ts";
 import { Order, actorRecord, actorWhere, normalizeOrderCode, toOrderView, type Actor, type CustomerKey, type OrderRecord, type OrderView, type SnkState } from "./order.ts";
 import { chatOf, emit, notifyCustomer, type OrderingDeps } from "./ordering-deps.ts";
@@ -145,7 +146,7 @@ export async function remindSnk(deps: OrderingDeps, tenantId: Types.ObjectId, or
   if (!order) return "skipped";
   const store = await storeSettings(tenantId);
   const chat = chatOf(order);
-  const windowEnds = formatWhen(order.snk!.windowEndsAt!, chat.locale, store?.timezone ?? "Asia/Jakarta");
+  const windowEnds = formatWhen(order.snk!.windowEndsAt!, { locale: chat.locale, timeZone: store?.timezone ?? "Asia/Jakarta" });
   await notifyCustomer(deps, chat, snkReminder({ code: order.code, store: store?.name ?? "", windowEnds }), "snk_reminder");
   return "sent";
 }

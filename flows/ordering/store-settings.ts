@@ -1,6 +1,6 @@
 // What a store decided about its checkout: payment methods and timeout, SNK text and
 // window, transfer instructions, how long payment proofs are kept. Sellers edit these
-// (issue 5's /settings); ordering reads them through `storeSettings` only, so a store
+// (/pengaturan); ordering reads them through `storeSettings` only, so a store
 // created before a setting existed still gets a sensible default.
 import { Types } from "mongoose";
 import type { Locale } from "../engine/message.ts";

@@ -3,13 +3,16 @@
 // platform owner's ids. Every part has a safe default, so the demo and tests run without.
 import type { MembershipChange, Outbox, UserFiles } from "../engine/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
-import type { OrderDesk } from "./order-flows.ts";
+import type { Ordering } from "../ordering/ordering.ts";
 import type { PlatformOwnerIds } from "./permissions.ts";
 
 export type { MembershipChange } from "../engine/index.ts";
 
 /** Where a store's members are told things outside a conversation (alerts): the platform's `Outbox`. */
 export type TeamOutbox = Pick<Outbox, "send">;
+
+/** The seller-side verbs of the ordering domain; the composition root passes its `Ordering`. */
+export type OrderDesk = Pick<Ordering, "approvePayment" | "rejectPayment" | "cancelOrder" | "refundOrder" | "resolveClaim" | "retryDelivery">;
 
 export interface AdminServices {
   /**

@@ -3,22 +3,21 @@
 import { Types } from "mongoose";
 import type { ActionRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
-import type { Locale } from "../engine/message.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { t } from "../../locales/i18n.ts";
 import { AuditLog } from "../../storage/models/index.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
-import { adminAction, commandArgs, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, commandArgs, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 
 export const auditFlow = defineFlow({
   id: "admin-audit",
+  guard: adminGuard("audit.read"),
   audience: "seller",
   triggers: { commands: ["audit"] },
   help: "admin.help.audit",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "list", outcomes: { stop: "stop" } },
-    list: { kind: "action", action: "adminAuditLog", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    list: { kind: "action", action: "adminAuditLog" },
   },
 });
 
@@ -41,10 +40,6 @@ function compact(value: unknown): string {
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
 }
 
-export function formatWhen(at: Date, timeZone: string, locale: Locale): string {
-  return new Intl.DateTimeFormat(locale === "id" ? "id-ID" : "en-GB", { timeZone, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit" }).format(at);
-}
-
 export function auditActions(services: ResolvedAdminServices): ActionRegistry {
   return {
     adminAuditLog: adminAction(services, "audit.read", async (ctx) => {
@@ -63,7 +58,7 @@ export function auditActions(services: ResolvedAdminServices): ActionRegistry {
             ? t(ctx.locale, "admin.audit.change", { before: e.before === undefined ? "–" : compact(e.before), after: e.after === undefined ? "–" : compact(e.after) })
             : "";
         return t(ctx.locale, "admin.audit.line", {
-          at: formatWhen(e.at, timeZone, ctx.locale),
+          at: formatWhen(e.at, { locale: ctx.locale, timeZone, style: "compact" }),
           who: e.actor.name ? `${e.actor.name} (${e.actor.channel} ${e.actor.userId})` : `${e.actor.channel} ${e.actor.userId}`,
           action: e.action,
           target: e.target.id !== undefined ? `${e.target.type} ${e.target.id}` : e.target.type,

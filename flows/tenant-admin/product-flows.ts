@@ -1,16 +1,16 @@
 // The seller's product commands: list, add (a short wizard), edit one field, set a price,
 // hide and show. Commands that name a product take its sku as an argument
 // (`/harga netflix-1m 30000`); without one, the seller picks it from a list.
-import type { ActionContext, ActionRegistry, AnswerValidator, ValidatorRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionContext, type ActionRegistry, type AnswerValidator, type ValidatorRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
-import { adminAction, audit, commandArgs, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, audit, commandArgs, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { CATALOG_WRITE } from "./permissions.ts";
 import { checkPrice } from "./price-input.ts";
-import { confirmBigPriceChange, currencyOf, priceActions, productPriceFlow } from "./price-flows.ts";
+import { confirmBigPriceChange, currencyOf, priceActions, productPriceFlow, type ProductData } from "./price-flows.ts";
 import {
   checkCategory,
   checkDescription,
@@ -29,25 +29,26 @@ import {
   type Verdict,
 } from "./products.ts";
 
-export const productListFlow = defineFlow({
+const productAction = actionsFor<ProductData>();
+
+export const productListFlow = defineFlow<ProductData>()({
   id: "admin-products",
+  guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
   triggers: { commands: ["produk", "products"] },
   help: "admin.help.products",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "list", outcomes: { stop: "stop" } },
-    list: { kind: "action", action: "adminListProducts", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    list: { kind: "action", action: "adminListProducts" },
   },
 });
 
-export const productAddFlow = defineFlow({
+export const productAddFlow = defineFlow<ProductData>()({
   id: "admin-product-add",
+  guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
   triggers: { commands: ["tambahproduk", "addproduct"] },
   help: "admin.help.product_add",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "prefill", outcomes: { stop: "stop" } },
     prefill: { kind: "action", action: "adminPrefillSku", next: "askSku", outcomes: { known: "askName" } },
     askSku: { kind: "ask", text: "admin.product.ask_sku", expect: "text", validator: "adminNewSku", saveAs: "sku", next: "askName", maxAttempts: 5 },
     askName: { kind: "ask", text: "admin.product.ask_name", expect: "text", validator: "adminProductName", saveAs: "name", next: "askPrice", maxAttempts: 5 },
@@ -74,20 +75,19 @@ export const productAddFlow = defineFlow({
         { id: "cancel", label: "admin.common.cancel", next: "cancelled" },
       ],
     },
-    save: { kind: "action", action: "adminCreateProduct", next: "stop", outcomes: { stop: "stop", taken: "askSku" } },
+    save: { kind: "action", action: "adminCreateProduct", outcomes: { taken: "askSku" } },
     cancelled: { kind: "end", text: "admin.common.cancelled" },
-    stop: { kind: "end" },
   },
 });
 
-export const productEditFlow = defineFlow({
+export const productEditFlow = defineFlow<ProductData>()({
   id: "admin-product-edit",
+  guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
   triggers: { commands: ["ubahproduk", "editproduct"] },
   help: "admin.help.product_edit",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "target", outcomes: { stop: "stop" } },
-    target: { kind: "action", action: "adminProductTarget", next: "field", outcomes: { pick: "pick", stop: "stop" } },
+    target: { kind: "action", action: "adminProductTarget", next: "field", outcomes: { pick: "pick" } },
     pick: { kind: "choose", text: "admin.product.pick", source: "adminProductChoices", saveAs: "sku", next: "target" },
     field: {
       kind: "choose",
@@ -104,7 +104,7 @@ export const productEditFlow = defineFlow({
     },
     askName: { kind: "ask", text: "admin.product.ask_name", expect: "text", validator: "adminProductName", saveAs: "value", next: "save", maxAttempts: 5 },
     askPrice: { kind: "ask", text: "admin.product.ask_price", expect: "text", validator: "adminProductPrice", saveAs: "value", next: "weigh", maxAttempts: 5 },
-    weigh: { kind: "action", action: "adminWeighPrice", next: "save", outcomes: { confirm: "confirm", stop: "stop" } },
+    weigh: { kind: "action", action: "adminWeighPrice", next: "save", outcomes: { confirm: "confirm" } },
     confirm: confirmBigPriceChange,
     askDescription: {
       kind: "ask",
@@ -119,37 +119,34 @@ export const productEditFlow = defineFlow({
     askCategory: { kind: "ask", text: "admin.product.ask_category", expect: "text", validator: "adminProductCategory", saveAs: "value", next: "save", maxAttempts: 5 },
     askPerOrderMax: { kind: "ask", text: "admin.product.ask_per_order_max", expect: "text", validator: "adminPerOrderMax", saveAs: "value", next: "save", maxAttempts: 5 },
     askLowStock: { kind: "ask", text: "admin.product.ask_low_stock", expect: "text", validator: "adminLowStockThreshold", saveAs: "value", next: "save", maxAttempts: 5 },
-    save: { kind: "action", action: "adminSaveProductField", next: "stop", outcomes: { stop: "stop" } },
+    save: { kind: "action", action: "adminSaveProductField" },
     kept: { kind: "end", text: "admin.product.price_kept" },
-    stop: { kind: "end" },
   },
 });
 
-export const productHideFlow = defineFlow({
+export const productHideFlow = defineFlow<ProductData>()({
   id: "admin-product-hide",
+  guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
   triggers: { commands: ["sembunyikan", "hide"] },
   help: "admin.help.product_hide",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "target", outcomes: { stop: "stop" } },
-    target: { kind: "action", action: "adminProductTarget", next: "save", outcomes: { pick: "pick", stop: "stop" } },
+    target: { kind: "action", action: "adminProductTarget", next: "save", outcomes: { pick: "pick" } },
     pick: { kind: "choose", text: "admin.product.pick", source: "adminProductChoices", saveAs: "sku", next: "target" },
-    save: { kind: "action", action: "adminSetVisibility", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    save: { kind: "action", action: "adminSetVisibility" },
   },
 });
 
-export const productShowFlow = defineFlow({
+export const productShowFlow = defineFlow<ProductData>()({
   id: "admin-product-show",
+  guard: adminGuard(CATALOG_WRITE),
   audience: "seller",
   triggers: { commands: ["tampilkan", "show"] },
   help: "admin.help.product_show",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "target", outcomes: { stop: "stop" } },
-    target: { kind: "action", action: "adminProductTarget", next: "save", outcomes: { pick: "pick", stop: "stop" } },
+    target: { kind: "action", action: "adminProductTarget", next: "save", outcomes: { pick: "pick" } },
     pick: { kind: "choose", text: "admin.product.pick", source: "adminProductChoices", saveAs: "sku", next: "target" },
-    save: { kind: "action", action: "adminSetVisibility", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    save: { kind: "action", action: "adminSetVisibility" },
   },
 });
 
@@ -217,7 +214,7 @@ export function productValidators(): ValidatorRegistry {
 }
 
 /** The wizard's answers, already checked by its validators, as a product draft. */
-function draftOf(d: Readonly<Record<string, unknown>>): ProductDraft {
+function draftOf(d: Readonly<ProductData>): ProductDraft {
   return {
     sku: String(d.sku),
     name: String(d.name),
@@ -258,28 +255,31 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
       return stop(say("admin.product.list", { count: products.length, lines: lines.join("\n") }));
     }),
 
-    adminPrefillSku: async (ctx) => {
+    adminPrefillSku: productAction({ outcomes: ["known"] }, async (ctx) => {
       const args = commandArgs(ctx);
       if (args === "") return {};
       const sku = checkSku(args.split(/\s+/)[0]);
       if (!sku.ok) return { say: [say(sku.key, sku.params)] };
       if (await skuTaken(ctx.tenant.id, sku.value)) return { say: [say("admin.product.sku_taken", { sku: sku.value })] };
       return { data: { sku: sku.value }, outcome: "known" };
-    },
+    }),
 
-    adminReviewProduct: async (ctx) => {
+    adminReviewProduct: productAction(async (ctx) => {
       const currency = await currencyOf(ctx.tenant.id);
       return { data: { summary: describeProduct(ctx.locale, draftOf(ctx.data), currency) } };
-    },
-
-    adminCreateProduct: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
-      const draft = draftOf(ctx.data);
-      const result = await createProduct(ctx.tenant.id, draft);
-      if ("taken" in result) return { say: [say("admin.product.sku_taken", { sku: draft.sku })], outcome: "taken" };
-      const { id: _id, ...after } = result.created;
-      await audit(ctx, actor, "product.create", { type: "product", id: after.sku }, { after });
-      return stop(say("admin.product.created", { sku: draft.sku, name: draft.name }));
     }),
+
+    adminCreateProduct: productAction(
+      { outcomes: ["taken"] },
+      adminAction<ProductData, "taken">(services, CATALOG_WRITE, async (ctx, actor) => {
+        const draft = draftOf(ctx.data);
+        const result = await createProduct(ctx.tenant.id, draft);
+        if ("taken" in result) return { say: [say("admin.product.sku_taken", { sku: draft.sku })], outcome: "taken" };
+        const { id: _id, ...after } = result.created;
+        await audit(ctx, actor, "product.create", { type: "product", id: after.sku }, { after });
+        return stop(say("admin.product.created", { sku: draft.sku, name: draft.name }));
+      }),
+    ),
 
     adminProductChoices: async (ctx) => {
       const [products, currency] = await Promise.all([listProductsWithStock(ctx.tenant.id), currencyOf(ctx.tenant.id)]);
@@ -295,8 +295,8 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
     },
 
     /** Finds the product a command names: by argument, by an earlier pick, or asks to pick one. */
-    adminProductTarget: async (ctx) => {
-      let sku = typeof ctx.data.sku === "string" ? ctx.data.sku : undefined;
+    adminProductTarget: productAction({ outcomes: ["pick"] }, async (ctx) => {
+      let sku = ctx.data.sku;
       let rest: string | null = null;
       if (sku === undefined) {
         const args = commandArgs(ctx);
@@ -312,26 +312,27 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
       const product = await findProduct(ctx.tenant.id, sku);
       if (!product) return stop(say("admin.product.unknown_sku", { sku }));
       return { data: { sku, productName: product.name, rest } };
-    },
-
-    adminSaveProductField: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
-      const field = String(ctx.data.field) as ProductField;
-      const value = ctx.data.value as string | number | null;
-      const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { [field]: value });
-      if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
-      const before = change.before[field];
-      const after = change.after[field];
-      await audit(ctx, actor, `product.${field}`, { type: "product", id: change.after.sku }, { before: { [field]: before }, after: { [field]: after } });
-      const currency = await currencyOf(ctx.tenant.id);
-      return stop(
-        say("admin.product.changed", {
-          sku: change.after.sku,
-          field: fieldName(ctx.locale, field),
-          before: fieldValueText(ctx.locale, field, before, currency),
-          after: fieldValueText(ctx.locale, field, after, currency),
-        }),
-      );
     }),
+
+    adminSaveProductField: productAction(
+      adminAction<ProductData>(services, CATALOG_WRITE, async (ctx, actor) => {
+        const field = ctx.data.field!;
+        const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { [field]: ctx.data.value ?? null });
+        if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
+        const before = change.before[field];
+        const after = change.after[field];
+        await audit(ctx, actor, `product.${field}`, { type: "product", id: change.after.sku }, { before: { [field]: before }, after: { [field]: after } });
+        const currency = await currencyOf(ctx.tenant.id);
+        return stop(
+          say("admin.product.changed", {
+            sku: change.after.sku,
+            field: fieldName(ctx.locale, field),
+            before: fieldValueText(ctx.locale, field, before, currency),
+            after: fieldValueText(ctx.locale, field, after, currency),
+          }),
+        );
+      }),
+    ),
 
     adminSetVisibility: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
       const status = ctx.flowId === "admin-product-hide" ? "hidden" : "active";

@@ -6,19 +6,18 @@ import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
-import { adminAction, commandArgs, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, commandArgs, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { salesReport, type Period } from "./sales-report.ts";
 
 export const reportFlow = defineFlow({
   id: "admin-report",
+  guard: adminGuard("reports.read"),
   audience: "seller",
   triggers: { commands: ["laporan", "report"] },
   help: "admin.help.report",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "report", outcomes: { stop: "stop" } },
-    report: { kind: "action", action: "adminSalesReport", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    report: { kind: "action", action: "adminSalesReport" },
   },
 });
 

@@ -1,22 +1,27 @@
 // `/pengaturan`: the store's name, language, terms (SNK), transfer instructions, payment
 // timeout and SNK window — shown as they are, then changed one at a time, each change
 // checked and written to the audit log.
-import type { ActionRegistry, ValidatorRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionContext, type ActionRegistry, type ValidatorRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
-import { adminAction, audit, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, audit, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { changeSetting, isSettingId, SETTINGS, type SettingId } from "./store-preferences.ts";
 
-export const settingsFlow = defineFlow({
+/** The setting picked (a `SettingId`, checked before use) and its new value, already checked. */
+type SettingsData = { setting?: string; value?: string | number };
+
+const settingsAction = actionsFor<SettingsData>();
+
+export const settingsFlow = defineFlow<SettingsData>()({
   id: "admin-settings",
+  guard: adminGuard("settings.write"),
   audience: "seller",
   triggers: { commands: ["pengaturan", "settings"] },
   help: "admin.help.settings",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "show", outcomes: { stop: "stop" } },
     show: { kind: "action", action: "adminShowSettings", next: "which" },
     which: {
       kind: "choose",
@@ -48,9 +53,8 @@ export const settingsFlow = defineFlow({
     askPayment: { kind: "ask", text: "admin.settings.ask.payment", expect: "text", max: 4096, validator: "adminSettingValue", saveAs: "value", next: "save", maxAttempts: 5 },
     askTimeout: { kind: "ask", text: "admin.settings.ask.timeout", expect: "text", validator: "adminSettingValue", saveAs: "value", next: "save", maxAttempts: 5 },
     askWindow: { kind: "ask", text: "admin.settings.ask.window", expect: "text", validator: "adminSettingValue", saveAs: "value", next: "save", maxAttempts: 5 },
-    save: { kind: "action", action: "adminSaveSetting", next: "stop", outcomes: { stop: "stop" } },
+    save: { kind: "action", action: "adminSaveSetting" },
     done: { kind: "end", text: "admin.common.ok" },
-    stop: { kind: "end" },
   },
 });
 
@@ -82,7 +86,7 @@ function shown(locale: Locale, id: SettingId, value: string | number): string {
 
 export function settingsValidators(): ValidatorRegistry {
   return {
-    adminSettingValue: (value, ctx) => {
+    adminSettingValue: (value, ctx: ActionContext<SettingsData>) => {
       const id = ctx.data.setting;
       if (!isSettingId(id)) return { ok: false };
       const verdict = SETTINGS[id].check(String(value ?? ""));
@@ -102,17 +106,19 @@ export function settingsActions(services: ResolvedAdminServices): ActionRegistry
       return { say: [say("admin.settings.current", values)] };
     },
 
-    adminSaveSetting: adminAction(services, "settings.write", async (ctx, actor) => {
-      const id = ctx.data.setting;
-      if (!isSettingId(id)) return stop(say("admin.common.cancelled"));
-      const value = ctx.data.value as string | number;
-      // Typed values passed `adminSettingValue` already; the language comes from a button.
-      const checked = id === "language" ? SETTINGS.language.check(String(value)) : { ok: true as const, value };
-      if (!checked.ok) return stop(say(checked.key, checked.params));
-      const change = await changeSetting(ctx.tenant.id, id, checked.value);
-      if (!change) throw new Error("store not found");
-      await audit(ctx, actor, `settings.${id}`, { type: "store", id: ctx.tenant.slug }, { before: { [id]: change.before }, after: { [id]: change.after } });
-      return stop(say("admin.settings.saved", { setting: settingLabel(ctx.locale, id), value: shown(ctx.locale, id, change.after) }));
-    }),
+    adminSaveSetting: settingsAction(
+      adminAction<SettingsData>(services, "settings.write", async (ctx, actor) => {
+        const id = ctx.data.setting;
+        if (!isSettingId(id)) return stop(say("admin.common.cancelled"));
+        const value = ctx.data.value ?? "";
+        // Typed values passed `adminSettingValue` already; the language comes from a button.
+        const checked = id === "language" ? SETTINGS.language.check(String(value)) : { ok: true as const, value };
+        if (!checked.ok) return stop(say(checked.key, checked.params));
+        const change = await changeSetting(ctx.tenant.id, id, checked.value);
+        if (!change) throw new Error("store not found");
+        await audit(ctx, actor, `settings.${id}`, { type: "store", id: ctx.tenant.slug }, { before: { [id]: change.before }, after: { [id]: change.after } });
+        return stop(say("admin.settings.saved", { setting: settingLabel(ctx.locale, id), value: shown(ctx.locale, id, change.after) }));
+      }),
+    ),
   };
 }

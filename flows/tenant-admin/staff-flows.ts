@@ -6,57 +6,53 @@ import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { Tenant, type Channel, type Role } from "../../storage/models/index.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
-import { adminAction, audit, commandArgs, roleName, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, audit, commandArgs, roleName, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
-import { formatWhen } from "./audit-flows.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { createInvite, INVITE_PREFIX, redeemInvite } from "./invites.ts";
 import { addMember, listMembers, parseMemberRef, removeMember, type MemberView } from "./staff.ts";
 
 export const staffListFlow = defineFlow({
   id: "admin-staff",
+  guard: adminGuard("staff.manage"),
   audience: "seller",
   triggers: { commands: ["staf", "staff"] },
   help: "admin.help.staff",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "list", outcomes: { stop: "stop" } },
-    list: { kind: "action", action: "adminListStaff", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    list: { kind: "action", action: "adminListStaff" },
   },
 });
 
 export const staffAddFlow = defineFlow({
   id: "admin-staff-add",
+  guard: adminGuard("staff.manage"),
   audience: "seller",
   triggers: { commands: ["tambahstaf", "addstaff"] },
   help: "admin.help.staff_add",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "add", outcomes: { stop: "stop" } },
-    add: { kind: "action", action: "adminAddStaff", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    add: { kind: "action", action: "adminAddStaff" },
   },
 });
 
 export const staffRemoveFlow = defineFlow({
   id: "admin-staff-remove",
+  guard: adminGuard("staff.manage"),
   audience: "seller",
   triggers: { commands: ["hapusstaf", "removestaff"] },
   help: "admin.help.staff_remove",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "remove", outcomes: { stop: "stop" } },
-    remove: { kind: "action", action: "adminRemoveStaff", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    remove: { kind: "action", action: "adminRemoveStaff" },
   },
 });
 
 export const staffInviteFlow = defineFlow({
   id: "admin-staff-invite",
+  guard: adminGuard("staff.manage"),
   audience: "seller",
   triggers: { commands: ["undang", "invite"] },
   help: "admin.help.staff_invite",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "invite", outcomes: { stop: "stop" } },
-    invite: { kind: "action", action: "adminInviteStaff", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    invite: { kind: "action", action: "adminInviteStaff" },
   },
 });
 
@@ -70,8 +66,7 @@ export const staffJoinFlow = defineFlow({
   id: "staff-join",
   triggers: { commands: ["gabung", "join"], startPayloads: [INVITE_PREFIX] },
   steps: {
-    join: { kind: "action", action: "adminRedeemInvite", next: "stop" },
-    stop: { kind: "end" },
+    join: { kind: "action", action: "adminRedeemInvite" },
   },
 });
 
@@ -151,7 +146,7 @@ export function staffActions(services: ResolvedAdminServices): ActionRegistry {
         storeSettings(ctx.tenant.id),
       ]);
       const bot = tenant?.channels?.telegram?.botUsername;
-      const expires = formatWhen(invite.expiresAt, store?.timezone ?? "Asia/Jakarta", ctx.locale);
+      const expires = formatWhen(invite.expiresAt, { locale: ctx.locale, timeZone: store?.timezone ?? "Asia/Jakarta", style: "compact" });
       const how = bot
         ? t(ctx.locale, "admin.staff.invite_link", { link: `https://t.me/${bot}?start=${invite.token}`, token: invite.token })
         : t(ctx.locale, "admin.staff.invite_command", { token: invite.token });

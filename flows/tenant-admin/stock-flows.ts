@@ -4,12 +4,12 @@
 //
 // Items typed in a chat wait in the conversation until "selesai", sealed with the store's
 // key: the session is stored in MongoDB, and stock payloads are never stored in the clear.
-import type { ActionContext, ActionRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionContext, type ActionRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { InboundMedia, Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { decryptSecret, encryptSecret } from "../../storage/crypto.ts";
-import { adminAction, audit, commandArgs, say, stop } from "./admin-access.ts";
+import { adminAction, adminGuard, audit, commandArgs, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { checkLowStock } from "./low-stock.ts";
 import type { Actor } from "./permissions.ts";
@@ -28,14 +28,30 @@ import {
   type StockLine,
 } from "./stock-import.ts";
 
-export const stockAddFlow = defineFlow({
+/** What adding stock keeps in the conversation. Typed items stay sealed (`staged`), never in the clear. */
+export type StockData = {
+  commandArgs?: string | null;
+  sku?: string;
+  productName?: string;
+  /** The items typed so far, sealed with the store's key. */
+  staged?: string;
+  stagedCount?: number;
+  /** The line number the next message's first item has, for problems by line. */
+  nextLine?: number;
+  chunk?: string | null;
+  file?: InboundMedia;
+};
+
+const stockAction = actionsFor<StockData>();
+
+export const stockAddFlow = defineFlow<StockData>()({
   id: "admin-stock-add",
+  guard: adminGuard("stock.write"),
   audience: "seller",
   triggers: { commands: ["tambahstok", "addstock"] },
   help: "admin.help.stock_add",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "begin", outcomes: { stop: "stop" } },
-    begin: { kind: "action", action: "adminBeginStock", next: "method", outcomes: { pick: "pick", staged: "askMore", stop: "stop" } },
+    begin: { kind: "action", action: "adminBeginStock", next: "method", outcomes: { pick: "pick", staged: "askMore" } },
     pick: { kind: "choose", text: "admin.stock.pick", source: "adminProductChoices", saveAs: "sku", next: "begin" },
     method: {
       kind: "choose",
@@ -47,25 +63,23 @@ export const stockAddFlow = defineFlow({
       ],
     },
     askLines: { kind: "ask", text: "admin.stock.ask_lines", expect: "text", max: 4096, saveAs: "chunk", next: "stage" },
-    stage: { kind: "action", action: "adminStageStock", next: "askMore", outcomes: { finish: "commit", retry: "askLines", stop: "stop" } },
+    stage: { kind: "action", action: "adminStageStock", next: "askMore", outcomes: { finish: "commit", retry: "askLines" } },
     askMore: { kind: "ask", text: "admin.stock.ask_more", expect: "text", max: 4096, saveAs: "chunk", next: "stage" },
-    commit: { kind: "action", action: "adminCommitStock", next: "stop", outcomes: { stop: "stop" } },
+    commit: { kind: "action", action: "adminCommitStock" },
     askFile: { kind: "ask", text: "admin.stock.ask_file", expect: "document", saveAs: "file", next: "importFile", reask: "admin.stock.reask_file" },
-    importFile: { kind: "action", action: "adminImportStockFile", next: "stop", outcomes: { stop: "stop", retry: "askFile" } },
+    importFile: { kind: "action", action: "adminImportStockFile", outcomes: { retry: "askFile" } },
     cancelled: { kind: "end", text: "admin.common.cancelled" },
-    stop: { kind: "end" },
   },
 });
 
 export const stockSummaryFlow = defineFlow({
   id: "admin-stock",
+  guard: adminGuard("stock.write"),
   audience: "seller",
   triggers: { commands: ["stok", "stock"], keywords: { id: ["stok"], en: ["stock"] } },
   help: "admin.help.stock",
   steps: {
-    access: { kind: "action", action: "adminAccess", next: "summary", outcomes: { stop: "stop" } },
-    summary: { kind: "action", action: "adminStockSummary", next: "stop", outcomes: { stop: "stop" } },
-    stop: { kind: "end" },
+    summary: { kind: "action", action: "adminStockSummary" },
   },
 });
 
@@ -76,12 +90,12 @@ const DONE_WORDS = new Set(["selesai", "sudah", "beres", "done", "finish", "fini
 
 const stagedContext = (tenantId: string) => `tenant-admin:${tenantId}:staged-stock`;
 
-function readStaged(ctx: ActionContext): StockLine[] {
+function readStaged(ctx: ActionContext<StockData>): StockLine[] {
   const sealed = ctx.data.staged;
-  return typeof sealed === "string" && sealed !== "" ? (JSON.parse(decryptSecret(sealed, stagedContext(ctx.tenant.id))) as StockLine[]) : [];
+  return sealed ? (JSON.parse(decryptSecret(sealed, stagedContext(ctx.tenant.id))) as StockLine[]) : [];
 }
 
-function sealStaged(ctx: ActionContext, lines: StockLine[]): string {
+function sealStaged(ctx: Pick<ActionContext, "tenant">, lines: StockLine[]): string {
   return encryptSecret(JSON.stringify(lines), stagedContext(ctx.tenant.id));
 }
 
@@ -148,7 +162,7 @@ function refusalText(locale: Locale, refusal: FileRefusal): string {
 
 export function stockActions(services: ResolvedAdminServices): ActionRegistry {
   /** Adds a checked batch and tells the seller what happened, in counts and line numbers only. */
-  const commit = async (ctx: ActionContext, actor: Actor, lines: StockLine[], source: "chat" | "file") => {
+  const commit = async (ctx: ActionContext<StockData>, actor: Actor, lines: StockLine[], source: "chat" | "file") => {
     const sku = String(ctx.data.sku);
     const product = await findProduct(ctx.tenant.id, sku);
     if (!product) return stop(say("admin.product.unknown_sku", { sku }));
@@ -173,8 +187,8 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
 
   return {
     /** Reads `/tambahstok SKU` (and any items typed under it), or an earlier pick. */
-    adminBeginStock: async (ctx) => {
-      let sku = typeof ctx.data.sku === "string" ? ctx.data.sku : undefined;
+    adminBeginStock: stockAction({ outcomes: ["pick", "staged"] }, async (ctx) => {
+      let sku = ctx.data.sku;
       let typed = "";
       if (sku === undefined) {
         const args = commandArgs(ctx);
@@ -202,21 +216,21 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
         say: [say("admin.stock.staged", { count: batch.lines.length, total: batch.lines.length })],
         outcome: "staged",
       };
-    },
+    }),
 
     /** One chat message of items, or "selesai". */
-    adminStageStock: async (ctx) => {
-      const chunk = String(ctx.data.chunk ?? "");
+    adminStageStock: stockAction({ outcomes: ["finish", "retry"] }, async (ctx) => {
+      const chunk = ctx.data.chunk ?? "";
       // The typed items must not stay in the session's plain data.
       const cleared = { chunk: null };
       if (DONE_WORDS.has(chunk.trim().toLowerCase())) {
-        if (Number(ctx.data.stagedCount ?? 0) === 0) return { ...stop(say("admin.stock.nothing_staged")), data: cleared };
+        if ((ctx.data.stagedCount ?? 0) === 0) return { ...stop(say("admin.stock.nothing_staged")), data: cleared };
         return { outcome: "finish", data: cleared };
       }
       const staged = readStaged(ctx);
-      const firstLine = Number(ctx.data.nextLine ?? 1);
+      const firstLine = ctx.data.nextLine ?? 1;
       const batch = readStockText(chunk, firstLine);
-      const again = staged.length === 0 ? "retry" : undefined;
+      const again = staged.length === 0 ? ("retry" as const) : undefined;
       if (batch.problems.length > 0) {
         return { data: cleared, say: [say("admin.stock.message_refused", { problems: problemsText(ctx.locale, batch) })], ...(again && { outcome: again }) };
       }
@@ -229,44 +243,49 @@ export function stockActions(services: ResolvedAdminServices): ActionRegistry {
         data: { ...cleared, staged: sealStaged(ctx, [...staged, ...batch.lines]), stagedCount: total, nextLine: firstLine + chunk.split(/\r?\n/).length },
         say: [say("admin.stock.staged", { count: batch.lines.length, total })],
       };
-    },
-
-    adminCommitStock: adminAction(services, "stock.write", async (ctx, actor) => {
-      const lines = readStaged(ctx);
-      const result = await commit(ctx, actor, lines, "chat");
-      return { ...result, data: { staged: "", stagedCount: 0 } };
     }),
 
-    adminImportStockFile: adminAction(services, "stock.write", async (ctx, actor) => {
-      const file = ctx.data.file as InboundMedia | undefined;
-      if (!file?.fileRef) return { say: [say("admin.stock.reask_file")], outcome: "retry" };
-      const kind = fileKindOf(file.fileName, file.mimeType);
-      if (!kind) return { say: [say("admin.stock.file.not_text_file")], outcome: "retry" };
-      if (!services.files) return stop(say("admin.stock.file.no_upload_here"));
-      const tooLarge = { reason: "too_large", maxBytes: MAX_STOCK_FILE_BYTES, ...(file.sizeBytes !== undefined && { bytes: file.sizeBytes }) } as const;
-      const refuseTooLarge = () => ({ say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, tooLarge) })], outcome: "retry" });
-      // The channel said how big the file is: no need to fetch it to refuse it.
-      if (tooLarge.bytes !== undefined && tooLarge.bytes > MAX_STOCK_FILE_BYTES) return refuseTooLarge();
-      let bytes: Buffer;
-      try {
-        bytes = await services.files.fetchFile({ tenantId: ctx.tenant.id, channel: ctx.channel }, file.fileRef, { maxBytes: MAX_STOCK_FILE_BYTES });
-      } catch (err) {
-        if ((err as { reason?: string }).reason === "too-large") return refuseTooLarge();
-        ctx.log.warn("stock file could not be fetched", { error: (err as Error).message });
-        return stop(say("admin.stock.file.unavailable"));
-      }
-      const batch = readStockFile(bytes, kind);
-      if ("reason" in batch) return { say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, batch) })], outcome: "retry" };
-      if (batch.problems.length > 0) {
-        return {
-          say: [say("admin.stock.file_rejected", { rejected: batch.problems.length, problems: problemsText(ctx.locale, batch) })],
-          outcome: "retry",
-        };
-      }
-      const result = await commit(ctx, actor, batch.lines, "file");
-      if (batch.headerSkipped) result.say = [say("admin.stock.header_skipped"), ...(result.say ?? [])];
-      return result;
-    }),
+    adminCommitStock: stockAction(
+      adminAction<StockData>(services, "stock.write", async (ctx, actor) => {
+        const lines = readStaged(ctx);
+        const result = await commit(ctx, actor, lines, "chat");
+        return { ...result, data: { staged: "", stagedCount: 0 } };
+      }),
+    ),
+
+    adminImportStockFile: stockAction(
+      { outcomes: ["retry"] },
+      adminAction<StockData, "retry">(services, "stock.write", async (ctx, actor) => {
+        const file = ctx.data.file;
+        if (!file?.fileRef) return { say: [say("admin.stock.reask_file")], outcome: "retry" };
+        const kind = fileKindOf(file.fileName, file.mimeType);
+        if (!kind) return { say: [say("admin.stock.file.not_text_file")], outcome: "retry" };
+        if (!services.files) return stop(say("admin.stock.file.no_upload_here"));
+        const tooLarge = { reason: "too_large", maxBytes: MAX_STOCK_FILE_BYTES, ...(file.sizeBytes !== undefined && { bytes: file.sizeBytes }) } as const;
+        const refuseTooLarge = () => ({ say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, tooLarge) })], outcome: "retry" as const });
+        // The channel said how big the file is: no need to fetch it to refuse it.
+        if (tooLarge.bytes !== undefined && tooLarge.bytes > MAX_STOCK_FILE_BYTES) return refuseTooLarge();
+        let bytes: Buffer;
+        try {
+          bytes = await services.files.fetchFile({ tenantId: ctx.tenant.id, channel: ctx.channel }, file.fileRef, { maxBytes: MAX_STOCK_FILE_BYTES });
+        } catch (err) {
+          if ((err as { reason?: string }).reason === "too-large") return refuseTooLarge();
+          ctx.log.warn("stock file could not be fetched", { error: (err as Error).message });
+          return stop(say("admin.stock.file.unavailable"));
+        }
+        const batch = readStockFile(bytes, kind);
+        if ("reason" in batch) return { say: [say("admin.stock.file_refused", { reason: refusalText(ctx.locale, batch) })], outcome: "retry" };
+        if (batch.problems.length > 0) {
+          return {
+            say: [say("admin.stock.file_rejected", { rejected: batch.problems.length, problems: problemsText(ctx.locale, batch) })],
+            outcome: "retry",
+          };
+        }
+        const result = await commit(ctx, actor, batch.lines, "file");
+        if (batch.headerSkipped) result.say = [say("admin.stock.header_skipped"), ...(result.say ?? [])];
+        return result;
+      }),
+    ),
 
     adminStockSummary: adminAction(services, "stock.write", async (ctx) => {
       const rows = await listProductsWithStock(ctx.tenant.id);

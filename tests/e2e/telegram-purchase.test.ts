@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import type { Types } from "mongoose";
 import type { Message, User } from "grammy/types";
 import { formatPrice } from "../../flows/ordering/catalog.ts";
-import { formatWhen } from "../../flows/ordering/order-notices.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { DELIVERY_LEASE_MS } from "../../flows/ordering/delivery.ts";
 import { Order, type OrderRecord } from "../../flows/ordering/order.ts";
 import { SIMULATOR_SIGNATURE_HEADER, simulatorSecretFrom } from "../../flows/ordering/payments/simulator.ts";
@@ -219,7 +219,7 @@ async function expectedGoods(store: Store, order: OrderRecord): Promise<string> 
   const locale = store.customerLocale;
   const payloads = await payloadsOf(store, order);
   const items = `${t(locale, "ordering.delivery_item", { name: store.product.name, count: payloads.length })}\n${payloads.join("\n")}`;
-  return t(locale, "ordering.delivery", { code: order.code, store: store.name, items, windowEnds: formatWhen(delivered.snk.windowEndsAt, locale, TIMEZONE) });
+  return t(locale, "ordering.delivery", { code: order.code, store: store.name, items, windowEnds: formatWhen(delivered.snk.windowEndsAt, { locale, timeZone: TIMEZONE }) });
 }
 
 // ---------------------------------------------------------------- a customer's way to "pay"
@@ -276,7 +276,7 @@ async function payLink(store: Store, customer: User): Promise<{ order: OrderReco
   await reply(store, customer, t(locale, "ordering.checkout.pay_link", {
     code: order.code,
     amount: price(store, order.total),
-    deadline: formatWhen(order.expiresAt, locale, TIMEZONE),
+    deadline: formatWhen(order.expiresAt, { locale, timeZone: TIMEZONE }),
     payUrl,
   }));
   return { order, payUrl };
@@ -371,7 +371,7 @@ describe("buying through Telegram from a running `niaga start`", () => {
       await reply(s, customer, t(locale, "ordering.checkout.transfer", {
         code: order.code,
         amount: price(s, order.total),
-        deadline: formatWhen(order.expiresAt, locale, TIMEZONE),
+        deadline: formatWhen(order.expiresAt, { locale, timeZone: TIMEZONE }),
         instructions: s.instructions,
       }));
       const askProof = await reply(s, customer, t(locale, "ordering.checkout.ask_proof"));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { ActionRegistry } from "../../flows/engine/actions.ts";
+import { action, type ActionRegistry } from "../../flows/engine/actions.ts";
 import { defineFlow } from "../../flows/engine/flow-schema.ts";
 import { ChatUser, newTenant, testEngine } from "./chat-harness.ts";
 
@@ -44,11 +44,11 @@ const signup = defineFlow({
 function registerActions(opts: { full?: boolean } = {}): ActionRegistry & { calls: number } {
   const registry = {
     calls: 0,
-    "members.register": (ctx: { data: Readonly<Record<string, unknown>> }) => {
+    "members.register": action({ outcomes: ["full"] }, (ctx) => {
       registry.calls++;
       if (opts.full) return { outcome: "full" };
       return { data: { memberNo: `M-${String(ctx.data.name).toUpperCase()}` } };
-    },
+    }),
   };
   return registry as unknown as ActionRegistry & { calls: number };
 }

@@ -14,7 +14,7 @@ import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { i18nTexts, renderText } from "../../flows/engine/texts.ts";
 import { createOrderingFlows } from "../../flows/ordering/catalog-flows.ts";
 import { formatPrice } from "../../flows/ordering/catalog.ts";
-import { formatWhen } from "../../flows/ordering/order-notices.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import type { SimulatedPayment } from "../../flows/ordering/flow-services.ts";
 import { Order, type CustomerKey, type CustomerRef, type OrderRecord } from "../../flows/ordering/order.ts";
 import { createOrdering, type Ordering } from "../../flows/ordering/ordering.ts";
@@ -231,7 +231,7 @@ describe("a full purchase in the chat", () => {
     assert.equal(order.total, 50_000);
     assert.ok(order.snk?.acceptedAt, "the SNK acceptance is recorded on the order");
     assert.deepEqual(texts(u), [
-      id("ordering.checkout.transfer", { code: order.code, amount: "Rp50.000", deadline: formatWhen(order.expiresAt, "id", TZ), instructions: "BCA 1234567890 a.n. Toko Chat" }),
+      id("ordering.checkout.transfer", { code: order.code, amount: "Rp50.000", deadline: formatWhen(order.expiresAt, { locale: "id", timeZone: TZ }), instructions: "BCA 1234567890 a.n. Toko Chat" }),
       id("ordering.checkout.ask_proof"),
     ]);
     assert.deepEqual(await stock(shop, "netflix"), { available: 3, reserved: 2, sold: 0 });
@@ -271,8 +271,8 @@ describe("a full purchase in the chat", () => {
         status: id("ordering.status.delivered"),
         items: id("ordering.my_orders.item_line", { name: "Netflix 1 Bulan", quantity: 2, price: "Rp50.000" }),
         total: "Rp50.000",
-        createdAt: formatWhen(delivered.createdAt, "id", TZ),
-        state: id("ordering.my_orders.state.snk_open", { windowEnds: formatWhen(delivered.snk!.windowEndsAt!, "id", TZ) }),
+        createdAt: formatWhen(delivered.createdAt, { locale: "id", timeZone: TZ }),
+        state: id("ordering.my_orders.state.snk_open", { windowEnds: formatWhen(delivered.snk!.windowEndsAt!, { locale: "id", timeZone: TZ }) }),
       }),
       id("ordering.my_orders.what_next"),
     ]);
@@ -300,7 +300,7 @@ describe("a full purchase in the chat", () => {
     const payUrl = order?.payment?.payUrl ?? "";
     assert.ok(payUrl.startsWith(`${base}/pay/sim/${shop.store.slug}/${order.code}?t=`), "a pay link to the simulator's page");
     assert.deepEqual(texts(u), [
-      id("ordering.checkout.pay_link", { code: order.code, amount: "Rp15.000", deadline: formatWhen(order.expiresAt, "id", TZ), payUrl }),
+      id("ordering.checkout.pay_link", { code: order.code, amount: "Rp15.000", deadline: formatWhen(order.expiresAt, { locale: "id", timeZone: TZ }), payUrl }),
       id("ordering.checkout.after_link"),
     ]);
     assert.deepEqual(u.choiceIds, ["simulate", "check", "cancelOrder", "menu"]);
@@ -594,7 +594,7 @@ describe("my orders", () => {
 
     await u.say("/pesanansaya");
     await u.press(order.code);
-    assert.ok(texts(u)[0].includes(id("ordering.my_orders.state.pay_before", { deadline: formatWhen(order.expiresAt, "id", TZ) })));
+    assert.ok(texts(u)[0].includes(id("ordering.my_orders.state.pay_before", { deadline: formatWhen(order.expiresAt, { locale: "id", timeZone: TZ }) })));
     assert.deepEqual(u.choiceIds, ["pay", "cancel", "list", "menu"]);
     await u.press("cancel");
     assert.deepEqual(texts(u), [id("ordering.my_orders.cancel_confirm", { viewCode: order.code })]);

@@ -3,7 +3,7 @@
 // goods once; a mistyped address shows a page too, not JSON.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { formatWhen } from "../../flows/ordering/order-notices.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { Order } from "../../flows/ordering/order.ts";
 import { t } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
@@ -47,7 +47,7 @@ test("on a phone, the pay page shows the deadline and the unit price, keeps the 
   assert.equal(opened?.status(), 200);
   const text = await page.locator("body").innerText();
   // The same words and time as the chat's "pay before …", in the store's time zone.
-  const deadline = t("id", "ordering.paypage.deadline", { deadline: formatWhen(order.expiresAt, "id", TIMEZONE) });
+  const deadline = t("id", "ordering.paypage.deadline", { deadline: formatWhen(order.expiresAt, { locale: "id", timeZone: TIMEZONE }) });
   assert.ok(text.includes(deadline), `"${deadline}" on the page:\n${text}`);
   assert.ok(text.includes("2 × Rp25.000"), `the unit price on the page:\n${text}`);
   assert.ok(text.includes("Rp50.000"));

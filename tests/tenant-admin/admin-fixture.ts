@@ -5,7 +5,7 @@ import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import type { Engine } from "../../flows/engine/engine.ts";
 import type { Audience, Inbound, InboundTenant, Locale } from "../../flows/engine/message.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
-import { catalogFlows, stockSummaryFlow } from "../../flows/ordering/catalog-flows.ts";
+import { catalogFlows } from "../../flows/ordering/catalog-flows.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
 import type { AdminServices } from "../../flows/tenant-admin/admin-services.ts";
 import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
@@ -60,8 +60,7 @@ export interface AdminHarness {
 
 export function adminEngine(services: AdminServices = {}): AdminHarness {
   const { lines, logFor } = capturingLog();
-  const storefront = { ...catalogFlows, flows: catalogFlows.flows.filter((flow) => flow !== stockSummaryFlow) };
-  const bundle = combineFlowBundles(storefront, createAdminFlows(services));
+  const bundle = combineFlowBundles(catalogFlows, createAdminFlows(services));
   const engine = testEngine({
     ...bundle,
     sessions: new MongoSessionStore(),

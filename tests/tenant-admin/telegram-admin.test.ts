@@ -9,7 +9,7 @@ import { memberAudience } from "../../flows/engine/audience.ts";
 import { createEngine } from "../../flows/engine/engine.ts";
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
-import { catalogFlows, stockSummaryFlow } from "../../flows/ordering/catalog-flows.ts";
+import { catalogFlows } from "../../flows/ordering/catalog-flows.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
@@ -28,7 +28,7 @@ describe("admin commands in a Telegram store bot", () => {
 
   before(async () => {
     const bundle = combineFlowBundles(
-      { ...catalogFlows, flows: catalogFlows.flows.filter((flow) => flow !== stockSummaryFlow) },
+      catalogFlows,
       createAdminFlows({ files: { fetchFile: (from, fileRef, { maxBytes }) => running.bots!.downloadFile(from.tenantId, fileRef, { maxBytes }) } }),
     );
     const engine = createEngine({ ...bundle, sessions: new MongoSessionStore(), audienceOf: withPlatformOwners(memberAudience(), []) });

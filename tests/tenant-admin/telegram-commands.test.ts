@@ -23,7 +23,7 @@ import { Order, type CustomerRef, type OrderRecord } from "../../flows/ordering/
 import { Product } from "../../flows/ordering/product.ts";
 import { addStockItems, StockItem } from "../../flows/ordering/stock-item.ts";
 import { roleMayStart } from "../../flows/tenant-admin/admin-flows.ts";
-import { formatWhen } from "../../flows/tenant-admin/audit-flows.ts";
+import { formatWhen } from "../../locales/format-when.ts";
 import { StaffInvite } from "../../flows/tenant-admin/invites.ts";
 import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { startOfStoreDay } from "../../flows/tenant-admin/sales-report.ts";
@@ -40,7 +40,7 @@ const STORE_NAME = "Toko Kilat";
 /** The platform owner (`OWNER_CHAT_IDS`): known before the emulator makes users, since the engine needs it. */
 const PLATFORM_OWNER_ID = 555_000_111;
 const rp = (amount: number) => formatPrice(amount, "IDR", ID);
-const when = (at: Date) => formatWhen(at, ZONE, ID);
+const when = (at: Date) => formatWhen(at, { locale: ID, timeZone: ZONE, style: "compact" });
 
 describe("every seller command in a Telegram store bot, with the platform's wiring", () => {
   let stores: Stores;

@@ -1,5 +1,5 @@
 // Manual payment: the customer transfers money to the store's account following its
-// instructions, sends a photo of the receipt, and a seller approves (issue 5) — which
+// instructions, sends a photo of the receipt, and a seller approves (/setujui) — which
 // delivers through the same exactly-once path as a gateway webhook — or rejects.
 import { recordAudit } from "../../../storage/models/index.ts";
 import { rejectedNotice } from "../order-notices.ts";

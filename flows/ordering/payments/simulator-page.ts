@@ -11,7 +11,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { escapeHtml, pageLocale, sendNoticePage, sendPage } from "../../engine/index.ts";
 import { t } from "../../../locales/i18n.ts";
 import { formatPrice } from "../catalog.ts";
-import { formatWhen } from "../order-notices.ts";
+import { formatWhen } from "../../../locales/format-when.ts";
 import { Order, normalizeOrderCode, type OrderRecord } from "../order.ts";
 import { storeSettingsBySlug, type StoreSettings } from "../store-settings.ts";
 import { SIMULATOR_SIGNATURE_HEADER, type SimulatorGateway, type SimulatorWebhookBody } from "./simulator.ts";
@@ -103,7 +103,7 @@ function orderPanel({ store, order, token }: Payable, notice: string | null): st
   const action = `/pay/sim/${encodeURIComponent(store.slug)}/${encodeURIComponent(order.code)}?t=${encodeURIComponent(token)}`;
   const status = order.status;
   // The chat's "pay before …", in the same words, format and time zone.
-  const deadline = t(locale, "ordering.paypage.deadline", { deadline: formatWhen(order.expiresAt, locale, store.timezone) });
+  const deadline = t(locale, "ordering.paypage.deadline", { deadline: formatWhen(order.expiresAt, { locale, timeZone: store.timezone }) });
   const state =
     status === "pending_payment"
       ? `<p class="deadline">${escapeHtml(deadline)}</p>
