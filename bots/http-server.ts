@@ -22,7 +22,6 @@
  * with the error id, and request counts and latency by route in prom-client.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import fastify, { LogController, type FastifyError, type FastifyPluginAsync } from "fastify";
 import { Registry, collectDefaultMetrics, Counter, Histogram } from "prom-client";
@@ -30,6 +29,7 @@ import type winston from "winston";
 import { sendFailurePage, sendMissingPage, wantsPage } from "./error-pages.ts";
 import { metricsRoute, type MetricsAccess } from "./metrics-endpoint.ts";
 import { requestLog } from "./request-log.ts";
+import { newErrorId } from "../flows/engine/index.ts";
 
 type ReadinessCheck = () => Promise<boolean> | boolean;
 
@@ -87,7 +87,8 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     serverFactory: (handler) => ((answer = handler), server),
     loggerInstance: requestLog(opts.log),
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomBytes(4).toString("hex"),
+    // The request id is the error id a 500 shows: one maker for both.
+    genReqId: () => newErrorId(),
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
   });

@@ -11,7 +11,7 @@
  * something fails outside the engine, the customer gets `common.error_apology` with an
  * error id that is in the log line too.
  */
-import { randomBytes, timingSafeEqual, createHash } from "node:crypto";
+import { timingSafeEqual, createHash } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { Bot, GrammyError } from "grammy";
 import type { Context } from "grammy";
@@ -20,7 +20,7 @@ import { run, sequentialize } from "@grammyjs/runner";
 import type { RunnerHandle } from "@grammyjs/runner";
 import type { SendReport } from "../../flows/engine/index.ts";
 import type { EngineLog } from "../../flows/engine/index.ts";
-import { ChatQueue } from "../../flows/engine/index.ts";
+import { ChatQueue, newErrorId } from "../../flows/engine/index.ts";
 import type { Engine } from "../../flows/engine/index.ts";
 import type { InboundMessage, InboundTenant, Locale, Outbound } from "../../flows/engine/index.ts";
 import { resolveLocale, t } from "../../locales/i18n.ts";
@@ -436,7 +436,7 @@ export class StoreBot {
     try {
       await work();
     } catch (error) {
-      const errorId = randomBytes(4).toString("hex").toUpperCase();
+      const errorId = newErrorId();
       this.#log.error("telegram update could not be answered", { tenant: this.tenant.slug, errorId, error: describe(error) });
       if (error instanceof GrammyError && (error.error_code === 401 || error.error_code === 403)) return;
       await this.bot.api.sendMessage(chatId, t(locale, "common.error_apology", { errorId })).catch((apologyError: unknown) => {

@@ -9,7 +9,7 @@ import { combineFlowBundles, type FlowBundle } from "../engine/flow-bundle.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { findCatalogEntry, formatPrice, listCatalog, storeCurrency } from "./catalog.ts";
-import { checkoutActions, checkoutFlow, checkoutValidators } from "./checkout-flows.ts";
+import { checkoutActions, checkoutFlow, checkoutValidators, type ShownProduct } from "./checkout-flows.ts";
 import { resolveFlowServices, type OrderingFlowServices } from "./flow-services.ts";
 import { myOrdersActions, myOrdersFlow } from "./my-orders-flows.ts";
 import { HOLDING_STATUSES, Order } from "./order.ts";
@@ -35,17 +35,6 @@ export const welcomeFlow = defineFlow({
     howTo: { kind: "end", text: "catalog.how_to" },
   },
 });
-
-/** A product as the catalog shows it, and as checkout reads its name. */
-export interface ShownProduct {
-  code: string;
-  name: string;
-  description: string;
-  about: string;
-  price: string;
-  available: number;
-  stock: string;
-}
 
 export type CatalogData = {
   productCount?: number;

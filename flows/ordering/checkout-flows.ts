@@ -13,7 +13,6 @@ import { defineFlow } from "../engine/flow-schema.ts";
 import type { ChoiceView, InboundMedia, Outbound } from "../engine/message.ts";
 import { findCatalogEntry, formatPrice } from "./catalog.ts";
 import { formatWhen } from "../../locales/format-when.ts";
-import type { ShownProduct } from "./catalog-flows.ts";
 import { customerOf, say, saying, unavailable, type ResolvedFlowServices } from "./flow-services.ts";
 import { cancelMyOrder } from "./order-cancellation.ts";
 import { findMyOrder } from "./order-queries.ts";
@@ -31,6 +30,17 @@ const LABELLED_METHODS = new Set(["manual", "simulator"]);
  * What checkout keeps in the conversation. The catalog hands over `productCode` and
  * `product`; "my orders" hands over `orderCode` to pay an open order.
  */
+/** A product as the catalog shows it, and as checkout reads its name. */
+export interface ShownProduct {
+  code: string;
+  name: string;
+  description: string;
+  about: string;
+  price: string;
+  available: number;
+  stock: string;
+}
+
 export type CheckoutData = {
   productCode?: string;
   product?: Partial<ShownProduct>;

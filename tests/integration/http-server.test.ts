@@ -90,7 +90,7 @@ describe("platform HTTP server", () => {
     const first = await fetch(`${base}/noted`, { method: "POST" });
     const second = await fetch(`${base}/healthz`);
     const id = first.headers.get("x-request-id") ?? "";
-    assert.match(id, /^[0-9a-f]{8}$/);
+    assert.match(id, /^[0-9A-F]{8}$/);
     assert.notEqual(second.headers.get("x-request-id"), id);
     const line = logged.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === "a route logs");
     assert.equal(line?.reqId, id);
@@ -127,8 +127,8 @@ describe("platform HTTP server", () => {
     assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
     const page = await res.text();
     assert.match(page, /Sorry, something went wrong on our side/);
-    const errorId = /give the store this code: ([0-9a-f]{8})/.exec(page)?.[1] ?? "";
-    assert.match(errorId, /^[0-9a-f]{8}$/, page);
+    const errorId = /give the store this code: ([0-9A-F]{8})/.exec(page)?.[1] ?? "";
+    assert.match(errorId, /^[0-9A-F]{8}$/, page);
     assert.equal(res.headers.get("x-request-id"), errorId, "the error id is the request's id");
     assert.ok(logged.some((line) => line.includes(errorId) && line.includes("kaboom")));
 
