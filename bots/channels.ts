@@ -6,9 +6,11 @@
  * Adding a channel: a folder under `adapters/` whose class implements `Channel`
  * (flows/engine/channel.ts), and one line in `CHANNELS` below.
  */
+import { TELEGRAM_CHANNEL } from "../adapters/telegram/customer-records.ts";
 import { TelegramChannel } from "../adapters/telegram/telegram-channel.ts";
 import type { Channel, Engine, EngineLog } from "../flows/engine/index.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
+import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import type { Config } from "./config.ts";
 import type { PlatformHttp } from "./http-server.ts";
@@ -58,4 +60,9 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
 /** The channels of `niaga start`, made for this engine. */
 export function platformChannels(setup: ChannelSetup): Channel[] {
   return CHANNELS.map((make) => make(setup));
+}
+
+/** `OWNER_CHAT_IDS` are user ids on the owner bot's channel, Telegram: there they act as sellers in every store. */
+export function platformOwners(config: Pick<Config, "ownerChatIds">): PlatformOwners {
+  return { channel: TELEGRAM_CHANNEL, userIds: config.ownerChatIds };
 }

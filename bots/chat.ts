@@ -12,7 +12,7 @@ import { platformFlows } from "../flows/platform.ts";
 import { connectMongo, disconnectMongo } from "../storage/connection.ts";
 import { createCoordination } from "../storage/coordination.ts";
 import { configureEncryption } from "../storage/crypto.ts";
-import { runChatCommand } from "./channels.ts";
+import { platformOwners, runChatCommand } from "./channels.ts";
 import type { ChatIo, OpenChatEngine } from "./channels.ts";
 import { createCommerce } from "./commerce.ts";
 import { loadConfig } from "./config.ts";
@@ -52,11 +52,11 @@ function chatEngine(options: ChatCommandOptions): OpenChatEngine {
               files: channels,
               encryptionKey: config.encryptionKey,
               payPageUrl: () => config.publicUrl ?? `http://127.0.0.1:${config.httpPort}`,
-              ownerChatIds: config.ownerChatIds,
+              platformOwners: platformOwners(config),
               onMembershipChanged: (change) => channels.membershipChanged(change),
             }).flows
           : platformFlows);
-      const engine = createPlatformEngine({ flows, config, coordination, ...(audience && { audience }) });
+      const engine = createPlatformEngine({ flows, config, coordination, channels, ...(audience && { audience }) });
       return { engine, close };
     } catch (error) {
       await close();

@@ -31,10 +31,11 @@ import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../flows/ordering/payments/simulator.ts";
 import { createPlatformFlows } from "../flows/platform.ts";
 import { checkLowStock, LOW_STOCK_JOB } from "../flows/tenant-admin/low-stock.ts";
-import type { PlatformOwnerIds } from "../flows/tenant-admin/permissions.ts";
+import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { alertSellers, isSellerAlert } from "../flows/tenant-admin/seller-alerts.ts";
 import type { RateLimiter } from "../storage/rate-limit.ts";
 import { requireEncryptionKey } from "./config.ts";
+import { platformOwners } from "./channels.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -55,7 +56,7 @@ export interface CommerceOptions {
    */
   agenda?: Agenda;
   limiter?: RateLimiter;
-  ownerChatIds?: PlatformOwnerIds;
+  platformOwners?: PlatformOwners;
   /** Hears of every member added, re-roled, removed or joined (channels with per-member menus update them): `Channels`. */
   onMembershipChanged?: (change: MembershipChange) => void | Promise<void>;
   /**
@@ -121,7 +122,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.files && { files: opts.files }),
       outbox,
       ...(opts.limiter && { limiter: opts.limiter }),
-      ...(opts.ownerChatIds && { ownerChatIds: opts.ownerChatIds }),
+      ...(opts.platformOwners && { platformOwners: opts.platformOwners }),
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
     },
   });
@@ -167,7 +168,7 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     webhookUrl: local,
     agenda: scheduler.agenda,
     limiter: coordination.limiter,
-    ownerChatIds: config.ownerChatIds,
+    platformOwners: platformOwners(config),
     onMembershipChanged: (change) => channels.membershipChanged(change),
   });
   http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));

@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
       userId: as === "seller" ? DEMO_SELLER : DEMO_CUSTOMER,
       userName: as === "seller" ? "Pemilik Toko Demo" : "Pelanggan Demo",
       locale,
-      engine: createPlatformEngine({ flows: commerce.flows, config: { ownerChatIds: [] }, coordination }),
+      engine: createPlatformEngine({ flows: commerce.flows, config: { ownerChatIds: [] }, coordination, channels }),
       console: consoleChannel,
       io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
     });

@@ -15,6 +15,7 @@ import type { Audience, Channels, Engine, EngineOptions, FlowBundle } from "../f
 import { withPlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import type { Config } from "./config.ts";
+import { platformOwners } from "./channels.ts";
 import { tenantLogger } from "./logger.ts";
 
 /** A send the channel has not answered within this long counts as failed (a delivery keeps its claim until it answers). */
@@ -31,6 +32,8 @@ export interface PlatformEngineOptions {
   coordination: Coordination;
   /** Everyone is this audience (`niaga chat --as`); by default members are sellers, the rest customers. */
   audience?: Audience;
+  /** The channels of this process, for what each can show (`ctx.requireCapability`). */
+  channels?: Pick<Channels, "get">;
   /** What the engine watches to hold messages while the database is down (`niaga start`). */
   outages?: EngineOptions["outages"];
 }
@@ -42,9 +45,10 @@ export function createPlatformEngine(opts: PlatformEngineOptions): Engine {
     sessions: new MongoSessionStore(),
     lock: opts.coordination.lock,
     // The platform owner acts in every store as a seller (the admin flows check what they may do).
-    audienceOf: audience ? () => audience : withPlatformOwners(memberAudience(), opts.config.ownerChatIds),
+    audienceOf: audience ? () => audience : withPlatformOwners(memberAudience(), platformOwners(opts.config)),
     storeFlows: new MongoStoreFlows(),
     logFor: tenantLogger,
     ...(opts.outages && { outages: opts.outages }),
+    ...(opts.channels && { capabilitiesOf: (name: string) => opts.channels!.get(name)?.capabilities }),
   });
 }

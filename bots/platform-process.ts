@@ -109,6 +109,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       flows: options.flows ?? attachment.flows ?? platformFlows,
       config,
       coordination,
+      channels,
       // Turns need MongoDB; without Redis they go on under in-process locks and limits.
       outages: {
         down: () => (health.isUp("mongodb") ? [] : ["mongodb"]),

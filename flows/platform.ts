@@ -31,7 +31,7 @@ export interface PlatformFlowServices {
  * const flows = createPlatformFlows({
  *   ordering: () => ordering,                              // set once wireDomain built it
  *   storefront: { files: channels },                        // proof bytes, from any channel
- *   admin: { files: channels, outbox, limiter: coordination.limiter, ownerChatIds: config.ownerChatIds },
+ *   admin: { files: channels, outbox, limiter: coordination.limiter, platformOwners: config.ownerChatIds },
  * });
  * ```
  */

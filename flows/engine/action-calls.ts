@@ -11,6 +11,7 @@ import { DependencyOutage } from "./outage.ts";
 import type { Conversation, SessionData } from "./session.ts";
 import { readOnlyData } from "./conversation-draft.ts";
 import type { TurnDeps } from "./turn-deps.ts";
+import { NotSupportedOnChannel, requireCapability } from "./channel.ts";
 
 /** How a flow's guard answered: let in, refused with its own answer (already said), or refused as if the flow did not exist. */
 export type Admission = "allowed" | "answered" | "unheard";
@@ -82,8 +83,14 @@ export class ActionCalls {
 
   /** Logs the failure with flow and step, and apologises with the error id the log line carries. */
   reportFailure(err: unknown, what: string, meta: Record<string, unknown> = {}): void {
-    const errorId = newErrorId();
     const conversation = this.#conversation();
+    if (err instanceof NotSupportedOnChannel) {
+      // Not a fault: this channel cannot do what the step needs. Say so; there is nothing to look up.
+      this.#deps.log.info(`${what} needs what this channel lacks`, { tenant: this.#inbound.tenant.slug, flow: conversation?.flowId, step: conversation?.stepId, ...meta, capability: err.capability });
+      this.#replies.push({ text: { key: "engine.not_supported_here" } });
+      return;
+    }
+    const errorId = newErrorId();
     this.#deps.log.error(`${what} failed`, {
       tenant: this.#inbound.tenant.slug,
       flow: conversation?.flowId,
@@ -123,6 +130,10 @@ export class ActionCalls {
       flowId,
       stepId,
       data: readOnlyData(data),
+      requireCapability: (capability) => {
+        const capabilities = this.#deps.capabilitiesOf(inbound.channel);
+        if (capabilities) requireCapability({ name: inbound.channel, capabilities }, capability);
+      },
       log: {
         info: (message, extra) => log.info(message, { ...meta, ...extra }),
         warn: (message, extra) => log.warn(message, { ...meta, ...extra }),

@@ -2,6 +2,7 @@
 // validators, registered with the engine and referenced by name from flows.
 import type { Audience, ChoiceView, InboundTenant, InboundUser, Locale, Outbound } from "./message.ts";
 import type { SessionData } from "./session.ts";
+import type { Capability } from "./channel.ts";
 
 /** The minimal logger the engine and actions write to (a winston logger fits). */
 export interface EngineLog {
@@ -26,6 +27,11 @@ export interface ActionContext<Data = SessionData> {
   stepId: string;
   /** The conversation's data so far; return `data` to change it. */
   data: Readonly<Data>;
+  /**
+   * Throws `NotSupportedOnChannel` unless this chat's channel has `capability`; the engine
+   * then tells the user politely that this cannot be done here (no error id: nothing broke).
+   */
+  requireCapability(capability: Capability): void;
   /** Logs with the tenant slug and flow id already attached. Never log secrets. */
   log: EngineLog;
 }

@@ -14,6 +14,7 @@ import type { SessionStore, StoredSession } from "./session.ts";
 import { i18nTexts, type TextCatalog } from "./texts.ts";
 import { SessionCache } from "./session-cache.ts";
 import { StaleSession, Turn } from "./turn.ts";
+import type { ChannelCapabilities } from "./channel.ts";
 
 /** Where a store's own JSON flows come from (see `MongoStoreFlows`). */
 export interface StoreFlowSource {
@@ -49,6 +50,11 @@ export interface EngineOptions {
    * the customer hears at once that it is held, and it is handled once the system is back.
    */
   outages?: OutageWatch;
+  /**
+   * What each channel can show (`Channels#get(name)?.capabilities`), for actions that call
+   * `ctx.requireCapability`. A channel it does not know is taken to have every capability.
+   */
+  capabilitiesOf?: (channel: string) => ChannelCapabilities | undefined;
   /** How long a held message stays worth handling; an older one is answered with a request to send it again. Default 10 min. */
   maxHoldMs?: number;
   clock?: () => Date;
@@ -118,6 +124,7 @@ export function createEngine(options: EngineOptions): Engine {
   const outages = options.outages;
   const held = new HeldTurns();
   const maxHoldMs = options.maxHoldMs ?? 10 * 60_000;
+  const capabilitiesOf = options.capabilitiesOf ?? (() => undefined);
   const isOutage = (err: unknown) => err instanceof DependencyOutage || (outages !== undefined && (outages.isOutageError(err) || outages.down().length > 0));
 
   function compileStoreFlows(tenantSlug: string, definitions: unknown[]): FlowSet {
@@ -172,7 +179,7 @@ export function createEngine(options: EngineOptions): Engine {
         }
       };
       const now = clock();
-      const turn = new Turn(inbound, audience, stored, { flows, actions, guards, validators, texts, log, now, beforeSideEffect: confirm, isOutage });
+      const turn = new Turn(inbound, audience, stored, { flows, actions, guards, validators, texts, log, now, beforeSideEffect: confirm, isOutage, capabilitiesOf });
       try {
         await turn.run();
         const idleBefore = !stored?.conversation;

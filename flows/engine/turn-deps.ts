@@ -2,6 +2,7 @@
 import type { DeclaredAction, EngineLog, GuardRegistry, ValidatorRegistry } from "./actions.ts";
 import type { FlowSet } from "./flow-set.ts";
 import type { TextCatalog } from "./texts.ts";
+import type { ChannelCapabilities } from "./channel.ts";
 
 export interface TurnDeps {
   flows: FlowSet;
@@ -16,6 +17,8 @@ export interface TurnDeps {
    * `StaleSession` when the session the turn started from is no longer the stored one.
    */
   beforeSideEffect: () => Promise<void>;
+  /** What the inbound's channel can show; `undefined`: every capability. */
+  capabilitiesOf: (channel: string) => ChannelCapabilities | undefined;
   /** Whether an error means a dependency did not answer: the turn stops unsaved, to be run again later. */
   isOutage?: (err: unknown) => boolean;
 }

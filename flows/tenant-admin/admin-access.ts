@@ -53,7 +53,7 @@ export function adminAction<Data = SessionData, Outcome extends string = never>(
   body: (ctx: ActionContext<Data>, actor: Actor) => Promise<ActionResult<Outcome, Data> | void>,
 ): Action<Data, Outcome> {
   return async (ctx) => {
-    const verdict = await requirePermission(ctx, permission, services.ownerChatIds);
+    const verdict = await requirePermission(ctx, permission, services.platformOwners);
     if (!verdict.allowed) return stop(refusal(ctx, verdict));
     return body(ctx, verdict.actor);
   };
@@ -90,10 +90,10 @@ export function adminAccess(services: ResolvedAdminServices): Guard {
     if (!quota.allowed) return { allowed: false, say: [say("admin.rate_limited", { seconds: Math.max(1, Math.ceil(quota.retryAfterMs / 1000)) })] };
     const permission = guardedPermission({ name: ADMIN_GUARD, ...(arg !== undefined && { arg }) });
     if (permission) {
-      const verdict = await requirePermission(ctx, permission, services.ownerChatIds);
+      const verdict = await requirePermission(ctx, permission, services.platformOwners);
       return verdict.allowed ? { allowed: true } : { allowed: false, say: [refusal(ctx, verdict)] };
     }
-    if (isPlatformOwner(ctx, services.ownerChatIds) || (await findMember(ctx))) return { allowed: true };
+    if (isPlatformOwner(ctx, services.platformOwners) || (await findMember(ctx))) return { allowed: true };
     return { allowed: false, say: [say("admin.denied.not_member")] };
   };
 }

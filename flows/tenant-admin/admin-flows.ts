@@ -65,7 +65,7 @@ function menuActions(services: ResolvedAdminServices): ActionRegistry {
       const allowed = await Promise.all(
         MENU.map(async (entry) => {
           const permission = permissionToStart.get(entry.flow);
-          return !permission || (await requirePermission(ctx, permission, services.ownerChatIds)).allowed;
+          return !permission || (await requirePermission(ctx, permission, services.platformOwners)).allowed;
         }),
       );
       return { choices: MENU.filter((_, i) => allowed[i]).map((entry) => ({ id: entry.id, label: say(entry.label).text, flow: entry.flow })) };
@@ -83,7 +83,7 @@ function menuActions(services: ResolvedAdminServices): ActionRegistry {
  * const flows = combineFlowBundles(catalogFlows, createAdminFlows({
  *   ordering,                                              // createOrdering({ outbox, gateways, timers })
  *   files: channels,                                       // stock files, from any channel
- *   outbox, limiter: coordination.limiter, ownerChatIds: config.ownerChatIds,
+ *   outbox, limiter: coordination.limiter, platformOwners: config.ownerChatIds,
  * }));
  * ```
  */

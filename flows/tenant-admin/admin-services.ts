@@ -4,7 +4,7 @@
 import type { MembershipChange, Outbox, UserFiles } from "../engine/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import type { Ordering } from "../ordering/ordering.ts";
-import type { PlatformOwnerIds } from "./permissions.ts";
+import { NO_PLATFORM_OWNERS, type PlatformOwners } from "./permissions.ts";
 
 export type { MembershipChange } from "../engine/index.ts";
 
@@ -28,7 +28,7 @@ export interface AdminServices {
   outbox?: TeamOutbox;
   /** Shared across instances when Redis is configured (`coordination.limiter`). */
   limiter?: RateLimiter;
-  ownerChatIds?: PlatformOwnerIds;
+  platformOwners?: PlatformOwners;
   /** Admin commands one person may start per window. Default 30 per minute. */
   adminRateLimit?: { limit: number; windowMs: number };
   /**
@@ -50,7 +50,7 @@ export function resolveAdminServices(services: AdminServices): ResolvedAdminServ
   return {
     ...services,
     limiter: services.limiter ?? createInProcessRateLimiter(),
-    ownerChatIds: services.ownerChatIds ?? [],
+    platformOwners: services.platformOwners ?? NO_PLATFORM_OWNERS,
     adminRateLimit: services.adminRateLimit ?? { limit: 30, windowMs: 60_000 },
     inviteTtlMs: services.inviteTtlMs ?? 48 * 3_600_000,
     clock: services.clock ?? (() => new Date()),

@@ -123,7 +123,7 @@ export function orderActions(services: ResolvedAdminServices, deskOf: () => Orde
         }
         const allowed: string[] = [];
         for (const action of possibleActions(order)) {
-          if ((await requirePermission(ctx, action.permission, services.ownerChatIds)).allowed) allowed.push(action.id);
+          if ((await requirePermission(ctx, action.permission, services.platformOwners)).allowed) allowed.push(action.id);
         }
         if (allowed.length === 0) return stop(...messages);
         return { say: messages, data: { orderCode: order.code, orderActions: allowed } };

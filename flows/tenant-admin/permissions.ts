@@ -48,13 +48,18 @@ export type AccessVerdict =
   | { allowed: true; actor: Actor }
   | { allowed: false; reason: "not-member" | "role"; role?: Role };
 
-/** Telegram user ids of the platform owner(s); they may act on every store. */
-export type PlatformOwnerIds = readonly (number | string)[];
+/** The platform owner(s): their user ids on one channel (`OWNER_CHAT_IDS`, on the owner bot's channel). They may act on every store. */
+export interface PlatformOwners {
+  channel: string;
+  userIds: readonly (number | string)[];
+}
+
+export const NO_PLATFORM_OWNERS: PlatformOwners = { channel: "", userIds: [] };
 
 type Who = Pick<ActionContext, "tenant" | "channel" | "user">;
 
-export function isPlatformOwner(who: Pick<Who, "channel" | "user">, ownerIds: PlatformOwnerIds): boolean {
-  return who.channel === "telegram" && ownerIds.some((id) => String(id) === who.user.id);
+export function isPlatformOwner(who: Pick<Who, "channel" | "user">, owners: PlatformOwners): boolean {
+  return who.channel === owners.channel && owners.userIds.some((id) => String(id) === who.user.id);
 }
 
 /** The member record of the writer in this store, if any. */
@@ -75,7 +80,7 @@ export async function findMember(who: Who): Promise<{ role: Role; displayName?: 
  * await recordAudit({ actor: verdict.actor, … });
  * ```
  */
-export async function requirePermission(who: Who, permission: Permission, ownerIds: PlatformOwnerIds = []): Promise<AccessVerdict> {
+export async function requirePermission(who: Who, permission: Permission, ownerIds: PlatformOwners = NO_PLATFORM_OWNERS): Promise<AccessVerdict> {
   const name = who.user.name;
   const base = { channel: who.channel, userId: who.user.id, ...(name !== undefined && { name }) };
   const member = await findMember(who);
@@ -92,12 +97,12 @@ export async function requirePermission(who: Who, permission: Permission, ownerI
  * (the engine then lets them start admin flows; `requirePermission` lets them act).
  *
  * ```ts
- * audienceOf: withPlatformOwners(memberAudience(), config.ownerChatIds)
+ * audienceOf: withPlatformOwners(memberAudience(), { channel: "telegram", userIds: config.ownerChatIds })
  * ```
  */
 export function withPlatformOwners(
   audienceOf: (inbound: Inbound) => Audience | Promise<Audience>,
-  ownerIds: PlatformOwnerIds,
+  ownerIds: PlatformOwners,
 ): (inbound: Inbound) => Audience | Promise<Audience> {
   return (inbound) => (isPlatformOwner(inbound, ownerIds) ? "seller" : audienceOf(inbound));
 }

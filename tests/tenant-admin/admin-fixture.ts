@@ -8,7 +8,7 @@ import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { catalogFlows } from "../../flows/ordering/catalog-flows.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
 import type { AdminServices } from "../../flows/tenant-admin/admin-services.ts";
-import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
+import { NO_PLATFORM_OWNERS, withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { configureLogging } from "../../bots/logger.ts";
 import { Member, type Role } from "../../storage/models/index.ts";
 import { seedStore, type ProductSpec } from "../support/stores.ts";
@@ -64,7 +64,7 @@ export function adminEngine(services: AdminServices = {}): AdminHarness {
   const engine = testEngine({
     ...bundle,
     sessions: new MongoSessionStore(),
-    audienceOf: withPlatformOwners(membersAreSellers, services.ownerChatIds ?? []),
+    audienceOf: withPlatformOwners(membersAreSellers, services.platformOwners ?? NO_PLATFORM_OWNERS),
     logFor,
   });
   return { engine, logs: lines };

@@ -250,8 +250,8 @@ async function matrixStore(who: Who) {
   const orders: Orders = { toApprove: await order(), toReject: await order(), toCancel: await order(), paid: await order("paid"), claimed: await order("claimed") };
   // The setup's approval is not the matrix's: the log starts empty.
   await AuditLog.deleteMany({ tenantId: oid(shop.id) }).exec();
-  const ownerChatIds = [777000];
-  const { engine } = adminEngine({ ordering, ownerChatIds, adminRateLimit: { limit: 10_000, windowMs: 60_000 } });
+  const platformOwners = { channel: "telegram", userIds: [777000] };
+  const { engine } = adminEngine({ ordering, platformOwners, adminRateLimit: { limit: 10_000, windowMs: 60_000 } });
   const me = who === "platform" ? person(engine, shop, "777000", { channel: "telegram" }) : person(engine, shop, "me");
   const actor = who === "platform" ? { channel: "telegram", userId: "777000", name: "Sari (platform)" } : { channel: "console", userId: "me", name: "Sari" };
   return { shop, orders, me, actor };
@@ -376,7 +376,7 @@ describe("the role × command matrix", () => {
 describe("the platform owner", () => {
   test("may act on any store from Telegram without being a member, and is recorded as such", async () => {
     const shop = await seedShop({ members: { "owner-1": "owner" } });
-    const { engine } = adminEngine({ ownerChatIds: [777000] });
+    const { engine } = adminEngine({ platformOwners: { channel: "telegram", userIds: [777000] } });
     const platform = person(engine, shop, "777000", { channel: "telegram" });
     await platform.say("/staf");
     assert.deepEqual(platform.keys, ["admin.staff.list"]);

@@ -13,7 +13,7 @@ import { catalogFlows } from "../../flows/ordering/catalog-flows.ts";
 import { Product } from "../../flows/ordering/product.ts";
 import { StockItem } from "../../flows/ordering/stock-item.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
-import { withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
+import { NO_PLATFORM_OWNERS, withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { Member, Tenant } from "../../storage/models/index.ts";
 import { startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
 import { eventually } from "../support/eventually.ts";
@@ -31,7 +31,7 @@ describe("admin commands in a Telegram store bot", () => {
       catalogFlows,
       createAdminFlows({ files: { fetchFile: (from, fileRef, { maxBytes }) => running.bots!.downloadFile(from.tenantId, fileRef, { maxBytes }) } }),
     );
-    const engine = createEngine({ ...bundle, sessions: new MongoSessionStore(), audienceOf: withPlatformOwners(memberAudience(), []) });
+    const engine = createEngine({ ...bundle, sessions: new MongoSessionStore(), audienceOf: withPlatformOwners(memberAudience(), NO_PLATFORM_OWNERS) });
     stores = await startStores({ engine });
     running.bots = stores.bots;
     store = await stores.createStore({ name: "Toko Kilat" });

@@ -104,14 +104,14 @@ describe("every seller command in a Telegram store bot, with the platform's wiri
       files: channels,
       encryptionKey: randomBytes(32),
       payPageUrl: () => "http://127.0.0.1:9",
-      ownerChatIds: [PLATFORM_OWNER_ID],
+      platformOwners: { channel: "telegram", userIds: [PLATFORM_OWNER_ID] },
       limiter,
       onMembershipChanged: (change) => channels.membershipChanged(change),
     });
     const engine = createEngine({
       ...commerce.flows,
       sessions: new MongoSessionStore(),
-      audienceOf: withPlatformOwners(memberAudience(), [PLATFORM_OWNER_ID]),
+      audienceOf: withPlatformOwners(memberAudience(), { channel: "telegram", userIds: [PLATFORM_OWNER_ID] }),
     });
     stores = await startStores({ engine, sellerMenu: roleMayStart });
     running.bots = stores.bots;
