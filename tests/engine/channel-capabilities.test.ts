@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createEngine } from "../../flows/engine/engine.ts";
 import { defineFlow } from "../../flows/engine/flow-schema.ts";
-import { Channels } from "../../flows/engine/channel.ts";
+import type { Channels } from "../../flows/engine/channel.ts";
 import { MemorySessionStore } from "../../flows/engine/session.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
 import { capturingLog, ChatUser, newTenant } from "./chat-harness.ts";
