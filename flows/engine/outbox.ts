@@ -2,8 +2,8 @@
  * The one way to message someone outside a conversation turn: goods after a payment, an
  * order that expired, a seller's alert, a reminder — and later owner alerts, ticket replies
  * and broadcasts. It routes each send to the address's channel through a chain of
- * middleware, in the manner of grammY's `api.config.use`: timeouts, retries, pacing, and a
- * recorder in tests plug in without touching a call site.
+ * middleware, in the manner of grammY's `api.config.use`: the timeout, a recorder in tests,
+ * and later retries or pacing plug in without touching a call site.
  *
  * ```ts
  * const outbox = new Outbox(channels).use(withTimeout(60_000));
@@ -15,7 +15,7 @@
  * Middleware added later runs first (it wraps the chain so far).
  */
 import { notSent } from "./channel.ts";
-import type { ChannelAddress, Channels, SendFailureReason, SendOptions, SendReport } from "./channel.ts";
+import type { ChannelAddress, Channels, SendOptions, SendReport } from "./channel.ts";
 import type { Outbound } from "./message.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
 
@@ -38,7 +38,7 @@ export class Outbox {
       try {
         return await channel.send(to, outbounds, options);
       } catch (error) {
-        return notSent(outbounds.length, "failed", error instanceof Error ? error.name : "error");
+        return failedBy(error, outbounds.length);
       }
     };
   }
@@ -67,31 +67,13 @@ export function withTimeout(ms: number): OutboxMiddleware {
     const sending = next(to, outbounds, options);
     const sent = await settledWithin(sending, ms);
     if (sent.state === "fulfilled") return sent.value;
-    if (sent.state === "rejected") return notSent(outbounds.length, "failed", sent.error instanceof Error ? sent.error.name : "error");
-    const late = sending.catch((error: unknown) => notSent(outbounds.length, "failed", error instanceof Error ? error.name : "error"));
+    if (sent.state === "rejected") return failedBy(sent.error, outbounds.length);
+    const late = sending.catch((error: unknown) => failedBy(error, outbounds.length));
     return { ...notSent(outbounds.length, "failed", `the channel did not answer within ${ms} ms`), late };
   };
 }
 
-/**
- * Tries a batch again, from the first message not sent, when it failed for a reason worth
- * retrying soon (`failed`, and `rate-limited` up to `maxWaitSec`), up to `attempts` times in all.
- * A send still under way after a timeout (`late`) is not tried again: it may yet arrive.
- */
-export function withRetry(opts: { attempts: number; delayMs?: number; maxWaitSec?: number }): OutboxMiddleware {
-  const retryable: ReadonlySet<SendFailureReason> = new Set(["failed", "rate-limited"]);
-  return async (next, to, outbounds, options) => {
-    let report = await next(to, outbounds, options);
-    const messages = [...report.messages];
-    let done = report.sent;
-    for (let attempt = 1; attempt < opts.attempts && !report.ok && !report.late && retryable.has(report.reason ?? "failed"); attempt++) {
-      const waitSec = report.reason === "rate-limited" ? (report.retryAfterSec ?? 1) : (opts.delayMs ?? 500) / 1000;
-      if (waitSec > (opts.maxWaitSec ?? 5)) break;
-      await new Promise((resolve) => setTimeout(resolve, waitSec * 1000));
-      report = await next(to, outbounds.slice(done), options);
-      messages.splice(done, messages.length - done, ...report.messages);
-      done += report.sent;
-    }
-    return { ...report, ok: done === outbounds.length, sent: done, messages };
-  };
+/** A batch the channel threw on: reported by the error's name only, since its message may quote the goods. */
+function failedBy(error: unknown, count: number): SendReport {
+  return notSent(count, "failed", error instanceof Error ? error.name : "error");
 }
