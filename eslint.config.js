@@ -35,6 +35,13 @@ const importZones = [
       { regex: "^\\.\\./(?!\\.\\./)", message: "an adapter does not import another adapter." },
     ],
   },
+  {
+    files: ["admin-bot/**/*.ts"],
+    patterns: [
+      backward("the owner bot imports nothing from bots/ or adapters/: the platform hands it what it controls.", "bots", "adapters"),
+      { regex: `${up}flows/(?!engine/index\\.ts$)`, message: "the owner bot uses the engine only through flows/engine/index.ts." },
+    ],
+  },
 ];
 
 export default tseslint.config(

@@ -8,6 +8,8 @@
  */
 import { TELEGRAM_CHANNEL } from "../adapters/telegram/customer-records.ts";
 import { TelegramChannel } from "../adapters/telegram/telegram-channel.ts";
+import { alertKey } from "../admin-bot/owner-alerts.ts";
+import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { Channel, Engine, EngineLog } from "../flows/engine/index.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
@@ -28,6 +30,8 @@ export interface ChannelSetup {
   /** Not listening yet: channels mount their webhooks on it. */
   http: PlatformHttp;
   coordination: Coordination;
+  /** The platform owner's alerts (the owner bot). */
+  alerts: AlertSink;
   /** False while MongoDB does not answer. */
   databaseAnswers: () => boolean;
   log: EngineLog;
@@ -52,8 +56,8 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
       leaseStoreAnswers: s.databaseAnswers,
       // Each member's command menu lists what their role may start.
       sellerMenu: roleMayStart,
-      // The owner bot will carry this alert; until then the log does.
-      onTokenRevoked: (store) => s.log.error("a store's Telegram bot token was revoked; give it a new one", { tenant: store.slug, store: store.name }),
+      onTokenRevoked: (store) =>
+        void s.alerts.raise({ kind: "token-revoked", store: { tenantId: store.id, slug: store.slug, name: store.name }, params: { slug: store.slug }, key: alertKey("token-revoked", store.slug) }),
     }),
 ];
 

@@ -3,6 +3,7 @@
  * the engine and the channels exist, and what it hands back. `wireCommerce` (commerce.ts)
  * is the platform's; tests pass their own.
  */
+import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { Channels, Engine, FlowBundle, Outbox } from "../flows/engine/index.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import type { Config } from "./config.ts";
@@ -24,6 +25,8 @@ export interface DomainServices {
   readonly outbox: Outbox;
   /** Not started yet: define jobs now; they run once the platform is up. */
   readonly scheduler: PlatformScheduler;
+  /** Tells the platform owner (the owner bot) what went wrong; never a store's members. */
+  readonly alerts: AlertSink;
 }
 
 /** Everything the running platform is made of. */

@@ -39,6 +39,8 @@ export interface PlatformHttp {
   register(routes: FastifyPluginAsync): void;
   /** A dependency `/readyz` asks; it answers 503 naming every check that failed or threw. */
   readiness(name: string, check: ReadinessCheck): void;
+  /** Something `/readyz` tells without being unready (e.g. nobody hears the owner alerts): a line, or undefined when all is well. */
+  notice(name: string, say: () => string | undefined): void;
   /** Mounts the routes and takes the port; resolves with the port (the one chosen for port 0). */
   listen(port: number, host?: string): Promise<number>;
   /** Takes the port without answering yet: requests wait for `serve`. Resolves with the port. */
@@ -72,6 +74,7 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     registers: [metrics],
   });
   const checks = new Map<string, ReadinessCheck>();
+  const notices = new Map<string, () => string | undefined>();
 
   // Requests go to fastify once it has mounted the routes; until then they wait.
   const mounted = pending();
@@ -133,7 +136,11 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
       }),
     );
     const ready = Object.values(results).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks: results });
+    const said = Object.fromEntries([...notices].flatMap(([name, say]) => {
+      const line = say();
+      return line === undefined ? [] : [[name, line]];
+    }));
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks: results, ...(Object.keys(said).length > 0 && { notices: said }) });
   });
   // On a listener of its own when one is configured (metrics-endpoint.ts).
   if (!opts.metrics?.listener) void app.register(metricsRoute(metrics, opts.metrics?.token));
@@ -168,6 +175,9 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     },
     readiness(name, check) {
       checks.set(name, check);
+    },
+    notice(name, say) {
+      notices.set(name, say);
     },
     async listen(port, host) {
       await serve();

@@ -25,6 +25,7 @@
  * files are flushed.
  */
 import mongoose from "mongoose";
+import { OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { Channels } from "../flows/engine/index.ts";
 import type { Channel, ChannelStoresReport, FlowBundle } from "../flows/engine/index.ts";
 import { platformFlows } from "../flows/platform.ts";
@@ -102,7 +103,17 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     const channels = new Channels();
     const outbox = platformOutbox(channels);
     const scheduler = createScheduler({ db: mongoose.connection.db!, log: logger });
-    const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, channels, outbox, scheduler })) ?? {};
+    const alerts = new OwnerAlerts({
+      log: logger,
+      // Without an owner bot the alerts go to the log, and /readyz says nobody hears them.
+      ...(config.ownerBotToken !== undefined && { outbox }),
+      ownerChatIds: config.ownerChatIds,
+      locale: config.defaultLocale,
+      limiter: coordination.limiter,
+      instance: coordination.leases.holder,
+    });
+    http.notice("ownerAlerts", () => (alerts.heard ? undefined : "nobody hears the owner alerts: set OWNER_BOT_TOKEN and OWNER_CHAT_IDS; until then they go to the log"));
+    const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, channels, outbox, scheduler, alerts })) ?? {};
     undo.push(async () => attachment.stop?.());
 
     const engine = createPlatformEngine({
@@ -126,13 +137,13 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     }
     http.readiness("channels", () => channelsStarted);
 
-    const setup = { engine, config, encryptionKey, http, coordination, databaseAnswers: () => health.isUp("mongodb"), log: logger, logFor: tenantLogger };
+    const setup = { engine, config, encryptionKey, http, coordination, alerts, databaseAnswers: () => health.isUp("mongodb"), log: logger, logFor: tenantLogger };
     for (const channel of platformChannels(setup)) {
       channels.add(channel);
       // Routes mount before the server listens, which it does before the channels start.
       if (channel.routes) http.register(channel.routes);
     }
-    const services: PlatformServices = { config, coordination, engine, http, channels, outbox, scheduler };
+    const services: PlatformServices = { config, coordination, engine, http, channels, outbox, scheduler, alerts };
 
     const port = await http.listen(config.httpPort);
     undo.push(() => http.close());
@@ -143,6 +154,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     const started = await startChannels(channels);
     const bots = overall(started);
     channelsStarted = true;
+    alerts.start();
+    undo.push(() => alerts.stop());
     await scheduler.start();
     undo.push(() => scheduler.stop());
     await attachment.started?.(services);
@@ -169,6 +182,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         const finished = await stopChannels(channels, grace);
         if (!finished) logger.warn("some turns or sends were still under way when the grace period ended");
         await scheduler.stop().catch((error: unknown) => logger.error("stopping the scheduler failed", { error: (error as Error).message }));
+        await alerts.stop();
         await http.close();
         await metrics?.close();
         await coordination.close();

@@ -8,3 +8,5 @@ export { AuditLog, recordAudit, redactForAudit } from "./audit-log.ts";
 export type { AuditEntry } from "./audit-log.ts";
 export { Counter, nextSequence, SEQUENCES } from "./counter.ts";
 export type { SequenceName } from "./counter.ts";
+export { OwnerAlertRecord, OwnerNoticeRecord, OwnerMuteRecord } from "./owner-alert.ts";
+export type { OwnerAlertDoc, OwnerAlertFields, OwnerNoticeFields } from "./owner-alert.ts";
