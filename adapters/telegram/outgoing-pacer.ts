@@ -22,13 +22,16 @@
  * so however slow the network, Telegram never sees more than the limit in any window; the
  * price is a little throughput (30 per 1 s + one round trip).
  *
- * The catch: the limits hold within this process. Two processes sending for one bot each
- * keep their own count.
+ * Several instances sending for one bot share its budget through `shared` (a Redis
+ * window, `storage/shared-pace.ts`): a call admitted here also takes a slot of the bot's
+ * window there, and a 429 seen by one instance holds the bot on every instance. Without
+ * it the limits hold within this process only.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import type { Transformer } from "grammy";
 import type { ApiError } from "grammy/types";
+import type { SharedPace } from "../../storage/shared-pace.ts";
 import type { CallSignal } from "./api-resilience.ts";
 
 export interface OutgoingLimits {
@@ -46,6 +49,8 @@ export interface OutgoingLimits {
   maxFloodWaitSec?: number;
   /** Milliseconds from a monotonic clock; tests may pass their own. */
   now?: () => number;
+  /** The bot's budget shared with the other instances, under `key` (not a secret: the store's id). */
+  shared?: { pace: SharedPace; key: string };
 }
 
 /** The pacer was closed (the process is shutting down) while the call waited for its turn. */
@@ -91,6 +96,7 @@ export class OutgoingPacer {
   readonly #windowMs: number;
   readonly #maxFloodWaitMs: number;
   readonly #now: () => number;
+  readonly #shared: OutgoingLimits["shared"];
   #inFlight = 0;
   /** When the bot's recent calls were answered, oldest first. */
   #answered: number[] = [];
@@ -108,6 +114,7 @@ export class OutgoingPacer {
     this.#windowMs = limits.windowMs ?? 1000;
     this.#maxFloodWaitMs = (limits.maxFloodWaitSec ?? 30) * 1000;
     this.#now = limits.now ?? (() => performance.now());
+    this.#shared = limits.shared;
   }
 
   /** Calls waiting for their turn. */
@@ -128,9 +135,16 @@ export class OutgoingPacer {
       if (refused === "aborted") return prev(method, payload, signal);
       if (refused) return refused;
       try {
-        const result = await prev(method, payload, signal);
+        const shared = await this.#sharedSlot(signal as CallSignal | undefined);
+        if (shared && "ok" in shared) return shared;
+        const result = await prev(method, payload, signal).finally(() => {
+          if (shared?.slot && this.#shared) void this.#shared.pace.answered(this.#shared.key, shared.slot, this.#windowMs).catch(() => undefined);
+        });
         const retryAfter = result.ok ? undefined : result.parameters?.retry_after;
-        if (!result.ok && result.error_code === 429 && typeof retryAfter === "number") this.#floodWait(retryAfter);
+        if (!result.ok && result.error_code === 429 && typeof retryAfter === "number") {
+          this.#floodWait(retryAfter);
+          if (this.#shared) void this.#shared.pace.hold(this.#shared.key, retryAfter * 1000).catch(() => undefined);
+        }
         return result;
       } finally {
         this.#done(chat);
@@ -147,6 +161,30 @@ export class OutgoingPacer {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * Waits for a slot of the bot's budget shared with the other instances (none without
+   * `shared`); a wait longer than `maxFloodWaitSec` is refused as a local flood wait.
+   */
+  async #sharedSlot(signal: CallSignal | undefined): Promise<ApiError | { slot?: string } | undefined> {
+    if (!this.#shared) return undefined;
+    const { pace, key } = this.#shared;
+    for (;;) {
+      const { waitMs, slot } = await pace.take(key, this.#perBot, this.#windowMs).catch(() => ({ waitMs: 0, slot: undefined }));
+      if (waitMs <= 0) return { ...(slot !== undefined && { slot }) };
+      if (signal?.aborted) return undefined;
+      if (waitMs > this.#maxFloodWaitMs) return localFloodWait(waitMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs);
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", done);
+          resolve();
+        }
+        signal?.addEventListener("abort", done, { once: true });
+      });
+    }
+  }
 
   /** Resolves when the call may go: undefined, or why it must not ("aborted": go unpaced, to fail as aborted). */
   #turn(chat: string | undefined, kind: Kind, signal: CallSignal | undefined): Promise<ApiError | "aborted" | undefined> {

@@ -2,6 +2,7 @@
 import type { Registry } from "prom-client";
 import type { Engine, EngineLog } from "../../flows/engine/index.ts";
 import type { Leases } from "../../storage/leases.ts";
+import type { SharedPace } from "../../storage/shared-pace.ts";
 import type { SellerMenuFilter } from "./member-menus.ts";
 import type { OutgoingLimits } from "./outgoing-pacer.ts";
 import type { StoreBotShared } from "./store-bot.ts";
@@ -29,7 +30,9 @@ export interface StoreBotsOptions {
   /** Stores started (or reconciled) at once by `startAll` and `reconcileChanged`. Default 8. */
   startConcurrency?: number;
   /** Each bot's flood limits (defaults: 1 message/s per chat for proactive sends, 30/s per bot). */
-  outgoingLimits?: OutgoingLimits;
+  outgoingLimits?: Omit<OutgoingLimits, "shared">;
+  /** Each bot's budget shared with the other instances (`coordination.pace`), so together they stay within the limits. */
+  sharedPace?: SharedPace;
   resilience?: StoreBotShared["resilience"];
   pollingTimeoutSec?: number;
   typingAfterMs?: number;

@@ -381,7 +381,10 @@ export class StoreBots {
 
   #pacerFor(tenantId: string): OutgoingPacer {
     let pacer = this.#pacers.get(tenantId);
-    if (!pacer) this.#pacers.set(tenantId, (pacer = new OutgoingPacer(this.#options.outgoingLimits)));
+    if (!pacer) {
+      const shared = this.#options.sharedPace && { pace: this.#options.sharedPace, key: `telegram:${tenantId}` };
+      this.#pacers.set(tenantId, (pacer = new OutgoingPacer({ ...this.#options.outgoingLimits, ...(shared && { shared }) })));
+    }
     return pacer;
   }
 
