@@ -7,7 +7,7 @@ import ts from "typescript";
 export const ROOT = resolve(import.meta.dirname, "../..");
 
 /** The folders the product is made of (tests and benchmarks import them, never the reverse). */
-export const PRODUCT_FOLDERS = ["bots", "adapters", "flows", "storage", "locales"] as const;
+export const PRODUCT_FOLDERS = ["bots", "admin-bot", "adapters", "flows", "storage", "locales"] as const;
 
 function sourcesUnder(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {

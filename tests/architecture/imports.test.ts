@@ -1,4 +1,4 @@
-// Imports go one way — bots → adapters → flows/engine ← flows/<flow> → storage — and
+// Imports go one way — bots → admin-bot, adapters → flows/engine ← flows/<flow> → storage — and
 // `npm run lint` says so. These tests show the rule firing on each kind of backward import,
 // the tree passing it, and the tree having no import cycle, types included.
 import assert from "node:assert/strict";
@@ -25,6 +25,9 @@ const backwardImports: { from: string; imports: string; why: RegExp }[] = [
   { from: "adapters/telegram/new-sender.ts", imports: "../../bots/logger.ts", why: /adapters import nothing from bots/ },
   { from: "adapters/telegram/new-sender.ts", imports: "../console/console-channel.ts", why: /does not import another adapter/ },
   { from: "locales/new-format.ts", imports: "../storage/crypto.ts", why: /locales is a leaf/ },
+  { from: "admin-bot/new-command.ts", imports: "../bots/config.ts", why: /the owner bot imports nothing from bots/ },
+  { from: "admin-bot/new-command.ts", imports: "../adapters/telegram/store-bots.ts", why: /the owner bot imports nothing from bots\/ or adapters/ },
+  { from: "admin-bot/new-command.ts", imports: "../flows/ordering/order.ts", why: /the owner bot uses the engine only through flows\/engine\/index\.ts/ },
 ];
 
 for (const { from, imports, why } of backwardImports) {
@@ -44,6 +47,9 @@ test("lint lets the allowed directions through", async () => {
     ["flows/tenant-admin/new-flow.ts", "../ordering/order.ts"],
     ["flows/engine/new-step.ts", "../../storage/settled-within.ts"],
     ["bots/new-wiring.ts", "../adapters/telegram/store-bot.ts"],
+    ["bots/new-wiring.ts", "../admin-bot/owner-alerts.ts"],
+    ["admin-bot/new-command.ts", "../flows/engine/index.ts"],
+    ["admin-bot/new-command.ts", "../storage/models/index.ts"],
   ];
   for (const [from, imports] of allowed) {
     assert.deepEqual(await importRuleMessages(from, `import type { X } from "${imports}";\nexport type Y = X;\n`), [], `${from} → ${imports}`);
