@@ -78,7 +78,10 @@ describe("niaga start", () => {
     assert.equal(health.status, 200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(((await ready.json()) as { checks: unknown }).checks, { mongodb: true, channels: true });
+    const body = (await ready.json()) as { checks: unknown; notices?: Record<string, string> };
+    assert.deepEqual(body.checks, { mongodb: true, channels: true });
+    // No OWNER_BOT_TOKEN here: ready, and saying that nobody hears the owner alerts.
+    assert.match(body.notices?.ownerAlerts ?? "", /nobody hears the owner alerts: set OWNER_BOT_TOKEN/);
   });
 
   it("greets a customer who sends /start with the store's name", async () => {
