@@ -37,7 +37,7 @@ import type { RateLimiter } from "../storage/rate-limit.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { requireEncryptionKey } from "./config.ts";
-import { ownerOrderingAlerts } from "./store-alerts.ts";
+import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
 import { platformOwners } from "./channels.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
@@ -135,6 +135,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.limiter && { limiter: opts.limiter }),
       ...(opts.platformOwners && { platformOwners: opts.platformOwners }),
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
+      ...(opts.alerts && { onConcurrentEdit: ownerConcurrentEditAlerts(opts.alerts) }),
     },
   });
   return { ordering, simulator, flows };

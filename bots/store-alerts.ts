@@ -2,7 +2,7 @@
  * What the ordering domain tells the platform owner, naming the store: goods that could not
  * be delivered (one alert per order, resolved when that order is delivered after all) and
  * runs of failed payments per store and gateway (`recordPaymentOutcome`, resolved at the
- * next successful payment). Sellers hear about their orders through `alertSellers`; this is
+ * next successful payment) — and two members editing one product or the SNK at once. Sellers hear about their orders through `alertSellers`; this is
  * the owner's side.
  *
  * ```ts
@@ -12,6 +12,7 @@
  */
 import { alertKey, type AlertSink, type AlertStore } from "../admin-bot/owner-alerts.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
+import type { OnConcurrentEdit } from "../flows/tenant-admin/concurrent-edits.ts";
 import { recordPaymentOutcome, type PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { Tenant } from "../storage/models/index.ts";
 
@@ -24,6 +25,18 @@ export interface OwnerOrderingAlertsOptions {
 export async function alertStoreOf(tenantId: string): Promise<AlertStore> {
   const tenant = await Tenant.findById(tenantId, { slug: 1, name: 1 }).lean().exec();
   return { tenantId, slug: tenant?.slug ?? tenantId, name: tenant?.name ?? tenantId };
+}
+
+/** Two members edited one product or setting at once (`AdminServices.onConcurrentEdit`): the owner hears who and what. */
+export function ownerConcurrentEditAlerts(alerts: AlertSink): OnConcurrentEdit {
+  return async (edit) => {
+    const store = await alertStoreOf(edit.tenantId);
+    await alerts.raise({
+      kind: "concurrent-edit", store, key: alertKey("concurrent-edit", store.slug, `${edit.target.type}:${edit.target.id}`),
+      params: { first: edit.first, second: edit.second, target: edit.target.label },
+      details: { saved: edit.first, stopped: edit.second },
+    });
+  };
 }
 
 /** Handles one ordering event for the owner; rejects only when MongoDB does (the caller logs it). */

@@ -4,6 +4,7 @@
 import type { MembershipChange, Outbox, UserFiles } from "../engine/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import type { Ordering } from "../ordering/ordering.ts";
+import type { OnConcurrentEdit } from "./concurrent-edits.ts";
 import { NO_PLATFORM_OWNERS, type PlatformOwners } from "./permissions.ts";
 
 export type { MembershipChange } from "../engine/index.ts";
@@ -38,12 +39,17 @@ export interface AdminServices {
    * them away): `(change) => channels.membershipChanged(change)`.
    */
   onMembershipChanged?: (change: MembershipChange) => void | Promise<void>;
+  /**
+   * Two members edited the same product or setting at once and the second was stopped
+   * (see concurrent-edits.ts): the platform owner's alert. Not awaited.
+   */
+  onConcurrentEdit?: OnConcurrentEdit;
   /** How long an invite link works. Default 48 hours. */
   inviteTtlMs?: number;
   clock?: () => Date;
 }
 
-type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged";
+type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged" | "onConcurrentEdit";
 export type ResolvedAdminServices = Required<Omit<AdminServices, Optional>> & Pick<AdminServices, Optional>;
 
 export function resolveAdminServices(services: AdminServices): ResolvedAdminServices {
