@@ -1,7 +1,7 @@
 /**
  * Whether Telegram still delivers to the webhooks of the stores this instance runs in
  * webhook mode: every `everyMs` each one's `getWebhookInfo` is read. A webhook is failing
- * when Telegram reports a delivery error within `recentErrorMs`, when more than
+ * when Telegram reports a delivery error within `recentErrorMs` and updates wait, when more than
  * `maxPending` updates wait, or when the webhook is gone. The first failing check tells
  * `onFailing`; after `fallbackAfterChecks` failing checks in a row the store moves to long
  * polling by itself (`fallBack`, which saves the mode: the owner moves it back with
@@ -133,7 +133,8 @@ export class WebhookHealth {
     const pending = info.pending_update_count;
     const recentMs = this.#options.recentErrorMs ?? 2 * (this.#options.everyMs ?? 60_000);
     const lastError = info.last_error_message;
-    const erred = info.last_error_date !== undefined && info.last_error_date * 1000 >= Date.now() - recentMs;
+    // Telegram keeps reporting the last error after deliveries work again; with nothing waiting, they do.
+    const erred = pending > 0 && info.last_error_date !== undefined && info.last_error_date * 1000 >= Date.now() - recentMs;
     const reason: WebhookProblem["reason"] | undefined = !info.url
       ? "webhook-missing"
       : erred
