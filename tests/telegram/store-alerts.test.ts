@@ -8,6 +8,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Bot } from "grammy";
 import { alertKey, OwnerAlerts, type AlertKind } from "../../admin-bot/owner-alerts.ts";
+import { saveToken } from "../../adapters/telegram/bot-tokens.ts";
 import { telegramAlerts, telegramWebhookAlerts } from "../../bots/channels.ts";
 import { OwnerAlertRecord, OwnerNoticeRecord, Tenant } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
@@ -102,6 +103,17 @@ describe("alerts from store bots", () => {
     assert.equal(after.length, 2);
     assert.match(after[1]!, /Toko Anggrek.*recovered/);
     assert.equal(await OwnerAlertRecord.countDocuments({ kind: "token-revoked" }).exec(), 1);
+  });
+
+  it("a token replaced by another process (niaga tenant set): recovered once the running platform reconciles the store", async () => {
+    const store = await stores.createStore({ name: "Toko Asoka" });
+    await stores.bots.start(store.id);
+    const newToken = stores.tg.revoke(store.token);
+    await alertOf("token-revoked", store, "open");
+    await saveToken(store.id, newToken, stores.tg.bot(newToken).username);
+    await stores.bots.reconcile(store.id);
+    await alertOf("token-revoked", store, "resolved");
+    assert.equal(stores.bots.status(store.id)?.mode, "polling");
   });
 
   it("a store bot that cannot reach Telegram for a while: one alert naming the store, then recovered", async () => {
