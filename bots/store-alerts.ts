@@ -12,7 +12,7 @@
  */
 import { alertKey, type AlertSink, type AlertStore } from "../admin-bot/owner-alerts.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
-import type { OnConcurrentEdit } from "../flows/tenant-admin/concurrent-edits.ts";
+import type { OnConcurrentEdit } from "../flows/tenant-admin/admin-services.ts";
 import { recordPaymentOutcome, type PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { Tenant } from "../storage/models/index.ts";
 

@@ -4,7 +4,6 @@
 import type { MembershipChange, Outbox, UserFiles } from "../engine/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import type { Ordering } from "../ordering/ordering.ts";
-import type { OnConcurrentEdit } from "./concurrent-edits.ts";
 import { NO_PLATFORM_OWNERS, type PlatformOwners } from "./permissions.ts";
 
 export type { MembershipChange } from "../engine/index.ts";
@@ -14,6 +13,17 @@ export type TeamOutbox = Pick<Outbox, "send">;
 
 /** The seller-side verbs of the ordering domain; the composition root passes its `Ordering`. */
 export type OrderDesk = Pick<Ordering, "approvePayment" | "rejectPayment" | "cancelOrder" | "refundOrder" | "resolveClaim" | "retryDelivery">;
+
+/** What was edited twice at once (see concurrent-edits.ts), and by whom: `first` saved, `second` was stopped. */
+export interface ConcurrentEdit {
+  tenantId: string;
+  target: { type: "product" | "setting"; id: string; label: string };
+  first: string;
+  second: string;
+}
+
+/** Tells the platform owner (the composition root wires it to the owner's alerts); never awaited by the seller's turn. */
+export type OnConcurrentEdit = (edit: ConcurrentEdit) => void | Promise<void>;
 
 export interface AdminServices {
   /**

@@ -5,20 +5,11 @@
 import { Types } from "mongoose";
 import type { ActionContext } from "../engine/actions.ts";
 import { AuditLog } from "../../storage/models/index.ts";
-import type { ResolvedAdminServices } from "./admin-services.ts";
+import type { ConcurrentEdit, ResolvedAdminServices } from "./admin-services.ts";
 import { recordedActor } from "./admin-access.ts";
 import type { Actor } from "./permissions.ts";
 
-/** What was edited twice at once, and by whom: `first` saved, `second` was stopped. */
-export interface ConcurrentEdit {
-  tenantId: string;
-  target: { type: "product" | "setting"; id: string; label: string };
-  first: string;
-  second: string;
-}
-
-/** Tells the platform owner (the composition root wires it to the owner's alerts); never awaited by the seller's turn. */
-export type OnConcurrentEdit = (edit: ConcurrentEdit) => void | Promise<void>;
+export type { ConcurrentEdit, OnConcurrentEdit } from "./admin-services.ts";
 
 /** The member whose change to `target` the audit log holds last; "?" when it holds none. */
 async function lastEditorOf(tenantId: string, target: { type: string; id: string }, action?: string): Promise<string> {
