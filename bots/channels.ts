@@ -7,6 +7,7 @@
  * (flows/engine/channel.ts), and one line in `CHANNELS` below.
  */
 import { TELEGRAM_CHANNEL } from "../adapters/telegram/customer-records.ts";
+import type { StoreBotsOptions } from "../adapters/telegram/store-bots.ts";
 import { TelegramChannel } from "../adapters/telegram/telegram-channel.ts";
 import { alertKey } from "../admin-bot/owner-alerts.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
@@ -58,10 +59,51 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
       leaseStoreAnswers: s.databaseAnswers,
       // Each member's command menu lists what their role may start.
       sellerMenu: roleMayStart,
-      onTokenRevoked: (store) =>
-        void s.alerts.raise({ kind: "token-revoked", store: { tenantId: store.id, slug: store.slug, name: store.name }, params: { slug: store.slug }, key: alertKey("token-revoked", store.slug) }),
+      ...telegramAlerts(s.alerts),
+      ...(s.config.telegramUnreachableAfterMs !== undefined && { unreachableAfterMs: s.config.telegramUnreachableAfterMs }),
+      webhookHealth: {
+        ...telegramWebhookAlerts(s.alerts),
+        ...(s.config.webhookCheckEveryMs !== undefined && { everyMs: s.config.webhookCheckEveryMs }),
+        ...(s.config.webhookMaxPending !== undefined && { maxPending: s.config.webhookMaxPending }),
+        ...(s.config.webhookFallbackAfterChecks !== undefined && { fallbackAfterChecks: s.config.webhookFallbackAfterChecks }),
+      },
     }),
 ];
+
+type StoreRef = { id: string; slug: string; name: string };
+const alertStore = (store: StoreRef) => ({ tenantId: store.id, slug: store.slug, name: store.name });
+
+/** What a store's Telegram bot tells the owner: a revoked token and its replacement, Telegram out of reach, polling conflicts. */
+export function telegramAlerts(alerts: AlertSink): Pick<StoreBotsOptions, "onTokenRevoked" | "onTokenAccepted" | "onBotTrouble" | "onBotRecovered"> {
+  return {
+    onTokenRevoked: (store) =>
+      void alerts.raise({ kind: "token-revoked", store: alertStore(store), params: { slug: store.slug }, key: alertKey("token-revoked", store.slug) }),
+    onTokenAccepted: (store) => void alerts.resolve(alertKey("token-revoked", store.slug)),
+    onBotTrouble: (store, trouble) =>
+      void alerts.raise({ kind: trouble.kind, store: alertStore(store), params: { reason: trouble.detail }, details: { detail: trouble.detail }, key: alertKey(trouble.kind, store.slug) }),
+    onBotRecovered: (store, kind) => void alerts.resolve(alertKey(kind, store.slug)),
+  };
+}
+
+/** A webhook that stopped delivering, the fallback to polling, and both clearing. */
+export function telegramWebhookAlerts(alerts: AlertSink): NonNullable<StoreBotsOptions["webhookHealth"]> {
+  return {
+    onFailing: (store, problem) =>
+      void alerts.raise({
+        kind: "webhook-failing", store: alertStore(store), key: alertKey("webhook-failing", store.slug),
+        params: { reason: problem.lastError ?? problem.reason, pending: problem.pending },
+        details: { reason: problem.reason, pending: problem.pending, ...(problem.lastError !== undefined && { lastError: problem.lastError }) },
+      }),
+    onFellBack: (store, problem) => {
+      void alerts.resolve(alertKey("webhook-failing", store.slug), { fallback: "polling" });
+      void alerts.raise({
+        kind: "webhook-fallback", store: alertStore(store), key: alertKey("webhook-fallback", store.slug),
+        params: { slug: store.slug }, details: { reason: problem.reason, pending: problem.pending, checks: problem.checks },
+      });
+    },
+    onHealthy: (store, was) => void alerts.resolve(alertKey(was === "failing" ? "webhook-failing" : "webhook-fallback", store.slug)),
+  };
+}
 
 /** The channels of `niaga start`, made for this engine. */
 export function platformChannels(setup: ChannelSetup): Channel[] {

@@ -34,7 +34,10 @@ import { checkLowStock, LOW_STOCK_JOB } from "../flows/tenant-admin/low-stock.ts
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { alertSellers, isSellerAlert } from "../flows/tenant-admin/seller-alerts.ts";
 import type { RateLimiter } from "../storage/rate-limit.ts";
+import type { AlertSink } from "../admin-bot/owner-alerts.ts";
+import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { requireEncryptionKey } from "./config.ts";
+import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
 import { platformOwners } from "./channels.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
@@ -64,6 +67,10 @@ export interface CommerceOptions {
    * customer: for a terminal, where nobody opens links. The demo only.
    */
   payInChat?: boolean;
+  /** The platform owner's alerts: goods not delivered, runs of failed payments, two sellers editing one thing at once. */
+  alerts?: AlertSink;
+  /** When failed payments make a run the owner hears of (`ALERT_PAYMENT_*`). */
+  paymentAlerts?: PaymentRunThresholds;
 }
 
 export interface Commerce {
@@ -88,13 +95,17 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       else await checkLowStock(event.tenantId, productId, outbox, log);
     }
   };
+  const toOwner = opts.alerts && ownerOrderingAlerts({ alerts: opts.alerts, ...(opts.paymentAlerts && { thresholds: opts.paymentAlerts }) });
   const onEvent = (event: OrderingEvent) => {
     const work = isSellerAlert(event.type)
       ? alertSellers({ type: event.type, tenantId: event.tenantId, orderCode: event.orderCode }, outbox, log)
       : event.type === "order_placed"
         ? checkStockOf(event)
         : undefined;
-    work?.catch((error: unknown) => log.warn("an order event's follow-up failed", { event: event.type, orderCode: event.orderCode, error: (error as Error).message }));
+    const followUp = (work: Promise<unknown> | undefined) =>
+      work?.catch((error: unknown) => log.warn("an order event's follow-up failed", { event: event.type, orderCode: event.orderCode, error: (error as Error).message }));
+    followUp(work);
+    followUp(toOwner?.(event));
   };
 
   const ordering = createOrdering({
@@ -124,6 +135,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.limiter && { limiter: opts.limiter }),
       ...(opts.platformOwners && { platformOwners: opts.platformOwners }),
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
+      ...(opts.alerts && { onConcurrentEdit: ownerConcurrentEditAlerts(opts.alerts) }),
     },
   });
   return { ordering, simulator, flows };
@@ -157,7 +169,7 @@ function localBaseUrl(server: { address(): AddressInfo | string | null }): strin
  * Agenda jobs, payment webhooks and pay pages on the HTTP server, sellers' alerts, and — once
  * the bots run — delivery of whatever was paid but not delivered before a crash.
  */
-export const wireCommerce: DomainWiring = ({ config, coordination, http, channels, outbox, scheduler }) => {
+export const wireCommerce: DomainWiring = ({ config, coordination, http, channels, outbox, scheduler, alerts }) => {
   const local = () => localBaseUrl(http.server);
   const commerce = createCommerce({
     outbox,
@@ -170,6 +182,13 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     limiter: coordination.limiter,
     platformOwners: platformOwners(config),
     onMembershipChanged: (change) => channels.membershipChanged(change),
+    alerts,
+    paymentAlerts: {
+      ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),
+      ...(config.paymentFailureRatePercent !== undefined && { ratePercent: config.paymentFailureRatePercent }),
+      ...(config.paymentFailureMinPayments !== undefined && { minPayments: config.paymentFailureMinPayments }),
+      ...(config.paymentFailureWindowMs !== undefined && { windowMs: config.paymentFailureWindowMs }),
+    },
   });
   http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));
   return {

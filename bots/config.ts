@@ -47,6 +47,23 @@ export type Config = {
    */
   pollLeaseMs?: number;
   nodeEnv: "development" | "production" | "test";
+  // ---- Store alerts (Telegram health, webhook fallback, payment failure runs); each present only when set.
+  /** `TELEGRAM_UNREACHABLE_AFTER_MS`: how long a store bot's calls must all fail before the owner hears it. Default 60 000. */
+  telegramUnreachableAfterMs?: number;
+  /** `WEBHOOK_CHECK_EVERY_MS`: how often webhook-mode stores' `getWebhookInfo` is read. Default 60 000. */
+  webhookCheckEveryMs?: number;
+  /** `WEBHOOK_MAX_PENDING`: more updates than this waiting at Telegram count as a failing webhook. Default 100. */
+  webhookMaxPending?: number;
+  /** `WEBHOOK_FALLBACK_AFTER_CHECKS`: failing checks in a row before a store falls back to polling. Default 3. */
+  webhookFallbackAfterChecks?: number;
+  /** `ALERT_PAYMENT_FAILURES_IN_ROW`: failed payments in a row (per store and gateway) that alert. Default 3. */
+  paymentFailuresInRow?: number;
+  /** `ALERT_PAYMENT_FAILURE_RATE`: percentage of failed payments within the window that alerts. Default 50. */
+  paymentFailureRatePercent?: number;
+  /** `ALERT_PAYMENT_MIN_PAYMENTS`: payments within the window needed before the rate counts. Default 4. */
+  paymentFailureMinPayments?: number;
+  /** `ALERT_PAYMENT_WINDOW_MS`: the window of the failure rate. Default 600 000 (10 min). */
+  paymentFailureWindowMs?: number;
 };
 
 /** A configuration mistake the operator fixes in the environment; `message` is one line. */
@@ -65,6 +82,15 @@ function decodeKey32(value: string): Buffer | undefined {
   const unpadded = (s: string) => s.replace(/=+$/, "");
   if (key.length !== 32 || unpadded(key.toString("base64")) !== unpadded(value)) return undefined;
   return key;
+}
+
+/** An optional whole number between `min` and `max`; `unit` says what it counts, with an example. */
+function wholeNumber(min: number, max: number, unit: string) {
+  return z
+    .string()
+    .refine((v) => /^\d{1,10}$/.test(v) && Number(v) >= min && Number(v) <= max, `expected a whole number of ${unit} (${min} to ${max})`)
+    .transform(Number)
+    .optional();
 }
 
 function hasProtocol(value: string, protocols: readonly string[]): boolean {
@@ -202,6 +228,15 @@ const envSchema = z.object({
     .transform(Number)
     .optional(),
   NODE_ENV: z.enum(["development", "production", "test"], { error: "expected development, production or test" }).default("development"),
+  // ---- Store alerts (Telegram health, webhook fallback, payment failure runs)
+  TELEGRAM_UNREACHABLE_AFTER_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 60000"),
+  WEBHOOK_CHECK_EVERY_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 60000"),
+  WEBHOOK_MAX_PENDING: wholeNumber(1, 1_000_000, "updates, e.g. 100"),
+  WEBHOOK_FALLBACK_AFTER_CHECKS: wholeNumber(1, 100, "checks, e.g. 3"),
+  ALERT_PAYMENT_FAILURES_IN_ROW: wholeNumber(1, 1000, "failed payments, e.g. 3"),
+  ALERT_PAYMENT_FAILURE_RATE: wholeNumber(1, 100, "percent, e.g. 50"),
+  ALERT_PAYMENT_MIN_PAYMENTS: wholeNumber(1, 10_000, "payments, e.g. 4"),
+  ALERT_PAYMENT_WINDOW_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 600000"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -258,6 +293,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.RECONCILE_INTERVAL_MS !== undefined && { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS }),
     ...(e.POLL_LEASE_MS !== undefined && { pollLeaseMs: e.POLL_LEASE_MS }),
     nodeEnv: e.NODE_ENV,
+    // ---- Store alerts
+    ...(e.TELEGRAM_UNREACHABLE_AFTER_MS !== undefined && { telegramUnreachableAfterMs: e.TELEGRAM_UNREACHABLE_AFTER_MS }),
+    ...(e.WEBHOOK_CHECK_EVERY_MS !== undefined && { webhookCheckEveryMs: e.WEBHOOK_CHECK_EVERY_MS }),
+    ...(e.WEBHOOK_MAX_PENDING !== undefined && { webhookMaxPending: e.WEBHOOK_MAX_PENDING }),
+    ...(e.WEBHOOK_FALLBACK_AFTER_CHECKS !== undefined && { webhookFallbackAfterChecks: e.WEBHOOK_FALLBACK_AFTER_CHECKS }),
+    ...(e.ALERT_PAYMENT_FAILURES_IN_ROW !== undefined && { paymentFailuresInRow: e.ALERT_PAYMENT_FAILURES_IN_ROW }),
+    ...(e.ALERT_PAYMENT_FAILURE_RATE !== undefined && { paymentFailureRatePercent: e.ALERT_PAYMENT_FAILURE_RATE }),
+    ...(e.ALERT_PAYMENT_MIN_PAYMENTS !== undefined && { paymentFailureMinPayments: e.ALERT_PAYMENT_MIN_PAYMENTS }),
+    ...(e.ALERT_PAYMENT_WINDOW_MS !== undefined && { paymentFailureWindowMs: e.ALERT_PAYMENT_WINDOW_MS }),
   };
 }
 

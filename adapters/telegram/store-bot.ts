@@ -25,6 +25,8 @@ import type { Engine } from "../../flows/engine/index.ts";
 import type { InboundMessage, InboundTenant, Locale, Outbound } from "../../flows/engine/index.ts";
 import { resolveLocale, t } from "../../locales/i18n.ts";
 import { resilientCalls } from "./api-resilience.ts";
+import { BotHealth } from "./bot-health.ts";
+import type { StoreTroubles } from "./bot-health.ts";
 import type { ResilientCallsOptions } from "./api-resilience.ts";
 import { registerCustomerCommands } from "./bot-commands.ts";
 import type { ButtonSigner, PromptTags } from "./button-data.ts";
@@ -65,6 +67,10 @@ export interface StoreBotShared {
   sellerMenu?: SellerMenuFilter;
   /** Members read per page when a bot sets its members' menus at start. Default 100. */
   memberMenuPageSize?: number;
+  /** How long every call must fail (network, 5xx) before the store counts as unable to reach Telegram. Default 60 000 ms. */
+  unreachableAfterMs?: number;
+  /** After long polling stopped on a 409 Conflict, how long until it tries again. Default 30 000 ms. */
+  conflictRetryMs?: number;
 }
 
 export interface StoreTenant extends InboundTenant {
@@ -85,6 +91,8 @@ export interface StoreBotOptions extends StoreBotShared {
    * lease). Every `getUpdates` is checked against it (`PollingGuard`).
    */
   pollingRight?: PollingRight;
+  /** Where the bot reports trouble reaching Telegram and polling conflicts (see `BotHealth`). */
+  troubles?: StoreTroubles;
 }
 
 // Update ids remembered to drop a redelivered update (polling and webhook overlapping during a switch).
@@ -101,6 +109,9 @@ export class StoreBot {
   /** The runner being stopped: polling starts again only once it has let go of its long poll. */
   #stopping: Promise<unknown> | undefined;
   readonly #guard: PollingGuard | undefined;
+  readonly #health: BotHealth | undefined;
+  /** Polling again after a 409 Conflict. */
+  #retryTimer: NodeJS.Timeout | undefined;
   #webhookSecretDigest: Buffer | undefined;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #seen = new Set<number>();
@@ -134,6 +145,10 @@ export class StoreBot {
       if (offset > this.#confirmedBelow) this.#confirmedBelow = offset;
       return prev(method, payload, signal);
     });
+    this.#health = options.troubles && new BotHealth(options.troubles, {
+      ...(options.unreachableAfterMs !== undefined && { unreachableAfterMs: options.unreachableAfterMs }),
+    });
+    if (this.#health) this.bot.api.config.use(this.#health.transformer());
     this.#guard = options.pollingRight && new PollingGuard(options.pollingRight);
     if (this.#guard) this.bot.api.config.use(this.#guard.transformer());
     // Installed before the retries, so it sits under them: each retry waits its turn too.
@@ -187,6 +202,7 @@ export class StoreBot {
   /** Starts long polling; removes a webhook first, since Telegram refuses getUpdates while one is set. */
   async startPolling(): Promise<void> {
     await this.#stopping;
+    this.#cancelRetry();
     if (this.#runner) return;
     await this.bot.api.deleteWebhook();
     const runner = run(this.bot, {
@@ -197,10 +213,34 @@ export class StoreBot {
     runner.task()?.catch((error: unknown) => {
       if (this.#runner !== runner) return;
       this.#runner = undefined;
-      this.#mode = "stopped";
       this.#guard?.abandon();
+      if (error instanceof GrammyError && error.error_code === 409) return this.#conflicted(error);
+      this.#mode = "stopped";
       this.#log.error("telegram long polling stopped", { tenant: this.tenant.slug, error: describe(error) });
     });
+  }
+
+  /**
+   * Telegram ended our long poll with 409 Conflict: someone outside the platform's leases
+   * polls (or set a webhook on) this token. The bot stays in polling mode and tries again
+   * after `conflictRetryMs`; the owner hears of it through `troubles`.
+   */
+  #conflicted(error: GrammyError): void {
+    this.#log.error("telegram long polling conflict: someone else polls this bot's token; trying again later", { tenant: this.tenant.slug, error: error.description });
+    this.#health?.conflict(error.description);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#mode !== "polling" || this.#runner) return;
+      this.startPolling().catch((retryError: unknown) => {
+        this.#log.warn("telegram long polling did not start again after a conflict", { tenant: this.tenant.slug, error: describe(retryError) });
+      });
+    }, this.#options.conflictRetryMs ?? 30_000);
+    this.#retryTimer.unref();
+  }
+
+  #cancelRetry(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   /**
@@ -209,6 +249,7 @@ export class StoreBot {
    * webhook, another process — does not get them again, and resolves once they are handled.
    */
   async stopPolling(): Promise<void> {
+    this.#cancelRetry();
     if (this.#mode === "polling") this.#mode = "stopped";
     if (!(await this.#stopFetching())) return;
     // Usually the long poll just abandoned already confirmed them; a getUpdates now would
@@ -229,6 +270,7 @@ export class StoreBot {
    * confirmed are left to the instance that polls now. `startPolling` resumes.
    */
   async standBy(): Promise<void> {
+    this.#cancelRetry();
     this.#mode = "polling";
     await this.#stopFetching();
     this.#guard?.abandon();
@@ -274,6 +316,7 @@ export class StoreBot {
     this.#mode = "stopped";
     await this.#drain();
     await this.memberMenus.close();
+    this.#health?.close();
   }
 
   /** The customer menu, for everyone; members get theirs from `memberMenus`. */

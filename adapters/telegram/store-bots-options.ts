@@ -4,8 +4,10 @@ import type { Engine, EngineLog } from "../../flows/engine/index.ts";
 import type { Leases } from "../../storage/leases.ts";
 import type { SharedPace } from "../../storage/shared-pace.ts";
 import type { SellerMenuFilter } from "./member-menus.ts";
+import type { BotTrouble, BotTroubleKind } from "./bot-health.ts";
 import type { OutgoingLimits } from "./outgoing-pacer.ts";
 import type { StoreBotShared } from "./store-bot.ts";
+import type { WebhookHealthHooks, WebhookHealthOptions } from "./webhook-health.ts";
 
 export interface StoreBotsOptions {
   engine: Engine;
@@ -23,6 +25,18 @@ export interface StoreBotsOptions {
   logFor?: (slug: string) => EngineLog;
   /** Telegram rejected a store's token (401). Tell the owner; the bot is already stopped. */
   onTokenRevoked?: (store: { id: string; slug: string; name: string }) => void;
+  /** Telegram accepted a store's token again after it was revoked (`retoken`, or a reconcile after a re-token elsewhere). */
+  onTokenAccepted?: (store: { id: string; slug: string; name: string }) => void;
+  /** A store's bot cannot reach Telegram, or someone else polls its token (see `BotHealth`). Told once per trouble. */
+  onBotTrouble?: (store: { id: string; slug: string; name: string }, trouble: BotTrouble) => void;
+  /** The trouble `onBotTrouble` told of is over. */
+  onBotRecovered?: (store: { id: string; slug: string; name: string }, kind: BotTroubleKind) => void;
+  /** How long every call must fail before a store counts as unable to reach Telegram. Default 60 000 ms. */
+  unreachableAfterMs?: number;
+  /** After long polling stopped on a 409 Conflict, how long until it tries again. Default 30 000 ms. */
+  conflictRetryMs?: number;
+  /** Watching webhook-mode stores' `getWebhookInfo`, and falling back to polling (see `WebhookHealth`). */
+  webhookHealth?: WebhookHealthOptions & WebhookHealthHooks;
   /** Largest file `downloadFile` accepts. Default 10 MB. */
   maxDownloadBytes?: number;
   /** A webhook request is answered after at most this long, the turn going on. Default 8000 ms. */

@@ -44,6 +44,7 @@ import { resolveLocale } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import type { TenantDoc } from "../../storage/models/index.ts";
 import { AbsentStores } from "./absent-stores.ts";
+import { BotTroubles } from "./bot-health.ts";
 import { describe, StoreBotError } from "./bot-status.ts";
 import type { StartAllReport, StoreBotStatus, SweepReport } from "./bot-status.ts";
 import { checkNewToken, recordRevoked, savedWebhookSecret, saveToken, tokenOf } from "./bot-tokens.ts";
@@ -55,11 +56,14 @@ import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
 import type { StoreBotsOptions } from "./store-bots-options.ts";
 import { StoreSweep } from "./store-sweep.ts";
 import { UpdateModes } from "./update-modes.ts";
+import { WebhookHealth } from "./webhook-health.ts";
 import { telegramWebhookRoutes } from "./webhook-endpoint.ts";
 
 export type { TelegramMode } from "./store-bot.ts";
 export type { SellerMenuFilter } from "./member-menus.ts";
 export type { StoreBotsOptions } from "./store-bots-options.ts";
+export type { BotTrouble, BotTroubleKind } from "./bot-health.ts";
+export type { WebhookProblem } from "./webhook-health.ts";
 export { StoreBotError } from "./bot-status.ts";
 export type { StartAllReport, StoreBotStatus, SweepReport } from "./bot-status.ts";
 
@@ -83,6 +87,11 @@ export class StoreBots {
   readonly #outside: OutsideTurns;
   readonly #sweep: StoreSweep;
   readonly #modes: UpdateModes;
+  /** What each store's bot reported about reaching Telegram, outliving its restarts. */
+  readonly #troubles: BotTroubles;
+  readonly #webhookHealth: WebhookHealth;
+  /** Stores whose revoked token this registry recorded: the next accepted token is told (`onTokenAccepted`). */
+  readonly #revokedHere = new Set<string>();
   #closing = false;
 
   constructor(options: StoreBotsOptions) {
@@ -101,7 +110,22 @@ export class StoreBots {
       ...(options.lookupBudgetMs !== undefined && { lookupBudgetMs: options.lookupBudgetMs }),
       ...(options.sellerMenu !== undefined && { sellerMenu: options.sellerMenu }),
       ...(options.memberMenuPageSize !== undefined && { memberMenuPageSize: options.memberMenuPageSize }),
+      ...(options.unreachableAfterMs !== undefined && { unreachableAfterMs: options.unreachableAfterMs }),
+      ...(options.conflictRetryMs !== undefined && { conflictRetryMs: options.conflictRetryMs }),
     };
+    this.#troubles = new BotTroubles(
+      {
+        ...(options.onBotTrouble && { onTrouble: options.onBotTrouble }),
+        ...(options.onBotRecovered && { onRecovered: options.onBotRecovered }),
+      },
+      (error) => (options.log ?? silent).error("onBotTrouble or onBotRecovered failed", { error: describe(error) }),
+    );
+    this.#webhookHealth = new WebhookHealth({
+      ...options.webhookHealth,
+      webhooks: () => [...this.#bots.values()].filter((bot) => bot.mode === "webhook").map((bot) => ({ store: bot.tenant, api: bot.bot.api })),
+      fallBack: (tenantId) => this.switchMode(tenantId, "polling"),
+      onError: (store, error) => this.#logFor(store.slug).warn("telegram webhook check failed", { tenant: store.slug, error: describe(error) }),
+    });
     this.routes = telegramWebhookRoutes({
       botFor: (slug) => this.#bySlug.get(slug),
       absentStatus: (slug, secret) => this.#absent.statusFor(slug, secret),
@@ -143,7 +167,17 @@ export class StoreBots {
 
   /** Starts the bot of every active store that has a token Telegram has not revoked. Never throws for one store. */
   startAll(): Promise<StartAllReport> {
+    this.#webhookHealth.start();
     return this.#sweep.startAll();
+  }
+
+  /**
+   * Reads `getWebhookInfo` of every store running here in webhook mode, and moves a store
+   * whose webhook keeps failing to long polling (see `WebhookHealth`). `startAll` starts
+   * doing this every `webhookHealth.everyMs`.
+   */
+  checkWebhooks(): Promise<void> {
+    return this.#webhookHealth.check();
   }
 
   /**
@@ -193,6 +227,7 @@ export class StoreBots {
       await this.#stop(tenantId);
       await saveToken(tenantId, token, botUsername);
       this.#absent.forgetAll();
+      this.#revokedHere.add(tenantId);
       return this.#start(tenantId);
     });
   }
@@ -288,6 +323,7 @@ export class StoreBots {
    */
   async close(graceMs = 10_000): Promise<boolean> {
     this.#closing = true;
+    this.#webhookHealth.stop();
     const closed = this.#outside.close();
     const drained = (async () => {
       await this.stopAll();
@@ -327,7 +363,7 @@ export class StoreBots {
     const log = this.#logFor(store.slug);
     const pollingRight = this.#modes.pollingRight(tenantId);
     const bot: StoreBot = new StoreBot({
-      ...this.#shared, tenant: store, token, log, pacer: this.#pacerFor(tenantId),
+      ...this.#shared, tenant: store, token, log, pacer: this.#pacerFor(tenantId), troubles: this.#troubles.of(store),
       onUnauthorized: () => void this.#tokenRevoked(bot),
       ...(pollingRight && { pollingRight }),
     });
@@ -365,6 +401,7 @@ export class StoreBots {
       })
       .then(() => bot.memberMenus.syncAll());
     log.info("telegram store bot started", { tenant: store.slug, mode, bot: me.username });
+    if (this.#revokedHere.delete(tenantId)) this.#tokenAccepted(store);
     return this.#status(bot);
   }
 
@@ -406,9 +443,18 @@ export class StoreBots {
     }
   }
 
+  #tokenAccepted(store: StoreTenant): void {
+    try {
+      this.#options.onTokenAccepted?.({ id: store.id, slug: store.slug, name: store.name });
+    } catch (error) {
+      this.#logFor(store.slug).error("onTokenAccepted failed", { tenant: store.slug, error: describe(error) });
+    }
+  }
+
   async #markRevoked(store: { id: string; slug: string; name: string }): Promise<void> {
     this.#logFor(store.slug).error("Telegram rejected the store's bot token (401); the bot is stopped until it gets a new token", { tenant: store.slug });
     await recordRevoked(store.id);
+    this.#revokedHere.add(store.id);
     this.#absent.forget(store.slug);
     try {
       this.#options.onTokenRevoked?.({ id: store.id, slug: store.slug, name: store.name });

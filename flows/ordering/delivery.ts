@@ -77,7 +77,7 @@ export async function markPaid(deps: OrderingDeps, tenantId: Types.ObjectId, ord
     .lean()
     .exec();
   if (paid) {
-    emit(deps, { type: "order_paid", tenantId: String(tenantId), orderCode: paid.code });
+    emit(deps, { type: "order_paid", tenantId: String(tenantId), orderCode: paid.code, gateway: payment.method });
     return { outcome: "paid", code: paid.code };
   }
 

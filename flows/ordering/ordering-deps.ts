@@ -30,9 +30,11 @@ export interface OrderTimers {
 
 /** Something a seller or the owner's alerts may want to hear about as it happens. */
 export interface OrderingEvent {
-  type: "order_placed" | "proof_submitted" | "order_paid" | "order_delivered" | "delivery_failed" | "late_payment" | "claim_opened";
+  type: "order_placed" | "proof_submitted" | "order_paid" | "payment_failed" | "order_delivered" | "delivery_failed" | "late_payment" | "claim_opened";
   tenantId: string;
   orderCode: string;
+  /** With `order_paid` and `payment_failed`: the payment method (`manual`, `simulator`, a provider). */
+  gateway?: string;
   /** With `order_placed`: the products whose stock the order reserved. */
   productIds?: string[];
 }

@@ -14,6 +14,17 @@ export type TeamOutbox = Pick<Outbox, "send">;
 /** The seller-side verbs of the ordering domain; the composition root passes its `Ordering`. */
 export type OrderDesk = Pick<Ordering, "approvePayment" | "rejectPayment" | "cancelOrder" | "refundOrder" | "resolveClaim" | "retryDelivery">;
 
+/** What was edited twice at once (see concurrent-edits.ts), and by whom: `first` saved, `second` was stopped. */
+export interface ConcurrentEdit {
+  tenantId: string;
+  target: { type: "product" | "setting"; id: string; label: string };
+  first: string;
+  second: string;
+}
+
+/** Tells the platform owner (the composition root wires it to the owner's alerts); never awaited by the seller's turn. */
+export type OnConcurrentEdit = (edit: ConcurrentEdit) => void | Promise<void>;
+
 export interface AdminServices {
   /**
    * The ordering domain (`createOrdering(…)`): approving, rejecting, cancelling, refunding,
@@ -38,12 +49,17 @@ export interface AdminServices {
    * them away): `(change) => channels.membershipChanged(change)`.
    */
   onMembershipChanged?: (change: MembershipChange) => void | Promise<void>;
+  /**
+   * Two members edited the same product or setting at once and the second was stopped
+   * (see concurrent-edits.ts): the platform owner's alert. Not awaited.
+   */
+  onConcurrentEdit?: OnConcurrentEdit;
   /** How long an invite link works. Default 48 hours. */
   inviteTtlMs?: number;
   clock?: () => Date;
 }
 
-type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged";
+type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged" | "onConcurrentEdit";
 export type ResolvedAdminServices = Required<Omit<AdminServices, Optional>> & Pick<AdminServices, Optional>;
 
 export function resolveAdminServices(services: AdminServices): ResolvedAdminServices {

@@ -8,6 +8,7 @@ import { formatPrice } from "../ordering/catalog.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
 import { adminAction, adminGuard, audit, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
+import { concurrentEdit } from "./concurrent-edits.ts";
 import { CATALOG_WRITE } from "./permissions.ts";
 import { checkPrice, isBigPriceChange } from "./price-input.ts";
 import { findProduct, updateProduct, type ProductField } from "./products.ts";
@@ -33,6 +34,8 @@ export type ProductData = {
   value?: string | number | null;
   priceBefore?: string;
   priceAfter?: string;
+  /** When the product last changed as the edit started (`findProduct`'s `version`): saved only if still so. */
+  productVersion?: string;
 };
 
 const productAction = actionsFor<ProductData>();
@@ -99,8 +102,14 @@ export function priceActions(services: ResolvedAdminServices): ActionRegistry {
     adminSavePrice: productAction(
       adminAction<ProductData>(services, CATALOG_WRITE, async (ctx, actor) => {
         const currency = await currencyOf(ctx.tenant.id);
-        const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { price: Number(ctx.data.value) });
-        if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
+        const sku = String(ctx.data.sku);
+        const change = await updateProduct(ctx.tenant.id, sku, { price: Number(ctx.data.value) }, { ...(ctx.data.productVersion && { unchangedSince: ctx.data.productVersion }) });
+        if (!change) return stop(say("admin.product.unknown_sku", { sku }));
+        if ("conflict" in change) {
+          const now = change.conflict;
+          const other = await concurrentEdit(services, ctx, actor, { type: "product", id: sku, label: `${sku} (${now.name})` }, { type: "product", id: sku });
+          return stop(say("admin.product.conflict", { sku, other, field: t(ctx.locale, "admin.product.fields.price"), current: formatPrice(now.price, currency, ctx.locale) }));
+        }
         await audit(ctx, actor, "product.price", { type: "product", id: change.after.sku }, { before: { price: change.before.price }, after: { price: change.after.price } });
         return stop(
           say("admin.product.changed", {

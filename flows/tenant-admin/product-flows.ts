@@ -8,6 +8,7 @@ import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
 import { adminAction, adminGuard, audit, commandArgs, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
+import { concurrentEdit } from "./concurrent-edits.ts";
 import { CATALOG_WRITE } from "./permissions.ts";
 import { checkPrice } from "./price-input.ts";
 import { confirmBigPriceChange, currencyOf, priceActions, productPriceFlow, type ProductData } from "./price-flows.ts";
@@ -311,14 +312,21 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
       }
       const product = await findProduct(ctx.tenant.id, sku);
       if (!product) return stop(say("admin.product.unknown_sku", { sku }));
-      return { data: { sku, productName: product.name, rest } };
+      return { data: { sku, productName: product.name, rest, productVersion: product.version } };
     }),
 
     adminSaveProductField: productAction(
       adminAction<ProductData>(services, CATALOG_WRITE, async (ctx, actor) => {
         const field = ctx.data.field!;
-        const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { [field]: ctx.data.value ?? null });
-        if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
+        const sku = String(ctx.data.sku);
+        const change = await updateProduct(ctx.tenant.id, sku, { [field]: ctx.data.value ?? null }, { ...(ctx.data.productVersion && { unchangedSince: ctx.data.productVersion }) });
+        if (!change) return stop(say("admin.product.unknown_sku", { sku }));
+        if ("conflict" in change) {
+          const now = change.conflict;
+          const other = await concurrentEdit(services, ctx, actor, { type: "product", id: sku, label: `${sku} (${now.name})` }, { type: "product", id: sku });
+          const current = fieldValueText(ctx.locale, field, now[field], await currencyOf(ctx.tenant.id));
+          return stop(say("admin.product.conflict", { sku, other, field: fieldName(ctx.locale, field), current }));
+        }
         const before = change.before[field];
         const after = change.after[field];
         await audit(ctx, actor, `product.${field}`, { type: "product", id: change.after.sku }, { before: { [field]: before }, after: { [field]: after } });
@@ -337,7 +345,7 @@ export function productActions(services: ResolvedAdminServices): ActionRegistry 
     adminSetVisibility: adminAction(services, CATALOG_WRITE, async (ctx, actor) => {
       const status = ctx.flowId === "admin-product-hide" ? "hidden" : "active";
       const change = await updateProduct(ctx.tenant.id, String(ctx.data.sku), { status });
-      if (!change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
+      if (!change || "conflict" in change) return stop(say("admin.product.unknown_sku", { sku: String(ctx.data.sku) }));
       const sku = change.after.sku;
       if (change.before.status === status) return stop(say(status === "hidden" ? "admin.product.already_hidden" : "admin.product.already_shown", { sku }));
       await audit(ctx, actor, status === "hidden" ? "product.hide" : "product.show", { type: "product", id: sku }, { before: { status: change.before.status }, after: { status } });

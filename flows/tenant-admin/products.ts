@@ -101,6 +101,7 @@ type StoredProduct = {
   perOrderMax?: number | null;
   lowStockThreshold?: number | null;
   status?: "active" | "hidden" | null;
+  updatedAt?: Date;
 };
 
 function viewOf(p: StoredProduct): ProductView {
@@ -119,9 +120,14 @@ function viewOf(p: StoredProduct): ProductView {
 
 const tenantOid = (tenantId: string) => new Types.ObjectId(tenantId);
 
-export async function findProduct(tenantId: string, sku: string): Promise<ProductView | undefined> {
+/** A product as found, with `version`: when it last changed, for saving an edit only if nobody changed it since. */
+export async function findProduct(tenantId: string, sku: string): Promise<(ProductView & { version: string }) | undefined> {
   const product = await Product.findOne({ tenantId: tenantOid(tenantId), code: sku }).lean<StoredProduct>().exec();
-  return product ? viewOf(product) : undefined;
+  return product ? { ...viewOf(product), version: versionOf(product) } : undefined;
+}
+
+function versionOf(product: StoredProduct): string {
+  return product.updatedAt?.toISOString() ?? "";
 }
 
 export async function skuTaken(tenantId: string, sku: string): Promise<boolean> {
@@ -156,12 +162,17 @@ export async function createProduct(tenantId: string, draft: ProductDraft): Prom
 
 export type ProductField = "name" | "description" | "category" | "price" | "perOrderMax" | "lowStockThreshold" | "status";
 
-/** Changes fields of one product; returns it before and after, or `undefined` when the store has no such sku. */
+/**
+ * Changes fields of one product; returns it before and after, or `undefined` when the store
+ * has no such sku. With `unchangedSince` (a `version` from `findProduct`), only if nobody
+ * changed the product since: otherwise nothing is written and `conflict` is the product now.
+ */
 export async function updateProduct(
   tenantId: string,
   sku: string,
   changes: Partial<Record<ProductField, string | number | null>>,
-): Promise<{ before: ProductView; after: ProductView } | undefined> {
+  { unchangedSince }: { unchangedSince?: string } = {},
+): Promise<{ before: ProductView; after: ProductView } | { conflict: ProductView } | undefined> {
   const set: Record<string, unknown> = {};
   const unset: Record<string, 1> = {};
   for (const [field, value] of Object.entries(changes)) {
@@ -169,10 +180,16 @@ export async function updateProduct(
     else set[field] = value;
   }
   const update = { ...(Object.keys(set).length > 0 && { $set: set }), ...(Object.keys(unset).length > 0 && { $unset: unset }) };
-  const before = await Product.findOneAndUpdate({ tenantId: tenantOid(tenantId), code: sku }, update, { returnDocument: "before", runValidators: true })
+  const filter = { tenantId: tenantOid(tenantId), code: sku, ...(unchangedSince && { updatedAt: new Date(unchangedSince) }) };
+  const before = await Product.findOneAndUpdate(filter, update, { returnDocument: "before", runValidators: true })
     .lean<StoredProduct>()
     .exec();
-  if (!before) return undefined;
+  if (!before) {
+    const now = unchangedSince ? await findProduct(tenantId, sku) : undefined;
+    if (!now) return undefined;
+    const { version: _version, ...conflict } = now;
+    return { conflict };
+  }
   const after = { ...before, ...set } as StoredProduct;
   for (const field of Object.keys(unset)) delete (after as Record<string, unknown>)[field];
   return { before: viewOf(before), after: viewOf(after) };

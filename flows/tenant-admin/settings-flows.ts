@@ -8,10 +8,16 @@ import { t } from "../../locales/i18n.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
 import { adminAction, adminGuard, audit, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
-import { changeSetting, isSettingId, SETTINGS, type SettingId } from "./store-preferences.ts";
+import { concurrentEdit } from "./concurrent-edits.ts";
+import { changeSetting, isSettingId, SETTINGS, settingFingerprint, type SettingId } from "./store-preferences.ts";
 
 /** The setting picked (a `SettingId`, checked before use) and its new value, already checked. */
-type SettingsData = { setting?: string; value?: string | number };
+type SettingsData = {
+  setting?: string;
+  value?: string | number;
+  /** Each setting's fingerprint as shown when the edit started: a save checks nobody changed it since. */
+  seen?: Record<string, string>;
+};
 
 const settingsAction = actionsFor<SettingsData>();
 
@@ -103,7 +109,8 @@ export function settingsActions(services: ResolvedAdminServices): ActionRegistry
       const values = Object.fromEntries(
         (Object.keys(SETTINGS) as SettingId[]).map((id) => [id, shown(ctx.locale, id, SETTINGS[id].read(store))]),
       );
-      return { say: [say("admin.settings.current", values)] };
+      const seen = Object.fromEntries((Object.keys(SETTINGS) as SettingId[]).map((id) => [id, settingFingerprint(SETTINGS[id].read(store))]));
+      return { say: [say("admin.settings.current", values)], data: { seen } };
     },
 
     adminSaveSetting: settingsAction(
@@ -114,8 +121,16 @@ export function settingsActions(services: ResolvedAdminServices): ActionRegistry
         // Typed values passed `adminSettingValue` already; the language comes from a button.
         const checked = id === "language" ? SETTINGS.language.check(String(value)) : { ok: true as const, value };
         if (!checked.ok) return stop(say(checked.key, checked.params));
-        const change = await changeSetting(ctx.tenant.id, id, checked.value);
+        const seen = ctx.data.seen?.[id];
+        const change = await changeSetting(ctx.tenant.id, id, checked.value, { ...(seen !== undefined && { unchangedFrom: seen }) });
         if (!change) throw new Error("store not found");
+        if ("conflict" in change) {
+          const setting = settingLabel(ctx.locale, id);
+          const other = await concurrentEdit(services, ctx, actor, { type: "setting", id, label: id === "snk" ? "SNK" : id }, { type: "store", id: ctx.tenant.slug, action: `settings.${id}` });
+          // The terms are shown whole: the seller needs them to decide what to write instead.
+          const current = id === "snk" && change.conflict !== "" ? String(change.conflict) : shown(ctx.locale, id, change.conflict);
+          return stop(say("admin.settings.conflict", { setting, other, current }));
+        }
         await audit(ctx, actor, `settings.${id}`, { type: "store", id: ctx.tenant.slug }, { before: { [id]: change.before }, after: { [id]: change.after } });
         return stop(say("admin.settings.saved", { setting: settingLabel(ctx.locale, id), value: shown(ctx.locale, id, change.after) }));
       }),

@@ -1,6 +1,7 @@
 // What a seller may change about their store from the chat: its name, language, terms
 // (SNK), transfer instructions, payment timeout and SNK window. Each setting knows where
 // it lives in the tenant document and how to check a typed value.
+import { createHash } from "node:crypto";
 import { Types } from "mongoose";
 import { Tenant } from "../../storage/models/index.ts";
 import { storeSettings, type StoreSettings } from "../ordering/store-settings.ts";
@@ -46,15 +47,35 @@ export function isSettingId(value: unknown): value is SettingId {
   return typeof value === "string" && (SETTING_IDS as readonly string[]).includes(value);
 }
 
-/** Saves one setting; returns the value before and after, or `undefined` when the store is gone. */
+/** A short fingerprint of a setting's value, kept in an edit's session to see whether it changed meanwhile. */
+export function settingFingerprint(value: string | number): string {
+  return createHash("sha256").update(String(value)).digest("base64url").slice(0, 16);
+}
+
+/**
+ * Saves one setting; returns the value before and after, or `undefined` when the store is
+ * gone. With `unchangedFrom` (a `settingFingerprint` taken when the edit started), only if
+ * the setting is still that value: otherwise nothing is written and `conflict` is the value now.
+ */
 export async function changeSetting(
   tenantId: string,
   id: SettingId,
   value: string | number,
-): Promise<{ before: string | number; after: string | number } | undefined> {
+  { unchangedFrom }: { unchangedFrom?: string } = {},
+): Promise<{ before: string | number; after: string | number } | { conflict: string | number } | undefined> {
+  const _id = new Types.ObjectId(tenantId);
   const current = await storeSettings(tenantId);
   if (!current) return undefined;
   const spec = SETTINGS[id];
-  await Tenant.updateOne({ _id: new Types.ObjectId(tenantId) }, { $set: { [spec.path]: value } }, { runValidators: true }).exec();
-  return { before: spec.read(current), after: value };
+  const before = spec.read(current);
+  if (unchangedFrom !== undefined && settingFingerprint(before) !== unchangedFrom) return { conflict: before };
+  // Written only if it still holds what was just read: a change in between is a conflict too.
+  const raw = spec.path.split(".").reduce<unknown>((doc, key) => (doc as Record<string, unknown> | undefined)?.[key], await Tenant.findById(_id, { [spec.path]: 1 }).lean().exec());
+  const unchanged = raw === undefined || raw === null ? { [spec.path]: { $exists: false } } : { [spec.path]: raw };
+  const saved = await Tenant.updateOne({ _id, ...unchanged }, { $set: { [spec.path]: value } }, { runValidators: true }).exec();
+  if (saved.matchedCount === 0) {
+    const now = await storeSettings(tenantId);
+    return now ? { conflict: spec.read(now) } : undefined;
+  }
+  return { before, after: value };
 }

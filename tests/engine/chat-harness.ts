@@ -46,14 +46,14 @@ export class ChatUser {
   readonly #engine: Engine;
   readonly #base: Omit<Inbound, "message">;
 
-  constructor(engine: Engine, opts: { tenant: InboundTenant; chatId?: string; userId?: string; locale?: Locale; channel?: string }) {
+  constructor(engine: Engine, opts: { tenant: InboundTenant; chatId?: string; userId?: string; name?: string; locale?: Locale; channel?: string }) {
     this.#engine = engine;
     const chatId = opts.chatId ?? randomBytes(4).toString("hex");
     this.#base = {
       tenant: opts.tenant,
       channel: opts.channel ?? "test",
       chatId,
-      user: { id: opts.userId ?? chatId, name: "Sari" },
+      user: { id: opts.userId ?? chatId, name: opts.name ?? "Sari" },
       locale: opts.locale ?? "id",
     };
   }

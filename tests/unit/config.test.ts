@@ -100,6 +100,15 @@ const malformed: Record<string, string[]> = {
   METRICS_PORT: ["abc", "65536", "-1"],
   POLL_LEASE_MS: ["2999", "15s", "-15000"],
   NODE_ENV: ["staging"],
+  // Store alerts
+  TELEGRAM_UNREACHABLE_AFTER_MS: ["999", "60s"],
+  WEBHOOK_CHECK_EVERY_MS: ["0", "1m"],
+  WEBHOOK_MAX_PENDING: ["0", "many"],
+  WEBHOOK_FALLBACK_AFTER_CHECKS: ["0", "101"],
+  ALERT_PAYMENT_FAILURES_IN_ROW: ["0", "three"],
+  ALERT_PAYMENT_FAILURE_RATE: ["0", "101", "50%"],
+  ALERT_PAYMENT_MIN_PAYMENTS: ["0"],
+  ALERT_PAYMENT_WINDOW_MS: ["10", "10m"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {

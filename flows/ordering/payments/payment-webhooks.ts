@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { UNAUTHENTICATED } from "../../engine/index.ts";
 import { deliverOrder, markPaid } from "../delivery.ts";
 import { Order, normalizeOrderCode } from "../order.ts";
-import { logOf, type OrderingDeps } from "../ordering-deps.ts";
+import { emit, logOf, type OrderingDeps } from "../ordering-deps.ts";
 import { storeSettingsBySlug } from "../store-settings.ts";
 import { claimProviderEvent } from "./provider-events.ts";
 import { simulatorPayPage } from "./simulator-page.ts";
@@ -59,6 +59,9 @@ export async function receivePaymentWebhook(deps: OrderingDeps, method: string, 
   if (!order) return refuse(404, "unknown order");
   if (event.outcome !== "paid") {
     log.info("payment failed at the provider", { method, orderCode: order.code });
+    // A replayed failure is one failure: runs of failures are counted per event.
+    const claim = await claimProviderEvent({ tenantId: store.tenantId, method, eventId: event.eventId, orderId: order._id });
+    if (claim === "new") emit(deps, { type: "payment_failed", tenantId: String(store.tenantId), orderCode: order.code, gateway: method });
     return { status: 200, body: { status: "noted" } };
   }
   if (event.amount !== order.total || event.currency !== order.currency) {

@@ -1,0 +1,78 @@
+/**
+ * What the ordering domain tells the platform owner, naming the store: goods that could not
+ * be delivered (one alert per order, resolved when that order is delivered after all) and
+ * runs of failed payments per store and gateway (`recordPaymentOutcome`, resolved at the
+ * next successful payment) — and two members editing one product or the SNK at once. Sellers hear about their orders through `alertSellers`; this is
+ * the owner's side.
+ *
+ * ```ts
+ * const toOwner = ownerOrderingAlerts({ alerts, thresholds: { inRow: 3 } });
+ * createOrdering({ …, onEvent: (event) => void toOwner(event) });
+ * ```
+ */
+import { alertKey, type AlertSink, type AlertStore } from "../admin-bot/owner-alerts.ts";
+import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
+import type { OnConcurrentEdit } from "../flows/tenant-admin/admin-services.ts";
+import { recordPaymentOutcome, type PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
+import { Tenant } from "../storage/models/index.ts";
+
+export interface OwnerOrderingAlertsOptions {
+  alerts: AlertSink;
+  thresholds?: PaymentRunThresholds;
+}
+
+/** The store an alert names, by its id: slug and `bot_store_name`. */
+export async function alertStoreOf(tenantId: string): Promise<AlertStore> {
+  const tenant = await Tenant.findById(tenantId, { slug: 1, name: 1 }).lean().exec();
+  return { tenantId, slug: tenant?.slug ?? tenantId, name: tenant?.name ?? tenantId };
+}
+
+/** Two members edited one product or setting at once (`AdminServices.onConcurrentEdit`): the owner hears who and what. */
+export function ownerConcurrentEditAlerts(alerts: AlertSink): OnConcurrentEdit {
+  return async (edit) => {
+    const store = await alertStoreOf(edit.tenantId);
+    await alerts.raise({
+      kind: "concurrent-edit", store, key: alertKey("concurrent-edit", store.slug, `${edit.target.type}:${edit.target.id}`),
+      params: { first: edit.first, second: edit.second, target: edit.target.label },
+      details: { saved: edit.first, stopped: edit.second },
+    });
+  };
+}
+
+/** Handles one ordering event for the owner; rejects only when MongoDB does (the caller logs it). */
+export function ownerOrderingAlerts({ alerts, thresholds }: OwnerOrderingAlertsOptions): (event: OrderingEvent) => Promise<void> {
+  return async (event) => {
+    switch (event.type) {
+      case "delivery_failed": {
+        const store = await alertStoreOf(event.tenantId);
+        await alerts.raise({ kind: "delivery-failed", store, params: { orderCode: event.orderCode }, key: alertKey("delivery-failed", store.slug, event.orderCode) });
+        return;
+      }
+      case "order_delivered": {
+        const store = await alertStoreOf(event.tenantId);
+        await alerts.resolve(alertKey("delivery-failed", store.slug, event.orderCode), { orderCode: event.orderCode });
+        return;
+      }
+      case "payment_failed":
+      case "order_paid": {
+        if (!event.gateway) return;
+        const change = await recordPaymentOutcome({ tenantId: event.tenantId, method: event.gateway, ok: event.type === "order_paid" }, thresholds);
+        if (!change) return;
+        const store = await alertStoreOf(event.tenantId);
+        const key = alertKey("payments-failing", store.slug, change.method);
+        if (change.change === "recovered") {
+          await alerts.resolve(key, { orderCode: event.orderCode });
+          return;
+        }
+        await alerts.raise({
+          kind: "payments-failing", store, key,
+          params: { count: change.failed, total: change.total, inRow: change.inRow, gateway: change.method },
+          details: { lastOrder: event.orderCode },
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  };
+}
