@@ -232,7 +232,7 @@ export class OwnerAlerts implements AlertSink {
   }
 
   /** The message of an alert as the owner reads it: header naming the store, the text, count and details. */
-  render(alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt" | "state">, type: "raised" | "reminder" | "resolved"): Outbound {
+  render(alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt" | "state"> & { resolution?: unknown }, type: "raised" | "reminder" | "resolved"): Outbound {
     const inline: Partial<Record<Locale, string>> = {};
     for (const locale of ["id", "en"] as const) inline[locale] = renderText(alert, type, locale, this.#o.timeZone);
     return { text: { inline } };
@@ -484,7 +484,7 @@ export class OwnerAlerts implements AlertSink {
 const ICONS: Record<string, string> = { critical: "🔴", warning: "🟠", info: "🔵" };
 
 function renderText(
-  alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt">,
+  alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt"> & { resolution?: unknown },
   type: "raised" | "reminder" | "resolved",
   locale: Locale,
   timeZone: string,
@@ -495,7 +495,9 @@ function renderText(
   const lines = [header, t(locale, alert.message?.key ?? `owner.kind.${alert.kind}.text`, (alert.message?.params ?? {}) as Record<string, unknown>)];
   if (alert.count > 1) lines.push(t(locale, "owner.alert.count", { count: alert.count, since: formatWhen(alert.firstAt, { locale, timeZone, style: "compact" }) }));
   const details = alert.details && typeof alert.details === "object" ? Object.entries(alert.details as Record<string, unknown>) : [];
-  for (const [name, value] of details.slice(0, 8)) lines.push(`• ${name}: ${shortValue(value)}`);
+  // How it cleared (e.g. how long a dependency was down) belongs to the "recovered" message.
+  const resolution = type === "resolved" && alert.resolution && typeof alert.resolution === "object" ? Object.entries(alert.resolution as Record<string, unknown>) : [];
+  for (const [name, value] of [...details, ...resolution].slice(0, 8)) lines.push(`• ${name}: ${shortValue(value)}`);
   return lines.join("\n");
 }
 
