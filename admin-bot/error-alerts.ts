@@ -1,0 +1,45 @@
+/**
+ * Tells the owner about unhandled errors: a store's turn that failed (the customer got an
+ * apology with an error id), or an error nothing in the process caught. The alert carries the
+ * error id, so the owner can find the one log line.
+ *
+ * ```ts
+ * createEngine({ …, onFailure: alertOnEngineFailure(alerts) });
+ * await alertOnUnhandledError(alerts, { what: "unhandledRejection", errorId, error });
+ * ```
+ *
+ * Keyed per store and error message (`unhandled-error:<slug>:<message>`), so a storm of the
+ * same failure counts on one alert (with the first error id) instead of flooding the owner.
+ */
+import type { EngineFailure } from "../flows/engine/index.ts";
+import { alertKey, type AlertSink } from "./owner-alerts.ts";
+
+/** The part of an error message that keys an alert; longer messages rarely differ only at the end. */
+const KEY_CHARS = 120;
+
+/** An `EngineOptions.onFailure` that raises "unhandled-error" naming the store. */
+export function alertOnEngineFailure(alerts: AlertSink): (failure: EngineFailure) => void {
+  return ({ tenant, errorId, what, error }) => {
+    const message = messageOf(error);
+    void alerts.raise({
+      kind: "unhandled-error",
+      store: { tenantId: tenant.id, slug: tenant.slug, name: tenant.name },
+      key: alertKey("unhandled-error", tenant.slug, message.slice(0, KEY_CHARS)),
+      params: { what, errorId, error: message.slice(0, 300) },
+    });
+  };
+}
+
+/** Raises "unhandled-error" for the platform itself (an error no code caught). */
+export function alertOnUnhandledError(alerts: AlertSink, failure: { what: string; errorId: string; error: unknown }): Promise<void> {
+  const message = messageOf(failure.error);
+  return alerts.raise({
+    kind: "unhandled-error",
+    key: alertKey("unhandled-error", undefined, message.slice(0, KEY_CHARS)),
+    params: { what: failure.what, errorId: failure.errorId, error: message.slice(0, 300) },
+  });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}
