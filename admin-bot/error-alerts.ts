@@ -6,6 +6,7 @@
  * ```ts
  * createEngine({ …, onFailure: alertOnEngineFailure(alerts) });
  * await alertOnUnhandledError(alerts, { what: "unhandledRejection", errorId, error });
+ * http.onFailure(alertOnHttpFailure(alerts));               // the HTTP server's 500s
  * ```
  *
  * Keyed per store and error message (`unhandled-error:<slug>:<message>`), so a storm of the
@@ -38,6 +39,11 @@ export function alertOnUnhandledError(alerts: AlertSink, failure: { what: string
     key: alertKey("unhandled-error", undefined, message.slice(0, KEY_CHARS)),
     params: { what: failure.what, errorId: failure.errorId, error: message.slice(0, 300) },
   });
+}
+
+/** Hears the HTTP server's 500s (`PlatformHttp#onFailure`): "unhandled-error" for the platform, naming the route. */
+export function alertOnHttpFailure(alerts: AlertSink): (failure: { errorId: string; route: string; error: unknown }) => void {
+  return ({ errorId, route, error }) => void alertOnUnhandledError(alerts, { what: `HTTP ${route}`, errorId, error });
 }
 
 function messageOf(error: unknown): string {

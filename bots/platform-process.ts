@@ -25,7 +25,7 @@
  * files are flushed.
  */
 import mongoose from "mongoose";
-import { alertOnEngineFailure } from "../admin-bot/error-alerts.ts";
+import { alertOnEngineFailure, alertOnHttpFailure } from "../admin-bot/error-alerts.ts";
 import { OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { Channels } from "../flows/engine/index.ts";
 import type { Channel, ChannelStoresReport, FlowBundle } from "../flows/engine/index.ts";
@@ -169,6 +169,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // ---- Platform alerts: dependency outages, failing and overdue jobs, resources (bots/platform-alerts.ts).
     const watch = watchPlatform({ config, health, scheduler, db: mongoose.connection.db!, alerts, log: logger });
     undo.push(() => watch.stop());
+    http.onFailure(alertOnHttpFailure(alerts));
     // ---- end of platform alerts.
 
     const sweep = reconcileEvery(channels, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"));

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer, connect, type Server } from "node:net";
 import { before, beforeEach, describe, test } from "node:test";
+import winston from "winston";
 import { alertOnDependencyOutages, formatDuration } from "../../admin-bot/dependency-alerts.ts";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
 import { initI18n } from "../../locales/i18n.ts";
@@ -52,7 +53,7 @@ function ping(port: number): Promise<void> {
 describe("dependency alerts", () => {
   test("a dependency that stops answering raises one alert however long it is away, and one recovery with how long", async () => {
     const cache = await pingServer();
-    const health = new DependencyHealth({ log: quiet, intervalMs: 50, timeoutMs: 100, failuresToDown: 2 });
+    const health = new DependencyHealth({ log: winston.createLogger({ silent: true }), intervalMs: 50, timeoutMs: 100, failuresToDown: 2 });
     const { outbox, channel } = recordingOutbox({ channel: "owner" });
     const alerts = new OwnerAlerts({ log: quiet, outbox, ownerChatIds: [7], locale: "en" });
     const stop = alertOnDependencyOutages(health, alerts);
