@@ -191,7 +191,7 @@ export const logger: winston.Logger = winston.createLogger({
  * stderr is not a terminal. With `dir`, lines are also written as JSON to
  * `<dir>/niaga-YYYY-MM-DD.log`, a new file each day, kept 14 days.
  */
-export function configureLogging(opts: { level: string; dir?: string; json?: boolean }): void {
+export function configureLogging(opts: { level: string; dir?: string; json?: boolean; fileRetryMs?: number }): void {
   if (!Object.hasOwn(logger.levels, opts.level)) {
     throw new Error(`unknown log level "${opts.level}": use one of ${Object.keys(logger.levels).join(", ")}`);
   }
@@ -199,7 +199,7 @@ export function configureLogging(opts: { level: string; dir?: string; json?: boo
   clearTimeout(fileRetry);
   logger.clear();
   logger.add(consoleTransport(opts.json ?? defaultJson()));
-  if (opts.dir) logger.add(fileTransport(opts.dir, FILE_RETRY_FIRST_MS));
+  if (opts.dir) logger.add(fileTransport(opts.dir, opts.fileRetryMs ?? FILE_RETRY_FIRST_MS));
 }
 
 /** The first retry of file logging after a write error; doubled each time it fails again, up to 30 min. */

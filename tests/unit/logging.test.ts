@@ -190,13 +190,18 @@ test("a full disk under LOG_DIR never stops the process: logging goes on on stde
     disk.fill();
     const script = `
 const { logger, configureLogging, closeLogging } = await import(${JSON.stringify(loggerModule)});
-configureLogging({ level: "info", dir: process.env.TEST_LOG_DIR, json: true });
+const { rmSync, readdirSync } = await import("node:fs");
+configureLogging({ level: "info", dir: process.env.TEST_LOG_DIR, json: true, fileRetryMs: 500 });
 for (let i = 0; i < 40; i++) {
   logger.info("line " + i + " " + "x".repeat(2000));
   await new Promise((resolve) => setTimeout(resolve, 10));
 }
-await closeLogging();
 console.log("still running");
+// Room again: after the retry delay the files take lines again.
+for (const name of readdirSync(process.env.TEST_LOG_DIR)) if (/^(fill|crumb)-/.test(name)) rmSync(process.env.TEST_LOG_DIR + "/" + name);
+await new Promise((resolve) => setTimeout(resolve, 1500));
+logger.info("after the disk has room again");
+await closeLogging();
 `;
     const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
       encoding: "utf8",
@@ -209,6 +214,8 @@ console.log("still running");
     assert.equal(failures.length, 1, child.stderr.slice(-2000));
     assert.match(failures[0]!, /ENOSPC/);
     assert.match(child.stderr, /"message":"line 39 /, "the console still gets every line");
+    const files = readdirSync(disk.dir).filter((name) => name.startsWith("niaga-"));
+    assert.ok(files.some((name) => readFileSync(join(disk.dir, name), "utf8").includes("after the disk has room again")), "the log files resume once there is room");
   } finally {
     disk.unmount();
   }
