@@ -13,6 +13,7 @@
  * same failure counts on one alert (with the first error id) instead of flooding the owner.
  */
 import type { EngineFailure } from "../flows/engine/index.ts";
+import { redactText } from "../storage/secrets-redaction.ts";
 import { alertKey, type AlertSink } from "./owner-alerts.ts";
 
 /** The part of an error message that keys an alert; longer messages rarely differ only at the end. */
@@ -46,6 +47,7 @@ export function alertOnHttpFailure(alerts: AlertSink): (failure: { errorId: stri
   return ({ errorId, route, error }) => void alertOnUnhandledError(alerts, { what: `HTTP ${route}`, errorId, error });
 }
 
+/** The error's message with anything that looks like a secret masked, as the log has it: alerts are stored and sent. */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message || error.name : String(error);
+  return redactText(error instanceof Error ? error.message || error.name : String(error));
 }
