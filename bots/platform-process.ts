@@ -12,7 +12,8 @@
  * What it starts, in order: logging, the encryption keyring, MongoDB (bounded retry), the
  * coordination (Redis, or in-process when `REDIS_URL` is unset), the conversation engine,
  * the HTTP server (health, readiness, metrics, webhooks) and, with `METRICS_PORT`, the
- * metrics' own listener, the channels, the scheduler, and a sweep every
+ * metrics' own listener, the channels, the scheduler, the platform's own alerts (MongoDB and
+ * Redis outages, failing and overdue jobs, resources: `platform-alerts.ts`), and a sweep every
  * `RECONCILE_INTERVAL_MS` that makes each channel follow what other processes write
  * (`niaga tenant suspend|resume`, a new store, a new token).
  *
