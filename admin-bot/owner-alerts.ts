@@ -144,9 +144,10 @@ const MAX_BACKOFF_MS = 60_000;
 const PERMANENT: ReadonlySet<string> = new Set(["blocked", "rejected", "not-supported", "no-channel"]);
 const MAX_PERMANENT_ATTEMPTS = 10;
 
+/** `storing`: a store that got no answer in time and may still land; it must not be done twice. */
 type Op =
-  | { type: "raise"; input: OwnerAlertInput; at: Date; sentTo: Set<string> }
-  | { type: "resolve"; key: string; resolution: Record<string, unknown> | undefined; at: Date; sentTo: Set<string> };
+  | { type: "raise"; input: OwnerAlertInput; at: Date; sentTo: Set<string>; storing?: Promise<void> }
+  | { type: "resolve"; key: string; resolution: Record<string, unknown> | undefined; at: Date; sentTo: Set<string>; storing?: Promise<void> };
 
 export class OwnerAlerts implements AlertSink {
   readonly #o: Required<Omit<OwnerAlertsOptions, "outbox" | "limiter">> & Pick<OwnerAlertsOptions, "outbox" | "limiter">;
@@ -232,7 +233,7 @@ export class OwnerAlerts implements AlertSink {
   }
 
   /** The message of an alert as the owner reads it: header naming the store, the text, count and details. */
-  render(alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt" | "state">, type: "raised" | "reminder" | "resolved"): Outbound {
+  render(alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt" | "state"> & { resolution?: unknown }, type: "raised" | "reminder" | "resolved"): Outbound {
     const inline: Partial<Record<Locale, string>> = {};
     for (const locale of ["id", "en"] as const) inline[locale] = renderText(alert, type, locale, this.#o.timeZone);
     return { text: { inline } };
@@ -248,11 +249,14 @@ export class OwnerAlerts implements AlertSink {
         await this.#sendFromMemory(op);
         return;
       }
-      const stored = await settledWithin(this.#store(op), this.#o.storeTimeoutMs);
+      const storing = this.#store(op);
+      const stored = await settledWithin(storing, this.#o.storeTimeoutMs);
       if (stored.state === "fulfilled") {
         this.#kick();
         return;
       }
+      // A frozen MongoDB answers the late write once it thaws: counting it again would double it.
+      if (stored.state === "pending") op.storing = storing;
       this.#o.log.warn("an owner alert could not be stored; sending it from memory and storing it later", {
         alert: op.type === "raise" ? op.input.kind : op.key,
         error: stored.state === "rejected" ? errorText(stored.error) : `no answer within ${this.#o.storeTimeoutMs} ms`,
@@ -413,7 +417,9 @@ export class OwnerAlerts implements AlertSink {
   async #pass(): Promise<void> {
     while (this.#unsaved.length > 0) {
       const op = this.#unsaved[0]!;
-      const stored = await settledWithin(this.#store(op), this.#o.storeTimeoutMs);
+      const storing = op.storing ?? this.#store(op);
+      const stored = await settledWithin(storing, this.#o.storeTimeoutMs);
+      op.storing = stored.state === "pending" ? storing : undefined;
       if (stored.state !== "fulfilled") return;
       this.#unsaved.shift();
     }
@@ -484,18 +490,21 @@ export class OwnerAlerts implements AlertSink {
 const ICONS: Record<string, string> = { critical: "🔴", warning: "🟠", info: "🔵" };
 
 function renderText(
-  alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt">,
+  alert: Pick<OwnerAlertDoc, "kind" | "severity" | "store" | "message" | "details" | "count" | "firstAt"> & { resolution?: unknown },
   type: "raised" | "reminder" | "resolved",
   locale: Locale,
   timeZone: string,
 ): string {
   const store = alert.store?.slug ? t(locale, "owner.alert.store", { name: alert.store.name || alert.store.slug, slug: alert.store.slug }) : t(locale, "owner.alert.platform");
-  const title = t(locale, `owner.kind.${alert.kind}.title`);
+  const params = (alert.message?.params ?? {}) as Record<string, unknown>;
+  const title = t(locale, `owner.kind.${alert.kind}.title`, params);
   const header = t(locale, `owner.alert.header_${type}`, { icon: ICONS[alert.severity] ?? "🔵", store, title });
-  const lines = [header, t(locale, alert.message?.key ?? `owner.kind.${alert.kind}.text`, (alert.message?.params ?? {}) as Record<string, unknown>)];
+  const lines = [header, t(locale, alert.message?.key ?? `owner.kind.${alert.kind}.text`, params)];
   if (alert.count > 1) lines.push(t(locale, "owner.alert.count", { count: alert.count, since: formatWhen(alert.firstAt, { locale, timeZone, style: "compact" }) }));
   const details = alert.details && typeof alert.details === "object" ? Object.entries(alert.details as Record<string, unknown>) : [];
-  for (const [name, value] of details.slice(0, 8)) lines.push(`• ${name}: ${shortValue(value)}`);
+  // How it cleared (e.g. how long a dependency was down) belongs to the "recovered" message.
+  const resolution = type === "resolved" && alert.resolution && typeof alert.resolution === "object" ? Object.entries(alert.resolution as Record<string, unknown>) : [];
+  for (const [name, value] of [...details, ...resolution].slice(0, 8)) lines.push(`• ${name}: ${shortValue(value)}`);
   return lines.join("\n");
 }
 

@@ -64,7 +64,23 @@ export type Config = {
   paymentFailureMinPayments?: number;
   /** `ALERT_PAYMENT_WINDOW_MS`: the window of the failure rate. Default 600 000 (10 min). */
   paymentFailureWindowMs?: number;
+  // Platform alerts: thresholds and intervals (ALERT_*).
+  /** Present only when at least one `ALERT_*` variable is set; each unset one takes its default. */
+  platformAlerts?: PlatformAlertsConfig;
 };
+
+/** `ALERT_*`: when the owner hears about jobs and resources (defaults in `admin-bot/job-watch.ts`, `resource-watch.ts`). */
+export interface PlatformAlertsConfig {
+  jobFailuresInRow?: number;
+  jobOverdueAfterMs?: number;
+  jobCheckEveryMs?: number;
+  resourceCheckEveryMs?: number;
+  diskFreeMinMb?: number;
+  memoryMaxMb?: number;
+  memoryAvailableMinMb?: number;
+  cpuLoadMax?: number;
+  logDirMaxMb?: number;
+}
 
 /** A configuration mistake the operator fixes in the environment; `message` is one line. */
 export class ConfigError extends Error {
@@ -168,6 +184,21 @@ const port = z
   .refine((v) => /^\d{1,5}$/.test(v) && Number(v) <= 65535, "expected an integer port from 0 to 65535")
   .transform(Number);
 
+const wholeMs = (min: number, example: number) =>
+  z
+    .string()
+    .refine((v) => /^\d{1,10}$/.test(v) && Number(v) >= min, `expected a whole number of milliseconds, at least ${min} (e.g. ${example})`)
+    .transform(Number);
+/** A decimal amount; a minimum may be 0 (never alerts), a maximum may not. */
+const amount = (what: string, example: string, zero: "zero allowed" | "positive" = "positive") =>
+  z
+    .string()
+    .refine(
+      (v) => /^\d{1,9}(\.\d{1,3})?$/.test(v) && (zero === "zero allowed" || Number(v) > 0),
+      `expected a ${zero === "zero allowed" ? "" : "positive "}number of ${what}${zero === "zero allowed" ? ", 0 to turn it off" : ""} (e.g. ${example})`,
+    )
+    .transform(Number);
+
 const envSchema = z.object({
   MONGODB_URI: z
     .string()
@@ -237,6 +268,20 @@ const envSchema = z.object({
   ALERT_PAYMENT_FAILURE_RATE: wholeNumber(1, 100, "percent, e.g. 50"),
   ALERT_PAYMENT_MIN_PAYMENTS: wholeNumber(1, 10_000, "payments, e.g. 4"),
   ALERT_PAYMENT_WINDOW_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 600000"),
+  // Platform alerts: thresholds and intervals.
+  ALERT_JOB_FAILURES: z
+    .string()
+    .refine((v) => /^\d{1,4}$/.test(v) && Number(v) >= 1, "expected a whole number of failures in a row, at least 1 (e.g. 3)")
+    .transform(Number)
+    .optional(),
+  ALERT_JOB_OVERDUE_MS: wholeMs(1_000, 300_000).optional(),
+  ALERT_JOB_CHECK_MS: wholeMs(1_000, 60_000).optional(),
+  ALERT_RESOURCE_CHECK_MS: wholeMs(1_000, 60_000).optional(),
+  ALERT_DISK_FREE_MIN_MB: amount("megabytes", "500", "zero allowed").optional(),
+  ALERT_MEMORY_MAX_MB: amount("megabytes", "1024").optional(),
+  ALERT_MEMORY_AVAILABLE_MIN_MB: amount("megabytes", "100", "zero allowed").optional(),
+  ALERT_CPU_LOAD_MAX: amount("load per core", "2").optional(),
+  ALERT_LOG_DIR_MAX_MB: amount("megabytes", "1024").optional(),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -302,7 +347,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.ALERT_PAYMENT_FAILURE_RATE !== undefined && { paymentFailureRatePercent: e.ALERT_PAYMENT_FAILURE_RATE }),
     ...(e.ALERT_PAYMENT_MIN_PAYMENTS !== undefined && { paymentFailureMinPayments: e.ALERT_PAYMENT_MIN_PAYMENTS }),
     ...(e.ALERT_PAYMENT_WINDOW_MS !== undefined && { paymentFailureWindowMs: e.ALERT_PAYMENT_WINDOW_MS }),
+    // Platform alerts: thresholds and intervals.
+    ...platformAlertsOf(e),
   };
+}
+
+function platformAlertsOf(e: z.output<typeof envSchema>): Pick<Config, "platformAlerts"> {
+  const set: PlatformAlertsConfig = {
+    ...(e.ALERT_JOB_FAILURES !== undefined && { jobFailuresInRow: e.ALERT_JOB_FAILURES }),
+    ...(e.ALERT_JOB_OVERDUE_MS !== undefined && { jobOverdueAfterMs: e.ALERT_JOB_OVERDUE_MS }),
+    ...(e.ALERT_JOB_CHECK_MS !== undefined && { jobCheckEveryMs: e.ALERT_JOB_CHECK_MS }),
+    ...(e.ALERT_RESOURCE_CHECK_MS !== undefined && { resourceCheckEveryMs: e.ALERT_RESOURCE_CHECK_MS }),
+    ...(e.ALERT_DISK_FREE_MIN_MB !== undefined && { diskFreeMinMb: e.ALERT_DISK_FREE_MIN_MB }),
+    ...(e.ALERT_MEMORY_MAX_MB !== undefined && { memoryMaxMb: e.ALERT_MEMORY_MAX_MB }),
+    ...(e.ALERT_MEMORY_AVAILABLE_MIN_MB !== undefined && { memoryAvailableMinMb: e.ALERT_MEMORY_AVAILABLE_MIN_MB }),
+    ...(e.ALERT_CPU_LOAD_MAX !== undefined && { cpuLoadMax: e.ALERT_CPU_LOAD_MAX }),
+    ...(e.ALERT_LOG_DIR_MAX_MB !== undefined && { logDirMaxMb: e.ALERT_LOG_DIR_MAX_MB }),
+  };
+  return Object.keys(set).length > 0 ? { platformAlerts: set } : {};
 }
 
 /**

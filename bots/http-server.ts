@@ -41,6 +41,8 @@ export interface PlatformHttp {
   readiness(name: string, check: ReadinessCheck): void;
   /** Something `/readyz` tells without being unready (e.g. nobody hears the owner alerts): a line, or undefined when all is well. */
   notice(name: string, say: () => string | undefined): void;
+  /** Hears each 500 after it is logged, with the error id the answer carries (the platform tells its owner). */
+  onFailure(listener: (failure: { errorId: string; route: string; error: unknown }) => void): void;
   /** Mounts the routes and takes the port; resolves with the port (the one chosen for port 0). */
   listen(port: number, host?: string): Promise<number>;
   /** Takes the port without answering yet: requests wait for `serve`. Resolves with the port. */
@@ -75,6 +77,7 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
   });
   const checks = new Map<string, ReadinessCheck>();
   const notices = new Map<string, () => string | undefined>();
+  const failureListeners: Array<(failure: { errorId: string; route: string; error: unknown }) => void> = [];
 
   // Requests go to fastify once it has mounted the routes; until then they wait.
   const mounted = pending();
@@ -120,7 +123,15 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     if (status === 413) return reply.code(413).send({ error: "request body too large" });
     if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
     const errorId = request.id;
-    request.log.error({ route: request.routeOptions.url ?? "unmatched", errorId, error }, "http handler failed");
+    const route = request.routeOptions.url ?? "unmatched";
+    request.log.error({ route, errorId, error }, "http handler failed");
+    for (const listener of failureListeners) {
+      try {
+        listener({ errorId, route, error });
+      } catch {
+        // Telling someone about a failure must not become a second one.
+      }
+    }
     if (wantsPage(request)) return sendFailurePage(request, reply, errorId);
     return reply.code(500).send({ error: "internal error", errorId });
   });
@@ -178,6 +189,9 @@ export function createPlatformHttp(opts: { log: winston.Logger; collectProcessMe
     },
     notice(name, say) {
       notices.set(name, say);
+    },
+    onFailure(listener) {
+      failureListeners.push(listener);
     },
     async listen(port, host) {
       await serve();

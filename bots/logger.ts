@@ -191,17 +191,32 @@ export const logger: winston.Logger = winston.createLogger({
  * stderr is not a terminal. With `dir`, lines are also written as JSON to
  * `<dir>/niaga-YYYY-MM-DD.log`, a new file each day, kept 14 days.
  */
-export function configureLogging(opts: { level: string; dir?: string; json?: boolean }): void {
+export function configureLogging(opts: { level: string; dir?: string; json?: boolean; fileRetryMs?: number }): void {
   if (!Object.hasOwn(logger.levels, opts.level)) {
     throw new Error(`unknown log level "${opts.level}": use one of ${Object.keys(logger.levels).join(", ")}`);
   }
   logger.level = opts.level;
+  clearTimeout(fileRetry);
   logger.clear();
   logger.add(consoleTransport(opts.json ?? defaultJson()));
-  if (opts.dir) logger.add(fileTransport(opts.dir));
+  if (opts.dir) logger.add(fileTransport(opts.dir, opts.fileRetryMs ?? FILE_RETRY_FIRST_MS));
 }
 
-function fileTransport(dir: string): winston.transport {
+/** The first retry of file logging after a write error; doubled each time it fails again, up to 30 min. */
+const FILE_RETRY_FIRST_MS = 60_000;
+const FILE_RETRY_MAX_MS = 30 * 60_000;
+let fileRetry: NodeJS.Timeout | undefined;
+
+// A transport's error is handled where it happens (below); winston re-emits it on the logger,
+// where an EventEmitter without a listener would throw it and end the process.
+logger.on("error", () => undefined);
+
+/**
+ * The daily log file. A write that fails (a full disk: ENOSPC, a removed folder, no
+ * permission) must never stop the process: the file transport is dropped with one line on
+ * stderr, the console goes on, and the file is tried again later (1 min, then doubling).
+ */
+function fileTransport(dir: string, retryMs: number): winston.transport {
   const file = new DailyRotateFile({
     dirname: dir,
     filename: "niaga-%DATE%.log",
@@ -210,11 +225,23 @@ function fileTransport(dir: string): winston.transport {
     auditFile: join(dir, ".niaga-log-audit.json"),
     format: combine(redactSecrets(), jsonLines()),
   });
-  file.on("error", (error: Error) => {
-    // Reported straight to stderr: logging it through the logger would write to this file again.
-    process.stderr.write(`niaga: cannot write log files in ${dir} (${redactText(error.message)}); logging to stderr only\n`);
-    logger.remove(file);
-  });
+  let failed = false;
+  const onError = (error: Error) => {
+    if (failed) return;
+    failed = true;
+    // Straight to stderr: logging it through the logger would write to this file again.
+    process.stderr.write(`niaga: cannot write log files in ${dir} (${redactText(error.message)}); logging to stderr only, trying the files again in ${Math.round(retryMs / 1000)} s\n`);
+    // After winston's own listener (which re-adds a transport it does not find), not before.
+    setImmediate(() => {
+      logger.remove(file);
+      clearTimeout(fileRetry);
+      fileRetry = setTimeout(() => logger.add(fileTransport(dir, Math.min(retryMs * 2, FILE_RETRY_MAX_MS))), retryMs);
+      fileRetry.unref();
+    });
+  };
+  file.on("error", onError);
+  // The rotating stream underneath reports write errors on itself, and nobody else listens there.
+  (file as unknown as { logStream?: { on(event: "error", listener: (error: Error) => void): unknown } }).logStream?.on("error", onError);
   return file;
 }
 
@@ -223,6 +250,7 @@ function fileTransport(dir: string): winston.transport {
  * Console logging continues.
  */
 export async function closeLogging(): Promise<void> {
+  clearTimeout(fileRetry);
   // Records still travelling through the logger's pipe reach the transports on the next turn.
   await new Promise((resolve) => setImmediate(resolve));
   const files = logger.transports.filter((transport) => transport instanceof DailyRotateFile);

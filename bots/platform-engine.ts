@@ -36,6 +36,8 @@ export interface PlatformEngineOptions {
   channels?: Pick<Channels, "get">;
   /** What the engine watches to hold messages while the database is down (`niaga start`). */
   outages?: EngineOptions["outages"];
+  /** Hears each failure a user got an error id for (`niaga start` tells the owner). */
+  onFailure?: EngineOptions["onFailure"];
 }
 
 export function createPlatformEngine(opts: PlatformEngineOptions): Engine {
@@ -49,6 +51,7 @@ export function createPlatformEngine(opts: PlatformEngineOptions): Engine {
     storeFlows: new MongoStoreFlows(),
     logFor: tenantLogger,
     ...(opts.outages && { outages: opts.outages }),
+    ...(opts.onFailure && { onFailure: opts.onFailure }),
     ...(opts.channels && { capabilitiesOf: (name: string) => opts.channels!.get(name)?.capabilities }),
   });
 }

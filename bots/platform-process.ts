@@ -12,7 +12,8 @@
  * What it starts, in order: logging, the encryption keyring, MongoDB (bounded retry), the
  * coordination (Redis, or in-process when `REDIS_URL` is unset), the conversation engine,
  * the HTTP server (health, readiness, metrics, webhooks) and, with `METRICS_PORT`, the
- * metrics' own listener, the channels, the scheduler, and a sweep every
+ * metrics' own listener, the channels, the scheduler, the platform's own alerts (MongoDB and
+ * Redis outages, failing and overdue jobs, resources: `platform-alerts.ts`), and a sweep every
  * `RECONCILE_INTERVAL_MS` that makes each channel follow what other processes write
  * (`niaga tenant suspend|resume`, a new store, a new token).
  *
@@ -25,6 +26,7 @@
  * files are flushed.
  */
 import mongoose from "mongoose";
+import { alertOnEngineFailure, alertOnHttpFailure } from "../admin-bot/error-alerts.ts";
 import { OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { Channels } from "../flows/engine/index.ts";
 import type { Channel, ChannelStoresReport, FlowBundle } from "../flows/engine/index.ts";
@@ -42,6 +44,7 @@ import { createPlatformHttp } from "./http-server.ts";
 import { closeLogging, configureLogging, logger, registerSecret, tenantLogger } from "./logger.ts";
 import { listenForMetrics } from "./metrics-endpoint.ts";
 import "./models.ts";
+import { watchPlatform, type PlatformWatch } from "./platform-alerts.ts";
 import { createPlatformEngine, platformOutbox } from "./platform-engine.ts";
 import { createScheduler } from "./scheduler.ts";
 
@@ -72,6 +75,8 @@ export interface RunningPlatform {
   readonly bots: StartAllReport;
   /** The same, per channel. */
   readonly channels: Readonly<Record<string, ChannelStoresReport>>;
+  /** The platform's own alert sources: latest resource readings and job state (for the owner bot's /status). */
+  readonly watch: PlatformWatch;
   /** Stops everything; resolves when it has. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -127,6 +132,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         onChange: (listener) => health.onChange((name, up) => name === "mongodb" && listener(name, up)),
         isOutageError: isDatabaseOutage,
       },
+      // A customer got an apology with an error id: the owner hears it, naming the store.
+      onFailure: alertOnEngineFailure(alerts),
     });
 
     let channelsStarted = false;
@@ -160,6 +167,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     undo.push(() => scheduler.stop());
     await attachment.started?.(services);
 
+    // ---- Platform alerts: dependency outages, failing and overdue jobs, resources (bots/platform-alerts.ts).
+    const watch = watchPlatform({ config, health, scheduler, db: mongoose.connection.db!, alerts, log: logger });
+    undo.push(() => watch.stop());
+    http.onFailure(alertOnHttpFailure(alerts));
+    // ---- end of platform alerts.
+
     const sweep = reconcileEvery(channels, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"));
     logger.info(startLine(coordination.mode, port, bots), {
       mode: coordination.mode,
@@ -182,6 +195,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         const finished = await stopChannels(channels, grace);
         if (!finished) logger.warn("some turns or sends were still under way when the grace period ended");
         await scheduler.stop().catch((error: unknown) => logger.error("stopping the scheduler failed", { error: (error as Error).message }));
+        await watch.stop();
         await alerts.stop();
         await http.close();
         await metrics?.close();
@@ -190,7 +204,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         logger.info("niaga stopped");
         await closeLogging();
       })());
-    return { services, port, bots, channels: started, stop };
+    return { services, port, bots, channels: started, watch, stop };
   } catch (error) {
     await unwind();
     throw error;

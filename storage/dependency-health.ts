@@ -69,6 +69,12 @@ export class DependencyHealth {
     return this.#watched.get(name)?.up ?? true;
   }
 
+  /** Why `name` was last found not answering (the last failed probe's error), while it is down. */
+  reason(name: string): string | undefined {
+    const watched = this.#watched.get(name);
+    return watched && !watched.up ? watched.lastError : undefined;
+  }
+
   /** The names of the dependencies that are down, in the order they were watched. */
   down(): string[] {
     return [...this.#watched].filter(([, w]) => !w.up).map(([name]) => name);

@@ -100,6 +100,7 @@ export class ActionCalls {
       error: err instanceof Error ? err.message : String(err),
       ...(err instanceof Error && err.stack !== undefined && { stack: err.stack }),
     });
+    this.#deps.onFailure?.({ tenant: this.#inbound.tenant, errorId, what, error: err });
     this.#replies.push({ text: { key: "engine.action_failed", params: { errorId } } });
   }
 

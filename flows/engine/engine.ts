@@ -55,9 +55,24 @@ export interface EngineOptions {
    * `ctx.requireCapability`. A channel it does not know is taken to have every capability.
    */
   capabilitiesOf?: (channel: string) => ChannelCapabilities | undefined;
+  /**
+   * Hears every failure a user was given an error id for (a turn, an action, a guard or a
+   * validator that threw), after it is logged: the platform tells its owner. Not called for
+   * what a channel cannot show (`NotSupportedOnChannel`), nor for an outage.
+   */
+  onFailure?: (failure: EngineFailure) => void;
   /** How long a held message stays worth handling; an older one is answered with a request to send it again. Default 10 min. */
   maxHoldMs?: number;
   clock?: () => Date;
+}
+
+/** A failure the user got an apology for, with the error id the log line and the apology carry. */
+export interface EngineFailure {
+  tenant: Inbound["tenant"];
+  errorId: string;
+  /** What failed: "turn", "action pay", "guard isSeller", … */
+  what: string;
+  error: unknown;
 }
 
 export interface Engine {
@@ -125,6 +140,13 @@ export function createEngine(options: EngineOptions): Engine {
   const held = new HeldTurns();
   const maxHoldMs = options.maxHoldMs ?? 10 * 60_000;
   const capabilitiesOf = options.capabilitiesOf ?? (() => undefined);
+  const onFailure = (failure: EngineFailure) => {
+    try {
+      options.onFailure?.(failure);
+    } catch {
+      // Telling someone about a failure must not become a second one.
+    }
+  };
   const isOutage = (err: unknown) => err instanceof DependencyOutage || (outages !== undefined && (outages.isOutageError(err) || outages.down().length > 0));
 
   function compileStoreFlows(tenantSlug: string, definitions: unknown[]): FlowSet {
@@ -179,7 +201,7 @@ export function createEngine(options: EngineOptions): Engine {
         }
       };
       const now = clock();
-      const turn = new Turn(inbound, audience, stored, { flows, actions, guards, validators, texts, log, now, beforeSideEffect: confirm, isOutage, capabilitiesOf });
+      const turn = new Turn(inbound, audience, stored, { flows, actions, guards, validators, texts, log, now, beforeSideEffect: confirm, isOutage, capabilitiesOf, onFailure });
       try {
         await turn.run();
         const idleBefore = !stored?.conversation;
@@ -224,6 +246,7 @@ export function createEngine(options: EngineOptions): Engine {
       error: err instanceof Error ? err.message : String(err),
       ...(err instanceof Error && err.stack !== undefined && { stack: err.stack }),
     });
+    onFailure({ tenant: inbound.tenant, errorId, what, error: err });
     return [{ text: { key: "engine.failed", params: { errorId } } }];
   }
 

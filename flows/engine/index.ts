@@ -1,7 +1,7 @@
 // The conversation engine's public surface: what flow folders, adapters and the
 // composition root import. Everything else in this folder is the engine's own business.
 export { createEngine } from "./engine.ts";
-export type { Engine, EngineOptions, StoreFlowSource } from "./engine.ts";
+export type { Engine, EngineFailure, EngineOptions, StoreFlowSource } from "./engine.ts";
 export { defineFlow } from "./flow-schema.ts";
 export type { FlowSpec, GuardRef, StepSpec, TextSpec, AnswerKind } from "./flow-schema.ts";
 export { FlowValidationError, describeProblem } from "./flow-validation.ts";

@@ -21,6 +21,8 @@ export interface TurnDeps {
   capabilitiesOf: (channel: string) => ChannelCapabilities | undefined;
   /** Whether an error means a dependency did not answer: the turn stops unsaved, to be run again later. */
   isOutage?: (err: unknown) => boolean;
+  /** Hears each failure the user got an error id for (`EngineOptions.onFailure`); never throws. */
+  onFailure?: (failure: { tenant: { id: string; slug: string; name: string }; errorId: string; what: string; error: unknown }) => void;
 }
 
 /** The turn ran on a session another process has replaced since; run it again on the stored one. */

@@ -10,6 +10,7 @@ import { t } from "../../locales/i18n.ts";
 import { initI18n } from "../../locales/i18n.ts";
 import { connectMongo, disconnectMongo } from "../../storage/connection.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
+import { OwnerAlertRecord, OwnerNoticeRecord } from "../../storage/models/index.ts";
 import { killIfRunning, Niaga, startNiagaProcess, type LogLine } from "../support/niaga-process.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
@@ -27,6 +28,7 @@ let tg: TelegramEmulator;
 let token: string;
 let platform: Niaga;
 let port: number;
+let mongodbUri: string;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const greeting = (after: number) => (m: Message) => m.message_id > after && (m.text ?? "").includes(STORE);
@@ -50,6 +52,32 @@ async function readyzUntil(check: (r: Awaited<ReturnType<typeof readyz>>) => boo
 }
 
 const linesAbout = (dependency: string, message: RegExp) => platform.lines.filter((l: LogLine) => l.dependency === dependency && message.test(l.message ?? ""));
+/** The owner's alerts about `dependency` ("MongoDB", "Redis"): without an owner bot they are these log lines. */
+const ownerAlerts = (dependency: string, notice: "raised" | "resolved") =>
+  platform.lines.filter((l: LogLine) => l.alert === "dependency-down" && l.notice === notice && (l.message ?? "").startsWith("owner alert:") && (l.message ?? "").includes(`${dependency} `));
+
+/** What the owner's alerts stored about `dependency` (read over a connection of the test's own). */
+async function storedAlerts(dependency: string) {
+  await connectMongo(mongodbUri, { attempts: 1 });
+  try {
+    const alerts = await OwnerAlertRecord.find({ key: `dependency-down:platform:${dependency}` }).lean().exec();
+    const notices = await OwnerNoticeRecord.find({ alertId: { $in: alerts.map((a) => a._id) } }).lean().exec();
+    return { alerts, notices };
+  } finally {
+    await disconnectMongo();
+  }
+}
+
+/** The owner's alert about `dependency` once it is stored as resolved (it waits in memory until MongoDB answers). */
+async function eventuallyStored(dependency: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const stored = await storedAlerts(dependency);
+    if (stored.alerts[0]?.state === "resolved" && stored.notices.length === 2) return stored;
+    if (Date.now() > deadline) assert.fail(`the ${dependency} alert was never stored as resolved: ${JSON.stringify(stored)}`);
+    await sleep(500);
+  }
+}
 
 before(async () => {
   await initI18n();
@@ -58,7 +86,7 @@ before(async () => {
     db.child.stdout!.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
     db.exited.then(() => reject(new Error(`niaga db exited: ${db.stderr}`)), () => undefined);
   });
-  const mongodbUri = `${uri.replace(/\/$/, "")}/niaga_outages`;
+  mongodbUri = `${uri.replace(/\/$/, "")}/niaga_outages`;
   redis = await startRedis();
   tg = await startTelegramEmulator();
   ({ token } = tg.bot());
@@ -87,7 +115,7 @@ after(async () => {
 });
 
 describe("when Redis stops answering", () => {
-  it("customers are still answered, /readyz names Redis within seconds, and the outage is logged once each way", async () => {
+  it("customers are still answered, /readyz names Redis within seconds, and the owner hears of the outage once each way, without a restart", async () => {
     const ani: User = tg.user({ first_name: "Ani", language_code: "id" });
     const first = await tg.sendCommand(token, ani, "/start");
     await tg.waitForSent(token, ani, greeting(first.message_id), 15_000);
@@ -117,11 +145,24 @@ describe("when Redis stops answering", () => {
     assert.equal(linesAbout("redis", /answers again/).length, 1);
     assert.equal(linesAbout("redis", /is not answering/).length, 1);
     assert.equal(linesAbout("redis", /answers again/)[0].level, "warn");
+
+    // The owner heard it once each way (the log is the owner's channel without OWNER_BOT_TOKEN).
+    await platform.waitForLog((l) => l.alert === "dependency-down" && l.notice === "resolved", "the recovery alert", 15_000);
+    assert.equal(ownerAlerts("Redis", "raised").length, 1, JSON.stringify(ownerAlerts("Redis", "raised")));
+    assert.equal(ownerAlerts("Redis", "resolved").length, 1);
+    assert.match(ownerAlerts("Redis", "raised")[0]!.message!, /Platform · Redis not answering/);
+    assert.match(ownerAlerts("Redis", "resolved")[0]!.message!, /Redis not answering: recovered[\s\S]*downFor: \d+ s/);
+    const { alerts, notices } = await storedAlerts("redis");
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]!.state, "resolved");
+    assert.equal(alerts[0]!.count, 1);
+    assert.deepEqual(notices.map((n) => `${n.type}:${n.state}`).sort(), ["raised:sent", "resolved:sent"]);
+    assert.equal(platform.child.exitCode, null, "no restart was needed");
   });
 });
 
 describe("when MongoDB stops answering", () => {
-  it("customers hear at once that their message is held, /readyz names MongoDB, and each held message is answered once it is back", async () => {
+  it("customers hear at once that their message is held, /readyz names MongoDB, each held message is answered once it is back, and the owner gets one alert and one recovery, without a restart", async () => {
     const citra: User = tg.user({ first_name: "Citra", language_code: "id" });
     const dodi: User = tg.user({ first_name: "Dodi", language_code: "id" });
     const warm = await tg.sendCommand(token, citra, "/start");
@@ -158,5 +199,18 @@ describe("when MongoDB stops answering", () => {
     assert.equal(tg.sent(token, dodi).filter(greeting(dodiAsked.message_id)).length, 1, "answered once");
     assert.equal(tg.sent(token, dodi).filter((m) => m.text === heldNotice()).length, 1, "told once");
     assert.equal(linesAbout("mongodb", /answers again/).length, 1);
+
+    // Raised while MongoDB could not store it: sent from memory at once, stored once MongoDB answered.
+    assert.equal(ownerAlerts("MongoDB", "raised").length, 1, JSON.stringify(ownerAlerts("MongoDB", "raised")));
+    await platform.waitForLog((l) => l.alert === "dependency-down" && l.notice === "resolved" && (l.message ?? "").includes("MongoDB"), "the MongoDB recovery alert", 15_000);
+    const stored = await eventuallyStored("mongodb");
+    assert.equal(stored.alerts.length, 1, "one alert for the whole outage");
+    assert.equal(stored.alerts[0]!.count, 1);
+    assert.deepEqual(stored.notices.map((n) => `${n.type}:${n.state}`).sort(), ["raised:sent", "resolved:sent"], "stored as sent: never sent twice");
+    await sleep(3_000); // two delivery passes: nothing pending is left to send again
+    assert.equal(ownerAlerts("MongoDB", "raised").length, 1);
+    assert.equal(ownerAlerts("MongoDB", "resolved").length, 1);
+    assert.match(ownerAlerts("MongoDB", "resolved")[0]!.message!, /MongoDB not answering: recovered[\s\S]*downFor: \d+ s/);
+    assert.equal(platform.child.exitCode, null, "no restart was needed");
   });
 });

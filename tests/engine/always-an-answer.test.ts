@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { EngineFailure, EngineOptions } from "../../flows/engine/engine.ts";
 import { defineFlow } from "../../flows/engine/flow-schema.ts";
 import { asSeller, capturingLog, ChatUser, newTenant, testEngine } from "./chat-harness.ts";
 
@@ -40,7 +41,7 @@ const hidden = defineFlow({
   steps: { only: { kind: "end" } },
 });
 
-function engineWith(opts: { now?: () => Date; failReserve?: boolean; sellers?: string[] } = {}) {
+function engineWith(opts: { now?: () => Date; failReserve?: boolean; sellers?: string[]; onFailure?: EngineOptions["onFailure"] } = {}) {
   const log = capturingLog();
   const engine = testEngine({
     flows: [order, faq, restock, hidden],
@@ -55,6 +56,7 @@ function engineWith(opts: { now?: () => Date; failReserve?: boolean; sellers?: s
     audienceOf: asSeller(new Set(opts.sellers ?? [])),
     logFor: log.logFor,
     ...(opts.now && { clock: opts.now }),
+    ...(opts.onFailure && { onFailure: opts.onFailure }),
   });
   return { engine, log };
 }
@@ -176,6 +178,30 @@ describe("a failing action", () => {
     await user.say("2");
     assert.deepEqual(user.keys, ["engine.action_failed", "inline"]);
     assert.equal((await user.say("/cancel"))[0], "Tidak ada yang sedang berjalan untuk dibatalkan. Ketik /start untuk mulai.");
+  });
+
+  test("each failure the user got an error id for is heard once (for the owner), naming the store and carrying the same id", async () => {
+    const heard: EngineFailure[] = [];
+    const { engine } = engineWith({ failReserve: true, onFailure: (failure) => heard.push(failure) });
+    const tenant = newTenant();
+    const user = new ChatUser(engine, { tenant });
+    await user.say("/order");
+    const [apology] = await user.say("2");
+    assert.equal(heard.length, 1);
+    assert.deepEqual(heard[0]!.tenant, tenant);
+    assert.equal(heard[0]!.what, "action stock.reserve");
+    assert.equal((heard[0]!.error as Error).message, "stock service unreachable");
+    assert.ok(apology.includes(heard[0]!.errorId), apology);
+    await user.say("/faq");
+    assert.equal(heard.length, 1, "a turn that went well is not a failure");
+  });
+
+  test("a failing listener does not change what the user hears", async () => {
+    const { engine } = engineWith({ failReserve: true, onFailure: () => { throw new Error("owner bot down"); } });
+    const user = new ChatUser(engine, { tenant: newTenant() });
+    await user.say("/order");
+    await user.say("2");
+    assert.deepEqual(user.keys, ["engine.action_failed", "inline"]);
   });
 
   test("a session store that fails still gets the user an apology", async () => {

@@ -11,6 +11,7 @@ describe("platform HTTP server", () => {
   let base: string;
   let dbUp = true;
   const logged: string[] = [];
+  const failures: Array<{ errorId: string; route: string; error: unknown }> = [];
   const log = winston.createLogger({
     format: winston.format.json(),
     transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) })],
@@ -19,6 +20,7 @@ describe("platform HTTP server", () => {
   before(async () => {
     http = createPlatformHttp({ log });
     http.readiness("mongodb", () => dbUp);
+    http.onFailure((failure) => failures.push(failure));
     http.register(async (app) => {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
@@ -137,6 +139,11 @@ describe("platform HTTP server", () => {
     const body = (await machine.json()) as { error: string; errorId: string };
     assert.equal(body.error, "internal error");
     assert.ok(logged.some((line) => line.includes(body.errorId) && line.includes("kaboom")));
+    // Each 500 is heard (the platform tells its owner) with the id the answer carried.
+    assert.deepEqual(failures.map((f) => [f.errorId, f.route, (f.error as Error).message]), [
+      [errorId, "/boom", "kaboom"],
+      [body.errorId, "/boom", "kaboom"],
+    ]);
   });
 });
 

@@ -109,6 +109,15 @@ const malformed: Record<string, string[]> = {
   ALERT_PAYMENT_FAILURE_RATE: ["0", "101", "50%"],
   ALERT_PAYMENT_MIN_PAYMENTS: ["0"],
   ALERT_PAYMENT_WINDOW_MS: ["10", "10m"],
+  ALERT_JOB_FAILURES: ["0", "three", "2.5"],
+  ALERT_JOB_OVERDUE_MS: ["5min", "999", "-1"],
+  ALERT_JOB_CHECK_MS: ["abc", "10"],
+  ALERT_RESOURCE_CHECK_MS: ["60s", "0"],
+  ALERT_DISK_FREE_MIN_MB: ["-5", "lots", "1e3"],
+  ALERT_MEMORY_MAX_MB: ["0", "1GB"],
+  ALERT_MEMORY_AVAILABLE_MIN_MB: ["-1"],
+  ALERT_CPU_LOAD_MAX: ["0", "high"],
+  ALERT_LOG_DIR_MAX_MB: ["0", "-10"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -120,6 +129,17 @@ for (const [name, values] of Object.entries(malformed)) {
     }
   });
 }
+
+test("the platform alerts' thresholds and intervals are read when set, and absent otherwise", () => {
+  assert.equal(loadConfig({}).platformAlerts, undefined);
+  assert.deepEqual(loadConfig({ ALERT_JOB_FAILURES: "5", ALERT_JOB_OVERDUE_MS: "600000", ALERT_DISK_FREE_MIN_MB: "0", ALERT_CPU_LOAD_MAX: "1.5", ALERT_LOG_DIR_MAX_MB: "2048" }).platformAlerts, {
+    jobFailuresInRow: 5,
+    jobOverdueAfterMs: 600_000,
+    diskFreeMinMb: 0,
+    cpuLoadMax: 1.5,
+    logDirMaxMb: 2048,
+  });
+});
 
 test("metrics can move to their own listener, on 127.0.0.1 unless told otherwise, behind a bearer token", () => {
   const token = randomBytes(24).toString("hex");

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import winston from "winston";
+import { mountTinyDisk } from "../support/tiny-disk.ts";
 import { configureLogging, isSecretKey, logger, redactText, registerSecret, tenantLogger } from "../../bots/logger.ts";
 
 const loggerModule = pathToFileURL(fileURLToPath(new URL("../../bots/logger.ts", import.meta.url))).href;
@@ -177,4 +178,45 @@ test("the slug of a tenant logger is on every line", () => {
 
 test("an unknown log level is refused with the accepted ones", () => {
   assert.throws(() => configureLogging({ level: "loud" }), /unknown log level "loud": use one of error, warn, info/);
+});
+
+test("a full disk under LOG_DIR never stops the process: logging goes on on stderr, with one line saying the files failed", (t) => {
+  const disk = mountTinyDisk(512);
+  if (!disk) {
+    t.skip("mounting a tmpfs is not permitted here (needs root); the resource drill covers a full disk through its measuring seam");
+    return;
+  }
+  try {
+    disk.fill();
+    const script = `
+const { logger, configureLogging, closeLogging } = await import(${JSON.stringify(loggerModule)});
+const { rmSync, readdirSync } = await import("node:fs");
+configureLogging({ level: "info", dir: process.env.TEST_LOG_DIR, json: true, fileRetryMs: 500 });
+for (let i = 0; i < 40; i++) {
+  logger.info("line " + i + " " + "x".repeat(2000));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+}
+console.log("still running");
+// Room again: after the retry delay the files take lines again.
+for (const name of readdirSync(process.env.TEST_LOG_DIR)) if (/^(fill|crumb)-/.test(name)) rmSync(process.env.TEST_LOG_DIR + "/" + name);
+await new Promise((resolve) => setTimeout(resolve, 1500));
+logger.info("after the disk has room again");
+await closeLogging();
+`;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, TEST_LOG_DIR: disk.dir },
+      timeout: 60_000,
+    });
+    assert.equal(child.status, 0, `stderr: ${child.stderr.slice(-2000)}`);
+    assert.equal(child.stdout.trim(), "still running");
+    const failures = child.stderr.split("\n").filter((line) => line.startsWith("niaga: cannot write log files"));
+    assert.equal(failures.length, 1, child.stderr.slice(-2000));
+    assert.match(failures[0]!, /ENOSPC/);
+    assert.match(child.stderr, /"message":"line 39 /, "the console still gets every line");
+    const files = readdirSync(disk.dir).filter((name) => name.startsWith("niaga-"));
+    assert.ok(files.some((name) => readFileSync(join(disk.dir, name), "utf8").includes("after the disk has room again")), "the log files resume once there is room");
+  } finally {
+    disk.unmount();
+  }
 });
