@@ -32,6 +32,7 @@ import { platformFlows } from "../flows/platform.ts";
 import { initI18n } from "../locales/i18n.ts";
 import { connectMongo, disconnectMongo, isDatabaseOutage, pingMongo } from "../storage/connection.ts";
 import { createCoordination } from "../storage/coordination.ts";
+import { MaintenanceSwitch } from "../storage/maintenance.ts";
 import { configureEncryption } from "../storage/crypto.ts";
 import { platformChannels } from "./channels.ts";
 import { DEFAULT_RECONCILE_INTERVAL_MS, requireEncryptionKey } from "./config.ts";
@@ -41,6 +42,7 @@ import type { DomainWiring, PlatformServices } from "./domain-wiring.ts";
 import { createPlatformHttp } from "./http-server.ts";
 import { closeLogging, configureLogging, logger, registerSecret, tenantLogger } from "./logger.ts";
 import { listenForMetrics } from "./metrics-endpoint.ts";
+import { ownerBotChannel } from "./owner-control.ts";
 import "./models.ts";
 import { createPlatformEngine, platformOutbox } from "./platform-engine.ts";
 import { createScheduler } from "./scheduler.ts";
@@ -116,7 +118,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, channels, outbox, scheduler, alerts })) ?? {};
     undo.push(async () => attachment.stop?.());
 
+    const maintenance = new MaintenanceSwitch();
     const engine = createPlatformEngine({
+      maintenance,
       flows: options.flows ?? attachment.flows ?? platformFlows,
       config,
       coordination,
@@ -143,6 +147,12 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       // Routes mount before the server listens, which it does before the channels start.
       if (channel.routes) http.register(channel.routes);
     }
+    let schedulerRunning = false;
+    // The owner bot: a channel of its own ("owner"), polled by the instance that holds its lease.
+    if (config.ownerBotToken !== undefined) {
+      const ownerConfig = { ...config, ownerBotToken: config.ownerBotToken };
+      channels.add(ownerBotChannel({ channels, coordination, config: ownerConfig, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning }));
+    }
     const services: PlatformServices = { config, coordination, engine, http, channels, outbox, scheduler, alerts };
 
     const port = await http.listen(config.httpPort);
@@ -157,6 +167,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     alerts.start();
     undo.push(() => alerts.stop());
     await scheduler.start();
+    schedulerRunning = true;
     undo.push(() => scheduler.stop());
     await attachment.started?.(services);
 

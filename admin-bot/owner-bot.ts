@@ -1,0 +1,204 @@
+/**
+ * The owner bot: a Telegram bot on `OWNER_BOT_TOKEN` that only `OWNER_CHAT_IDS` may use, for
+ * the platform owner — alerts naming the store, `/status`, the stores' bots, maintenance,
+ * jobs, and a wizard that creates a store. To the platform it is a `Channel` named "owner",
+ * so `OwnerAlerts` delivers through the outbox to `{ tenantId: "platform", channel: "owner", chatId }`.
+ *
+ * ```ts
+ * const owner = new OwnerBot({ token, apiRoot, ownerChatIds: [42], locale: "id", control, alerts, leases, log });
+ * channels.add(owner);                 // before the channels start
+ * await owner.start();                 // polls here only while this instance holds its lease
+ * await outbox.send({ tenantId: PLATFORM_TENANT, channel: OWNER_CHANNEL, chatId: "42" }, [outbound]);
+ * await owner.stop(10_000);
+ * ```
+ *
+ * - **Polls on one instance**: the holder of the lease "owner-bot" (`OwnerBotLease`); the
+ *   others stand by and take over within one lease period when it dies. Any instance sends.
+ * - **Every Bot API call has a timeout** (`callTimeoutMs`; the long poll its own).
+ * - **Sends** render each `Outbound`'s text in the options' locale (else the owner's),
+ *   split at 4096 characters, and say what went out in a `SendReport`.
+ *
+ * Polling only: a webhook for the owner bot is not offered (it receives a few commands a day).
+ */
+import { Bot, GrammyError, HttpError } from "grammy";
+import { conversations } from "@grammyjs/conversations";
+import type { ConversationFlavor } from "@grammyjs/conversations";
+import type { Context } from "grammy";
+import { FileFetchError, i18nTexts, newErrorId, renderText } from "../flows/engine/index.ts";
+import type { Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Locale, Outbound, SendOptions, SendReport, SentOutbound, SendFailureReason } from "../flows/engine/index.ts";
+import { t } from "../locales/i18n.ts";
+import type { Leases } from "../storage/leases.ts";
+import { ownerAccess } from "./owner-access.ts";
+import { OWNER_CHANNEL } from "./owner-alerts.ts";
+import type { AlertLog, AlertSink, OwnerAlerts } from "./owner-alerts.ts";
+import { OwnerBotLease } from "./owner-bot-lease.ts";
+import { ownerCommands } from "./owner-commands.ts";
+import type { OwnerControl } from "./owner-control.ts";
+import { splitText } from "./owner-text.ts";
+
+export type OwnerContext = ConversationFlavor<Context>;
+
+/** What the owner bot shows: plain text, 4096 characters a message. */
+export const OWNER_CAPABILITIES: ChannelCapabilities = { buttons: false, messageEdits: false, media: false, maxTextLength: 4096 };
+
+export interface OwnerBotOptions {
+  token: string;
+  /** The Bot API root (`TELEGRAM_API_ROOT`), the same as the store bots'. */
+  apiRoot: string;
+  /** `OWNER_CHAT_IDS`: the Telegram user ids of the platform's owners. */
+  ownerChatIds: readonly (number | string)[];
+  /** The owner's language (`DEFAULT_LOCALE`). */
+  locale: Locale;
+  control: OwnerControl;
+  alerts: AlertSink & Pick<OwnerAlerts, "recent" | "mute" | "unmute" | "mutes">;
+  leases: Leases;
+  /** `POLL_LEASE_MS`. Default 15 s. */
+  leaseMs?: number;
+  log: AlertLog;
+  /** How long one Bot API call (not the long poll) may take. Default 10 s. */
+  callTimeoutMs?: number;
+  /** The long poll's `timeout`. Default 25 s. */
+  pollTimeoutSec?: number;
+  /** The time zone times are shown in. Default Asia/Jakarta. */
+  timeZone?: string;
+}
+
+export class OwnerBot implements Channel {
+  readonly name = OWNER_CHANNEL;
+  readonly capabilities = OWNER_CAPABILITIES;
+  readonly bot: Bot<OwnerContext>;
+  readonly #o: OwnerBotOptions;
+  readonly #lease: OwnerBotLease;
+  readonly #sends = new Set<Promise<unknown>>();
+  #polling: Promise<void> | undefined;
+  #stopping: Promise<unknown> | undefined;
+  #restart: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: OwnerBotOptions) {
+    this.#o = options;
+    const pollTimeoutSec = options.pollTimeoutSec ?? 25;
+    const callTimeoutMs = options.callTimeoutMs ?? 10_000;
+    this.bot = new Bot<OwnerContext>(options.token, { client: { apiRoot: options.apiRoot, timeoutSeconds: pollTimeoutSec + 15 } });
+    // Every call but the long poll gets its own deadline.
+    this.bot.api.config.use((prev, method, payload, signal) => prev(method, payload, signal ?? (method === "getUpdates" ? undefined : (AbortSignal.timeout(callTimeoutMs) as never))));
+    this.bot.use(ownerAccess({ ownerChatIds: options.ownerChatIds, locale: options.locale, alerts: options.alerts, log: options.log }));
+    this.bot.use(conversations());
+    this.bot.use(ownerCommands({ control: options.control, alerts: options.alerts, locale: options.locale, timeZone: options.timeZone ?? "Asia/Jakarta" }));
+    this.bot.catch(async (error) => {
+      const errorId = newErrorId();
+      options.log.error("owner bot: a command failed", { errorId, error: error.error instanceof Error ? error.error.message : String(error.error) });
+      await error.ctx.reply(t(options.locale, "ownerbot.error", { errorId })).catch(() => undefined);
+    });
+    this.#lease = new OwnerBotLease({
+      leases: options.leases,
+      leaseMs: options.leaseMs ?? 15_000,
+      log: options.log,
+      onGranted: () => this.#startPolling(),
+      onLost: () => void this.#stopPolling(),
+    });
+  }
+
+  /** Whether this instance polls the owner bot now. */
+  get polling(): boolean {
+    return this.#polling !== undefined;
+  }
+
+  async start(): Promise<ChannelStoresReport> {
+    this.#closed = false;
+    this.#lease.start();
+    return { started: [], stopped: [], failed: [] };
+  }
+
+  async stop(graceMs: number): Promise<boolean> {
+    this.#closed = true;
+    clearTimeout(this.#restart);
+    // Polling stops (and confirms what it handled) before the lease is released, so the next holder never polls beside it.
+    const stopped = this.#lease.stop(() => this.#stopPolling());
+    return within(Promise.all([stopped, ...this.#sends]), graceMs);
+  }
+
+  async followStoreChanges(): Promise<ChannelStoresReport> {
+    return { started: [], stopped: [], failed: [] };
+  }
+
+  async fetchFile(): Promise<Buffer> {
+    throw new FileFetchError("the owner bot carries no files", "not-supported");
+  }
+
+  send(to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions = {}): Promise<SendReport> {
+    const sending = this.#send(to.chatId, outbounds, options.locale ?? this.#o.locale);
+    this.#sends.add(sending);
+    void sending.finally(() => this.#sends.delete(sending));
+    return sending;
+  }
+
+  async #send(chatId: string, outbounds: readonly Outbound[], locale: Locale): Promise<SendReport> {
+    const messages: SentOutbound[] = outbounds.map(() => ({ status: "skipped", messageIds: [] }));
+    for (const [i, outbound] of outbounds.entries()) {
+      const ids: string[] = [];
+      for (const part of splitText(renderText(outbound.text, locale, i18nTexts), this.capabilities.maxTextLength)) {
+        try {
+          ids.push(String((await this.bot.api.sendMessage(chatId, part)).message_id));
+        } catch (error) {
+          const failure = sendFailure(error);
+          messages[i] = { status: "failed", messageIds: ids, reason: failure.reason, detail: failure.detail };
+          return { ok: false, sent: i, reason: failure.reason, detail: failure.detail, ...(failure.retryAfterSec !== undefined && { retryAfterSec: failure.retryAfterSec }), messages };
+        }
+      }
+      messages[i] = { status: "sent", messageIds: ids };
+    }
+    return { ok: true, sent: outbounds.length, messages };
+  }
+
+  #startPolling(): void {
+    if (this.#polling || this.#closed) return;
+    const run = this.bot
+      .start({ timeout: this.#o.pollTimeoutSec ?? 25, allowed_updates: ["message", "callback_query"] })
+      .catch((error: unknown) => void this.#o.log.warn("owner bot: polling stopped with an error", { error: describe(error) }));
+    this.#polling = run.finally(() => {
+      this.#polling = undefined;
+      // Still the holder: poll again shortly (a 409 from a poller that has not noticed yet, a network error).
+      if (this.#lease.held && !this.#closed) this.#restart = setTimeout(() => this.#startPolling(), 1_000);
+    });
+  }
+
+  #stopPolling(): Promise<unknown> {
+    clearTimeout(this.#restart);
+    const polling = this.#polling;
+    if (!polling) return Promise.resolve();
+    return (this.#stopping ??= (async () => {
+      await this.bot.stop().catch((error: unknown) => this.#o.log.warn("owner bot: confirming the last update failed", { error: describe(error) }));
+      await polling;
+    })().finally(() => (this.#stopping = undefined)));
+  }
+}
+
+/** What a refused or failed Bot API call means for a send (see `SendFailureReason`). */
+function sendFailure(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {
+  if (error instanceof GrammyError) {
+    const detail = `${error.error_code}: ${error.description}`;
+    if (error.error_code === 403) return { reason: "blocked", detail };
+    if (error.error_code === 429) return { reason: "rate-limited", detail, retryAfterSec: error.parameters.retry_after ?? 1 };
+    if (error.error_code >= 500) return { reason: "failed", detail };
+    if (error.error_code === 400 && /chat not found|user not found/i.test(error.description)) return { reason: "unreachable", detail };
+    return { reason: "rejected", detail };
+  }
+  // The network, or no answer within the call's deadline.
+  if (error instanceof HttpError) return { reason: "failed", detail: error.message };
+  return { reason: "failed", detail: describe(error) };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true as const, () => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
