@@ -74,6 +74,10 @@ export class OwnerBot implements Channel {
   #stopping: Promise<unknown> | undefined;
   #restart: NodeJS.Timeout | undefined;
   #closed = false;
+  #quietStop = false;
+  /** Every update below this offset is confirmed to Telegram (a getUpdates carried it). */
+  #confirmedBelow = 0;
+  #highestUpdateId = -1;
 
   constructor(options: OwnerBotOptions) {
     this.#o = options;
@@ -82,6 +86,20 @@ export class OwnerBot implements Channel {
     this.bot = new Bot<OwnerContext>(options.token, { client: { apiRoot: options.apiRoot, timeoutSeconds: pollTimeoutSec + 15 } });
     // Every call but the long poll gets its own deadline.
     this.bot.api.config.use((prev, method, payload, signal) => prev(method, payload, signal ?? (method === "getUpdates" ? undefined : (AbortSignal.timeout(callTimeoutMs) as never))));
+    // Stopping, grammY confirms the updates handled with one more getUpdates. When the long
+    // poll it abandons confirmed them already (the usual case), that call is skipped: it would
+    // race the abandoned poll's connection closing, and Telegram would answer that poll 409.
+    this.bot.api.config.use((prev, method, payload, signal) => {
+      if (method !== "getUpdates") return prev(method, payload, signal);
+      const offset = (payload as { offset?: number }).offset ?? 0;
+      if (this.#quietStop && this.#highestUpdateId < this.#confirmedBelow) return Promise.resolve({ ok: true, result: [] } as never);
+      if (offset > this.#confirmedBelow) this.#confirmedBelow = offset;
+      return prev(method, payload, signal);
+    });
+    this.bot.use((ctx, next) => {
+      this.#highestUpdateId = Math.max(this.#highestUpdateId, ctx.update.update_id);
+      return next();
+    });
     this.bot.use(ownerAccess({ ownerChatIds: options.ownerChatIds, locale: options.locale, alerts: options.alerts, log: options.log }));
     this.bot.use(conversations());
     this.bot.use(ownerCommands({ control: options.control, alerts: options.alerts, locale: options.locale, timeZone: options.timeZone ?? "Asia/Jakarta" }));
@@ -168,9 +186,13 @@ export class OwnerBot implements Channel {
     const polling = this.#polling;
     if (!polling) return Promise.resolve();
     return (this.#stopping ??= (async () => {
+      this.#quietStop = true;
       await this.bot.stop().catch((error: unknown) => this.#o.log.warn("owner bot: confirming the last update failed", { error: describe(error) }));
       await polling;
-    })().finally(() => (this.#stopping = undefined)));
+    })().finally(() => {
+      this.#quietStop = false;
+      this.#stopping = undefined;
+    }));
   }
 }
 
