@@ -18,9 +18,12 @@
  * - **Sends** render each `Outbound`'s text in the options' locale (else the owner's),
  *   split at 4096 characters, and say what went out in a `SendReport`.
  *
- * Polling only: a webhook for the owner bot is not offered (it receives a few commands a day).
+ * - **Or a webhook** (`webhook: { url, secret }`, `OWNER_BOT_MODE=webhook`): every instance
+ *   sets the same webhook at start and answers `POST /telegram-owner` (`owner-webhook.ts`).
  */
+import type { FastifyPluginAsync } from "fastify";
 import { Bot, GrammyError, HttpError } from "grammy";
+import type { Update } from "grammy/types";
 import { conversations } from "@grammyjs/conversations";
 import type { ConversationFlavor } from "@grammyjs/conversations";
 import type { Context } from "grammy";
@@ -35,6 +38,7 @@ import { OwnerBotLease } from "./owner-bot-lease.ts";
 import { ownerCommands } from "./owner-commands.ts";
 import type { OwnerControl } from "./owner-control.ts";
 import { splitText } from "./owner-text.ts";
+import { ownerWebhookRoutes } from "./owner-webhook.ts";
 
 export type OwnerContext = ConversationFlavor<Context>;
 
@@ -61,13 +65,19 @@ export interface OwnerBotOptions {
   pollTimeoutSec?: number;
   /** The time zone times are shown in. Default Asia/Jakarta. */
   timeZone?: string;
+  /** Receive updates on a webhook instead of polling: its full URL and the secret Telegram sends with each update. */
+  webhook?: { url: string; secret: string };
 }
 
 export class OwnerBot implements Channel {
   readonly name = OWNER_CHANNEL;
   readonly capabilities = OWNER_CAPABILITIES;
   readonly bot: Bot<OwnerContext>;
+  /** With a webhook: `POST /telegram-owner`, registered on the platform's server. */
+  readonly routes?: FastifyPluginAsync;
   readonly #o: OwnerBotOptions;
+  readonly #handling = new Set<Promise<unknown>>();
+  #accepting = false;
   readonly #lease: OwnerBotLease;
   readonly #sends = new Set<Promise<unknown>>();
   #polling: Promise<void> | undefined;
@@ -103,11 +113,10 @@ export class OwnerBot implements Channel {
     this.bot.use(ownerAccess({ ownerChatIds: options.ownerChatIds, locale: options.locale, alerts: options.alerts, log: options.log }));
     this.bot.use(conversations());
     this.bot.use(ownerCommands({ control: options.control, alerts: options.alerts, locale: options.locale, timeZone: options.timeZone ?? "Asia/Jakarta" }));
-    this.bot.catch(async (error) => {
-      const errorId = newErrorId();
-      options.log.error("owner bot: a command failed", { errorId, error: error.error instanceof Error ? error.error.message : String(error.error) });
-      await error.ctx.reply(t(options.locale, "ownerbot.error", { errorId })).catch(() => undefined);
-    });
+    this.bot.catch((error) => this.#failed(error.ctx, error.error));
+    if (options.webhook) {
+      this.routes = ownerWebhookRoutes({ secret: options.webhook.secret, accepting: () => this.#accepting, handle: (update) => this.#handleUpdate(update) });
+    }
     this.#lease = new OwnerBotLease({
       leases: options.leases,
       leaseMs: options.leaseMs ?? 15_000,
@@ -124,13 +133,27 @@ export class OwnerBot implements Channel {
 
   async start(): Promise<ChannelStoresReport> {
     this.#closed = false;
-    this.#lease.start();
-    return { started: [], stopped: [], failed: [] };
+    if (!this.#o.webhook) {
+      this.#lease.start();
+      return { started: [], stopped: [], failed: [] };
+    }
+    try {
+      await this.bot.init();
+      // Every instance sets the same webhook; whichever Telegram reaches answers.
+      await this.bot.api.setWebhook(this.#o.webhook.url, { secret_token: this.#o.webhook.secret, allowed_updates: ["message", "callback_query"] });
+      this.#accepting = true;
+      return { started: [], stopped: [], failed: [] };
+    } catch (error) {
+      this.#o.log.error("owner bot: its webhook could not be set; it hears nothing until the next start", { error: describe(error) });
+      return { started: [], stopped: [], failed: [{ slug: "owner-bot", reason: describe(error) }] };
+    }
   }
 
   async stop(graceMs: number): Promise<boolean> {
     this.#closed = true;
+    this.#accepting = false;
     clearTimeout(this.#restart);
+    if (this.#o.webhook) return within(Promise.all([...this.#handling, ...this.#sends]), graceMs);
     // Polling stops (and confirms what it handled) before the lease is released, so the next holder never polls beside it.
     const stopped = this.#lease.stop(() => this.#stopPolling());
     return within(Promise.all([stopped, ...this.#sends]), graceMs);
@@ -167,6 +190,26 @@ export class OwnerBot implements Channel {
       messages[i] = { status: "sent", messageIds: ids };
     }
     return { ok: true, sent: outbounds.length, messages };
+  }
+
+  async #handleUpdate(update: Update): Promise<void> {
+    const handling = this.bot.handleUpdate(update).catch((error: unknown) => this.#failed(undefined, error, update));
+    this.#handling.add(handling);
+    try {
+      await handling;
+    } finally {
+      this.#handling.delete(handling);
+    }
+  }
+
+  /** A command failed: logged with an error id, and the owner told that id. */
+  async #failed(ctx: OwnerContext | undefined, error: unknown, update?: Update): Promise<void> {
+    const errorId = newErrorId();
+    const cause = (error as { error?: unknown }).error ?? error;
+    this.#o.log.error("owner bot: a command failed", { errorId, error: describe(cause) });
+    const chatId = ctx?.chat?.id ?? update?.message?.chat.id ?? update?.callback_query?.message?.chat.id;
+    // Only an owner hears of it; a stranger got their one line already.
+    if (chatId !== undefined && this.#o.ownerChatIds.map(String).includes(String(chatId))) await this.bot.api.sendMessage(chatId, t(this.#o.locale, "ownerbot.error", { errorId })).catch(() => undefined);
   }
 
   #startPolling(): void {

@@ -47,6 +47,9 @@ export type Config = {
    */
   pollLeaseMs?: number;
   nodeEnv: "development" | "production" | "test";
+  // ---- owner bot
+  /** How the owner bot receives its updates (`OWNER_BOT_MODE`): long polling on the lease holder (default), or a webhook at `PUBLIC_URL/telegram-owner`. */
+  ownerBotMode: "polling" | "webhook";
 };
 
 /** A configuration mistake the operator fixes in the environment; `message` is one line. */
@@ -202,11 +205,16 @@ const envSchema = z.object({
     .transform(Number)
     .optional(),
   NODE_ENV: z.enum(["development", "production", "test"], { error: "expected development, production or test" }).default("development"),
+  // ---- owner bot
+  OWNER_BOT_MODE: z.enum(["polling", "webhook"], { error: "expected polling or webhook" }).default("polling"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
     if (e.METRICS_HOST !== undefined && e.METRICS_PORT === undefined) {
       ctx.addIssue({ code: "custom", path: ["METRICS_HOST"], message: "only used with METRICS_PORT; set METRICS_PORT too" });
+    }
+    if (e.OWNER_BOT_MODE === "webhook" && e.PUBLIC_URL === undefined) {
+      ctx.addIssue({ code: "custom", path: ["OWNER_BOT_MODE"], message: "webhook needs PUBLIC_URL, the address Telegram posts to; set PUBLIC_URL or use polling" });
     }
     if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.HTTP_PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from HTTP_PORT, which serves everything else" });
@@ -258,6 +266,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.RECONCILE_INTERVAL_MS !== undefined && { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS }),
     ...(e.POLL_LEASE_MS !== undefined && { pollLeaseMs: e.POLL_LEASE_MS }),
     nodeEnv: e.NODE_ENV,
+    // ---- owner bot
+    ownerBotMode: e.OWNER_BOT_MODE,
   };
 }
 

@@ -8,11 +8,13 @@
  * channels.add(ownerBotChannel({ channels, coordination, config, maintenance, startedAt, alerts, log }));
  * ```
  */
+import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import mongoose from "mongoose";
 import type { AlertLog, OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { OwnerBot } from "../admin-bot/owner-bot.ts";
 import { OwnerControlError } from "../admin-bot/owner-control.ts";
+import { OWNER_WEBHOOK_PATH } from "../admin-bot/owner-webhook.ts";
 import type { JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreSummary } from "../admin-bot/owner-control.ts";
 import type { Channel } from "../flows/engine/index.ts";
 import { Order } from "../flows/ordering/order.ts";
@@ -20,6 +22,7 @@ import type { Coordination } from "../storage/coordination.ts";
 import type { MaintenanceSwitch } from "../storage/maintenance.ts";
 import { Tenant, SLUG_PATTERN } from "../storage/models/index.ts";
 import type { TenantDoc } from "../storage/models/index.ts";
+import { registerSecret } from "../storage/secrets-redaction.ts";
 import { settledWithin } from "../storage/settled-within.ts";
 import { storeBotOperations } from "./channels.ts";
 import type { Config } from "./config.ts";
@@ -215,9 +218,11 @@ function jobSummary(doc: Record<string, unknown>, failed = false): JobSummary {
 }
 
 export interface OwnerBotSetup extends OwnerControlSetup {
-  config: Pick<Config, "telegramApiRoot" | "ownerBotToken" | "ownerChatIds" | "defaultLocale" | "pollLeaseMs">;
+  config: Pick<Config, "telegramApiRoot" | "ownerBotToken" | "ownerChatIds" | "defaultLocale" | "pollLeaseMs" | "ownerBotMode" | "publicUrl">;
   alerts: OwnerAlerts;
   log: AlertLog;
+  /** The webhook's secret is derived from it: the same on every instance, never stored. */
+  encryptionKey: Buffer;
 }
 
 /** The owner bot of `niaga start` (with `OWNER_BOT_TOKEN`), on the store bots' Bot API root. */
@@ -232,5 +237,15 @@ export function ownerBotChannel(setup: OwnerBotSetup & { config: { ownerBotToken
     leases: setup.coordination.leases,
     ...(setup.config.pollLeaseMs !== undefined && { leaseMs: setup.config.pollLeaseMs }),
     log: setup.log,
+    ...(setup.config.ownerBotMode === "webhook" && setup.config.publicUrl !== undefined && {
+      webhook: { url: `${setup.config.publicUrl.replace(/\/+$/, "")}${OWNER_WEBHOOK_PATH}`, secret: ownerWebhookSecret(setup.encryptionKey) },
+    }),
   });
+}
+
+/** The secret Telegram sends with the owner bot's updates, derived from `ENCRYPTION_KEY`. */
+export function ownerWebhookSecret(encryptionKey: Buffer): string {
+  const secret = createHmac("sha256", encryptionKey).update("niaga owner bot webhook").digest("base64url");
+  registerSecret(secret);
+  return secret;
 }

@@ -151,7 +151,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     // The owner bot: a channel of its own ("owner"), polled by the instance that holds its lease.
     if (config.ownerBotToken !== undefined) {
       const ownerConfig = { ...config, ownerBotToken: config.ownerBotToken };
-      channels.add(ownerBotChannel({ channels, coordination, config: ownerConfig, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning }));
+      const owner = ownerBotChannel({ channels, coordination, config: ownerConfig, encryptionKey, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning });
+      channels.add(owner);
+      if (owner.routes) http.register(owner.routes);
     }
     const services: PlatformServices = { config, coordination, engine, http, channels, outbox, scheduler, alerts };
 

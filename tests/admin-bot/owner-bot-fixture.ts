@@ -25,7 +25,7 @@ export interface OwnerBotWorld {
   /** The log lines of the owner bot and its alerts. */
   lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }>;
   /** Another OwnerBot on the same token (another instance), on its own leases client. */
-  ownerBot(options?: { leases?: Leases; client?: string }): OwnerBot;
+  ownerBot(options?: { leases?: Leases; client?: string; webhook?: { url: string; secret: string } }): OwnerBot;
   /** The owner bot of this world, started. */
   bot: OwnerBot;
   /** `user` sends `text` to the owner bot; resolves with the text of each message it answered with. */
@@ -55,7 +55,7 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
   const maintenance = new MaintenanceSwitch({ cacheMs: 0 });
   const health = new DependencyHealth({ log: logger });
   const made: OwnerBot[] = [];
-  const ownerBot = ({ leases = createMongoLeases(), client }: { leases?: Leases; client?: string } = {}) => {
+  const ownerBot = ({ leases = createMongoLeases(), client, webhook }: { leases?: Leases; client?: string; webhook?: { url: string; secret: string } } = {}) => {
     const control = createOwnerControl({ channels, coordination: { health, leases: storeLeases }, config: { telegramApiRoot: tg.apiRoot }, maintenance, startedAt: new Date() });
     const bot = new OwnerBot({
       token: ownerToken,
@@ -68,6 +68,7 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
       leaseMs: LEASE_MS,
       log,
       pollTimeoutSec: 1,
+      ...(webhook && { webhook }),
     });
     made.push(bot);
     return bot;

@@ -38,6 +38,7 @@ test("an empty environment starts with documented defaults", () => {
     metricsToken: undefined,
     metricsListener: undefined,
     nodeEnv: "development",
+    ownerBotMode: "polling",
   });
 });
 
@@ -100,6 +101,7 @@ const malformed: Record<string, string[]> = {
   METRICS_PORT: ["abc", "65536", "-1"],
   POLL_LEASE_MS: ["2999", "15s", "-15000"],
   NODE_ENV: ["staging"],
+  OWNER_BOT_MODE: ["hook", "both"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -111,6 +113,12 @@ for (const [name, values] of Object.entries(malformed)) {
     }
   });
 }
+
+test("an owner bot on a webhook without PUBLIC_URL is refused with a line naming OWNER_BOT_MODE", () => {
+  assert.match(configErrorFor({ OWNER_BOT_MODE: "webhook" }).message, /^OWNER_BOT_MODE: webhook needs PUBLIC_URL/);
+  assert.equal(loadConfig({ OWNER_BOT_MODE: "webhook", PUBLIC_URL: "https://shop.example.com" }).ownerBotMode, "webhook");
+  assert.equal(loadConfig({}).ownerBotMode, "polling");
+});
 
 test("metrics can move to their own listener, on 127.0.0.1 unless told otherwise, behind a bearer token", () => {
   const token = randomBytes(24).toString("hex");
