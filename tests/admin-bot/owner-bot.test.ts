@@ -74,4 +74,33 @@ describe("the owner bot", () => {
     assert.match(replies[0]!, /^Niaga/);
     assert.ok(replies.join("\n").split("\n").filter((l) => l.startsWith("• ")).length >= 60);
   });
+
+  test("a send says what Telegram did: sent with message ids, blocked (403), rate-limited (429) with its wait, failed (5xx), rejected", async () => {
+    const { tg } = world.stores;
+    const to = { tenantId: "platform", channel: "owner", chatId: String(world.owner.id) };
+    const note = { text: { inline: { id: "Catatan uji", en: "Test note" } } };
+    const sent = await world.bot.send(to, [note, { text: { key: "ownerbot.maintenance.off" } }], { locale: "en" });
+    assert.equal(sent.ok, true);
+    assert.equal(sent.sent, 2);
+    assert.equal(sent.messages[0]!.messageIds.length, 1);
+    assert.equal((await tg.waitForSent(world.ownerToken, world.owner, (m) => m.text === "Test note")).text, "Test note");
+    assert.ok(tg.sent(world.ownerToken, world.owner).some((m) => m.text === "Maintenance mode off; customers are served again."));
+
+    const refusals: Array<[Parameters<typeof tg.failNext>[2], string]> = [
+      [{ status: 403, description: "Forbidden: bot was blocked by the user" }, "blocked"],
+      [{ status: 429, retryAfter: 7 }, "rate-limited"],
+      [{ status: 502, description: "Bad Gateway" }, "failed"],
+      [{ status: 400, description: "Bad Request: chat not found" }, "unreachable"],
+      [{ status: 400, description: "Bad Request: message is too long" }, "rejected"],
+    ];
+    for (const [fault, reason] of refusals) {
+      tg.failNext(world.ownerToken, "sendMessage", fault);
+      const report = await world.bot.send(to, [note, note]);
+      assert.equal(report.ok, false);
+      assert.equal(report.reason, reason, JSON.stringify(fault));
+      assert.equal(report.sent, 0);
+      assert.deepEqual(report.messages.map((m) => m.status), ["failed", "skipped"]);
+      if (reason === "rate-limited") assert.equal(report.retryAfterSec, 7);
+    }
+  });
 });
