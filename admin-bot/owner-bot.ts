@@ -85,6 +85,7 @@ export class OwnerBot implements Channel {
   #restart: NodeJS.Timeout | undefined;
   #closed = false;
   #quietStop = false;
+  readonly #menuShown = new Set<string>();
   /** Every update below this offset is confirmed to Telegram (a getUpdates carried it). */
   #confirmedBelow = 0;
   #highestUpdateId = -1;
@@ -111,6 +112,10 @@ export class OwnerBot implements Channel {
       return next();
     });
     this.bot.use(ownerAccess({ ownerChatIds: options.ownerChatIds, locale: options.locale, alerts: options.alerts, log: options.log }));
+    this.bot.use((ctx, next) => {
+      if (ctx.chat && !this.#menuShown.has(String(ctx.chat.id))) void this.#showMenu([ctx.chat.id]);
+      return next();
+    });
     this.bot.use(conversations());
     this.bot.use(ownerCommands({ control: options.control, alerts: options.alerts, locale: options.locale, timeZone: options.timeZone ?? "Asia/Jakarta" }));
     this.bot.catch((error) => this.#failed(error.ctx, error.error));
@@ -133,6 +138,7 @@ export class OwnerBot implements Channel {
 
   async start(): Promise<ChannelStoresReport> {
     this.#closed = false;
+    void this.#showMenu(this.#o.ownerChatIds);
     if (!this.#o.webhook) {
       this.#lease.start();
       return { started: [], stopped: [], failed: [] };
@@ -192,6 +198,20 @@ export class OwnerBot implements Channel {
     return { ok: true, sent: outbounds.length, messages };
   }
 
+  /**
+   * The command menu, shown in the owners' chats only: a stranger sees no list of commands.
+   * Telegram knows an owner's chat only once they wrote to the bot, so a chat it refused is
+   * tried again at the owner's next message.
+   */
+  async #showMenu(chatIds: readonly (number | string)[]): Promise<void> {
+    const commands = OWNER_MENU.map((command) => ({ command, description: t(this.#o.locale, `ownerbot.menu.${command}`) }));
+    for (const chatId of chatIds) {
+      if (this.#menuShown.has(String(chatId))) continue;
+      this.#menuShown.add(String(chatId));
+      await this.bot.api.setMyCommands(commands, { scope: { type: "chat", chat_id: chatId } }).catch(() => this.#menuShown.delete(String(chatId)));
+    }
+  }
+
   async #handleUpdate(update: Update): Promise<void> {
     const handling = this.bot.handleUpdate(update).catch((error: unknown) => this.#failed(undefined, error, update));
     this.#handling.add(handling);
@@ -238,6 +258,8 @@ export class OwnerBot implements Channel {
     }));
   }
 }
+
+const OWNER_MENU = ["status", "stores", "store", "suspend", "resume", "restart", "mode", "maintenance", "alerts", "jobs", "newstore", "cancel", "help"] as const;
 
 /** What a refused or failed Bot API call means for a send (see `SendFailureReason`). */
 function sendFailure(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {

@@ -103,4 +103,14 @@ describe("the owner bot", () => {
       if (reason === "rate-limited") assert.equal(report.retryAfterSec, 7);
     }
   });
+
+  test("the command menu shows in the owners' chats only", async () => {
+    const { tg } = world.stores;
+    // Telegram knows the owner's chat once they wrote (the tests above did): then the menu is set.
+    await tg.waitForCall(world.ownerToken, "setMyCommands", (c) => c.response?.ok === true);
+    const menu = tg.commandsFor(world.ownerToken, { chat: world.owner }).map((c) => c.command);
+    assert.ok(["status", "store", "maintenance", "newstore"].every((c) => menu.includes(c)), menu.join(", "));
+    const stranger = tg.user({ first_name: "Orang" });
+    assert.deepEqual(tg.commandsFor(world.ownerToken, { chat: stranger }), []);
+  });
 });
