@@ -148,7 +148,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       if (channel.routes) http.register(channel.routes);
     }
     let schedulerRunning = false;
-    // The owner bot: a channel of its own ("owner"), polled by the instance that holds its lease.
+    // The owner bot: a channel of its own ("owner"), polled by the instance holding its lease (or on a webhook).
     if (config.ownerBotToken !== undefined) {
       const ownerConfig = { ...config, ownerBotToken: config.ownerBotToken };
       const owner = ownerBotChannel({ channels, coordination, config: ownerConfig, encryptionKey, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning });
