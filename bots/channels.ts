@@ -9,7 +9,11 @@
 import { TELEGRAM_CHANNEL } from "../adapters/telegram/customer-records.ts";
 import type { StoreBotsOptions } from "../adapters/telegram/store-bots.ts";
 import { TelegramChannel } from "../adapters/telegram/telegram-channel.ts";
+import { StoreBotError } from "../adapters/telegram/bot-status.ts";
+import { checkNewToken } from "../adapters/telegram/bot-tokens.ts";
+import { pollingLeaseKey } from "../adapters/telegram/polling-leases.ts";
 import { alertKey } from "../admin-bot/owner-alerts.ts";
+import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { Channel, Engine, EngineLog } from "../flows/engine/index.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
@@ -113,4 +117,57 @@ export function platformChannels(setup: ChannelSetup): Channel[] {
 /** `OWNER_CHAT_IDS` are user ids on the owner bot's channel, Telegram: there they act as sellers in every store. */
 export function platformOwners(config: Pick<Config, "ownerChatIds">): PlatformOwners {
   return { channel: TELEGRAM_CHANNEL, userIds: config.ownerChatIds };
+}
+
+/** A store's bot as the channel running it here sees it. */
+export interface StoreBotView {
+  mode: "polling" | "webhook" | "stopped";
+  botUsername: string;
+  /** In polling mode: whether this instance polls it (false while another holds its polling lease). */
+  pollingHere?: boolean;
+}
+
+/**
+ * The stores' bots as the owner bot acts on them (`bots/owner-control.ts`): Telegram's
+ * `StoreBots`, with its refusals turned into `OwnerControlError`s. Undefined when no
+ * Telegram channel is among `channels`.
+ */
+export interface StoreBotOperations {
+  status(tenantId: string): StoreBotView | undefined;
+  suspend(tenantId: string, reason: string): Promise<unknown>;
+  resume(tenantId: string): Promise<unknown>;
+  restart(tenantId: string): Promise<unknown>;
+  switchMode(tenantId: string, mode: "polling" | "webhook"): Promise<unknown>;
+  /** Checks a new token with Telegram (`getMe`), the same check `retoken` makes; resolves with the bot's username. */
+  checkToken(token: string): Promise<string>;
+  /** Saves a checked token (sealed) and starts the store's bot with it. */
+  retoken(tenantId: string, token: string): Promise<unknown>;
+  /** The key of the lease of the instance that polls the store. */
+  pollingLeaseKey(tenantId: string): string;
+}
+
+export function storeBotOperations(channels: Iterable<Channel>, config: Pick<Config, "telegramApiRoot">): StoreBotOperations | undefined {
+  const telegram = [...channels].find((channel): channel is TelegramChannel => channel instanceof TelegramChannel);
+  if (!telegram) return undefined;
+  const stores = telegram.stores;
+  return {
+    status: (tenantId) => stores.status(tenantId),
+    suspend: (tenantId, reason) => refused(stores.suspend(tenantId, reason)),
+    resume: (tenantId) => refused(stores.resume(tenantId)),
+    restart: (tenantId) => refused(stores.restart(tenantId)),
+    switchMode: (tenantId, mode) => refused(stores.switchMode(tenantId, mode)),
+    checkToken: (token) => refused(checkNewToken(token, config.telegramApiRoot)),
+    retoken: (tenantId, token) => refused(stores.retoken(tenantId, token)),
+    pollingLeaseKey,
+  };
+}
+
+async function refused<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (!(error instanceof StoreBotError)) throw error;
+    const reason = error.reason === "not-running" || error.reason === "shutting-down" ? "failed" : error.reason;
+    throw new OwnerControlError(reason, error.message);
+  }
 }

@@ -67,6 +67,9 @@ export type Config = {
   // Platform alerts: thresholds and intervals (ALERT_*).
   /** Present only when at least one `ALERT_*` variable is set; each unset one takes its default. */
   platformAlerts?: PlatformAlertsConfig;
+  // ---- owner bot
+  /** How the owner bot receives its updates (`OWNER_BOT_MODE`): long polling on the lease holder (default), or a webhook at `PUBLIC_URL/telegram-owner`. */
+  ownerBotMode: "polling" | "webhook";
 };
 
 /** `ALERT_*`: when the owner hears about jobs and resources (defaults in `admin-bot/job-watch.ts`, `resource-watch.ts`). */
@@ -282,11 +285,16 @@ const envSchema = z.object({
   ALERT_MEMORY_AVAILABLE_MIN_MB: amount("megabytes", "100", "zero allowed").optional(),
   ALERT_CPU_LOAD_MAX: amount("load per core", "2").optional(),
   ALERT_LOG_DIR_MAX_MB: amount("megabytes", "1024").optional(),
+  // ---- owner bot
+  OWNER_BOT_MODE: z.enum(["polling", "webhook"], { error: "expected polling or webhook" }).default("polling"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
     if (e.METRICS_HOST !== undefined && e.METRICS_PORT === undefined) {
       ctx.addIssue({ code: "custom", path: ["METRICS_HOST"], message: "only used with METRICS_PORT; set METRICS_PORT too" });
+    }
+    if (e.OWNER_BOT_MODE === "webhook" && e.PUBLIC_URL === undefined) {
+      ctx.addIssue({ code: "custom", path: ["OWNER_BOT_MODE"], message: "webhook needs PUBLIC_URL, the address Telegram posts to; set PUBLIC_URL or use polling" });
     }
     if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.HTTP_PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from HTTP_PORT, which serves everything else" });
@@ -349,6 +357,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.ALERT_PAYMENT_WINDOW_MS !== undefined && { paymentFailureWindowMs: e.ALERT_PAYMENT_WINDOW_MS }),
     // Platform alerts: thresholds and intervals.
     ...platformAlertsOf(e),
+    // ---- owner bot
+    ownerBotMode: e.OWNER_BOT_MODE,
   };
 }
 

@@ -14,6 +14,7 @@ import { Outbox, createEngine, memberAudience, MongoSessionStore, MongoStoreFlow
 import type { Audience, Channels, Engine, EngineOptions, FlowBundle } from "../flows/engine/index.ts";
 import { withPlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import type { Coordination } from "../storage/coordination.ts";
+import { MaintenanceSwitch } from "../storage/maintenance.ts";
 import type { Config } from "./config.ts";
 import { platformOwners } from "./channels.ts";
 import { tenantLogger } from "./logger.ts";
@@ -38,6 +39,8 @@ export interface PlatformEngineOptions {
   outages?: EngineOptions["outages"];
   /** Hears each failure a user got an error id for (`niaga start` tells the owner). */
   onFailure?: EngineOptions["onFailure"];
+  /** Maintenance mode (`/maintenance` in the owner bot); default: the saved switch, read every 3 s. */
+  maintenance?: Pick<MaintenanceSwitch, "current">;
 }
 
 export function createPlatformEngine(opts: PlatformEngineOptions): Engine {
@@ -52,6 +55,21 @@ export function createPlatformEngine(opts: PlatformEngineOptions): Engine {
     logFor: tenantLogger,
     ...(opts.outages && { outages: opts.outages }),
     ...(opts.onFailure && { onFailure: opts.onFailure }),
+    pause: maintenancePause(opts.maintenance ?? new MaintenanceSwitch()),
     ...(opts.channels && { capabilitiesOf: (name: string) => opts.channels!.get(name)?.capabilities }),
   });
+}
+
+/**
+ * While maintenance mode is on, customers get its text instead of a turn (no new orders);
+ * members and the platform's owners go on as usual, and paid orders still deliver (the
+ * outbox, not a turn, sends them).
+ */
+export function maintenancePause(maintenance: Pick<MaintenanceSwitch, "current">): NonNullable<EngineOptions["pause"]> {
+  return async (_inbound, audience) => {
+    if (audience !== "customer") return undefined;
+    const state = await maintenance.current();
+    if (!state.on) return undefined;
+    return [{ text: state.text ? { inline: { id: state.text, en: state.text } } : { key: "ownerbot.maintenance.customer_default" } }];
+  };
 }

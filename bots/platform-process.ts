@@ -34,6 +34,7 @@ import { platformFlows } from "../flows/platform.ts";
 import { initI18n } from "../locales/i18n.ts";
 import { connectMongo, disconnectMongo, isDatabaseOutage, pingMongo } from "../storage/connection.ts";
 import { createCoordination } from "../storage/coordination.ts";
+import { MaintenanceSwitch } from "../storage/maintenance.ts";
 import { configureEncryption } from "../storage/crypto.ts";
 import { platformChannels } from "./channels.ts";
 import { DEFAULT_RECONCILE_INTERVAL_MS, requireEncryptionKey } from "./config.ts";
@@ -43,8 +44,10 @@ import type { DomainWiring, PlatformServices } from "./domain-wiring.ts";
 import { createPlatformHttp } from "./http-server.ts";
 import { closeLogging, configureLogging, logger, registerSecret, tenantLogger } from "./logger.ts";
 import { listenForMetrics } from "./metrics-endpoint.ts";
+import { ownerBotChannel } from "./owner-control.ts";
 import "./models.ts";
 import { watchPlatform, type PlatformWatch } from "./platform-alerts.ts";
+import type { ResourceName, ResourceReadings } from "../admin-bot/resource-watch.ts";
 import { createPlatformEngine, platformOutbox } from "./platform-engine.ts";
 import { createScheduler } from "./scheduler.ts";
 
@@ -121,7 +124,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, channels, outbox, scheduler, alerts })) ?? {};
     undo.push(async () => attachment.stop?.());
 
+    const maintenance = new MaintenanceSwitch();
     const engine = createPlatformEngine({
+      maintenance,
       flows: options.flows ?? attachment.flows ?? platformFlows,
       config,
       coordination,
@@ -150,6 +155,16 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       // Routes mount before the server listens, which it does before the channels start.
       if (channel.routes) http.register(channel.routes);
     }
+    let schedulerRunning = false;
+    // Made once the channels run (below); /status reads its latest resource readings.
+    let watch: PlatformWatch | undefined;
+    // The owner bot: a channel of its own ("owner"), polled by the instance holding its lease (or on a webhook).
+    if (config.ownerBotToken !== undefined) {
+      const ownerConfig = { ...config, ownerBotToken: config.ownerBotToken };
+      const owner = ownerBotChannel({ channels, coordination, config: ownerConfig, encryptionKey, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning, resources: async () => resourceLines(watch?.resources()) });
+      channels.add(owner);
+      if (owner.routes) http.register(owner.routes);
+    }
     const services: PlatformServices = { config, coordination, engine, http, channels, outbox, scheduler, alerts };
 
     const port = await http.listen(config.httpPort);
@@ -164,12 +179,14 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     alerts.start();
     undo.push(() => alerts.stop());
     await scheduler.start();
+    schedulerRunning = true;
     undo.push(() => scheduler.stop());
     await attachment.started?.(services);
 
     // ---- Platform alerts: dependency outages, failing and overdue jobs, resources (bots/platform-alerts.ts).
-    const watch = watchPlatform({ config, health, scheduler, db: mongoose.connection.db!, alerts, log: logger });
-    undo.push(() => watch.stop());
+    watch = watchPlatform({ config, health, scheduler, db: mongoose.connection.db!, alerts, log: logger });
+    const watching = watch;
+    undo.push(() => watching.stop());
     http.onFailure(alertOnHttpFailure(alerts));
     // ---- end of platform alerts.
 
@@ -195,7 +212,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         const finished = await stopChannels(channels, grace);
         if (!finished) logger.warn("some turns or sends were still under way when the grace period ended");
         await scheduler.stop().catch((error: unknown) => logger.error("stopping the scheduler failed", { error: (error as Error).message }));
-        await watch.stop();
+        await watching.stop();
         await alerts.stop();
         await http.close();
         await metrics?.close();
@@ -204,7 +221,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
         logger.info("niaga stopped");
         await closeLogging();
       })());
-    return { services, port, bots, channels: started, watch, stop };
+    return { services, port, bots, channels: started, watch: watching, stop };
   } catch (error) {
     await unwind();
     throw error;
@@ -292,4 +309,18 @@ function startLine(mode: string, port: number, bots: StartAllReport): string {
 /** Up to 50 slugs, then how many more: the start line stays readable with a thousand stores. */
 function listed(slugs: readonly string[]): string[] {
   return slugs.length <= 50 ? [...slugs] : [...slugs.slice(0, 50), `…and ${slugs.length - 50} more`];
+}
+
+/** The latest resource readings as `/status` shows them: one line each, with units; undefined before the first sample. */
+function resourceLines(readings: ResourceReadings | undefined): Record<string, string> | undefined {
+  if (!readings) return undefined;
+  const mb = (value: number) => (value >= 1024 ? `${(value / 1024).toFixed(1)} GB` : `${Math.round(value)} MB`);
+  const over = (name: ResourceName) => (readings.over.includes(name) ? " ⚠️" : "");
+  return {
+    ...(readings.diskFreeMb !== undefined && { disk: `${mb(readings.diskFreeMb)} free (${readings.diskPath})${over("disk")}` }),
+    memory: `${mb(readings.memoryMb)} RSS${over("memory")}`,
+    "memory available": `${mb(readings.memoryAvailableMb)}${over("memory-available")}`,
+    cpu: `${readings.cpuLoadPerCore.toFixed(2)} load per core${over("cpu")}`,
+    ...(readings.logDirMb !== undefined && { logs: `${mb(readings.logDirMb)} in ${readings.logDir}${over("log-dir")}` }),
+  };
 }

@@ -33,6 +33,11 @@ import { settledWithin } from "../../storage/settled-within.ts";
 
 export const DEFAULT_POLL_LEASE_MS = 15_000;
 
+/** The key of a store's polling lease (what `/status` reads to say which instance polls it). */
+export function pollingLeaseKey(tenantId: string): string {
+  return `telegram-polling:${tenantId}`;
+}
+
 /** How long this instance may still poll a store: the guard of its `getUpdates` asks before every call. */
 export interface PollingRight {
   /** Milliseconds left before this instance must have stopped polling; 0 or less when it may not poll. */
@@ -111,7 +116,7 @@ export class PollingLeases {
   async join(tenantId: string, slug: string): Promise<boolean> {
     const known = this.#entries.get(tenantId);
     if (known) return known.state === "held";
-    const entry: Entry = { tenantId, slug, key: `telegram-polling:${tenantId}`, state: "waiting", validUntil: 0, epoch: 0 };
+    const entry: Entry = { tenantId, slug, key: pollingLeaseKey(tenantId), state: "waiting", validUntil: 0, epoch: 0 };
     this.#entries.set(tenantId, entry);
     this.#gauge?.set({ store: slug }, 0);
     this.#startTicking();

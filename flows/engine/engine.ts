@@ -63,6 +63,12 @@ export interface EngineOptions {
   onFailure?: (failure: EngineFailure) => void;
   /** How long a held message stays worth handling; an older one is answered with a request to send it again. Default 10 min. */
   maxHoldMs?: number;
+  /**
+   * Checked at the start of each turn, once the writer's audience is known: replies it
+   * returns are the answer, and the turn does not run (the session is left as it was).
+   * Maintenance mode uses it to answer customers while sellers keep working.
+   */
+  pause?: (inbound: Inbound, audience: Audience) => Promise<Outbound[] | undefined>;
   clock?: () => Date;
 }
 
@@ -184,6 +190,8 @@ export function createEngine(options: EngineOptions): Engine {
   async function runTurnOnce(inbound: Inbound, log: EngineLog): Promise<Outbound[]> {
     const key = chatKeyOf(inbound);
     const [audience, flows] = await Promise.all([options.audienceOf(inbound), flowsFor(inbound)]);
+    const paused = await options.pause?.(inbound, audience);
+    if (paused) return paused;
     // A session read while confirming a remembered one, handed to the next attempt.
     let freshlyRead: StoredSession | null | undefined;
     for (let attempt = 1; attempt <= MAX_TURN_ATTEMPTS; attempt++) {

@@ -10,3 +10,6 @@ export { Counter, nextSequence, SEQUENCES } from "./counter.ts";
 export type { SequenceName } from "./counter.ts";
 export { OwnerAlertRecord, OwnerNoticeRecord, OwnerMuteRecord } from "./owner-alert.ts";
 export type { OwnerAlertDoc, OwnerAlertFields, OwnerNoticeFields } from "./owner-alert.ts";
+export { PlatformAudit, recordPlatformAudit } from "./platform-audit.ts";
+export type { PlatformAuditEntry } from "./platform-audit.ts";
+export { PlatformSetting } from "./platform-setting.ts";

@@ -38,6 +38,7 @@ test("an empty environment starts with documented defaults", () => {
     metricsToken: undefined,
     metricsListener: undefined,
     nodeEnv: "development",
+    ownerBotMode: "polling",
   });
 });
 
@@ -118,6 +119,7 @@ const malformed: Record<string, string[]> = {
   ALERT_MEMORY_AVAILABLE_MIN_MB: ["-1"],
   ALERT_CPU_LOAD_MAX: ["0", "high"],
   ALERT_LOG_DIR_MAX_MB: ["0", "-10"],
+  OWNER_BOT_MODE: ["hook", "both"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -139,6 +141,12 @@ test("the platform alerts' thresholds and intervals are read when set, and absen
     cpuLoadMax: 1.5,
     logDirMaxMb: 2048,
   });
+});
+
+test("an owner bot on a webhook without PUBLIC_URL is refused with a line naming OWNER_BOT_MODE", () => {
+  assert.match(configErrorFor({ OWNER_BOT_MODE: "webhook" }).message, /^OWNER_BOT_MODE: webhook needs PUBLIC_URL/);
+  assert.equal(loadConfig({ OWNER_BOT_MODE: "webhook", PUBLIC_URL: "https://shop.example.com" }).ownerBotMode, "webhook");
+  assert.equal(loadConfig({}).ownerBotMode, "polling");
 });
 
 test("metrics can move to their own listener, on 127.0.0.1 unless told otherwise, behind a bearer token", () => {
