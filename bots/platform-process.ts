@@ -157,11 +157,11 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     }
     let schedulerRunning = false;
     // Made once the channels run (below); /status reads its latest resource readings.
-    let watch: PlatformWatch | undefined;
+    const watched: { now?: PlatformWatch } = {};
     // The owner bot: a channel of its own ("owner"), polled by the instance holding its lease (or on a webhook).
     if (config.ownerBotToken !== undefined) {
       const ownerConfig = { ...config, ownerBotToken: config.ownerBotToken };
-      const owner = ownerBotChannel({ channels, coordination, config: ownerConfig, encryptionKey, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning, resources: async () => resourceLines(watch?.resources()) });
+      const owner = ownerBotChannel({ channels, coordination, config: ownerConfig, encryptionKey, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning, resources: async () => resourceLines(watched.now?.resources()) });
       channels.add(owner);
       if (owner.routes) http.register(owner.routes);
     }
@@ -184,8 +184,8 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     await attachment.started?.(services);
 
     // ---- Platform alerts: dependency outages, failing and overdue jobs, resources (bots/platform-alerts.ts).
-    watch = watchPlatform({ config, health, scheduler, db: mongoose.connection.db!, alerts, log: logger });
-    const watching = watch;
+    const watching = watchPlatform({ config, health, scheduler, db: mongoose.connection.db!, alerts, log: logger });
+    watched.now = watching;
     undo.push(() => watching.stop());
     http.onFailure(alertOnHttpFailure(alerts));
     // ---- end of platform alerts.
