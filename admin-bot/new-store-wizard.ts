@@ -13,7 +13,7 @@ import type { Locale } from "../flows/engine/index.ts";
 import { t } from "../locales/i18n.ts";
 import { SLUG_PATTERN } from "../storage/models/index.ts";
 import { auditStore, ownerActor } from "./owner-audit.ts";
-import type { OwnerContext } from "./owner-bot.ts";
+import type { OwnerContext } from "./owner-context.ts";
 import type { OwnerControl, StoreSummary } from "./owner-control.ts";
 
 export const NEW_STORE_WIZARD = "newstore";

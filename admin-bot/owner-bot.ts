@@ -25,13 +25,12 @@ import type { FastifyPluginAsync } from "fastify";
 import { Bot, GrammyError, HttpError } from "grammy";
 import type { Update } from "grammy/types";
 import { conversations } from "@grammyjs/conversations";
-import type { ConversationFlavor } from "@grammyjs/conversations";
-import type { Context } from "grammy";
 import { FileFetchError, i18nTexts, newErrorId, renderText } from "../flows/engine/index.ts";
 import type { Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Locale, Outbound, SendOptions, SendReport, SentOutbound, SendFailureReason } from "../flows/engine/index.ts";
 import { t } from "../locales/i18n.ts";
 import type { Leases } from "../storage/leases.ts";
 import { ownerAccess } from "./owner-access.ts";
+import type { OwnerContext } from "./owner-context.ts";
 import { OWNER_CHANNEL } from "./owner-alerts.ts";
 import type { AlertLog, AlertSink, OwnerAlerts } from "./owner-alerts.ts";
 import { OwnerBotLease } from "./owner-bot-lease.ts";
@@ -40,7 +39,7 @@ import type { OwnerControl } from "./owner-control.ts";
 import { splitText } from "./owner-text.ts";
 import { ownerWebhookRoutes } from "./owner-webhook.ts";
 
-export type OwnerContext = ConversationFlavor<Context>;
+export type { OwnerContext } from "./owner-context.ts";
 
 /** What the owner bot shows: plain text, 4096 characters a message. */
 export const OWNER_CAPABILITIES: ChannelCapabilities = { buttons: false, messageEdits: false, media: false, maxTextLength: 4096 };

@@ -14,7 +14,7 @@ import { newStoreWizard, NEW_STORE_WIZARD } from "./new-store-wizard.ts";
 import { ALERT_KINDS, isAlertKind } from "./owner-alerts.ts";
 import type { OwnerAlerts } from "./owner-alerts.ts";
 import { auditPlatform, auditStore, ownerActor } from "./owner-audit.ts";
-import type { OwnerContext } from "./owner-bot.ts";
+import type { OwnerContext } from "./owner-context.ts";
 import { OwnerControlError } from "./owner-control.ts";
 import type { OwnerControl, StoreSummary } from "./owner-control.ts";
 import { splitText } from "./owner-text.ts";
