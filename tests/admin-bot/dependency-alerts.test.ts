@@ -2,29 +2,20 @@
 // TCP server that stops answering and comes back; real OwnerAlerts on the embedded MongoDB.
 import assert from "node:assert/strict";
 import { createServer, connect, type Server } from "node:net";
-import { before, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import winston from "winston";
 import { alertOnDependencyOutages, formatDuration } from "../../admin-bot/dependency-alerts.ts";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
-import { initI18n } from "../../locales/i18n.ts";
 import { DependencyHealth } from "../../storage/dependency-health.ts";
-import { OwnerAlertRecord, OwnerNoticeRecord } from "../../storage/models/index.ts";
+import { OwnerAlertRecord } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
-import { useTestDatabase } from "../support/mongo.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
+import { alertText, useOwnerAlertsDatabase } from "../support/owner-alerts.ts";
 
-const db = useTestDatabase("dependency_alerts");
+useOwnerAlertsDatabase("dependency_alerts");
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const textOf = (outbound: { text: unknown }) => (outbound.text as { inline: Record<string, string> }).inline.en!;
+const textOf = (outbound: { text: unknown }) => alertText(outbound);
 
-before(async () => {
-  await initI18n();
-});
-beforeEach(async () => {
-  db();
-  await OwnerAlertRecord.deleteMany({}).exec();
-  await OwnerNoticeRecord.deleteMany({}).exec();
-});
 
 /** A server that answers "PONG" to each connection while `answering`, and stays silent otherwise. */
 async function pingServer(): Promise<{ server: Server; port: number; set(answering: boolean): void }> {

@@ -1,28 +1,19 @@
 // Unhandled-error alerts (admin-bot/error-alerts.ts): a store's failing turns reach the owner
 // naming the store and the error id; a storm of one failure is one alert with a count.
 import assert from "node:assert/strict";
-import { before, beforeEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { alertOnEngineFailure, alertOnHttpFailure } from "../../admin-bot/error-alerts.ts";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
-import { initI18n } from "../../locales/i18n.ts";
 import { OwnerAlertRecord, OwnerNoticeRecord } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
-import { useTestDatabase } from "../support/mongo.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
+import { alertText, useOwnerAlertsDatabase } from "../support/owner-alerts.ts";
 
-const db = useTestDatabase("error_alerts");
+useOwnerAlertsDatabase("error_alerts");
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const textOf = (outbound: { text: unknown }) => (outbound.text as { inline: Record<string, string> }).inline.en!;
+const textOf = (outbound: { text: unknown }) => alertText(outbound);
 const tenant = { id: "64b000000000000000000001", slug: "toko-anggrek", name: "Toko Anggrek" };
 
-before(async () => {
-  await initI18n();
-});
-beforeEach(async () => {
-  db();
-  await OwnerAlertRecord.deleteMany({}).exec();
-  await OwnerNoticeRecord.deleteMany({}).exec();
-});
 
 describe("unhandled-error alerts", () => {
   test("a storm of the same failure in one store is one alert naming the store, with the first error id and a count", async () => {

@@ -7,13 +7,14 @@ import { watchJobs, type JobWatch } from "../../admin-bot/job-watch.ts";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
 import { createScheduler, JOBS_COLLECTION, type PlatformScheduler } from "../../bots/scheduler.ts";
 import { initI18n } from "../../locales/i18n.ts";
-import { OwnerAlertRecord, OwnerNoticeRecord } from "../../storage/models/index.ts";
+import { OwnerAlertRecord } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
+import { alertText, forgetOwnerAlerts } from "../support/owner-alerts.ts";
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const textOf = (outbound: { text: unknown }) => (outbound.text as { inline: Record<string, string> }).inline.en!;
+const textOf = (outbound: { text: unknown }) => alertText(outbound);
 
 let db: TestDatabase;
 let scheduler: PlatformScheduler;
@@ -30,8 +31,7 @@ after(async () => {
 });
 beforeEach(async () => {
   await watch?.stop();
-  await OwnerAlertRecord.deleteMany({}).exec();
-  await OwnerNoticeRecord.deleteMany({}).exec();
+  await forgetOwnerAlerts();
   await mongoose.connection.db!.collection(JOBS_COLLECTION).deleteMany({});
 });
 

@@ -8,6 +8,7 @@ import { createInProcessRateLimiter } from "../../storage/rate-limit.ts";
 import { OwnerAlertRecord, OwnerNoticeRecord } from "../../storage/models/index.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
 import { useTestDatabase } from "../support/mongo.ts";
+import { alertText, forgetOwnerAlerts } from "../support/owner-alerts.ts";
 
 const db = useTestDatabase("owner_alerts");
 const store = { tenantId: "t1", slug: "toko-a", name: "Toko Anggrek" };
@@ -18,15 +19,14 @@ const log = {
   error: (message: string, meta?: object) => lines.push({ level: "error", message, ...(meta && { meta }) }),
 };
 
-const textOf = (outbound: { text: unknown }, locale: "id" | "en" = "id") => (outbound.text as { inline: Record<string, string> }).inline[locale]!;
+const textOf = (outbound: { text: unknown }, locale: "id" | "en" = "id") => alertText(outbound, locale);
 
 before(async () => {
   await initI18n();
 });
 beforeEach(async () => {
   db();
-  await OwnerAlertRecord.deleteMany({}).exec();
-  await OwnerNoticeRecord.deleteMany({}).exec();
+  await forgetOwnerAlerts();
   lines.length = 0;
 });
 

@@ -8,14 +8,15 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
 import { watchResources } from "../../admin-bot/resource-watch.ts";
 import { initI18n } from "../../locales/i18n.ts";
-import { OwnerAlertRecord, OwnerNoticeRecord } from "../../storage/models/index.ts";
+import { OwnerAlertRecord } from "../../storage/models/index.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
 import { useTestDatabase } from "../support/mongo.ts";
 import { mountTinyDisk, type TinyDisk } from "../support/tiny-disk.ts";
+import { alertText, forgetOwnerAlerts } from "../support/owner-alerts.ts";
 
 const db = useTestDatabase("resource_watch");
 const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const textOf = (outbound: { text: unknown }, locale: "id" | "en") => (outbound.text as { inline: Record<string, string> }).inline[locale]!;
+const textOf = alertText;
 let disk: TinyDisk | undefined;
 
 before(async () => {
@@ -25,8 +26,7 @@ before(async () => {
 after(() => disk?.unmount());
 beforeEach(async () => {
   db();
-  await OwnerAlertRecord.deleteMany({}).exec();
-  await OwnerNoticeRecord.deleteMany({}).exec();
+  await forgetOwnerAlerts();
 });
 
 describe("resource alerts", () => {

@@ -16,12 +16,13 @@ import { Order } from "../../flows/ordering/order.ts";
 import { PaymentRun, recordPaymentOutcome } from "../../flows/ordering/payments/payment-failure-runs.ts";
 import { paymentRoutes } from "../../flows/ordering/payments/payment-webhooks.ts";
 import { SIMULATOR_SIGNATURE_HEADER } from "../../flows/ordering/payments/simulator.ts";
-import { OwnerAlertRecord, OwnerNoticeRecord } from "../../storage/models/index.ts";
+import { OwnerAlertRecord } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
 import type { SeededStore } from "../support/stores.ts";
 import { customer, RecordingOutbox, seedOrderingStore, seller } from "./ordering-fixture.ts";
+import { forgetOwnerAlerts } from "../support/owner-alerts.ts";
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -48,8 +49,7 @@ after(async () => {
   await db.close();
 });
 beforeEach(async () => {
-  await OwnerAlertRecord.deleteMany({}).exec();
-  await OwnerNoticeRecord.deleteMany({}).exec();
+  await forgetOwnerAlerts();
   owner.channel.sends.length = 0;
 });
 

@@ -10,10 +10,11 @@ import { Bot } from "grammy";
 import { alertKey, OwnerAlerts, type AlertKind } from "../../admin-bot/owner-alerts.ts";
 import { saveToken } from "../../adapters/telegram/bot-tokens.ts";
 import { telegramAlerts, telegramWebhookAlerts } from "../../bots/channels.ts";
-import { OwnerAlertRecord, OwnerNoticeRecord, Tenant } from "../../storage/models/index.ts";
+import { OwnerAlertRecord, Tenant } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
 import { recordingOutbox } from "../support/recording-outbox.ts";
 import { startStores, words, type Store, type Stores } from "./store-fixture.ts";
+import { forgetOwnerAlerts } from "../support/owner-alerts.ts";
 
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -66,8 +67,7 @@ describe("alerts from store bots", () => {
     await new Promise((resolve) => gate.server.close(resolve));
   });
   beforeEach(async () => {
-    await OwnerAlertRecord.deleteMany({}).exec();
-    await OwnerNoticeRecord.deleteMany({}).exec();
+    await forgetOwnerAlerts();
     channel.sends.length = 0;
   });
 
