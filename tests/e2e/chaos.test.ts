@@ -10,8 +10,6 @@
 // running process runs them.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import mongoose, { type Types } from "mongoose";
 import type { Message, User } from "grammy/types";
@@ -24,6 +22,7 @@ import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { killIfRunning, startNiagaProcess, type Niaga } from "../support/niaga-process.ts";
 import { seedStore } from "../support/stores.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+import { freePort } from "../support/free-port.ts";
 
 const key = randomBytes(32);
 const STORE = "Toko Kacau";
@@ -40,13 +39,6 @@ const words = (m: Message) => m.text ?? m.caption ?? "";
 const labels = (m: Message) => (m.reply_markup?.inline_keyboard ?? []).flat().map((b) => b.text);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The bot's next message in the chat (after `after`) that matches. */
 function next(customer: User, after: number, matches: (m: Message) => boolean): Promise<Message> {

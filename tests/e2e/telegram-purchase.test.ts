@@ -7,8 +7,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Types } from "mongoose";
 import type { Message, User } from "grammy/types";
 import { formatPrice } from "../../flows/ordering/catalog.ts";
@@ -26,6 +24,7 @@ import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { killIfRunning, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 import { eventually } from "../support/eventually.ts";
+import { freePort } from "../support/free-port.ts";
 
 const key = randomBytes(32);
 const TIMEZONE = "Asia/Jakarta";
@@ -85,13 +84,6 @@ let publicUrl: string;
 let seller: User;
 const stores: Store[] = [];
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 before(async () => {
   await initI18n();

@@ -1,0 +1,16 @@
+// A TCP port free on 127.0.0.1 right now, for a server a test starts itself (a child process
+// with HTTP_PORT, a redis-server). Another process may take it before it is used: callers that
+// can retry do.
+import { createServer } from "node:net";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
