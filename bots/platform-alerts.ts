@@ -20,6 +20,10 @@ import { watchResources, type ResourceReadings } from "../admin-bot/resource-wat
 import type { DependencyHealth } from "../storage/dependency-health.ts";
 import type { Config } from "./config.ts";
 import { JOBS_COLLECTION, type PlatformScheduler } from "./scheduler.ts";
+import { resolveReplacedTokens } from "./store-alerts.ts";
+
+/** How often open "token revoked" alerts are checked against the stores' tokens. */
+const REPLACED_TOKENS_EVERY_MS = 60_000;
 
 export type { JobWatchState } from "../admin-bot/job-watch.ts";
 export type { ResourceReadings } from "../admin-bot/resource-watch.ts";
@@ -64,10 +68,16 @@ export function watchPlatform(options: PlatformWatchOptions): PlatformWatch {
   });
   jobs.start();
   resources.start();
+  // A token replaced while the instance that saw it revoked was gone: resolved here, once a minute.
+  const tokens = setInterval(() => {
+    void resolveReplacedTokens(alerts).catch((error: unknown) => log.warn("checking revoked tokens for the owner failed", { error: (error as Error).message }));
+  }, REPLACED_TOKENS_EVERY_MS);
+  tokens.unref();
   return {
     resources: () => resources.resources(),
     jobs: () => jobs.state(),
     async stop() {
+      clearInterval(tokens);
       stopOutages();
       await Promise.all([jobs.stop(), resources.stop()]);
     },

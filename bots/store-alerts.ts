@@ -14,7 +14,7 @@ import { alertKey, type AlertSink, type AlertStore } from "../admin-bot/owner-al
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
 import type { OnConcurrentEdit } from "../flows/tenant-admin/admin-services.ts";
 import { recordPaymentOutcome, type PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
-import { Tenant } from "../storage/models/index.ts";
+import { OwnerAlertRecord, Tenant } from "../storage/models/index.ts";
 
 export interface OwnerOrderingAlertsOptions {
   alerts: AlertSink;
@@ -75,4 +75,24 @@ export function ownerOrderingAlerts({ alerts, thresholds }: OwnerOrderingAlertsO
         return;
     }
   };
+}
+
+/**
+ * Resolves the open "token revoked" alerts of stores that have a token Telegram has not revoked
+ * again: a token set by `niaga tenant set` or another instance while the one that saw the
+ * revocation was gone. Returns the slugs it resolved.
+ */
+export async function resolveReplacedTokens(alerts: AlertSink): Promise<string[]> {
+  const open = await OwnerAlertRecord.find({ kind: "token-revoked", state: "open" }, { key: 1, store: 1 }).lean().exec();
+  const resolved: string[] = [];
+  for (const alert of open) {
+    const tenantId = alert.store?.tenantId;
+    if (!tenantId) continue;
+    const tenant = await Tenant.findById(tenantId, { slug: 1, "channels.telegram": 1 }).lean<{ slug: string; channels?: { telegram?: { revokedAt?: Date; token?: unknown } } }>().exec();
+    const telegram = tenant?.channels?.telegram;
+    if (!tenant || !telegram?.token || telegram.revokedAt) continue;
+    await alerts.resolve(alert.key, { by: "a new bot token" });
+    resolved.push(tenant.slug);
+  }
+  return resolved;
 }
