@@ -70,7 +70,24 @@ export type Config = {
   // ---- owner bot
   /** How the owner bot receives its updates (`OWNER_BOT_MODE`): long polling on the lease holder (default), or a webhook at `PUBLIC_URL/telegram-owner`. */
   ownerBotMode: "polling" | "webhook";
+  // ---- offsite backups
+  /** `BACKUP_S3_*`: the S3-compatible storage offsite backups go to; present only when set (endpoint, bucket and both keys together). */
+  offsiteBackup?: OffsiteBackupConfig;
 };
+
+/** `BACKUP_S3_*`: an S3-compatible bucket (AWS S3, Backblaze B2, Cloudflare R2, Wasabi, MinIO) for offsite backups. */
+export interface OffsiteBackupConfig {
+  endpoint: string;
+  bucket: string;
+  /** Folder inside the bucket (`BACKUP_S3_PREFIX`), default `niaga/`. */
+  prefix: string;
+  /** `BACKUP_S3_REGION`, default `us-east-1`. */
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** `BACKUP_S3_FORCE_PATH_STYLE`: the bucket in the URL's path rather than its host name; default true. */
+  forcePathStyle: boolean;
+}
 
 /** `ALERT_*`: when the owner hears about jobs and resources (defaults in `admin-bot/job-watch.ts`, `resource-watch.ts`). */
 export interface PlatformAlertsConfig {
@@ -287,6 +304,28 @@ const envSchema = z.object({
   ALERT_LOG_DIR_MAX_MB: amount("megabytes", "1024").optional(),
   // ---- owner bot
   OWNER_BOT_MODE: z.enum(["polling", "webhook"], { error: "expected polling or webhook" }).default("polling"),
+  // ---- offsite backups
+  BACKUP_S3_ENDPOINT: z
+    .string()
+    .refine((v) => hasProtocol(v, ["http:", "https:"]), "expected the http:// or https:// URL of an S3-compatible service, e.g. https://s3.eu-central-003.backblazeb2.com")
+    .refine((v) => !/^[a-z]+:\/\/[^/]*@/i.test(v), "must not hold credentials; put them in BACKUP_S3_ACCESS_KEY_ID and BACKUP_S3_SECRET_ACCESS_KEY")
+    .transform(withoutTrailingSlash)
+    .optional(),
+  BACKUP_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens (e.g. niaga-backups)")
+    .optional(),
+  BACKUP_S3_PREFIX: z
+    .string()
+    .regex(/^(?!\/)[A-Za-z0-9!_.*'()/-]{1,512}$/, "expected a folder inside the bucket of letters, digits and !_.*'()/- not starting with / (e.g. niaga/)")
+    .optional(),
+  BACKUP_S3_REGION: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "expected a region name, e.g. us-east-1, eu-central-003 or auto").optional(),
+  BACKUP_S3_ACCESS_KEY_ID: z.string().regex(/^\S{3,256}$/, "expected the access key id, without spaces").optional(),
+  BACKUP_S3_SECRET_ACCESS_KEY: z.string().regex(/^\S{8,256}$/, "expected the secret access key (at least 8 characters, no spaces)").optional(),
+  BACKUP_S3_FORCE_PATH_STYLE: z
+    .enum(["true", "false"], { error: "expected true or false" })
+    .transform((v) => v === "true")
+    .optional(),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -299,7 +338,26 @@ const envSchema = z.object({
     if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.HTTP_PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from HTTP_PORT, which serves everything else" });
     }
+    // ---- offsite backups: all four together or none.
+    const offsite = offsiteBackupSettings(e);
+    if (offsite.given.length > 0 && offsite.missing.length > 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: [offsite.missing.join(", ")],
+        message: `not set; offsite backups need ${OFFSITE_REQUIRED.join(", ")} together (set: ${offsite.given.join(", ")})`,
+      });
+    }
   });
+
+const OFFSITE_REQUIRED = ["BACKUP_S3_ENDPOINT", "BACKUP_S3_BUCKET", "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY"] as const;
+const OFFSITE_OPTIONAL = ["BACKUP_S3_PREFIX", "BACKUP_S3_REGION", "BACKUP_S3_FORCE_PATH_STYLE"] as const;
+
+function offsiteBackupSettings(e: Partial<Record<(typeof OFFSITE_REQUIRED)[number] | (typeof OFFSITE_OPTIONAL)[number], unknown>>) {
+  return {
+    given: [...OFFSITE_REQUIRED, ...OFFSITE_OPTIONAL].filter((name) => e[name] !== undefined),
+    missing: OFFSITE_REQUIRED.filter((name) => e[name] === undefined),
+  };
+}
 
 type EnvName = keyof z.input<typeof envSchema>;
 const ENV_NAMES = Object.keys(envSchema.shape) as EnvName[];
@@ -319,7 +377,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
   }
   const e = parsed.data;
-  for (const name of ["ENCRYPTION_KEY", "ENCRYPTION_KEYS_OLD", "OWNER_BOT_TOKEN", "DISCORD_TOKEN", "METRICS_TOKEN"] as const) {
+  for (const name of ["ENCRYPTION_KEY", "ENCRYPTION_KEYS_OLD", "OWNER_BOT_TOKEN", "DISCORD_TOKEN", "METRICS_TOKEN", "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY"] as const) {
     for (const secret of listItems(input[name] ?? "")) registerSecret(secret);
   }
   for (const url of [e.MONGODB_URI, e.REDIS_URL]) {
@@ -359,6 +417,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...platformAlertsOf(e),
     // ---- owner bot
     ownerBotMode: e.OWNER_BOT_MODE,
+    // ---- offsite backups
+    ...offsiteBackupOf(e),
+  };
+}
+
+function offsiteBackupOf(e: z.output<typeof envSchema>): Pick<Config, "offsiteBackup"> {
+  const { BACKUP_S3_ENDPOINT: endpoint, BACKUP_S3_BUCKET: bucket, BACKUP_S3_ACCESS_KEY_ID: accessKeyId, BACKUP_S3_SECRET_ACCESS_KEY: secretAccessKey } = e;
+  if (!endpoint || !bucket || !accessKeyId || !secretAccessKey) return {};
+  return {
+    offsiteBackup: {
+      endpoint,
+      bucket,
+      prefix: e.BACKUP_S3_PREFIX ?? "niaga/",
+      region: e.BACKUP_S3_REGION ?? "us-east-1",
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE ?? true,
+    },
   };
 }
 

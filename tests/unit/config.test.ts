@@ -120,6 +120,14 @@ const malformed: Record<string, string[]> = {
   ALERT_CPU_LOAD_MAX: ["0", "high"],
   ALERT_LOG_DIR_MAX_MB: ["0", "-10"],
   OWNER_BOT_MODE: ["hook", "both"],
+  // Offsite backups
+  BACKUP_S3_ENDPOINT: ["s3.example.com", "ftp://s3.example.com", "https://AKID:secret@s3.example.com"],
+  BACKUP_S3_BUCKET: ["Niaga_Backups", "ab", "-niaga"],
+  BACKUP_S3_PREFIX: ["/niaga/", "has space/"],
+  BACKUP_S3_REGION: ["US East", "eu_west"],
+  BACKUP_S3_ACCESS_KEY_ID: ["two words"],
+  BACKUP_S3_SECRET_ACCESS_KEY: ["short", "has a space in it"],
+  BACKUP_S3_FORCE_PATH_STYLE: ["yes", "1"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -240,4 +248,46 @@ test("secrets read from the environment are masked in logs from then on", () => 
   });
   const line = redactText(`token=${discordToken} key=${encryptionKey} password=${mongoPassword}`);
   assert.equal(line, "token=[REDACTED] key=[REDACTED] password=[REDACTED]");
+});
+
+// ---- offsite backups
+const offsiteEnv = {
+  BACKUP_S3_ENDPOINT: "https://s3.eu-central-003.backblazeb2.com/",
+  BACKUP_S3_BUCKET: "niaga-backups",
+  BACKUP_S3_ACCESS_KEY_ID: "003a1b2c3d4e5f60000000001",
+  BACKUP_S3_SECRET_ACCESS_KEY: `K003${randomBytes(12).toString("hex")}`,
+};
+
+test("offsite backups are read with their defaults when endpoint, bucket and both keys are set, and absent otherwise", () => {
+  assert.deepEqual(loadConfig(offsiteEnv).offsiteBackup, {
+    endpoint: "https://s3.eu-central-003.backblazeb2.com",
+    bucket: "niaga-backups",
+    prefix: "niaga/",
+    region: "us-east-1",
+    accessKeyId: offsiteEnv.BACKUP_S3_ACCESS_KEY_ID,
+    secretAccessKey: offsiteEnv.BACKUP_S3_SECRET_ACCESS_KEY,
+    forcePathStyle: true,
+  });
+  const tuned = loadConfig({ ...offsiteEnv, BACKUP_S3_PREFIX: "shop-a/backups/", BACKUP_S3_REGION: "auto", BACKUP_S3_FORCE_PATH_STYLE: "false" });
+  assert.equal(tuned.offsiteBackup?.prefix, "shop-a/backups/");
+  assert.equal(tuned.offsiteBackup?.region, "auto");
+  assert.equal(tuned.offsiteBackup?.forcePathStyle, false);
+  assert.equal("offsiteBackup" in loadConfig({}), false);
+});
+
+test("offsite backups half set are refused with one line naming what is missing", () => {
+  const partial = configErrorFor({ BACKUP_S3_ENDPOINT: offsiteEnv.BACKUP_S3_ENDPOINT, BACKUP_S3_BUCKET: "niaga-backups" });
+  assert.match(partial.message, /^BACKUP_S3_ACCESS_KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY: not set; offsite backups need BACKUP_S3_ENDPOINT, BACKUP_S3_BUCKET, BACKUP_S3_ACCESS_KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY together \(set: BACKUP_S3_ENDPOINT, BACKUP_S3_BUCKET\)$/);
+  const onlyPrefix = configErrorFor({ BACKUP_S3_PREFIX: "niaga/" });
+  assert.match(onlyPrefix.message, /^BACKUP_S3_ENDPOINT, BACKUP_S3_BUCKET, BACKUP_S3_ACCESS_KEY_ID, BACKUP_S3_SECRET_ACCESS_KEY: not set; /);
+  const { BACKUP_S3_SECRET_ACCESS_KEY: _secret, ...withoutSecret } = offsiteEnv;
+  const noSecret = configErrorFor(withoutSecret);
+  assert.match(noSecret.message, /^BACKUP_S3_SECRET_ACCESS_KEY: not set; /);
+  assert.ok(!noSecret.message.includes(offsiteEnv.BACKUP_S3_ACCESS_KEY_ID));
+});
+
+test("the offsite backup keys are masked in logs once read", () => {
+  loadConfig(offsiteEnv);
+  const line = redactText(`id=${offsiteEnv.BACKUP_S3_ACCESS_KEY_ID} secret=${offsiteEnv.BACKUP_S3_SECRET_ACCESS_KEY}`);
+  assert.equal(line, "id=[REDACTED] secret=[REDACTED]");
 });
