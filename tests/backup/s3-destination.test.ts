@@ -3,6 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
+import { loadConfig } from "../../bots/config.ts";
 import { S3Destination, type S3DestinationOptions } from "../../storage/backup/s3-destination.ts";
 import { startS3Server, type TestS3Server } from "../support/s3-server.ts";
 import { destinationContract, textOf } from "./destination-contract.ts";
@@ -52,6 +53,21 @@ describe("S3Destination", () => {
     await offsite.remove(id);
     assert.deepEqual(await offsite.list(), []);
     assert.equal(await textOf(await neighbour.get(id, "manifest.json")), "{}");
+  });
+
+  test("works from the BACKUP_S3_* settings as bots/config.ts returns them", async () => {
+    const { offsiteBackup } = loadConfig({
+      BACKUP_S3_ENDPOINT: server.endpoint,
+      BACKUP_S3_BUCKET: server.bucket,
+      BACKUP_S3_PREFIX: "from-config",
+      BACKUP_S3_ACCESS_KEY_ID: server.credentials.accessKeyId,
+      // s3rver checks the key id only, not SigV4 signatures; any secret of a valid shape is accepted.
+      BACKUP_S3_SECRET_ACCESS_KEY: "unchecked-by-s3rver",
+    });
+    const offsite = new S3Destination(offsiteBackup!);
+    assert.equal(offsite.describe, `s3://${server.bucket}/from-config/ at ${server.endpoint}`);
+    await offsite.put("niaga-20261202T050000Z-0005", "manifest.json", Readable.from([Buffer.from("{}")]));
+    assert.deepEqual(await offsite.list(), [{ id: "niaga-20261202T050000Z-0005", files: [{ name: "manifest.json", size: 2 }] }]);
   });
 
   test("rejects ids and file names that would leave the backup's folder", async () => {
