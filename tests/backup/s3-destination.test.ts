@@ -2,6 +2,7 @@
 // the destination contract, pagination, and a server that stops answering.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer, connect, type AddressInfo, type Socket } from "node:net";
 import { Readable } from "node:stream";
 import { loadConfig } from "../../bots/config.ts";
 import { S3Destination, type S3DestinationOptions } from "../../storage/backup/s3-destination.ts";
@@ -31,6 +32,36 @@ function destination(options: Partial<S3DestinationOptions> = {}): S3Destination
     partSize: 5 * 1024 * 1024,
     ...options,
   });
+}
+
+/** A TCP proxy to the server that hangs up on the first `drop` connections as soon as they send a request: a flaky network. */
+async function flakyProxy(drop: number) {
+  let connections = 0;
+  const open = new Set<Socket>();
+  const proxy = createServer((client) => {
+    connections++;
+    open.add(client);
+    client.on("close", () => open.delete(client));
+    client.on("error", () => {});
+    if (connections <= drop) {
+      client.once("data", () => client.destroy());
+      return;
+    }
+    const upstream = connect(server.port, "127.0.0.1");
+    upstream.on("error", () => client.destroy());
+    client.on("close", () => upstream.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      }),
+  };
 }
 
 destinationContract("S3 (s3rver)", async () => destination());
@@ -68,6 +99,20 @@ describe("S3Destination", () => {
     assert.equal(offsite.describe, `s3://${server.bucket}/from-config/ at ${server.endpoint}`);
     await offsite.put("niaga-20261202T050000Z-0005", "manifest.json", Readable.from([Buffer.from("{}")]));
     assert.deepEqual(await offsite.list(), [{ id: "niaga-20261202T050000Z-0005", files: [{ name: "manifest.json", size: 2 }] }]);
+  });
+
+  test("a request the network drops is retried, up to maxAttempts", async (t) => {
+    const proxy = await flakyProxy(2);
+    t.after(() => proxy.close());
+    const id = "niaga-20261202T060000Z-0006";
+    const once = destination({ endpoint: proxy.endpoint, maxAttempts: 1 });
+    await assert.rejects(once.put(id, "manifest.json", Readable.from([Buffer.from("{}")])), /storing .* failed: .*(socket hang up|ECONNRESET)/);
+    assert.equal(proxy.connections(), 1);
+
+    const retrying = destination({ endpoint: proxy.endpoint, maxAttempts: 3, prefix: "retried/" });
+    await retrying.put(id, "manifest.json", Readable.from([Buffer.from("{}")]));
+    assert.equal(proxy.connections(), 3); // the second dropped, the third went through
+    assert.equal(await textOf(await retrying.get(id, "manifest.json")), "{}");
   });
 
   test("rejects ids and file names that would leave the backup's folder", async () => {
