@@ -1,12 +1,17 @@
 /**
- * Writing a backup's database part into a database, collection by collection: documents go
- * into `<name>__restoring` in batches, the indexes are built there, and only then is the live
- * collection replaced in one step (`renameCollection` with `dropTarget`). Call it only on a
- * backup that has been verified whole.
+ * Writing a backup's database part into a database: each collection's documents go into
+ * `<name>__restoring` in batches and its indexes are built there. Only once the whole file has
+ * been read, its GCM tag checked and its SHA-256 matched against the manifest again (the file
+ * may have changed since it was verified) is each live collection replaced in one step
+ * (`renameCollection` with `dropTarget`). A failure before that drops the `__restoring`
+ * collections and leaves the live ones as they were. Call it on a verified backup.
  */
+import { createHash } from "node:crypto";
 import type { Db, Document } from "mongodb";
 import type { BackupDestination } from "./destination.ts";
 import { RESTORING, type CollectionHeader } from "./dump.ts";
+import { BackupError } from "./errors.ts";
+import { DATABASE_FILE, type ManifestFile } from "./manifest.ts";
 import { databaseLines } from "./read-backup.ts";
 
 const BATCH = 500;
@@ -31,9 +36,13 @@ export async function applyDatabase(
   id: string,
   key: Buffer,
   db: Db,
+  expected: ManifestFile | undefined,
   onCollection?: (name: string) => void,
 ): Promise<Record<string, number>> {
   const written: Record<string, number> = {};
+  const filled: string[] = [];
+  const hash = createHash("sha256");
+  let size = 0;
   let current: CollectionHeader | undefined;
   let batch: Document[] = [];
 
@@ -47,15 +56,19 @@ export async function applyDatabase(
     await flush();
     const specs = indexSpecs(current.indexes);
     if (specs.length > 0) await db.collection(temp(current.name)).createIndexes(specs as never);
-    await db.renameCollection(temp(current.name), current.name, { dropTarget: true });
     current = undefined;
   };
 
   try {
-    for await (const line of databaseLines(destination, id, key)) {
+    const onBytes = (chunk: Buffer) => {
+      hash.update(chunk);
+      size += chunk.length;
+    };
+    for await (const line of databaseLines(destination, id, key, onBytes)) {
       if ("c" in line) {
         await finish();
         current = line.c;
+        filled.push(current.name);
         onCollection?.(current.name);
         written[current.name] = 0;
         await dropIfThere(db, temp(current.name));
@@ -67,9 +80,13 @@ export async function applyDatabase(
       }
     }
     await finish();
+    if (expected && (size !== expected.size || hash.digest("hex") !== expected.sha256)) {
+      throw new BackupError("tampered", `${id}/${DATABASE_FILE} changed while it was being restored (its SHA-256 no longer matches the manifest)`, { id, file: DATABASE_FILE });
+    }
   } catch (err) {
-    if (current) await dropIfThere(db, temp(current.name)).catch(() => undefined);
+    for (const name of filled) await dropIfThere(db, temp(name)).catch(() => undefined);
     throw err;
   }
+  for (const name of filled) await db.renameCollection(temp(name), name, { dropTarget: true });
   return written;
 }

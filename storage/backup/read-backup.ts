@@ -3,7 +3,7 @@
  * against the manifest's size and SHA-256 (streaming), and the database part as decoded lines.
  */
 import { createHash } from "node:crypto";
-import { pipeline, type Readable } from "node:stream";
+import { pipeline, Transform, type Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { createGunzip } from "node:zlib";
 import { BackupNotFound, type BackupDestination } from "./destination.ts";
@@ -50,10 +50,20 @@ export async function checkFile(destination: BackupDestination, id: string, file
   }
 }
 
-/** The database part, decrypted and decompressed, one parsed line at a time. */
-export async function* databaseLines(destination: BackupDestination, id: string, key: Buffer): AsyncGenerator<DumpLine> {
+/**
+ * The database part, decrypted and decompressed, one parsed line at a time. The GCM tag is
+ * checked at the end: lines are untrusted until the generator finishes without throwing.
+ * `onBytes` sees the stored (encrypted) bytes, to hash them on the way.
+ */
+export async function* databaseLines(destination: BackupDestination, id: string, key: Buffer, onBytes?: (chunk: Buffer) => void): AsyncGenerator<DumpLine> {
   const source = await getFile(destination, id, DATABASE_FILE);
-  const plain = pipeline(source, decryptStream(key, DATABASE_FILE), createGunzip(), () => undefined);
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      onBytes?.(chunk);
+      done(null, chunk);
+    },
+  });
+  const plain = pipeline(source, tap, decryptStream(key, DATABASE_FILE), createGunzip(), () => undefined);
   const decoder = new StringDecoder("utf8");
   let rest = "";
   for await (const chunk of plain) {

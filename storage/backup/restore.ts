@@ -14,7 +14,7 @@ import { applyDatabase } from "./apply.ts";
 import type { BackupDestination } from "./destination.ts";
 import { collectionsOf } from "./dump.ts";
 import { BackupError } from "./errors.ts";
-import { BACKUP_SCHEMA_VERSION, type Manifest } from "./manifest.ts";
+import { BACKUP_SCHEMA_VERSION, DATABASE_FILE, type Manifest } from "./manifest.ts";
 import { readManifest } from "./read-backup.ts";
 import { verifyBackup } from "./verify.ts";
 
@@ -58,6 +58,7 @@ export async function restoreBackup(destination: BackupDestination, id: string, 
   const plan: RestorePlan = { id, dryRun: opts.dryRun, manifest, collections, untouched };
   if (opts.dryRun) return plan;
 
-  await applyDatabase(destination, id, opts.backupKey, opts.into, (name) => opts.onProgress?.("collection", name));
+  const file = manifest.files.find((f) => f.name === DATABASE_FILE);
+  await applyDatabase(destination, id, opts.backupKey, opts.into, file, (name) => opts.onProgress?.("collection", name));
   return plan;
 }

@@ -99,7 +99,7 @@ async function restoreIntoScratch(destination: BackupDestination, id: string, ke
   try {
     const db = client.db();
     await db.dropDatabase();
-    const names = Object.keys(await applyDatabase(destination, id, key, db));
+    const names = Object.keys(await applyDatabase(destination, id, key, db, undefined));
     const counts: Record<string, number> = {};
     for (const name of names) counts[name] = await db.collection(name).countDocuments({});
     await db.dropDatabase();

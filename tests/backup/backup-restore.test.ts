@@ -197,6 +197,29 @@ describe("backups: create, verify and restore through a local directory", () => 
       assert.deepEqual(await snapshot(db), before);
     });
 
+    it("a file swapped after it was verified, while it is being restored: tampered, and the live collections are left as they were", async () => {
+      const a = await make();
+      await db.collection("orders").insertOne({ status: "extra" });
+      const b = await make();
+      await db.collection("orders").deleteOne({ status: "extra" });
+      // The third read of the database file (after the hash check and the count) is the restore's own.
+      let reads = 0;
+      const swapping = new (class extends LocalDestination {
+        override get(id: string, file: string) {
+          if (file === DATABASE_FILE && ++reads === 3) return super.get(b.id, file);
+          return super.get(id, file);
+        }
+      })(local.dir);
+      const before = await snapshot(db);
+      await assert.rejects(restoreBackup(swapping, a.id, { backupKey, into: db, dryRun: false }), (err: unknown) => {
+        assert.ok(err instanceof BackupError && err.reason === "tampered", String(err));
+        assert.match(err.message, /changed while it was being restored/);
+        return true;
+      });
+      assert.equal(reads, 3);
+      assert.deepEqual(await snapshot(db), before, "live collections unchanged, no __restoring collection left");
+    });
+
     it("a missing file: missing", async () => {
       const { id } = await make();
       await rm(path(id, DATABASE_FILE));
