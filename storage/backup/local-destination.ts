@@ -47,8 +47,8 @@ export class LocalDestination implements BackupDestination {
 
   async put(backupId: string, file: string, body: Readable): Promise<void> {
     const folder = join(this.dir, safe(backupId));
-    await mkdir(folder, { recursive: true });
     const temp = join(folder, `${TEMP_MARK}${safe(file)}-${randomBytes(4).toString("hex")}`);
+    await mkdir(folder, { recursive: true });
     try {
       const out = createWriteStream(temp, { flags: "wx" });
       await pipeline(body, out);
