@@ -2,13 +2,17 @@
  * `niaga backup create|list|verify|restore`: backups of the whole platform database (plus the
  * environment file and recent logs) in BACKUP_DIR, encrypted under BACKUP_KEY. A backup that
  * cannot be trusted (wrong key, truncated, tampered, newer schema) is reported in one line and
- * nothing is changed; the work itself lives in storage/backup.
+ * nothing is changed; the work itself lives in storage/backup. `extract` writes a backup's
+ * environment file or logs to stdout.
  */
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { MongoClient, type Db } from "mongodb";
 import mongoose from "mongoose";
+import { pipeline } from "node:stream/promises";
 import { createBackup } from "../../storage/backup/archive.ts";
+import { extractFile } from "../../storage/backup/extract.ts";
+import { ENV_FILE, LOGS_FILE } from "../../storage/backup/manifest.ts";
 import { BackupError } from "../../storage/backup/errors.ts";
 import { LocalDestination } from "../../storage/backup/local-destination.ts";
 import { restoreBackup } from "../../storage/backup/restore.ts";
@@ -23,7 +27,7 @@ const dirFlag = { dir: { type: "string" } } as const;
 
 export async function backupCommand(argv: string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;
-  const run = { create, list, verify, restore }[sub as "create"];
+  const run = { create, list, verify, restore, extract }[sub as "create"];
   if (!run) throw new UsageError(sub ? "cli.unknown_subcommand" : "cli.missing_subcommand", { sub: sub ?? "" }, "cli.usage_backup");
   try {
     return await run(rest, ctx);
@@ -150,6 +154,18 @@ async function restore(argv: string[], ctx: CliContext): Promise<number> {
     ctx.out(ctx.t("cli.backup_restored", { id, collections: plan.collections.length }));
     return 0;
   });
+}
+
+async function extract(argv: string[], ctx: CliContext): Promise<number> {
+  const usage = "cli.usage_backup_extract";
+  const { values, positionals } = parseFlags(argv, dirFlag, usage, 2);
+  const [id, what] = positionals;
+  const file = { env: ENV_FILE, logs: LOGS_FILE }[what as "env"];
+  if (!id || !file) throw new UsageError("cli.backup_extract_what", {}, usage);
+  const backupKey = requireBackupKey(ctx.config());
+  const body = await extractFile(destination(values.dir, ctx), id, file, backupKey);
+  await pipeline(body, process.stdout, { end: false });
+  return 0;
 }
 
 async function withTarget<T>(uri: string | undefined, ctx: CliContext, fn: (db: Db) => Promise<T>): Promise<T> {

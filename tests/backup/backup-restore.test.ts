@@ -12,6 +12,7 @@ import { payloadFor, seedStore, SMALL_CATALOGUE } from "../support/stores.ts";
 import { LocalDestination } from "../../storage/backup/local-destination.ts";
 import { createBackup } from "../../storage/backup/archive.ts";
 import { verifyBackup } from "../../storage/backup/verify.ts";
+import { extractFile } from "../../storage/backup/extract.ts";
 import { restoreBackup } from "../../storage/backup/restore.ts";
 import { BackupError, type BackupErrorReason } from "../../storage/backup/errors.ts";
 import { BACKUP_SCHEMA_VERSION, DATABASE_FILE, MANIFEST_FILE, signManifest, type Manifest } from "../../storage/backup/manifest.ts";
@@ -129,6 +130,10 @@ describe("backups: create, verify and restore through a local directory", () => 
       }
     }
     assert.equal((await verifyBackup(local, manifest.id, { backupKey })).ok, true);
+    let logs = "";
+    for await (const chunk of await extractFile(local, manifest.id, "logs.enc", backupKey)) logs += String(chunk);
+    assert.match(logs, /^==> niaga\.log \(\d+ bytes, .+\) <==\n\{"msg":"order for Siti Rahmawati Purnamasari"\}\n/);
+    assert.doesNotMatch(logs, /ancient/, "a log file older than 7 days is left out");
   });
 
   describe("a backup that cannot be trusted is refused with its own reason, and the database is unchanged", () => {

@@ -79,6 +79,18 @@ describe("niaga backup (the real CLI as a child process)", () => {
     assert.match(verified.stdout, /verified: 2 files intact/);
   });
 
+  it("extract writes the backup's environment file to stdout; an unknown part is bad usage", async () => {
+    const res = await run(["extract", id, "env"]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout, "OWNER_BOT_TOKEN=123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw\n");
+    const bad = await run(["extract", id, "secrets"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /what to extract: env or logs/);
+    const none = await run(["extract", id, "logs"]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /holds no logs\.enc/);
+  });
+
   it("restore --dry-run shows what would be replaced and changes nothing", async () => {
     await mongoose.connection.db!.collection("products").deleteMany({ code: "habis" });
     const before = await counts();
