@@ -13,6 +13,9 @@ import { LocalDestination } from "../../storage/backup/local-destination.ts";
 import { createBackup } from "../../storage/backup/archive.ts";
 import { verifyBackup } from "../../storage/backup/verify.ts";
 import { extractFile } from "../../storage/backup/extract.ts";
+import { decryptSecret } from "../../storage/crypto.ts";
+import { openTenantSecret, Tenant } from "../../storage/models/index.ts";
+import { stockPayloadContext } from "../../flows/ordering/stock-item.ts";
 import { restoreBackup } from "../../storage/backup/restore.ts";
 import { BackupError, type BackupErrorReason } from "../../storage/backup/errors.ts";
 import { BACKUP_SCHEMA_VERSION, DATABASE_FILE, MANIFEST_FILE, signManifest, type Manifest } from "../../storage/backup/manifest.ts";
@@ -92,6 +95,11 @@ describe("backups: create, verify and restore through a local directory", () => 
     assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort(), "every collection is back, none skipped");
     assert.deepEqual(after, before);
     const order = await db.collection("orders").findOne({ status: "paid" }, { promoteValues: false });
+    // Sealed data opens with the data key after the restore: the token and each stock item.
+    const tenant = await Tenant.findOne({ slug }).lean();
+    assert.equal(openTenantSecret(tenant!, "channels.telegram.token"), token);
+    const item = await db.collection("stock_items").findOne({ tenantId: tenant!._id, productId: (await db.collection("products").findOne({ code: "pulsa-10k" }))!._id });
+    assert.match(decryptSecret(String(item!.payload), stockPayloadContext(tenant!._id)), new RegExp(`^SECRET-${slug}-pulsa-10k-\\d$`));
     // (The embedded server keeps a Long as a Double; `after` equals `before` read with promoteValues off, so types survive as stored.)
     const type = (v: unknown) => (v as { _bsontype?: string })._bsontype;
     assert.deepEqual([type(order?.total), type(order?.weight), type(order?.small), type(order?.proof), order?.createdAt instanceof Date], ["Decimal128", "Double", "Int32", "Binary", true]);
