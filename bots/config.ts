@@ -73,6 +73,11 @@ export type Config = {
   // ---- offsite backups
   /** `BACKUP_S3_*`: the S3-compatible storage offsite backups go to; present only when set (endpoint, bucket and both keys together). */
   offsiteBackup?: OffsiteBackupConfig;
+  // ---- backups
+  /** `BACKUP_KEY`: 32 bytes (base64) backups are encrypted and signed with; never the same as ENCRYPTION_KEY. Needed by `niaga backup`. */
+  backupKey?: Buffer;
+  /** `BACKUP_DIR`: the local directory backups are kept in. Default `./backups`. */
+  backupDir: string;
 };
 
 /** `BACKUP_S3_*`: an S3-compatible bucket (AWS S3, Backblaze B2, Cloudflare R2, Wasabi, MinIO) for offsite backups. */
@@ -326,6 +331,9 @@ const envSchema = z.object({
     .enum(["true", "false"], { error: "expected true or false" })
     .transform((v) => v === "true")
     .optional(),
+  // ---- backups
+  BACKUP_KEY: key32.optional(),
+  BACKUP_DIR: z.string().default("./backups"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -334,6 +342,9 @@ const envSchema = z.object({
     }
     if (e.OWNER_BOT_MODE === "webhook" && e.PUBLIC_URL === undefined) {
       ctx.addIssue({ code: "custom", path: ["OWNER_BOT_MODE"], message: "webhook needs PUBLIC_URL, the address Telegram posts to; set PUBLIC_URL or use polling" });
+    }
+    if (e.BACKUP_KEY && e.ENCRYPTION_KEY && e.BACKUP_KEY.equals(e.ENCRYPTION_KEY)) {
+      ctx.addIssue({ code: "custom", path: ["BACKUP_KEY"], message: "must differ from ENCRYPTION_KEY, so a stolen backup is not also readable with the data key" });
     }
     if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.HTTP_PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from HTTP_PORT, which serves everything else" });
@@ -377,7 +388,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
   }
   const e = parsed.data;
-  for (const name of ["ENCRYPTION_KEY", "ENCRYPTION_KEYS_OLD", "OWNER_BOT_TOKEN", "DISCORD_TOKEN", "METRICS_TOKEN", "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY"] as const) {
+  for (const name of ["ENCRYPTION_KEY", "ENCRYPTION_KEYS_OLD", "OWNER_BOT_TOKEN", "DISCORD_TOKEN", "METRICS_TOKEN", "BACKUP_S3_ACCESS_KEY_ID", "BACKUP_S3_SECRET_ACCESS_KEY", "BACKUP_KEY"] as const) {
     for (const secret of listItems(input[name] ?? "")) registerSecret(secret);
   }
   for (const url of [e.MONGODB_URI, e.REDIS_URL]) {
@@ -419,6 +430,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ownerBotMode: e.OWNER_BOT_MODE,
     // ---- offsite backups
     ...offsiteBackupOf(e),
+    // ---- backups
+    backupKey: e.BACKUP_KEY,
+    backupDir: e.BACKUP_DIR,
   };
 }
 
@@ -472,4 +486,10 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
 export function requireEncryptionKey(config: Config): Buffer {
   if (!config.encryptionKey) throw new ConfigError(`ENCRYPTION_KEY: not set; ${ENCRYPTION_KEY_EXPECTS}`);
   return config.encryptionKey;
+}
+
+/** The backup key, for `niaga backup`; throws a {@link ConfigError} when it is not set. */
+export function requireBackupKey(config: Config): Buffer {
+  if (!config.backupKey) throw new ConfigError(`BACKUP_KEY: not set; ${ENCRYPTION_KEY_EXPECTS}, different from ENCRYPTION_KEY`);
+  return config.backupKey;
 }

@@ -3,6 +3,7 @@ import { initI18n } from "../../locales/i18n.ts";
 import { DatabaseUnreachableError } from "../../storage/connection.ts";
 import { EncryptionKeyError, DecryptionError } from "../../storage/crypto.ts";
 import { createCliContext, type CliContext } from "./context.ts";
+import { backupCommand } from "./backup.ts";
 import { memberCommand } from "./member.ts";
 import { migrateCommand, rotateKeyCommand } from "./maintenance.ts";
 import { tenantCommand } from "./tenant.ts";
@@ -15,6 +16,7 @@ const commands: Record<string, Command> = {
   member: memberCommand,
   migrate: migrateCommand,
   "rotate-key": rotateKeyCommand,
+  backup: backupCommand,
   db: async (argv) => (await import("../../storage/embedded/cli.ts")).runEmbeddedServerCli(argv),
   start: async (argv, ctx) => (await import("../start.ts")).startCommand(argv, ctx),
   chat: async (argv) => (await import("../chat.ts")).chatCommand(argv),

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { ConfigError, loadConfig, requireEncryptionKey } from "../../bots/config.ts";
+import { ConfigError, loadConfig, requireBackupKey, requireEncryptionKey } from "../../bots/config.ts";
 import { redactText } from "../../bots/logger.ts";
 
 const configModule = pathToFileURL(fileURLToPath(new URL("../../bots/config.ts", import.meta.url))).href;
@@ -39,6 +39,8 @@ test("an empty environment starts with documented defaults", () => {
     metricsListener: undefined,
     nodeEnv: "development",
     ownerBotMode: "polling",
+    backupKey: undefined,
+    backupDir: "./backups",
   });
 });
 
@@ -128,6 +130,8 @@ const malformed: Record<string, string[]> = {
   BACKUP_S3_ACCESS_KEY_ID: ["two words"],
   BACKUP_S3_SECRET_ACCESS_KEY: ["short", "has a space in it"],
   BACKUP_S3_FORCE_PATH_STYLE: ["yes", "1"],
+  // backups
+  BACKUP_KEY: ["c2hvcnQ=", randomBytes(33).toString("base64"), "not base64 at all!!"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -194,6 +198,7 @@ test("an error never repeats the secret value it rejects", () => {
     OWNER_BOT_TOKEN: `975310:${marker("OWNER_BOT_TOKEN")} with spaces`,
     DISCORD_TOKEN: `${marker("DISCORD_TOKEN")} with spaces`,
     METRICS_TOKEN: `${marker("METRICS_TOKEN")} with spaces`,
+    BACKUP_KEY: `${marker("BACKUP_KEY")}-not-base64!`,
     MONGODB_URI: `mysql://admin:${marker("MONGODB_URI")}@db.example.com`,
     REDIS_URL: `http://:${marker("REDIS_URL")}@redis.example.com`,
   };
@@ -202,6 +207,16 @@ test("an error never repeats the secret value it rejects", () => {
     assert.match(error.message, new RegExp(`\\b${name}: `));
     assert.ok(!error.message.includes(marker(name)), `${name}'s value leaked into: ${error.message}`);
   }
+});
+
+test("a BACKUP_KEY equal to ENCRYPTION_KEY is refused; a different one is read, and BACKUP_DIR too", () => {
+  const same = key();
+  assert.match(configErrorFor({ ENCRYPTION_KEY: same, BACKUP_KEY: same }).message, /^BACKUP_KEY: must differ from ENCRYPTION_KEY/);
+  const backup = key();
+  const config = loadConfig({ ENCRYPTION_KEY: key(), BACKUP_KEY: backup, BACKUP_DIR: "/var/backups/niaga" });
+  assert.equal(requireBackupKey(config).toString("base64"), backup);
+  assert.equal(config.backupDir, "/var/backups/niaga");
+  assert.throws(() => requireBackupKey(loadConfig({})), (error: unknown) => error instanceof ConfigError && /^BACKUP_KEY: not set/.test(error.message));
 });
 
 test("a command that needs the encryption key refuses to run without it and says how to make one", () => {
