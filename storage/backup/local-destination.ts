@@ -78,7 +78,8 @@ export class LocalDestination implements BackupDestination {
         if (name.startsWith(TEMP_MARK)) continue;
         files.push({ name, size: (await stat(join(folder, name))).size });
       }
-      backups.push({ id, files });
+      // A folder whose first file failed holds nothing: no backup, as on S3 (where folders do not exist).
+      if (files.length > 0) backups.push({ id, files });
     }
     return backups;
   }
