@@ -1,53 +1,41 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import mongoose from "mongoose";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { seedStore, SMALL_CATALOGUE } from "../support/stores.ts";
+import { runNiaga, type NiagaRun } from "../support/niaga-process.ts";
 
-const niaga = fileURLToPath(new URL("../../bots/niaga.js", import.meta.url));
 const encryptionKey = randomBytes(32);
 const backupKey = randomBytes(32).toString("base64");
-
-interface Run { code: number | null; stdout: string; stderr: string }
 
 describe("niaga backup (the real CLI as a child process)", () => {
   let test: TestDatabase;
   let dir: string;
   const backups = () => join(dir, "backups");
-  const run = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [niaga, "backup", ...args], {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH,
-          MONGODB_URI: test.uri,
-          ENCRYPTION_KEY: encryptionKey.toString("base64"),
-          BACKUP_KEY: backupKey,
-          BACKUP_DIR: backups(),
-          DEFAULT_LOCALE: "en",
-          ...extraEnv,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (args: string[], extraEnv: Record<string, string> = {}): Promise<NiagaRun> =>
+    runNiaga(
+      ["backup", ...args],
+      {
+        MONGODB_URI: test.uri,
+        ENCRYPTION_KEY: encryptionKey.toString("base64"),
+        BACKUP_KEY: backupKey,
+        BACKUP_DIR: backups(),
+        DEFAULT_LOCALE: "en",
+        ...extraEnv,
+      },
+      { cwd: dir },
+    );
   const counts = async () => {
     const db = mongoose.connection.db!;
     const out: Record<string, number> = {};
     for (const { name } of await db.listCollections({}, { nameOnly: true }).toArray()) out[name] = await db.collection(name).countDocuments({});
     return out;
   };
-  const noStack = (res: Run) => assert.doesNotMatch(res.stderr + res.stdout, /\n\s+at /, "no stack trace");
+  const noStack = (res: NiagaRun) => assert.doesNotMatch(res.stderr + res.stdout, /\n\s+at /, "no stack trace");
   let id = "";
 
   before(async () => {

@@ -1,33 +1,19 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
+import { runNiaga, type NiagaRun } from "../support/niaga-process.ts";
 import { AuditLog, Member, Tenant, openTenantSecret } from "../../storage/models/index.ts";
 import mongoose from "mongoose";
 import { configureEncryption } from "../../storage/crypto.ts";
 
-const niaga = fileURLToPath(new URL("../../bots/niaga.js", import.meta.url));
 const key = randomBytes(32);
 const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
 describe("niaga CLI", () => {
   let db: TestDatabase;
-  const run = (args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [niaga, ...args], {
-        env: { PATH: process.env.PATH, MONGODB_URI: db.uri, ENCRYPTION_KEY: key.toString("base64"), DEFAULT_LOCALE: "en", ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (args: string[], extraEnv: Record<string, string> = {}): Promise<NiagaRun> =>
+    runNiaga(args, { MONGODB_URI: db.uri, ENCRYPTION_KEY: key.toString("base64"), DEFAULT_LOCALE: "en", ...extraEnv });
   const snapshot = async () => ({
     tenants: await Tenant.find({}).sort({ slug: 1 }).lean(),
     members: await Member.find({}).setOptions({ crossTenant: true }).sort({ _id: 1 }).lean(),

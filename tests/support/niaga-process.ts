@@ -84,3 +84,22 @@ export async function startNiagaProcess(env: Record<string, string>): Promise<{ 
 export function killIfRunning(platform: Niaga | undefined): void {
   if (platform && platform.child.exitCode === null && platform.child.signalCode === null) platform.child.kill("SIGKILL");
 }
+
+/** What a finished `niaga …` command printed, and its exit code. */
+export interface NiagaRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `niaga …args` to its end with exactly `env` (and PATH), in `cwd` when given. */
+export function runNiaga(args: string[], env: Record<string, string>, options: { cwd?: string } = {}): Promise<NiagaRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [niaga, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"], ...(options.cwd && { cwd: options.cwd }) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
