@@ -33,6 +33,14 @@ const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 /** How many overdue job names an alert lists. */
 const NAMES_SHOWN = 5;
 
+/**
+ * The jobs that count as overdue at `now`: due more than `overdueAfterMs` ago, not disabled, and
+ * held by nobody (no `lockedAt`). The watch alerts on them; `/status` and `/jobs` list them.
+ */
+export function overdueJobsQuery(overdueAfterMs: number, now: Date = new Date()): Document {
+  return { nextRunAt: { $lt: new Date(now.getTime() - overdueAfterMs) }, lockedAt: null, disabled: { $ne: true } };
+}
+
 /** Where "fail" and "success" of each job are emitted (`Agenda` is one). */
 export type JobEvents = Pick<EventEmitter, "on" | "off">;
 
@@ -100,10 +108,9 @@ export function watchJobs(options: JobWatchOptions): JobWatch {
   };
 
   async function check(): Promise<void> {
-    const due = new Date(now().getTime() - overdueAfterMs);
     const found = await settledWithin(
       options.jobs
-        .find({ nextRunAt: { $lt: due }, lockedAt: null, disabled: { $ne: true } }, { projection: { name: 1 } })
+        .find(overdueJobsQuery(overdueAfterMs, now()), { projection: { name: 1 } })
         .limit(1_000)
         .toArray(),
       checkTimeoutMs,

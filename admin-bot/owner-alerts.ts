@@ -276,13 +276,10 @@ export class OwnerAlerts implements AlertSink {
 
   async #storeRaise(op: Extract<Op, { type: "raise" }>): Promise<void> {
     const { input, at } = op;
-    const key = input.key ?? alertKey(input.kind, input.store?.slug);
+    const key = keyOf(input);
     const insert = {
       key,
-      kind: input.kind,
-      severity: input.severity ?? ALERT_KINDS[input.kind],
-      ...(input.store && { store: input.store }),
-      message: { key: `owner.kind.${input.kind}.text`, params: input.params ?? {} },
+      ...alertFields(input),
       firstAt: at,
       state: "open",
       instance: this.#o.instance,
@@ -352,16 +349,7 @@ export class OwnerAlerts implements AlertSink {
   async #sendFromMemory(op: Op): Promise<void> {
     const view =
       op.type === "raise"
-        ? {
-            kind: op.input.kind,
-            severity: op.input.severity ?? ALERT_KINDS[op.input.kind],
-            store: op.input.store,
-            message: { key: `owner.kind.${op.input.kind}.text`, params: op.input.params ?? {} },
-            details: op.input.details && redactForAudit(op.input.details),
-            count: 1,
-            firstAt: op.at,
-            state: "open",
-          }
+        ? { ...alertFields(op.input), details: op.input.details && redactForAudit(op.input.details), count: 1, firstAt: op.at, state: "open" }
         : this.#memoryResolveView(op);
     if (!view) return;
     for (const chatId of this.#targets()) {
@@ -372,19 +360,9 @@ export class OwnerAlerts implements AlertSink {
 
   /** A resolve while MongoDB is down can be shown only for an alert raised from memory too. */
   #memoryResolveView(op: Extract<Op, { type: "resolve" }>) {
-    const raised = [...this.#unsaved].reverse().find((o): o is Extract<Op, { type: "raise" }> => o.type === "raise" && (o.input.key ?? alertKey(o.input.kind, o.input.store?.slug)) === op.key);
+    const raised = [...this.#unsaved].reverse().find((o): o is Extract<Op, { type: "raise" }> => o.type === "raise" && keyOf(o.input) === op.key);
     if (!raised) return undefined;
-    const { input } = raised;
-    return {
-      kind: input.kind,
-      severity: input.severity ?? ALERT_KINDS[input.kind],
-      store: input.store,
-      message: { key: `owner.kind.${input.kind}.text`, params: input.params ?? {} },
-      details: op.resolution && redactForAudit(op.resolution),
-      count: 1,
-      firstAt: raised.at,
-      state: "resolved",
-    };
+    return { ...alertFields(raised.input), details: op.resolution && redactForAudit(op.resolution), count: 1, firstAt: raised.at, state: "resolved" };
   }
 
   // ---------------------------------------------------------------- delivering
@@ -485,6 +463,21 @@ export class OwnerAlerts implements AlertSink {
     const to: ChannelAddress = { tenantId: PLATFORM_TENANT, channel: this.#o.channel, chatId };
     return this.#o.outbox.send(to, [this.render(alert, type)], { locale: this.#o.locale });
   }
+}
+
+/** The de-duplication key of a raise. */
+function keyOf(input: OwnerAlertInput): string {
+  return input.key ?? alertKey(input.kind, input.store?.slug);
+}
+
+/** What an alert stores and shows of a raise, whether it is saved or sent from memory. */
+function alertFields(input: OwnerAlertInput) {
+  return {
+    kind: input.kind,
+    severity: input.severity ?? ALERT_KINDS[input.kind],
+    ...(input.store && { store: input.store }),
+    message: { key: `owner.kind.${input.kind}.text`, params: input.params ?? {} },
+  };
 }
 
 const ICONS: Record<string, string> = { critical: "🔴", warning: "🟠", info: "🔵" };

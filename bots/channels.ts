@@ -57,7 +57,7 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
       // One instance polls each polling-mode store; the others stand by for its lease.
       leases: s.coordination.leases,
       // Several instances share each bot's flood budget through Redis.
-      sharedPace: s.coordination.pace,
+      ...(s.coordination.pace && { sharedPace: s.coordination.pace }),
       ...(s.config.pollLeaseMs !== undefined && { pollLeaseMs: s.config.pollLeaseMs }),
       // The leases live in MongoDB.
       leaseStoreAnswers: s.databaseAnswers,

@@ -27,15 +27,14 @@ import { settledWithin } from "../storage/settled-within.ts";
 import { storeBotOperations } from "./channels.ts";
 import type { Config } from "./config.ts";
 import { JOBS_COLLECTION } from "./scheduler.ts";
+import { DEFAULT_JOB_OVERDUE_AFTER_MS, overdueJobsQuery } from "../admin-bot/job-watch.ts";
 
-/** A job due this long ago and not running counts as overdue. */
-const OVERDUE_MS = 5 * 60_000;
 const LEASE_READ_MS = 3_000;
 
 export interface OwnerControlSetup {
   channels: Iterable<Channel>;
   coordination: Pick<Coordination, "health" | "leases" | "redis">;
-  config: Pick<Config, "telegramApiRoot">;
+  config: Pick<Config, "telegramApiRoot" | "platformAlerts">;
   maintenance: MaintenanceSwitch;
   startedAt: Date;
   /** Whether the scheduler runs in this process. */
@@ -55,6 +54,8 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
     return ops;
   };
   const jobs = () => mongoose.connection.db!.collection(JOBS_COLLECTION);
+  // Overdue means what the job watch alerts on (ALERT_JOB_OVERDUE_MS).
+  const overdueMs = setup.config.platformAlerts?.jobOverdueAfterMs ?? DEFAULT_JOB_OVERDUE_AFTER_MS;
 
   const summaries = async (rows: TenantRow[]): Promise<StoreSummary[]> => {
     const ops = storeBotOperations(setup.channels, setup.config);
@@ -102,7 +103,7 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
       const [due, running, overdue, failed, resources] = await Promise.all([
         jobs().countDocuments({ nextRunAt: { $lte: new Date(now) }, lockedAt: null, disabled: { $ne: true } }),
         jobs().countDocuments({ lockedAt: { $ne: null } }),
-        jobs().countDocuments({ nextRunAt: { $lte: new Date(now - OVERDUE_MS) }, lockedAt: null, disabled: { $ne: true } }),
+        jobs().countDocuments(overdueJobsQuery(overdueMs, new Date(now))),
         failedJobs(200).then((list) => list.length),
         setup.resources?.().catch(() => undefined),
       ]);
@@ -154,13 +155,13 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
     },
     async jobs(limit: number): Promise<JobSummary[]> {
       const overdue = await jobs()
-        .find({ nextRunAt: { $lte: new Date(Date.now() - OVERDUE_MS) }, lockedAt: null, disabled: { $ne: true } })
+        .find(overdueJobsQuery(overdueMs))
         .sort({ nextRunAt: 1 })
         .limit(limit)
         .toArray();
       const failed = await failedJobs(limit);
       const seen = new Set<string>();
-      return [...failed, ...overdue.map((doc) => jobSummary(doc))].filter((job) => !seen.has(job.id) && seen.add(job.id)).slice(0, limit);
+      return [...failed, ...overdue.map((doc) => jobSummary(doc, overdueMs))].filter((job) => !seen.has(job.id) && seen.add(job.id)).slice(0, limit);
     },
     async retryJob(id: string) {
       if (!/^[a-f0-9]{24}$/i.test(id)) return false;
@@ -197,11 +198,11 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
   async function failedJobs(limit: number): Promise<JobSummary[]> {
     const rows = await jobs().find({ failedAt: { $ne: null } }).sort({ failedAt: -1 }).limit(limit).toArray();
     // Failed last time it ran: a later success sets lastFinishedAt after failedAt.
-    return rows.filter((doc) => !doc.lastFinishedAt || (doc.failedAt as Date).getTime() >= (doc.lastFinishedAt as Date).getTime()).map((doc) => jobSummary(doc, true));
+    return rows.filter((doc) => !doc.lastFinishedAt || (doc.failedAt as Date).getTime() >= (doc.lastFinishedAt as Date).getTime()).map((doc) => jobSummary(doc, overdueMs, true));
   }
 }
 
-function jobSummary(doc: Record<string, unknown>, failed = false): JobSummary {
+function jobSummary(doc: Record<string, unknown>, overdueMs: number, failed = false): JobSummary {
   const date = (value: unknown) => (value instanceof Date ? value : undefined);
   const nextRunAt = date(doc.nextRunAt);
   return {
@@ -212,7 +213,7 @@ function jobSummary(doc: Record<string, unknown>, failed = false): JobSummary {
     ...(date(doc.failedAt) && { failedAt: date(doc.failedAt) }),
     ...(typeof doc.failReason === "string" && { failReason: doc.failReason }),
     ...(typeof doc.failCount === "number" && { failCount: doc.failCount }),
-    overdue: !failed && nextRunAt !== undefined && nextRunAt.getTime() <= Date.now() - OVERDUE_MS,
+    overdue: !failed && nextRunAt !== undefined && nextRunAt.getTime() < Date.now() - overdueMs,
     failed,
   };
 }

@@ -49,6 +49,8 @@ export function ownerOrderingAlerts({ alerts, thresholds }: OwnerOrderingAlertsO
         return;
       }
       case "order_delivered": {
+        // Only a delivery after a failure can have an alert to resolve: no reads for the others.
+        if (!event.afterFailure) return;
         const store = await alertStoreOf(event.tenantId);
         await alerts.resolve(alertKey("delivery-failed", store.slug, event.orderCode), { orderCode: event.orderCode });
         return;

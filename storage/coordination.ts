@@ -21,7 +21,7 @@ import { createMongoLeases, type Leases } from "./leases.ts";
 import { createInProcessLock, createRedisLock, type ChatLock } from "./locks.ts";
 import { createInProcessRateLimiter, createRedisRateLimiter, type RateLimiter } from "./rate-limit.ts";
 import { connectRedis } from "./redis.ts";
-import { createRedisPace, NO_SHARED_PACE, type SharedPace } from "./shared-pace.ts";
+import { createRedisPace, type SharedPace } from "./shared-pace.ts";
 
 export interface Coordination {
   lock: ChatLock;
@@ -29,8 +29,8 @@ export interface Coordination {
   /** Needs MongoDB connected (mongoose) when `REDIS_URL` is unset. */
   leases: Leases;
   redis?: Redis;
-  /** Outgoing budgets shared by the instances (Redis); a no-op for a single instance. */
-  pace: SharedPace;
+  /** Outgoing budgets shared by the instances (Redis); absent for a single instance. */
+  pace?: SharedPace;
   /** Probes Redis when it is used; the platform adds MongoDB. */
   health: DependencyHealth;
   mode: "redis" | "single-instance";
@@ -53,7 +53,6 @@ export function createCoordination(opts: { redisUrl?: string; log: winston.Logge
       lock: createInProcessLock(),
       limiter: createInProcessRateLimiter(),
       leases: createMongoLeases(),
-      pace: NO_SHARED_PACE,
       health,
       mode: "single-instance",
       close: () => health.stop(),

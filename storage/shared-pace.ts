@@ -15,7 +15,7 @@
  * deadline: when Redis does not answer in time (or is known to be down), `take` answers 0 —
  * the local pacing still holds, and a conversation never waits for Redis to come back.
  *
- * The single-instance platform has no shared budget: `NO_SHARED_PACE` always says go.
+ * The single-instance platform (no `REDIS_URL`) has no shared budget: its pacers count alone.
  */
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -35,8 +35,6 @@ export interface SharedPace {
   /** Nobody takes a slot under `key` for `ms` (a flood wait). */
   hold(key: string, ms: number): Promise<void>;
 }
-
-export const NO_SHARED_PACE: SharedPace = { take: async () => ({ waitMs: 0 }), answered: async () => undefined, hold: async () => undefined };
 
 /** Where the windows and holds live in Redis; exported for operators inspecting Redis. */
 export const REDIS_PACE_PREFIX = "niaga:pace:";

@@ -212,7 +212,7 @@ async function recordDelivered(deps: OrderingDeps, order: OrderRecord, windowEnd
     log.warn("could not schedule SNK reminder; the sweep will send it", { orderCode: order.code, error: (error as Error).message });
   }
   log.info("order delivered", { orderCode: order.code, attempts: order.delivery?.attempts ?? 1 });
-  emit(deps, { type: "order_delivered", tenantId: String(tenantId), orderCode: order.code });
+  emit(deps, { type: "order_delivered", tenantId: String(tenantId), orderCode: order.code, ...(order.attention === "delivery_failed" && { afterFailure: true }) });
   return { outcome: "delivered", code: order.code };
 }
 

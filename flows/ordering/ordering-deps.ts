@@ -35,6 +35,8 @@ export interface OrderingEvent {
   orderCode: string;
   /** With `order_paid` and `payment_failed`: the payment method (`manual`, `simulator`, a provider). */
   gateway?: string;
+  /** With `order_delivered`: the order had been given up on (`delivery_failed`) before this delivery. */
+  afterFailure?: boolean;
   /** With `order_placed`: the products whose stock the order reserved. */
   productIds?: string[];
 }

@@ -5,12 +5,15 @@ import { tenantScoped } from "../tenant-scope.ts";
  * Who changed what, when and from where. Written for every admin mutation; values pass
  * through `redactForAudit` first so secrets (tokens, stock payloads) never land here.
  */
+/** Who acted: a member on a channel, a CLI user, or the platform owner in the owner bot. */
+export const AUDIT_ACTOR = {
+  channel: { type: String, required: true },
+  userId: { type: String, required: true },
+  name: { type: String },
+} as const;
+
 const auditLogSchema = new Schema({
-  actor: {
-    channel: { type: String, required: true },
-    userId: { type: String, required: true },
-    name: { type: String },
-  },
+  actor: AUDIT_ACTOR,
   action: { type: String, required: true, maxlength: 64 },
   target: {
     type: { type: String, required: true, maxlength: 64 },

@@ -1,5 +1,5 @@
 import { Schema, model } from "mongoose";
-import { redactForAudit } from "./audit-log.ts";
+import { AUDIT_ACTOR, redactForAudit } from "./audit-log.ts";
 
 /**
  * Who changed what on the platform as a whole (`platform_audit`): maintenance mode, muted
@@ -8,11 +8,7 @@ import { redactForAudit } from "./audit-log.ts";
  */
 const platformAuditSchema = new Schema(
   {
-    actor: {
-      channel: { type: String, required: true },
-      userId: { type: String, required: true },
-      name: { type: String },
-    },
+    actor: AUDIT_ACTOR,
     action: { type: String, required: true, maxlength: 64 },
     target: { type: String, maxlength: 128 },
     before: { type: Schema.Types.Mixed },
