@@ -153,6 +153,7 @@ export class OwnerAlerts implements AlertSink {
   readonly #o: Required<Omit<OwnerAlertsOptions, "outbox" | "limiter">> & Pick<OwnerAlertsOptions, "outbox" | "limiter">;
   /** Raises and resolves that could not be stored yet (MongoDB down), in order. */
   readonly #unsaved: Op[] = [];
+  readonly #applying = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
@@ -183,13 +184,22 @@ export class OwnerAlerts implements AlertSink {
   }
 
   async raise(input: OwnerAlertInput): Promise<void> {
-    const op: Op = { type: "raise", input, at: this.#o.now(), sentTo: new Set() };
-    await this.#apply(op);
+    await this.#track({ type: "raise", input, at: this.#o.now(), sentTo: new Set() });
   }
 
   async resolve(key: string, resolution?: Record<string, unknown>): Promise<void> {
-    const op: Op = { type: "resolve", key, resolution, at: this.#o.now(), sentTo: new Set() };
-    await this.#apply(op);
+    await this.#track({ type: "resolve", key, resolution, at: this.#o.now(), sentTo: new Set() });
+  }
+
+  /** Applies an op, remembered until stored so that `flush` sees every alert raised before it. */
+  async #track(op: Op): Promise<void> {
+    const applying = this.#apply(op);
+    this.#applying.add(applying);
+    try {
+      await applying;
+    } finally {
+      this.#applying.delete(applying);
+    }
   }
 
   /** Starts delivering pending messages (and storing what waited for MongoDB). */
@@ -208,6 +218,7 @@ export class OwnerAlerts implements AlertSink {
 
   /** Runs one delivery pass now; resolves when it is done (for tests and `/alerts`). */
   async flush(): Promise<void> {
+    await Promise.allSettled([...this.#applying]);
     while (this.#running) await this.#running;
     await this.#pass();
   }
