@@ -55,6 +55,9 @@ export const ALERT_KINDS = {
   "unhandled-error": "warning",
   "concurrent-edit": "info",
   "stranger-access": "info",
+  "backup-failed": "critical",
+  "backup-corrupt": "critical",
+  "backup-missing": "critical",
 } as const satisfies Record<string, AlertSeverity>;
 
 export type AlertKind = keyof typeof ALERT_KINDS;

@@ -19,7 +19,7 @@ after(async () => {
 
 const KINDS = Object.keys(ALERT_KINDS) as AlertKind[];
 // Parameters every kind's text may ask for; each text uses some of them.
-const params = { slug: "x", reason: "ECONNREFUSED", pending: 3, orderCode: "INV-000901", count: 3, total: 4, inRow: 3, gateway: "simulator", job: "ordering.expire-order", error: "boom", jobs: "a", minutes: 7, dependency: "MongoDB", what: "disk", value: "1", threshold: "2", errorId: "3FA9C2D1", first: "Rina", second: "Budi", target: "SNK", user: 42 };
+const params = { slug: "x", reason: "ECONNREFUSED", pending: 3, orderCode: "INV-000901", count: 3, total: 4, inRow: 3, gateway: "simulator", job: "ordering.expire-order", error: "boom", jobs: "a", minutes: 7, dependency: "MongoDB", what: "disk", value: "1", threshold: "2", errorId: "3FA9C2D1", first: "Rina", second: "Budi", target: "SNK", user: 42, id: "niaga-20261202T023000Z-3fa9", where: "offsite", hours: 26, newest: "-" };
 
 describe("every kind of owner alert through the owner bot", () => {
   test("arrives once in the owner's chat naming the store, however often it is raised, and recovers once", async () => {
