@@ -95,6 +95,8 @@ export interface BackupScheduleConfig {
   maxAgeHours: number;
   /** `BACKUP_SCRATCH_URI`: where verification restores a backup as a test. Default: the platform's server, database `<name>_backup_verify`. */
   scratchUri?: string;
+  /** `BACKUP_ENV_FILE`: the environment file kept in each backup. Default `.env` of the working directory, when there is one. */
+  envFile?: string;
 }
 
 /** `BACKUP_S3_*`: an S3-compatible bucket (AWS S3, Backblaze B2, Cloudflare R2, Wasabi, MinIO) for offsite backups. */
@@ -395,6 +397,7 @@ const envSchema = z.object({
     .string()
     .regex(/^mongodb(\+srv)?:\/\/[^/\s]+\/[^/?\s]+/, "expected a mongodb:// URL naming its database, e.g. mongodb://127.0.0.1:27017/niaga_backup_verify")
     .optional(),
+  BACKUP_ENV_FILE: z.string().refine((v) => ![...v].some((c) => c.charCodeAt(0) < 32), "expected the path of the environment file, e.g. /etc/niaga/niaga.env").optional(),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -501,6 +504,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keep: { daily: e.BACKUP_KEEP_DAILY ?? 7, weekly: e.BACKUP_KEEP_WEEKLY ?? 4, monthly: e.BACKUP_KEEP_MONTHLY ?? 6 },
       maxAgeHours: e.BACKUP_MAX_AGE_HOURS ?? 26,
       ...(e.BACKUP_SCRATCH_URI !== undefined && { scratchUri: e.BACKUP_SCRATCH_URI }),
+      ...(e.BACKUP_ENV_FILE !== undefined && { envFile: e.BACKUP_ENV_FILE }),
     },
   };
 }

@@ -6,7 +6,7 @@ import type { Keyring } from "./crypto.ts";
  * rotation finds all of them without knowing the models.
  */
 export interface SecretFields {
-  model: Model<any>;
+  model: Model<any, any, any, any, any, any, any>;
   paths: string[];
   /** Additional authenticated data the field was sealed with. */
   context(doc: Record<string, any>, path: string): string;

@@ -7,7 +7,7 @@ import { AuditLog, Counter, Customer, Member, Tenant } from "../../storage/model
 import { TenantScopeError } from "../../storage/tenant-scope.ts";
 
 // Every tenant-scoped model, with a way to make one valid document for a tenant.
-const scoped: Array<{ name: string; model: Model<any>; sample(tenantId: Types.ObjectId, n: number): Record<string, unknown>; field: string }> = [
+const scoped: Array<{ name: string; model: Model<any, any, any, any, any, any, any>; sample(tenantId: Types.ObjectId, n: number): Record<string, unknown>; field: string }> = [
   { name: "Member", model: Member, field: "displayName", sample: (tenantId, n) => ({ tenantId, channel: "telegram", channelUserId: `u${n}`, role: "staff" }) },
   { name: "Customer", model: Customer, field: "displayName", sample: (tenantId, n) => ({ tenantId, channel: "telegram", channelUserId: `c${n}`, displayName: `cust ${n}` }) },
   { name: "AuditLog", model: AuditLog, field: "action", sample: (tenantId, n) => ({ tenantId, actor: { channel: "cli", userId: "op" }, action: `act${n}`, target: { type: "t" }, where: "cli" }) },

@@ -141,6 +141,7 @@ const malformed: Record<string, string[]> = {
   BACKUP_KEEP_MONTHLY: ["many"],
   BACKUP_MAX_AGE_HOURS: ["0", "1.5", "a day"],
   BACKUP_SCRATCH_URI: ["postgres://x/y", "mongodb://127.0.0.1:27017"],
+  BACKUP_ENV_FILE: ["/etc/niaga\nniaga.env", "/tmp/\u0007bell"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -239,8 +240,16 @@ test("the backup schedule has its defaults, reads what is set, and can be turned
     BACKUP_KEEP_MONTHLY: "12",
     BACKUP_MAX_AGE_HOURS: "8",
     BACKUP_SCRATCH_URI: "mongodb://10.0.0.5:27017/scratch",
+    BACKUP_ENV_FILE: "/etc/niaga/niaga.env",
   }).backupSchedule;
-  assert.deepEqual(set, { cron: "0 */6 * * *", timeZone: "Asia/Makassar", keep: { daily: 3, weekly: 0, monthly: 12 }, maxAgeHours: 8, scratchUri: "mongodb://10.0.0.5:27017/scratch" });
+  assert.deepEqual(set, {
+    cron: "0 */6 * * *",
+    timeZone: "Asia/Makassar",
+    keep: { daily: 3, weekly: 0, monthly: 12 },
+    maxAgeHours: 8,
+    scratchUri: "mongodb://10.0.0.5:27017/scratch",
+    envFile: "/etc/niaga/niaga.env",
+  });
   assert.equal(loadConfig({ BACKUP_CRON: "off" }).backupSchedule.cron, undefined);
 });
 
