@@ -102,7 +102,8 @@ export function progressReporter(
     const newPhase = `${p.phase}|${p.destination ?? ""}` !== phase;
     phase = `${p.phase}|${p.destination ?? ""}`;
     if (tty) {
-      if (!restarted && at - lastDrawn < interval) return;
+      const finished = p.total !== undefined && p.done === p.total;
+      if (!restarted && !finished && at - lastDrawn < interval) return;
       lastDrawn = at;
       drawn = true;
       target.write(`\r${renderProgress({ progress: p, rate, columns: (target.columns ?? 80) - 1, bar: true }, t)}\x1b[K`);

@@ -58,7 +58,7 @@ describe("niaga backup (the real CLI as a child process)", () => {
 
     const listed = await run(["list"]);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, new RegExp(`^${id}\\s+\\d+\\.\\d+ MB\\s+3 files$`, "m"));
+    assert.match(listed.stdout, new RegExp(`^${id}\\s+\\d+\\.\\d+ MB\\s+3 files\\s+local$`, "m"));
 
     const verified = await run(["verify"]);
     assert.equal(verified.code, 0, verified.stderr);
@@ -99,7 +99,8 @@ describe("niaga backup (the real CLI as a child process)", () => {
 
     const res = await run(["restore", id, "--yes"]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /Restoring products…/);
+    assert.match(res.stdout, /Reading from local: /);
+    assert.equal(res.stderr, "Verifying (local)…\nRestoring (local)…\n", "progress: a line as each phase starts");
     assert.match(res.stdout, new RegExp(`Backup ${id} restored`));
     assert.equal((await counts()).products, 4);
   });
