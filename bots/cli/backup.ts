@@ -138,9 +138,13 @@ async function list(argv: string[], ctx: CliContext): Promise<number> {
  * The destination to read `id` from (default: the newest finished backup): `--from`, else
  * local when it holds the backup whole, else offsite.
  */
-async function source(values: { dir?: string; from?: string }, id: string | undefined, ctx: CliContext, usage: string): Promise<{ dest: BackupDestination; id: string }> {
+async function source(
+  values: { dir?: string; from?: DestinationName },
+  id: string | undefined,
+  ctx: CliContext,
+  usage: string,
+): Promise<{ dest: BackupDestination; id: string }> {
   const from = values.from;
-  if (from !== undefined && from !== "local" && from !== "offsite") throw new UsageError("cli.backup_bad_from", { from }, usage);
   const destinations = backupDestinations(ctx.config(), values.dir);
   if (from === "offsite" && !destinations.offsite) throw new UsageError("cli.backup_no_offsite", {}, usage);
   const candidates = from ? [destinations[from]!] : named(destinations);
@@ -159,12 +163,20 @@ async function source(values: { dir?: string; from?: string }, id: string | unde
   return { dest, id };
 }
 
+/** `--from`: local, offsite or not given. */
+function fromFlag(values: { dir?: string; from?: string }, usage: string): { dir?: string; from?: DestinationName } {
+  const from = values.from;
+  if (from !== undefined && from !== "local" && from !== "offsite") throw new UsageError("cli.backup_bad_from", { from }, usage);
+  return { dir: values.dir, from };
+}
+
 async function verify(argv: string[], ctx: CliContext): Promise<number> {
   const usage = "cli.usage_backup_verify";
   const { values, positionals } = parseFlags(argv, { ...sourceFlags, scratch: { type: "string" } }, usage, 1);
   if (values.scratch !== undefined && !/^mongodb(\+srv)?:\/\/\S+/.test(values.scratch)) throw new UsageError("cli.backup_bad_uri", { uri: values.scratch }, usage);
+  const where = fromFlag(values, usage);
   const backupKey = requireBackupKey(ctx.config());
-  const { dest, id } = await source(values, positionals[0], ctx, usage);
+  const { dest, id } = await source(where, positionals[0], ctx, usage);
   const progress = progressBar(ctx);
   const report = await verifyBackup(dest, id, { backupKey, scratchUri: values.scratch, timeoutMs: TIMEOUT_MS, onProgress: progress.update }).finally(() => progress.end());
   if (!report.ok) {
@@ -187,11 +199,12 @@ async function restore(argv: string[], ctx: CliContext): Promise<number> {
   );
   const given = positionals[0];
   if (!given) throw new UsageError("cli.backup_missing_id", {}, usage);
+  const where = fromFlag(values, usage);
   if (values.into !== undefined && !/^mongodb(\+srv)?:\/\/\S+/.test(values.into)) throw new UsageError("cli.backup_bad_uri", { uri: values.into }, usage);
   const dryRun = values["dry-run"] === true;
   if (!dryRun && !values.yes && !process.stdin.isTTY) throw new UsageError("cli.backup_restore_needs_yes", {}, usage);
   const backupKey = requireBackupKey(ctx.config());
-  const { dest, id } = await source(values, given, ctx, usage);
+  const { dest, id } = await source(where, given, ctx, usage);
 
   return withTarget(values.into, ctx, async (into) => {
     const progress = progressBar(ctx);
