@@ -91,6 +91,13 @@ describe("niaga backup with offsite storage (the real CLI, a real S3-compatible 
     );
   });
 
+  it("when offsite storage does not answer, list still shows the local backups, says what failed, and exits 1", async () => {
+    const res = await run(["list"], { BACKUP_S3_ENDPOINT: "http://127.0.0.1:9" });
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, new RegExp(`^${ids.home}\\s.*\\slocal\n${ids.both}\\s.*\\slocal\n$`));
+    assert.match(res.stderr, /^niaga: s3:\/\/niaga-backups\/cli\/ at http:\/\/127\.0\.0\.1:9: the list of backups cannot be read \(/);
+  });
+
   it("verify reads from local when the backup is there, else offsite, or where --from says", async () => {
     const newest = await run(["verify"]);
     assert.equal(newest.code, 0, newest.stderr);
