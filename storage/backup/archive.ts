@@ -24,6 +24,7 @@ import {
   appVersion, BACKUP_SCHEMA_VERSION, DATABASE_FILE, ENV_FILE, LOGS_FILE, MANIFEST_FILE, newBackupId, signManifest,
   type Manifest, type ManifestFile,
 } from "./manifest.ts";
+import type { OnBackupProgress } from "./progress.ts";
 
 export interface CreateBackupOptions {
   /** BACKUP_KEY: 32 bytes. */
@@ -32,9 +33,11 @@ export interface CreateBackupOptions {
   envFile?: string;
   /** LOG_DIR: files changed in the last 7 days are kept; skipped when absent. */
   logDir?: string;
-  /** Progress, for people: called as each part starts. */
-  onProgress?: (step: "database" | "env" | "logs" | "manifest") => void;
+  /** Progress, for people: as each part starts, and documents per collection (of its estimated count) while the database is read. */
+  onProgress?: OnBackupProgress;
   now?: Date;
+  /** The schema version written into the manifest; default {@link BACKUP_SCHEMA_VERSION} (another only to test migrations). */
+  schemaVersion?: number;
 }
 
 /** Counts and hashes the bytes flowing through it. */
@@ -71,26 +74,29 @@ export async function createBackup(db: Db, destination: BackupDestination, opts:
   const collections: Record<string, number> = {};
   const files: ManifestFile[] = [];
   try {
-    opts.onProgress?.("database");
-    files.push(await storeEncrypted(destination, id, DATABASE_FILE, Readable.from(dumpLines(db, collections)), key));
+    const progress = opts.onProgress;
+    const where = destination.name;
+    progress?.({ phase: "database", destination: where });
+    const onDocuments = progress && ((collection: string, done: number, total: number) => progress({ phase: "database", destination: where, collection, done, total }));
+    files.push(await storeEncrypted(destination, id, DATABASE_FILE, Readable.from(dumpLines(db, collections, onDocuments)), key));
     if (opts.envFile) {
-      opts.onProgress?.("env");
+      progress?.({ phase: "env", destination: where });
       files.push(await storeEncrypted(destination, id, ENV_FILE, createReadStream(opts.envFile), key));
     }
     if (opts.logDir) {
       const logs = await recentLogFiles(opts.logDir, now.getTime());
       if (logs.length > 0) {
-        opts.onProgress?.("logs");
+        progress?.({ phase: "logs", destination: where });
         files.push(await storeEncrypted(destination, id, LOGS_FILE, Readable.from(logChunks(logs)), key));
       }
     }
-    opts.onProgress?.("manifest");
+    progress?.({ phase: "manifest", destination: where });
     const manifest: Manifest = {
       format: 1,
       id,
       createdAt: now.toISOString(),
       appVersion: appVersion(),
-      schemaVersion: BACKUP_SCHEMA_VERSION,
+      schemaVersion: opts.schemaVersion ?? BACKUP_SCHEMA_VERSION,
       keyId: backupKeyId(key),
       collections,
       files,

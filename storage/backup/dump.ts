@@ -33,21 +33,33 @@ export async function collectionsOf(db: Db): Promise<{ name: string; options: Do
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-export async function* dumpLines(db: Db, counts: Record<string, number>): AsyncGenerator<string> {
+/**
+ * `onDocuments` hears, per collection, the documents read so far and the server's estimate of
+ * its size (`estimatedDocumentCount`, from metadata: no scan): at its start, every
+ * {@link BATCH} documents and at its end.
+ */
+export async function* dumpLines(
+  db: Db,
+  counts: Record<string, number>,
+  onDocuments?: (collection: string, done: number, estimate: number) => void,
+): AsyncGenerator<string> {
   for (const { name, options } of await collectionsOf(db)) {
     const indexes = await db.collection(name).listIndexes().toArray();
     const header: CollectionHeader = { name, options, indexes };
     yield EJSON.stringify({ c: header }, { relaxed: false }) + "\n";
     counts[name] = 0;
+    const estimate = onDocuments ? await db.collection(name).estimatedDocumentCount() : 0;
+    onDocuments?.(name, 0, estimate);
     const cursor = db.collection(name, { readPreference: "secondaryPreferred" }).find({}, { batchSize: BATCH, promoteValues: false, bsonRegExp: true });
     try {
       for await (const doc of cursor) {
-        counts[name]++;
+        if (++counts[name]! % BATCH === 0) onDocuments?.(name, counts[name]!, estimate);
         yield EJSON.stringify({ d: doc }, { relaxed: false }) + "\n";
       }
     } finally {
       await cursor.close();
     }
+    onDocuments?.(name, counts[name]!, Math.max(estimate, counts[name]!));
   }
 }
 

@@ -20,6 +20,8 @@ export type BackupErrorReason =
   | "missing"
   /** The backup was made by a newer schema than this app knows. */
   | "newer_schema"
+  /** The backup was made by an older schema and no chain of migrations leads from it to this app's. */
+  | "no_migration"
   /** The documents read back do not match the manifest's counts. */
   | "count_mismatch";
 

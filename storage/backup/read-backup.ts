@@ -34,13 +34,14 @@ export async function readManifest(destination: BackupDestination, id: string, k
   return openManifest(Buffer.concat(chunks).toString("utf8"), key, id);
 }
 
-/** Re-reads one file and compares its size and SHA-256 with the manifest. */
-export async function checkFile(destination: BackupDestination, id: string, file: ManifestFile): Promise<void> {
+/** Re-reads one file and compares its size and SHA-256 with the manifest; `onBytes` hears the bytes read so far. */
+export async function checkFile(destination: BackupDestination, id: string, file: ManifestFile, onBytes?: (read: number) => void): Promise<void> {
   const hash = createHash("sha256");
   let size = 0;
   for await (const chunk of await getFile(destination, id, file.name)) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
+    onBytes?.(size);
   }
   if (size < file.size) {
     throw new BackupError("truncated", `${id}/${file.name} is truncated: ${size} of ${file.size} bytes`, { id, file: file.name, expected: file.size, actual: size });

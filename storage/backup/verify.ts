@@ -10,10 +10,11 @@
  * ```
  */
 import { MongoClient } from "mongodb";
-import { applyDatabase } from "./apply.ts";
+import { applyDatabase, type ApplyOptions } from "./apply.ts";
 import type { BackupDestination } from "./destination.ts";
 import { BackupError } from "./errors.ts";
 import { DATABASE_FILE, type Manifest } from "./manifest.ts";
+import { PROGRESS_EVERY, type OnBackupProgress } from "./progress.ts";
 import { checkFile, databaseLines, readManifest, toBackupError } from "./read-backup.ts";
 
 export interface VerifyOptions {
@@ -22,6 +23,8 @@ export interface VerifyOptions {
   scratchUri?: string;
   /** Per call to the scratch server. Default 10 s. */
   timeoutMs?: number;
+  /** Bytes of each file while its SHA-256 is checked, then documents per collection while they are counted (of the manifest's). */
+  onProgress?: OnBackupProgress;
 }
 
 export interface VerifyReport {
@@ -48,13 +51,24 @@ function compareCounts(id: string, expected: Record<string, number>, actual: Rec
 }
 
 /** Counts the documents of the database part per collection (decrypting and decompressing it). */
-export async function countDatabase(destination: BackupDestination, id: string, key: Buffer): Promise<Record<string, number>> {
+export async function countDatabase(
+  destination: BackupDestination,
+  id: string,
+  key: Buffer,
+  progress?: { totals: Record<string, number>; onProgress: OnBackupProgress },
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   let current = "";
+  const report = () =>
+    current && progress?.onProgress({ phase: "verify", destination: destination.name, collection: current, done: counts[current], total: progress.totals[current] });
   for await (const line of databaseLines(destination, id, key)) {
-    if ("c" in line) counts[(current = line.c.name)] = 0;
-    else counts[current]++;
+    if ("c" in line) {
+      report();
+      counts[(current = line.c.name)] = 0;
+      report();
+    } else if (++counts[current]! % PROGRESS_EVERY === 0) report();
   }
+  report();
   return counts;
 }
 
@@ -66,16 +80,18 @@ export async function verifyBackup(destination: BackupDestination, id: string, o
     report.problems.push(toBackupError(err, id, "manifest.json"));
     return report;
   }
+  const onProgress = opts.onProgress;
   for (const file of report.manifest.files) {
     try {
-      await checkFile(destination, id, file);
+      onProgress?.({ phase: "verify", destination: destination.name, done: 0, total: file.size });
+      await checkFile(destination, id, file, onProgress && ((done) => onProgress({ phase: "verify", destination: destination.name, done, total: file.size })));
     } catch (err) {
       report.problems.push(toBackupError(err, id, file.name));
     }
   }
   if (report.problems.length > 0) return report;
   try {
-    report.counts = await countDatabase(destination, id, opts.backupKey);
+    report.counts = await countDatabase(destination, id, opts.backupKey, onProgress && { totals: report.manifest.collections, onProgress });
   } catch (err) {
     report.problems.push(toBackupError(err, id, DATABASE_FILE));
     return report;
@@ -83,7 +99,10 @@ export async function verifyBackup(destination: BackupDestination, id: string, o
   report.problems.push(...compareCounts(id, report.manifest.collections, report.counts, "in the backup"));
   if (report.problems.length === 0 && opts.scratchUri) {
     try {
-      report.scratchCounts = await restoreIntoScratch(destination, id, opts.backupKey, opts.scratchUri, opts.timeoutMs ?? 10_000);
+      report.scratchCounts = await restoreIntoScratch(destination, id, opts.backupKey, opts.scratchUri, opts.timeoutMs ?? 10_000, {
+        totals: report.manifest.collections,
+        onProgress,
+      });
       report.problems.push(...compareCounts(id, report.manifest.collections, report.scratchCounts, "in the scratch database"));
     } catch (err) {
       report.problems.push(toBackupError(err, id, DATABASE_FILE));
@@ -93,13 +112,20 @@ export async function verifyBackup(destination: BackupDestination, id: string, o
   return report;
 }
 
-async function restoreIntoScratch(destination: BackupDestination, id: string, key: Buffer, uri: string, timeoutMs: number): Promise<Record<string, number>> {
+async function restoreIntoScratch(
+  destination: BackupDestination,
+  id: string,
+  key: Buffer,
+  uri: string,
+  timeoutMs: number,
+  progress: Pick<ApplyOptions, "totals" | "onProgress">,
+): Promise<Record<string, number>> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, connectTimeoutMS: timeoutMs, socketTimeoutMS: timeoutMs * 6 });
   await client.connect();
   try {
     const db = client.db();
     await db.dropDatabase();
-    const names = Object.keys(await applyDatabase(destination, id, key, db, undefined));
+    const names = Object.keys(await applyDatabase(destination, id, key, db, progress));
     const counts: Record<string, number> = {};
     for (const name of names) counts[name] = await db.collection(name).countDocuments({});
     await db.dropDatabase();

@@ -8,6 +8,8 @@ import mongoose from "mongoose";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { seedStore, SMALL_CATALOGUE } from "../support/stores.ts";
 import { runNiaga, type NiagaRun } from "../support/niaga-process.ts";
+import { createBackup } from "../../storage/backup/archive.ts";
+import { LocalDestination } from "../../storage/backup/local-destination.ts";
 
 const encryptionKey = randomBytes(32);
 const backupKey = randomBytes(32).toString("base64");
@@ -58,7 +60,7 @@ describe("niaga backup (the real CLI as a child process)", () => {
 
     const listed = await run(["list"]);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, new RegExp(`^${id}\\s+\\d+\\.\\d+ MB\\s+3 files$`, "m"));
+    assert.match(listed.stdout, new RegExp(`^${id}\\s+\\d+\\.\\d+ MB\\s+3 files\\s+local$`, "m"));
 
     const verified = await run(["verify"]);
     assert.equal(verified.code, 0, verified.stderr);
@@ -99,7 +101,8 @@ describe("niaga backup (the real CLI as a child process)", () => {
 
     const res = await run(["restore", id, "--yes"]);
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /Restoring products…/);
+    assert.match(res.stdout, /Reading from local: /);
+    assert.equal(res.stderr, "Verifying (local)…\nRestoring (local)…\n", "progress: a line as each phase starts");
     assert.match(res.stdout, new RegExp(`Backup ${id} restored`));
     assert.equal((await counts()).products, 4);
   });
@@ -126,6 +129,16 @@ describe("niaga backup (the real CLI as a child process)", () => {
     assert.deepEqual(await counts(), before);
   });
 
+  it("a backup of an older schema this version has no migration from is refused in one line, nothing changed", async () => {
+    const old = await createBackup(mongoose.connection.db!, new LocalDestination(backups()), { backupKey: Buffer.from(backupKey, "base64"), schemaVersion: 0 });
+    const before = await counts();
+    const res = await run(["restore", old.id, "--yes"]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /^niaga: this backup is of an older schema, and this version of Niaga has no migration from schema 0; nothing was changed \(/);
+    noStack(res);
+    assert.deepEqual(await counts(), before);
+  });
+
   it("bad usage and bad configuration exit 2 with one line saying what", async () => {
     const cases: [string[], RegExp, Record<string, string>?][] = [
       [[], /name a subcommand/],
@@ -133,6 +146,8 @@ describe("niaga backup (the real CLI as a child process)", () => {
       [["restore"], /name the backup to restore/],
       [["restore", id, "--into", "postgres://x"], /is not a mongodb:\/\/ or mongodb\+srv:\/\/ URL/],
       [["list", "--bogus"], /unknown flag: --bogus/],
+      [["restore", id, "--from", "tape"], /--from must be local or offsite, not "tape"/],
+      [["verify", "--from", "offsite"], /--from offsite: offsite backups are not configured \(set BACKUP_S3_ENDPOINT/],
       [["create"], /BACKUP_KEY: not set/, { BACKUP_KEY: "" }],
       [["create"], /BACKUP_KEY: must differ from ENCRYPTION_KEY/, { BACKUP_KEY: encryptionKey.toString("base64") }],
       [["verify"], /BACKUP_KEY: expected base64 of exactly 32 bytes/, { BACKUP_KEY: "short" }],
