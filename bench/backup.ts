@@ -33,7 +33,7 @@ import { Counter, Customer, Tenant } from "../storage/models/index.ts";
 import type { PhaseName, PhaseRequest, PhaseResult } from "./support/backup-phase.ts";
 import { seedShop } from "./support/backup-seed.ts";
 import { startEmbeddedDatabase } from "./support/embedded-database.ts";
-import { watchProcessRss } from "./support/memory-peak.ts";
+import { watchProcess, type ProcessUse } from "./support/memory-peak.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const resultsFile = fileURLToPath(new URL("./results/backup.json", import.meta.url));
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   const embedded = args["mongodb-uri"] ? undefined : await startEmbeddedDatabase();
   const server = args["mongodb-uri"] ?? embedded!.server;
   const dir = await mkdtemp(join(tmpdir(), "niaga-bench-backup-"));
-  const phases: (PhaseResult & { serverRss?: { baselineRss: number; peakRss: number } })[] = [];
+  const phases: (PhaseResult & { server?: ProcessUse })[] = [];
   let seedSeconds = 0;
   let seeded;
   try {
@@ -145,9 +145,9 @@ async function main(): Promise<number> {
     ];
     for (const request of requests) {
       request.id ??= phases[0]?.manifest.id;
-      const serverWatch = embedded?.child.pid ? await watchProcessRss(embedded.child.pid) : undefined;
+      const serverWatch = embedded?.child.pid ? await watchProcess(embedded.child.pid) : undefined;
       const result = await runPhase(request, backupKey);
-      phases.push({ ...result, serverRss: await serverWatch?.stop() });
+      phases.push({ ...result, server: await serverWatch?.stop() });
       console.log(`${request.phase}: ${result.seconds.toFixed(2)} s${result.problems.length ? ` — PROBLEMS: ${result.problems.join("; ")}` : ""}`);
     }
   } finally {
@@ -170,22 +170,24 @@ async function main(): Promise<number> {
     rssIncreaseMiB: round(p.memory.rssIncrease / MiB, 1),
     peakHeapMiB: round(p.memory.peakHeapUsed / MiB, 1),
     heapIncreaseMiB: round(p.memory.heapIncrease / MiB, 1),
-    peakLiveHeapMiB: round(p.memory.peakLiveHeap / MiB, 1),
-    serverPeakRssMiB: p.serverRss ? round(p.serverRss.peakRss / MiB, 1) : undefined,
+    peakLiveHeapMiB: p.memory.majorGcs > 0 ? round(p.memory.peakLiveHeap / MiB, 1) : undefined,
+    cpuSeconds: round(p.cpuSeconds, 2),
+    serverCpuSeconds: p.server ? round(p.server.cpuSeconds, 2) : undefined,
+    serverPeakRssMiB: p.server ? round(p.server.peakRss / MiB, 1) : undefined,
     problems: p.problems,
   }));
   console.log(`\nbackup: ${fmt(bytes / MB, 1)} MB in ${manifest.files.length} file(s), ${fmt(documents)} documents in ${Object.keys(manifest.collections).length} collections\n`);
-  console.log("phase     seconds     MB    MB/s    docs/s   peak RSS   RSS increase   peak heap   heap increase   live heap   server peak RSS");
+  console.log("phase     seconds     MB    MB/s    docs/s   peak RSS   RSS increase   peak heap   heap increase   live heap   CPU s (server)   server peak RSS");
   for (const r of rows) {
     console.log(
       `${r.phase.padEnd(8)} ${fmt(r.seconds, 2).padStart(8)} ${fmt(r.mb, 1).padStart(6)} ${fmt(r.mbPerSecond, 2).padStart(7)} ${fmt(r.docsPerSecond).padStart(9)} ` +
         `${`${fmt(r.peakRssMiB)} MiB`.padStart(10)} ${`+${fmt(r.rssIncreaseMiB)} MiB`.padStart(14)} ${`${fmt(r.peakHeapMiB)} MiB`.padStart(11)} ` +
-        `${`+${fmt(r.heapIncreaseMiB)} MiB`.padStart(15)} ${`${fmt(r.peakLiveHeapMiB)} MiB`.padStart(11)} ${r.serverPeakRssMiB === undefined ? "-".padStart(17) : `${fmt(r.serverPeakRssMiB)} MiB`.padStart(17)}`,
+        `${`+${fmt(r.heapIncreaseMiB)} MiB`.padStart(15)} ${(r.peakLiveHeapMiB === undefined ? "-" : `${fmt(r.peakLiveHeapMiB)} MiB`).padStart(11)} ${`${fmt(r.cpuSeconds, 1)} (${r.serverCpuSeconds === undefined ? "-" : fmt(r.serverCpuSeconds, 1)})`.padStart(16)} ${r.serverPeakRssMiB === undefined ? "-".padStart(17) : `${fmt(r.serverPeakRssMiB)} MiB`.padStart(17)}`,
     );
   }
   console.log(
     "\nEach phase ran in a process of its own: its peak RSS and heap are the backup's own memory (node and the driver included)," +
-      "\nthe increase is over its settled baseline just before the phase; live heap is the most heap in use right after a full GC." +
+      "\nthe increase is over its settled baseline just before the phase; live heap is the most heap in use right after a full GC (- if none ran)." +
       `${embedded ? "\nThe embedded server holds the data in memory, in its own process (server peak RSS)." : ""}`,
   );
   const ok = rows.every((r) => r.problems.length === 0);
@@ -206,7 +208,7 @@ async function main(): Promise<number> {
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}`,
   };
   mkdirSync(dirname(args.out), { recursive: true });
-  writeFileSync(args.out, `${JSON.stringify({ summary, phases: phases.map((p) => ({ phase: p.phase, seconds: p.seconds, memory: p.memory, serverRss: p.serverRss, problems: p.problems })) }, null, 2)}\n`);
+  writeFileSync(args.out, `${JSON.stringify({ summary, phases: phases.map((p) => ({ phase: p.phase, seconds: p.seconds, cpuSeconds: p.cpuSeconds, memory: p.memory, server: p.server, problems: p.problems })) }, null, 2)}\n`);
   console.log(`${ok ? "OK" : "FAILED"}; results written to ${args.out}`);
   return ok ? 0 : 1;
 }

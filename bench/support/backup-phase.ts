@@ -33,6 +33,8 @@ export interface PhaseRequest {
 export interface PhaseResult {
   phase: PhaseName;
   seconds: number;
+  /** User + system CPU of this process during the phase (the rest of the wall time is waiting for the database and the disk). */
+  cpuSeconds: number;
   memory: MemoryPeak;
   manifest: Manifest;
   /** Whatever the phase found wrong; empty when it did its job. */
@@ -50,6 +52,7 @@ async function run(request: PhaseRequest, key: Buffer): Promise<PhaseResult> {
     const problems: string[] = [];
     const watch = await watchMemory(collectGarbage());
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     let manifest: Manifest;
     if (request.phase === "create") {
       manifest = await createBackup(db, destination, { backupKey: key });
@@ -62,6 +65,7 @@ async function run(request: PhaseRequest, key: Buffer): Promise<PhaseResult> {
       manifest = (await restoreBackup(destination, request.id!, { backupKey: key, into: db, dryRun: false })).manifest;
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     const memory = watch.stop();
     if (request.phase === "restore") {
       for (const [name, expected] of Object.entries(manifest.collections)) {
@@ -69,7 +73,7 @@ async function run(request: PhaseRequest, key: Buffer): Promise<PhaseResult> {
         if (actual !== expected) problems.push(`${name}: ${actual} documents restored, the manifest says ${expected}`);
       }
     }
-    return { phase: request.phase, seconds, memory, manifest, problems };
+    return { phase: request.phase, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, memory, manifest, problems };
   } finally {
     await client.close();
   }

@@ -1,5 +1,5 @@
 // Peak memory during a piece of work: this process's RSS and heap, or another process's RSS
-// (read from /proc on Linux), sampled every 50 ms, with the baseline taken just before.
+// and CPU (read from /proc on Linux), sampled every 50 ms, with the baseline taken just before.
 //
 //   const gc = collectGarbage();
 //   const watch = await watchMemory(gc);   // settles the heap, then starts sampling
@@ -96,9 +96,26 @@ async function rssOf(pid: number): Promise<number | undefined> {
   }
 }
 
-/** Another process's RSS (`/proc/<pid>/status`); `undefined` from `stop()` where there is no /proc. */
-export async function watchProcessRss(pid: number): Promise<{ stop(): Promise<{ baselineRss: number; peakRss: number } | undefined> }> {
+/** User + system CPU seconds a process has used (`/proc/<pid>/stat`, at the usual 100 ticks/s). */
+async function cpuSecondsOf(pid: number): Promise<number | undefined> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).replace(/^.*\) /s, "").split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ProcessUse {
+  baselineRss: number;
+  peakRss: number;
+  cpuSeconds: number;
+}
+
+/** Another process's RSS (`/proc/<pid>/status`) and CPU; `undefined` from `stop()` where there is no /proc. */
+export async function watchProcess(pid: number): Promise<{ stop(): Promise<ProcessUse | undefined> }> {
   const baseline = await rssOf(pid);
+  const cpuBefore = await cpuSecondsOf(pid);
   let peak = baseline ?? 0;
   let reading: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -109,8 +126,9 @@ export async function watchProcessRss(pid: number): Promise<{ stop(): Promise<{ 
       clearInterval(timer);
       await reading;
       const last = await rssOf(pid);
-      if (baseline === undefined) return undefined;
-      return { baselineRss: baseline, peakRss: Math.max(peak, last ?? 0) };
+      const cpuAfter = await cpuSecondsOf(pid);
+      if (baseline === undefined || cpuBefore === undefined || cpuAfter === undefined) return undefined;
+      return { baselineRss: baseline, peakRss: Math.max(peak, last ?? 0), cpuSeconds: cpuAfter - cpuBefore };
     },
   };
 }
