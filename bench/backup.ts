@@ -95,7 +95,7 @@ function runPhase(request: PhaseRequest, key: Buffer): Promise<PhaseResult> {
     child.once("exit", (code) => {
       const last = out.trim().split("\n").pop() ?? "";
       if (code === 0 && last.startsWith("{")) resolve(JSON.parse(last) as PhaseResult);
-      else reject(new Error(`the ${request.phase} phase exited with ${code}: ${last}`));
+      else reject(new Error(`the ${request.phase} phase exited with ${code} (its error is above)`));
     });
   });
 }
@@ -213,4 +213,7 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-process.exitCode = await main();
+process.exitCode = await main().catch((err: Error) => {
+  console.error(`FAILED: ${err.message}`);
+  return 1;
+});
