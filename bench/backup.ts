@@ -8,8 +8,8 @@
 //   verify   verifyBackup with a scratch database on the same server (restored and counted);
 //   restore  restoreBackup into a fresh database (dry run off), then counted.
 // For each: wall seconds, MB/s (bytes of the backup's files as stored, i.e. encrypted),
-// documents/s, and peak RSS and heap (sampled every 50 ms) with their increase over the
-// settled baseline just before the phase. The database is the embedded server in its own
+// documents/s, CPU seconds, peak RSS and heap (sampled every 50 ms) with their increase over
+// the settled baseline just before the phase, and the heap still live after a full GC. The database is the embedded server in its own
 // process (it keeps data in memory; its RSS is printed apart), or `--mongodb-uri` for a real
 // one (databases niaga_bench_backup*, dropped afterwards). Exits 1 if a phase finds a problem.
 // Writes bench/results/backup.json.
