@@ -22,8 +22,9 @@ export function idOf(doc: Document): string {
 export type IndexCreation = "created" | "exists";
 
 export class Collection {
-  readonly dbName: string;
-  readonly name: string;
+  /** Changed only by `Store.renameCollection`, which moves the collection whole. */
+  dbName: string;
+  name: string;
   readonly options: Document;
   readonly uuid = new UUID();
   /** _id keyString -> document, in insertion (natural) order */
@@ -265,6 +266,23 @@ export class Store {
     if (!database || !coll) return undefined;
     database.collections.delete(name);
     if (database.collections.size === 0) this.databases.delete(db);
+    return coll;
+  }
+
+  /**
+   * Moves a collection to a new name (the target must not exist): its documents, indexes and
+   * UUID go with it, as mongod renames within a database, without copying a document.
+   */
+  renameCollection(fromDb: string, fromName: string, toDb: string, toName: string): Collection | undefined {
+    validateCollectionName(toName);
+    if (this.collection(toDb, toName)) throw collectionExists(`${toDb}.${toName}`);
+    const coll = this.dropCollection(fromDb, fromName);
+    if (!coll) return undefined;
+    coll.dbName = toDb;
+    coll.name = toName;
+    let database = this.databases.get(toDb);
+    if (!database) this.databases.set(toDb, (database = new Database(toDb)));
+    database.collections.set(toName, coll);
     return coll;
   }
 

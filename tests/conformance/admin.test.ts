@@ -106,6 +106,21 @@ describe("collections, indexes and server commands", () => {
     assert.ok(!(await collectionNames()).includes("rename_from"));
   });
 
+  it("renames within a database by moving the collection, not copying it: the same UUID, the old name gone, the target replaced", async () => {
+    const db = fx.conn.db!;
+    await db.collection("moved_from").insertMany([{ n: 1 }, { n: 2 }]);
+    await db.collection("moved_to").insertOne({ old: true });
+    const uuidOf = async (name: string) => (await db.listCollections({ name }, { nameOnly: false }).toArray())[0]?.info?.uuid?.toString("hex");
+    const before = await uuidOf("moved_from");
+    assert.ok(before);
+    await db.renameCollection("moved_from", "moved_to", { dropTarget: true });
+    assert.equal(await uuidOf("moved_to"), before);
+    assert.equal(await uuidOf("moved_from"), undefined);
+    assert.deepEqual((await db.collection("moved_to").find({}, { projection: { _id: 0 } }).toArray()).map((d) => d.n), [1, 2]);
+    await assert.rejects(db.renameCollection("moved_to", "moved_to", { dropTarget: true }));
+    assert.equal(await db.collection("moved_to").countDocuments(), 2);
+  });
+
   it("lists the database among the server's databases", async () => {
     await fx.conn.db!.collection("presence").insertOne({ here: true });
     const { databases } = await fx.conn.db!.admin().listDatabases();

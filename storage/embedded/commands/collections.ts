@@ -81,16 +81,14 @@ const renameCollection: CommandHandler = ({ server, command }) => {
   const [fromDb, fromName] = split(command.renameCollection);
   const [toDb, toName] = split(command.to);
   validateCollectionName(toName);
+  if (fromDb === toDb && fromName === toName) throw new CommandError("IllegalOperation", "Can't rename a collection to itself");
   const source = server.store.collection(fromDb, fromName);
   if (!source) throw new CommandError("NamespaceNotFound", "Source collection does not exist");
   if (server.store.collection(toDb, toName)) {
     if (command.dropTarget !== true) throw new CommandError("NamespaceExists", "target namespace exists");
     server.store.dropCollection(toDb, toName);
   }
-  const target = server.store.createCollection(toDb, toName, source.options);
-  for (const spec of source.indexSpecs()) if (spec.name !== ID_INDEX_SPEC.name) target.createIndex(spec);
-  for (const doc of source.docs.values()) target.insert(doc);
-  server.store.dropCollection(fromDb, fromName);
+  server.store.renameCollection(fromDb, fromName, toDb, toName);
   return {};
 };
 
