@@ -1,12 +1,15 @@
 // The owner bot for the tests in this folder: the stores' fixture (MongoDB, the Bot API
 // emulator, real StoreBots) with a Telegram channel over its bots, real owner alerts through
-// an outbox, and a real OwnerBot (grammY) whose control is the platform's own.
+// an outbox, and a real OwnerBot (grammY) whose control is the platform's own. Another
+// OwnerBot, on its own token, may be given the platform's backups (`owner-backups.test.ts`).
 import type { Message, User } from "grammy/types";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
 import { OwnerBot } from "../../admin-bot/owner-bot.ts";
 import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
 import { logger } from "../../bots/logger.ts";
 import { createOwnerControl } from "../../bots/owner-control.ts";
+import type { OwnerControl } from "../../admin-bot/owner-control.ts";
+import type { Backups } from "../../storage/backup/service.ts";
 import { Channels, Outbox } from "../../flows/engine/index.ts";
 import { createMongoLeases, type Leases } from "../../storage/leases.ts";
 import { DependencyHealth } from "../../storage/dependency-health.ts";
@@ -24,13 +27,25 @@ export interface OwnerBotWorld {
   owner: User;
   /** The log lines of the owner bot and its alerts. */
   lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }>;
-  /** Another OwnerBot on the same token (another instance), on its own leases client. */
-  ownerBot(options?: { leases?: Leases; client?: string; webhook?: { url: string; secret: string } }): OwnerBot;
+  /** Another OwnerBot on the same token (another instance), on its own leases client; or on its own `token`, with `backups`. */
+  ownerBot(options?: OwnerBotVariant): OwnerBot;
+  /** The platform's control as an owner bot gets it. */
+  control(): OwnerControl;
   /** The owner bot of this world, started. */
   bot: OwnerBot;
-  /** `user` sends `text` to the owner bot; resolves with the text of each message it answered with. */
-  ask(user: User, text: string, replies?: number): Promise<string[]>;
+  /** `user` sends `text` to the owner bot (or the one on `token`); resolves with the text of each message it answered with. */
+  ask(user: User, text: string, replies?: number, token?: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+export interface OwnerBotVariant {
+  leases?: Leases;
+  client?: string;
+  webhook?: { url: string; secret: string };
+  token?: string;
+  backups?: Backups;
+  control?: OwnerControl;
+  progressEveryMs?: number;
 }
 
 export const LEASE_MS = 3_000;
@@ -55,20 +70,22 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
   const maintenance = new MaintenanceSwitch({ cacheMs: 0 });
   const health = new DependencyHealth({ log: logger });
   const made: OwnerBot[] = [];
-  const ownerBot = ({ leases = createMongoLeases(), client, webhook }: { leases?: Leases; client?: string; webhook?: { url: string; secret: string } } = {}) => {
-    const control = createOwnerControl({ channels, coordination: { health, leases: storeLeases }, config: { telegramApiRoot: tg.apiRoot }, maintenance, startedAt: new Date() });
+  const control = () => createOwnerControl({ channels, coordination: { health, leases: storeLeases }, config: { telegramApiRoot: tg.apiRoot }, maintenance, startedAt: new Date() });
+  const ownerBot = ({ leases = createMongoLeases(), client, webhook, token = ownerToken, backups, progressEveryMs, control: given }: OwnerBotVariant = {}) => {
     const bot = new OwnerBot({
-      token: ownerToken,
+      token,
       apiRoot: client ? tg.apiRootFor(client) : tg.apiRoot,
       ownerChatIds: [owner.id],
       locale: "id",
-      control,
+      control: given ?? control(),
       alerts,
       leases,
       leaseMs: LEASE_MS,
       log,
       pollTimeoutSec: 1,
       ...(webhook && { webhook }),
+      ...(backups && { backups }),
+      ...(progressEveryMs !== undefined && { progressEveryMs }),
     });
     made.push(bot);
     return bot;
@@ -80,13 +97,13 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
   alerts.start();
 
   return {
-    stores, telegram, channels, alerts, maintenance, ownerToken, owner, lines, ownerBot, bot,
-    async ask(user, text, replies = 1) {
-      const before = tg.sent(ownerToken, user).length;
-      await tg.sendText(ownerToken, user, text);
+    stores, telegram, channels, alerts, maintenance, ownerToken, owner, lines, ownerBot, control, bot,
+    async ask(user, text, replies = 1, token = ownerToken) {
+      const before = tg.sent(token, user).length;
+      await tg.sendText(token, user, text);
       const got: Message[] = [];
       while (got.length < replies) {
-        const next = await tg.waitForSent(ownerToken, user, (m) => !tg.sent(ownerToken, user).slice(0, before + got.length).some((s) => s.message_id === m.message_id), 10_000);
+        const next = await tg.waitForSent(token, user, (m) => !tg.sent(token, user).slice(0, before + got.length).some((s) => s.message_id === m.message_id), 10_000);
         got.push(next);
       }
       return got.map((m) => m.text ?? "");
