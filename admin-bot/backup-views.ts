@@ -87,11 +87,15 @@ export function verifyText(outcome: VerifyOutcome, v: ViewOptions): string {
 /** What a restore would do: the collections replaced (documents now → in the backup), those left alone, a migration. */
 export function planText(plan: RestorePlan, v: ViewOptions): string {
   const manifest = plan.manifest;
+  const changed = plan.collections.filter((c) => c.current !== c.backup);
+  const same = plan.collections.filter((c) => c.current === c.backup);
   const lines = [
     t(v.locale, "ownerbot.backup.plan.header", { id: plan.id, when: when(new Date(manifest.createdAt), v), app: manifest.appVersion }),
     t(v.locale, "ownerbot.backup.plan.replaced"),
-    ...plan.collections.map((c) => t(v.locale, "ownerbot.backup.plan.line", { name: c.name, current: count(c.current, v), backup: count(c.backup, v) })),
+    ...changed.map((c) => t(v.locale, "ownerbot.backup.plan.line", { name: c.name, current: count(c.current, v), backup: count(c.backup, v) })),
   ];
+  // Every collection is replaced; those whose count stays the same share one line, so the changes stand out.
+  if (same.length > 0) lines.push(t(v.locale, "ownerbot.backup.plan.same", { count: same.length, names: same.map((c) => `${c.name} (${count(c.backup, v)})`).join(", ") }));
   if (plan.untouched.length > 0) lines.push(t(v.locale, "ownerbot.backup.plan.untouched", { names: plan.untouched.join(", ") }));
   if (manifest.schemaVersion < BACKUP_SCHEMA_VERSION) lines.push(t(v.locale, "ownerbot.backup.plan.migrate", { from: manifest.schemaVersion, to: BACKUP_SCHEMA_VERSION }));
   lines.push("", t(v.locale, "ownerbot.backup.plan.maintenance"));

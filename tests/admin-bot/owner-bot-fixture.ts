@@ -1,14 +1,13 @@
 // The owner bot for the tests in this folder: the stores' fixture (MongoDB, the Bot API
 // emulator, real StoreBots) with a Telegram channel over its bots, real owner alerts through
 // an outbox, and a real OwnerBot (grammY) whose control is the platform's own. Another
-// OwnerBot, on its own token, may be given the platform's backups (`owner-backups.test.ts`).
+// OwnerBot may be given the platform's backups (`owner-backups.test.ts`).
 import type { Message, User } from "grammy/types";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
 import { OwnerBot } from "../../admin-bot/owner-bot.ts";
 import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
 import { logger } from "../../bots/logger.ts";
 import { createOwnerControl } from "../../bots/owner-control.ts";
-import type { OwnerControl } from "../../admin-bot/owner-control.ts";
 import type { Backups } from "../../storage/backup/service.ts";
 import { Channels, Outbox } from "../../flows/engine/index.ts";
 import { createMongoLeases, type Leases } from "../../storage/leases.ts";
@@ -27,14 +26,12 @@ export interface OwnerBotWorld {
   owner: User;
   /** The log lines of the owner bot and its alerts. */
   lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }>;
-  /** Another OwnerBot on the same token (another instance), on its own leases client; or on its own `token`, with `backups`. */
+  /** Another OwnerBot on the same token (another instance), on its own leases client; with `backups` when given. */
   ownerBot(options?: OwnerBotVariant): OwnerBot;
-  /** The platform's control as an owner bot gets it. */
-  control(): OwnerControl;
   /** The owner bot of this world, started. */
   bot: OwnerBot;
-  /** `user` sends `text` to the owner bot (or the one on `token`); resolves with the text of each message it answered with. */
-  ask(user: User, text: string, replies?: number, token?: string): Promise<string[]>;
+  /** `user` sends `text` to the owner bot; resolves with the text of each message it answered with. */
+  ask(user: User, text: string, replies?: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -42,9 +39,7 @@ export interface OwnerBotVariant {
   leases?: Leases;
   client?: string;
   webhook?: { url: string; secret: string };
-  token?: string;
   backups?: Backups;
-  control?: OwnerControl;
   progressEveryMs?: number;
 }
 
@@ -70,14 +65,14 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
   const maintenance = new MaintenanceSwitch({ cacheMs: 0 });
   const health = new DependencyHealth({ log: logger });
   const made: OwnerBot[] = [];
-  const control = () => createOwnerControl({ channels, coordination: { health, leases: storeLeases }, config: { telegramApiRoot: tg.apiRoot }, maintenance, startedAt: new Date() });
-  const ownerBot = ({ leases = createMongoLeases(), client, webhook, token = ownerToken, backups, progressEveryMs, control: given }: OwnerBotVariant = {}) => {
+  const ownerBot = ({ leases = createMongoLeases(), client, webhook, backups, progressEveryMs }: OwnerBotVariant = {}) => {
+    const control = createOwnerControl({ channels, coordination: { health, leases: storeLeases }, config: { telegramApiRoot: tg.apiRoot }, maintenance, startedAt: new Date() });
     const bot = new OwnerBot({
-      token,
+      token: ownerToken,
       apiRoot: client ? tg.apiRootFor(client) : tg.apiRoot,
       ownerChatIds: [owner.id],
       locale: "id",
-      control: given ?? control(),
+      control,
       alerts,
       leases,
       leaseMs: LEASE_MS,
@@ -97,13 +92,13 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
   alerts.start();
 
   return {
-    stores, telegram, channels, alerts, maintenance, ownerToken, owner, lines, ownerBot, control, bot,
-    async ask(user, text, replies = 1, token = ownerToken) {
-      const before = tg.sent(token, user).length;
-      await tg.sendText(token, user, text);
+    stores, telegram, channels, alerts, maintenance, ownerToken, owner, lines, ownerBot, bot,
+    async ask(user, text, replies = 1) {
+      const before = tg.sent(ownerToken, user).length;
+      await tg.sendText(ownerToken, user, text);
       const got: Message[] = [];
       while (got.length < replies) {
-        const next = await tg.waitForSent(token, user, (m) => !tg.sent(token, user).slice(0, before + got.length).some((s) => s.message_id === m.message_id), 10_000);
+        const next = await tg.waitForSent(ownerToken, user, (m) => !tg.sent(ownerToken, user).slice(0, before + got.length).some((s) => s.message_id === m.message_id), 10_000);
         got.push(next);
       }
       return got.map((m) => m.text ?? "");
