@@ -15,6 +15,8 @@
 import type { Api } from "grammy";
 import type { InlineKeyboardMarkup } from "grammy/types";
 
+const MAX_TEXT = 4096;
+
 export interface ProgressLog {
   warn(message: string, meta?: object): void;
 }
@@ -33,17 +35,13 @@ export class ProgressMessage {
   #finished = false;
 
   private constructor(api: Api, chatId: number | string, messageId: number, text: string, everyMs: number, log: ProgressLog) {
-    [this.#api, this.#chatId, this.#messageId, this.#shown, this.#wanted, this.#everyMs, this.#log] = [api, chatId, messageId, text, text, everyMs, log];
+    [this.#api, this.#chatId, this.#messageId, this.#shown, this.#wanted, this.#everyMs, this.#log] = [api, chatId, messageId, fit(text), text, everyMs, log];
   }
 
   /** Sends the first text; the message edited from then on. */
   static async open(api: Api, chatId: number | string, text: string, options: { everyMs?: number; log: ProgressLog }): Promise<ProgressMessage> {
-    const sent = await api.sendMessage(chatId, text);
+    const sent = await api.sendMessage(chatId, fit(text));
     return new ProgressMessage(api, chatId, sent.message_id, text, options.everyMs ?? 2_000, options.log);
-  }
-
-  get messageId(): number {
-    return this.#messageId;
   }
 
   /** The text to show next; edited when the pause since the last edit is over. */
@@ -65,14 +63,15 @@ export class ProgressMessage {
     await this.#editing;
     await new Promise((resolve) => setTimeout(resolve, this.#waitMs()));
     const done = await this.#edit(text, keyboard);
-    if (!done) await this.#api.sendMessage(this.#chatId, text, keyboard && { reply_markup: keyboard });
+    if (!done) await this.#api.sendMessage(this.#chatId, fit(text), keyboard && { reply_markup: keyboard });
   }
 
   #waitMs(): number {
     return Math.max(0, this.#lastAt + this.#everyMs - Date.now());
   }
 
-  async #edit(text: string, keyboard?: InlineKeyboardMarkup): Promise<boolean> {
+  async #edit(full: string, keyboard?: InlineKeyboardMarkup): Promise<boolean> {
+    const text = fit(full);
     if (text === this.#shown && !keyboard) return true;
     this.#lastAt = Date.now();
     try {
@@ -87,4 +86,9 @@ export class ProgressMessage {
       this.#lastAt = Date.now();
     }
   }
+}
+
+/** One message holds 4096 characters; a longer text is cut (progress and plans rarely come near). */
+function fit(text: string): string {
+  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT - 1)}…`;
 }

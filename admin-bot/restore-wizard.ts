@@ -19,7 +19,7 @@ import type { BackupWork } from "./backup-work.ts";
 import { describe } from "./backup-work.ts";
 import { ownerActor, type OwnerActor } from "./owner-audit.ts";
 import type { OwnerContext } from "./owner-context.ts";
-import type { OwnerControl } from "./owner-control.ts";
+import type { MaintenanceView, OwnerControl } from "./owner-control.ts";
 import type { ViewOptions } from "./owner-views.ts";
 import { ProgressMessage } from "./progress-message.ts";
 
@@ -70,10 +70,11 @@ export async function startRestore(o: RestoreRunOptions, chatId: number, actor: 
   const progress = await ProgressMessage.open(o.api, chatId, progressText(title, { id }, undefined, view), { everyMs: o.progressEveryMs, log: o.log });
   o.work.start(chatId, async () => {
     const by = `${actor.channel}:${actor.userId}`;
-    const before = await o.control.maintenance();
+    let before: MaintenanceView | undefined;
     let lines: string[];
     let after: Record<string, unknown>;
     try {
+      before = await o.control.maintenance();
       if (!before.on) await o.control.setMaintenance(true, t(view.locale, "ownerbot.backup.maintenance_text"), by);
       const plan = await o.backups.restore(id, { ...(from && { from }), onProgress: (p) => progress.update(progressText(title, { id }, p, view)) });
       const documents = plan.collections.reduce((sum, c) => sum + c.backup, 0);
@@ -85,12 +86,14 @@ export async function startRestore(o: RestoreRunOptions, chatId: number, actor: 
       after = { outcome: failed.busy ? "busy" : "failed", reason: failed.reason };
     }
     // The restore may have replaced the maintenance setting with the backup's: set it back to what it was, always.
-    try {
-      await o.control.setMaintenance(before.on, before.text, by);
-      lines.push(t(view.locale, before.on ? "ownerbot.backup.maintenance_kept" : "ownerbot.backup.maintenance_off"));
-    } catch (error) {
-      lines.push(t(view.locale, "ownerbot.backup.maintenance_stuck", { reason: describe(error) }));
-      after.maintenance = "not set back";
+    if (before) {
+      try {
+        await o.control.setMaintenance(before.on, before.text, by);
+        lines.push(t(view.locale, before.on ? "ownerbot.backup.maintenance_kept" : "ownerbot.backup.maintenance_off"));
+      } catch (error) {
+        lines.push(t(view.locale, "ownerbot.backup.maintenance_stuck", { reason: describe(error) }));
+        after.maintenance = "not set back";
+      }
     }
     // Written after the restore, which replaced the audit collection with the backup's.
     await o.work.audit(actor, "backup.restore", id, after);
