@@ -78,7 +78,7 @@ export async function startRestore(o: RestoreRunOptions, chatId: number, actor: 
       if (!before.on) await o.control.setMaintenance(true, t(view.locale, "ownerbot.backup.maintenance_text"), by);
       const plan = await o.backups.restore(id, { ...(from && { from }), onProgress: (p) => progress.update(progressText(title, { id }, p, view)) });
       const documents = plan.collections.reduce((sum, c) => sum + c.backup, 0);
-      lines = [t(view.locale, "ownerbot.backup.restored", { id, collections: plan.collections.length, documents })];
+      lines = [t(view.locale, "ownerbot.backup.restored", { id, collections: plan.collections.length, documents }), t(view.locale, "ownerbot.backup.restart_now")];
       after = { outcome: "ok", from: from ?? "default", collections: plan.collections.length, documents };
     } catch (error) {
       const failed = o.work.failure(error, view);

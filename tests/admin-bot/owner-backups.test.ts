@@ -195,7 +195,8 @@ describe("backups from the owner bot", () => {
     assert.match(restoring.text!, new RegExp(`^♻️ Memulihkan cadangan ${id}…`));
     const done = await finished(restoring.message_id, /^(✅|❌)/);
     assert.match(done.text!, new RegExp(`^✅ Cadangan ${id} dipulihkan: \\d+ koleksi diganti`));
-    assert.match(done.text!, /Mode perawatan dimatikan lagi/);
+    assert.match(done.text!, /\nMulai ulang platform sekarang/);
+    assert.match(done.text!, /\nMode perawatan dimatikan lagi/);
     assert.deepEqual(maintenanceAtRestore, [true], "maintenance was on when the restore began");
     assert.equal((await world.maintenance.current()).on, false, "and off after");
     assert.equal((await Tenant.findById(asli!._id).lean().exec())!.name, "Toko Asli", "the data is the backup's again");
