@@ -147,6 +147,7 @@ export function backupCommands(o: BackupCommandsOptions): BackupCommands {
       try {
         const plan = await service.plan(id, { ...(from && { from }), onProgress: (p) => progress.update(progressText(title, { id }, p, view)) });
         const text = planText(plan, view);
+        for (const [key, offer] of offers) if (Date.now() - offer.at > PLAN_VALID_MS) offers.delete(key);
         offers.set(`${chatId}:${id}`, { at: Date.now(), from });
         const keyboard = new InlineKeyboard().text(t(view.locale, "ownerbot.backup.button.restore"), `backup:restore:${id}`).text(t(view.locale, "ownerbot.backup.button.cancel"), `backup:cancel:${id}`);
         await progress.finish(text, keyboard);
