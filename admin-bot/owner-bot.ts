@@ -1,7 +1,7 @@
 /**
  * The owner bot: a Telegram bot on `OWNER_BOT_TOKEN` that only `OWNER_CHAT_IDS` may use, for
  * the platform owner — alerts naming the store, `/status`, the stores' bots, maintenance,
- * jobs, and a wizard that creates a store. To the platform it is a `Channel` named "owner",
+ * jobs, a wizard that creates a store, and backups (`/backup`, `/backups`, `/verify`, `/restore`). To the platform it is a `Channel` named "owner",
  * so `OwnerAlerts` delivers through the outbox to `{ tenantId: "platform", channel: "owner", chatId }`.
  *
  * ```ts
@@ -28,7 +28,9 @@ import { conversations } from "@grammyjs/conversations";
 import { FileFetchError, i18nTexts, newErrorId, renderText } from "../flows/engine/index.ts";
 import type { Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Locale, Outbound, SendOptions, SendReport, SentOutbound, SendFailureReason } from "../flows/engine/index.ts";
 import { t } from "../locales/i18n.ts";
+import type { Backups } from "../storage/backup/service.ts";
 import type { Leases } from "../storage/leases.ts";
+import { BackupWork } from "./backup-work.ts";
 import { ownerAccess } from "./owner-access.ts";
 import type { OwnerContext } from "./owner-context.ts";
 import { OWNER_CHANNEL } from "./owner-alerts.ts";
@@ -66,6 +68,10 @@ export interface OwnerBotOptions {
   timeZone?: string;
   /** Receive updates on a webhook instead of polling: its full URL and the secret Telegram sends with each update. */
   webhook?: { url: string; secret: string };
+  /** The platform's backups (`BackupService`), when BACKUP_KEY is set; without them the backup commands say so. */
+  backups?: Backups;
+  /** The least time between two edits of a progress message (Telegram limits edits). Default 2 s. */
+  progressEveryMs?: number;
 }
 
 export class OwnerBot implements Channel {
@@ -76,6 +82,8 @@ export class OwnerBot implements Channel {
   readonly routes?: FastifyPluginAsync;
   readonly #o: OwnerBotOptions;
   readonly #handling = new Set<Promise<unknown>>();
+  /** Backups, verifications and restores the owner started, running beside the bot. */
+  readonly #backupWork: BackupWork;
   #accepting = false;
   readonly #lease: OwnerBotLease;
   readonly #sends = new Set<Promise<unknown>>();
@@ -116,7 +124,20 @@ export class OwnerBot implements Channel {
       return next();
     });
     this.bot.use(conversations());
-    this.bot.use(ownerCommands({ control: options.control, alerts: options.alerts, locale: options.locale, timeZone: options.timeZone ?? "Asia/Jakarta" }));
+    this.#backupWork = new BackupWork({ api: this.bot.api, log: options.log, locale: options.locale });
+    this.bot.use(
+      ownerCommands({
+        control: options.control,
+        alerts: options.alerts,
+        locale: options.locale,
+        timeZone: options.timeZone ?? "Asia/Jakarta",
+        backups: options.backups,
+        work: this.#backupWork,
+        api: this.bot.api,
+        log: options.log,
+        ...(options.progressEveryMs !== undefined && { progressEveryMs: options.progressEveryMs }),
+      }),
+    );
     this.bot.catch((error) => this.#failed(error.ctx, error.error));
     if (options.webhook) {
       this.routes = ownerWebhookRoutes({ secret: options.webhook.secret, accepting: () => this.#accepting, handle: (update) => this.#handleUpdate(update) });
@@ -158,10 +179,11 @@ export class OwnerBot implements Channel {
     this.#closed = true;
     this.#accepting = false;
     clearTimeout(this.#restart);
-    if (this.#o.webhook) return within(Promise.all([...this.#handling, ...this.#sends]), graceMs);
+    // Backup work the owner started is waited for too: a restore stopped halfway helps no one.
+    if (this.#o.webhook) return within(Promise.all([...this.#handling, ...this.#sends, this.#backupWork.idle()]), graceMs);
     // Polling stops (and confirms what it handled) before the lease is released, so the next holder never polls beside it.
     const stopped = this.#lease.stop(() => this.#stopPolling());
-    return within(Promise.all([stopped, ...this.#sends]), graceMs);
+    return within(Promise.all([stopped, ...this.#sends, this.#backupWork.idle()]), graceMs);
   }
 
   async followStoreChanges(): Promise<ChannelStoresReport> {
@@ -258,7 +280,7 @@ export class OwnerBot implements Channel {
   }
 }
 
-const OWNER_MENU = ["status", "stores", "store", "suspend", "resume", "restart", "mode", "maintenance", "alerts", "jobs", "newstore", "cancel", "help"] as const;
+const OWNER_MENU = ["status", "stores", "store", "suspend", "resume", "restart", "mode", "maintenance", "alerts", "jobs", "newstore", "backup", "backups", "verify", "restore", "cancel", "help"] as const;
 
 /** What a refused or failed Bot API call means for a send (see `SendFailureReason`). */
 function sendFailure(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {

@@ -1,18 +1,22 @@
 /**
  * The owner bot's commands, behind `ownerAccess`: status and the stores, acting on one store's
- * bot, maintenance mode, alerts and jobs, and the `/newstore` wizard. A command with wrong
+ * bot, maintenance mode, alerts and jobs, the `/newstore` wizard, and backups
+ * (`backup-commands.ts`). A command with wrong
  * arguments answers its usage; an unknown slug answers one clear line; every action is
  * audited with the owner as actor (`owner-audit.ts`).
  */
 import { Composer } from "grammy";
 import { createConversation } from "@grammyjs/conversations";
-import type { CommandContext } from "grammy";
+import type { Api, CommandContext } from "grammy";
 import type { Locale } from "../flows/engine/index.ts";
 import { formatWhen } from "../locales/format-when.ts";
 import { t } from "../locales/i18n.ts";
+import type { Backups } from "../storage/backup/service.ts";
+import { backupCommands } from "./backup-commands.ts";
+import type { BackupWork } from "./backup-work.ts";
 import { newStoreWizard, NEW_STORE_WIZARD } from "./new-store-wizard.ts";
 import { ALERT_KINDS, isAlertKind } from "./owner-alerts.ts";
-import type { OwnerAlerts } from "./owner-alerts.ts";
+import type { AlertLog, OwnerAlerts } from "./owner-alerts.ts";
 import { auditPlatform, auditStore, ownerActor } from "./owner-audit.ts";
 import type { OwnerContext } from "./owner-context.ts";
 import { OwnerControlError } from "./owner-control.ts";
@@ -25,6 +29,12 @@ export interface OwnerCommandsOptions {
   alerts: Pick<OwnerAlerts, "recent" | "mute" | "unmute" | "mutes">;
   locale: Locale;
   timeZone: string;
+  /** Backups, when configured (BACKUP_KEY); their work runs in `work`, its messages through `api`. */
+  backups: Backups | undefined;
+  work: BackupWork;
+  api: Api;
+  log: AlertLog;
+  progressEveryMs?: number;
 }
 
 const MAX_MUTE_MS = 30 * 86_400_000;
@@ -62,7 +72,10 @@ export function ownerCommands(o: OwnerCommandsOptions): Composer<OwnerContext> {
   };
   const word = (w: string) => t(locale, `ownerbot.word.${w}`);
 
+  const backups = backupCommands({ backups: o.backups, control, api: o.api, work: o.work, view, log: o.log, progressEveryMs: o.progressEveryMs });
+
   composer.command("cancel", async (ctx) => {
+    if (await backups.cancel(ctx)) return;
     const active = await ctx.conversation.active(NEW_STORE_WIZARD);
     if (active === 0) return say(ctx, "ownerbot.wizard.nothing");
     await ctx.conversation.exitAll();
@@ -181,6 +194,8 @@ export function ownerCommands(o: OwnerCommandsOptions): Composer<OwnerContext> {
     await auditPlatform(ownerActor(ctx), "job.retry", id);
     await say(ctx, "ownerbot.jobs.retried", { id });
   });
+
+  composer.use(backups.composer);
 
   composer.on("message", (ctx) => say(ctx, "ownerbot.unknown_command"));
   return composer;

@@ -18,6 +18,7 @@ import { OWNER_WEBHOOK_PATH } from "../admin-bot/owner-webhook.ts";
 import type { JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreSummary } from "../admin-bot/owner-control.ts";
 import type { Channel } from "../flows/engine/index.ts";
 import { Order } from "../flows/ordering/order.ts";
+import type { Backups } from "../storage/backup/service.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import type { MaintenanceSwitch } from "../storage/maintenance.ts";
 import { Tenant, SLUG_PATTERN } from "../storage/models/index.ts";
@@ -224,6 +225,8 @@ export interface OwnerBotSetup extends OwnerControlSetup {
   log: AlertLog;
   /** The webhook's secret is derived from it: the same on every instance, never stored. */
   encryptionKey: Buffer;
+  /** The platform's backups (`BackupService`) when BACKUP_KEY is set: `/backup`, `/backups`, `/verify`, `/restore`. */
+  backups?: Backups;
 }
 
 /** The owner bot of `niaga start` (with `OWNER_BOT_TOKEN`), on the store bots' Bot API root. */
@@ -238,6 +241,7 @@ export function ownerBotChannel(setup: OwnerBotSetup & { config: { ownerBotToken
     leases: setup.coordination.leases,
     ...(setup.config.pollLeaseMs !== undefined && { leaseMs: setup.config.pollLeaseMs }),
     log: setup.log,
+    ...(setup.backups && { backups: setup.backups }),
     ...(setup.config.ownerBotMode === "webhook" && setup.config.publicUrl !== undefined && {
       webhook: { url: `${setup.config.publicUrl.replace(/\/+$/, "")}${OWNER_WEBHOOK_PATH}`, secret: ownerWebhookSecret(setup.encryptionKey) },
     }),

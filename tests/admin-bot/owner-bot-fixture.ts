@@ -1,12 +1,14 @@
 // The owner bot for the tests in this folder: the stores' fixture (MongoDB, the Bot API
 // emulator, real StoreBots) with a Telegram channel over its bots, real owner alerts through
-// an outbox, and a real OwnerBot (grammY) whose control is the platform's own.
+// an outbox, and a real OwnerBot (grammY) whose control is the platform's own. Another
+// OwnerBot may be given the platform's backups (`owner-backups.test.ts`).
 import type { Message, User } from "grammy/types";
 import { OwnerAlerts } from "../../admin-bot/owner-alerts.ts";
 import { OwnerBot } from "../../admin-bot/owner-bot.ts";
 import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
 import { logger } from "../../bots/logger.ts";
 import { createOwnerControl } from "../../bots/owner-control.ts";
+import type { Backups } from "../../storage/backup/service.ts";
 import { Channels, Outbox } from "../../flows/engine/index.ts";
 import { createMongoLeases, type Leases } from "../../storage/leases.ts";
 import { DependencyHealth } from "../../storage/dependency-health.ts";
@@ -24,13 +26,21 @@ export interface OwnerBotWorld {
   owner: User;
   /** The log lines of the owner bot and its alerts. */
   lines: Array<{ level: string; message: string; meta?: Record<string, unknown> }>;
-  /** Another OwnerBot on the same token (another instance), on its own leases client. */
-  ownerBot(options?: { leases?: Leases; client?: string; webhook?: { url: string; secret: string } }): OwnerBot;
+  /** Another OwnerBot on the same token (another instance), on its own leases client; with `backups` when given. */
+  ownerBot(options?: OwnerBotVariant): OwnerBot;
   /** The owner bot of this world, started. */
   bot: OwnerBot;
   /** `user` sends `text` to the owner bot; resolves with the text of each message it answered with. */
   ask(user: User, text: string, replies?: number): Promise<string[]>;
   close(): Promise<void>;
+}
+
+export interface OwnerBotVariant {
+  leases?: Leases;
+  client?: string;
+  webhook?: { url: string; secret: string };
+  backups?: Backups;
+  progressEveryMs?: number;
 }
 
 export const LEASE_MS = 3_000;
@@ -55,7 +65,7 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
   const maintenance = new MaintenanceSwitch({ cacheMs: 0 });
   const health = new DependencyHealth({ log: logger });
   const made: OwnerBot[] = [];
-  const ownerBot = ({ leases = createMongoLeases(), client, webhook }: { leases?: Leases; client?: string; webhook?: { url: string; secret: string } } = {}) => {
+  const ownerBot = ({ leases = createMongoLeases(), client, webhook, backups, progressEveryMs }: OwnerBotVariant = {}) => {
     const control = createOwnerControl({ channels, coordination: { health, leases: storeLeases }, config: { telegramApiRoot: tg.apiRoot }, maintenance, startedAt: new Date() });
     const bot = new OwnerBot({
       token: ownerToken,
@@ -69,6 +79,8 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
       log,
       pollTimeoutSec: 1,
       ...(webhook && { webhook }),
+      ...(backups && { backups }),
+      ...(progressEveryMs !== undefined && { progressEveryMs }),
     });
     made.push(bot);
     return bot;
