@@ -13,6 +13,7 @@
  * variable.
  */
 import { isIP } from "node:net";
+import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { registerSecret } from "./logger.ts";
 
@@ -78,7 +79,23 @@ export type Config = {
   backupKey?: Buffer;
   /** `BACKUP_DIR`: the local directory backups are kept in. Default `./backups`. */
   backupDir: string;
+  /** The scheduled backup and its checks (`BACKUP_CRON`, `BACKUP_KEEP_*`, …); used when BACKUP_KEY is set. */
+  backupSchedule: BackupScheduleConfig;
 };
+
+/** When backups run, how many are kept, and when the owner hears that none is recent. */
+export interface BackupScheduleConfig {
+  /** `BACKUP_CRON`: a cron expression (default `30 2 * * *`, 02:30 every day), or undefined for `off`. */
+  cron?: string;
+  /** `BACKUP_TIMEZONE`: the time zone of the cron expression and of the retention's days, weeks and months. Default Asia/Jakarta. */
+  timeZone: string;
+  /** `BACKUP_KEEP_DAILY` / `_WEEKLY` / `_MONTHLY`: backups kept per destination. Defaults 7, 4, 6. */
+  keep: { daily: number; weekly: number; monthly: number };
+  /** `BACKUP_MAX_AGE_HOURS`: alert when no verified backup is newer. Default 26. */
+  maxAgeHours: number;
+  /** `BACKUP_SCRATCH_URI`: where verification restores a backup as a test. Default: the platform's server, database `<name>_backup_verify`. */
+  scratchUri?: string;
+}
 
 /** `BACKUP_S3_*`: an S3-compatible bucket (AWS S3, Backblaze B2, Cloudflare R2, Wasabi, MinIO) for offsite backups. */
 export interface OffsiteBackupConfig {
@@ -224,6 +241,32 @@ const amount = (what: string, example: string, zero: "zero allowed" | "positive"
     )
     .transform(Number);
 
+/** How many backups to keep of a kind: 0 (none of that kind) to 1000. */
+const count = (example: number) =>
+  z
+    .string()
+    .refine((v) => /^\d{1,4}$/.test(v) && Number(v) <= 1000, `expected a whole number from 0 to 1000 (e.g. ${example})`)
+    .transform(Number);
+
+function isCron(v: string): boolean {
+  if (v.trim().split(/\s+/).length !== 5) return false;
+  try {
+    CronExpressionParser.parse(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isTimeZone(v: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: v });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const envSchema = z.object({
   MONGODB_URI: z
     .string()
@@ -334,6 +377,24 @@ const envSchema = z.object({
   // ---- backups
   BACKUP_KEY: key32.optional(),
   BACKUP_DIR: z.string().default("./backups"),
+  // ---- backup schedule
+  BACKUP_CRON: z
+    .string()
+    .refine((v) => v === "off" || isCron(v), "expected a cron expression of 5 fields (e.g. 30 2 * * * for 02:30 daily) or off")
+    .default("30 2 * * *"),
+  BACKUP_TIMEZONE: z.string().refine(isTimeZone, "expected an IANA time zone, e.g. Asia/Jakarta").default("Asia/Jakarta"),
+  BACKUP_KEEP_DAILY: count(7).optional(),
+  BACKUP_KEEP_WEEKLY: count(4).optional(),
+  BACKUP_KEEP_MONTHLY: count(6).optional(),
+  BACKUP_MAX_AGE_HOURS: z
+    .string()
+    .refine((v) => /^\d{1,5}$/.test(v) && Number(v) >= 1, "expected a whole number of hours, at least 1 (e.g. 26)")
+    .transform(Number)
+    .optional(),
+  BACKUP_SCRATCH_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/[^/\s]+\/[^/?\s]+/, "expected a mongodb:// URL naming its database, e.g. mongodb://127.0.0.1:27017/niaga_backup_verify")
+    .optional(),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -433,6 +494,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // ---- backups
     backupKey: e.BACKUP_KEY,
     backupDir: e.BACKUP_DIR,
+    // ---- backup schedule
+    backupSchedule: {
+      ...(e.BACKUP_CRON !== "off" && { cron: e.BACKUP_CRON }),
+      timeZone: e.BACKUP_TIMEZONE,
+      keep: { daily: e.BACKUP_KEEP_DAILY ?? 7, weekly: e.BACKUP_KEEP_WEEKLY ?? 4, monthly: e.BACKUP_KEEP_MONTHLY ?? 6 },
+      maxAgeHours: e.BACKUP_MAX_AGE_HOURS ?? 26,
+      ...(e.BACKUP_SCRATCH_URI !== undefined && { scratchUri: e.BACKUP_SCRATCH_URI }),
+    },
   };
 }
 

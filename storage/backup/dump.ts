@@ -21,11 +21,14 @@ const BATCH = 500;
 /** Suffix of the collection a restore fills before it replaces the live one; never backed up. */
 export const RESTORING = "__restoring";
 
-/** Every collection of `db` (not views or system collections), by name. */
+/** What is known of the backups themselves (storage/backup/service.ts): about the destinations, not the platform, so never backed up or restored. */
+export const BACKUP_RECORDS = "backup_records";
+
+/** Every collection of `db` (not views, system collections, or the backups' own records), by name. */
 export async function collectionsOf(db: Db): Promise<{ name: string; options: Document }[]> {
   const infos = await db.listCollections({}, { nameOnly: false }).toArray();
   return infos
-    .filter((c) => (c.type ?? "collection") === "collection" && !c.name.startsWith("system.") && !c.name.endsWith(RESTORING))
+    .filter((c) => (c.type ?? "collection") === "collection" && !c.name.startsWith("system.") && !c.name.endsWith(RESTORING) && c.name !== BACKUP_RECORDS)
     .map((c) => ({ name: c.name, options: ("options" in c ? c.options : undefined) ?? {} }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

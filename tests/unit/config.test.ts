@@ -41,6 +41,7 @@ test("an empty environment starts with documented defaults", () => {
     ownerBotMode: "polling",
     backupKey: undefined,
     backupDir: "./backups",
+    backupSchedule: { cron: "30 2 * * *", timeZone: "Asia/Jakarta", keep: { daily: 7, weekly: 4, monthly: 6 }, maxAgeHours: 26 },
   });
 });
 
@@ -132,6 +133,14 @@ const malformed: Record<string, string[]> = {
   BACKUP_S3_FORCE_PATH_STYLE: ["yes", "1"],
   // backups
   BACKUP_KEY: ["c2hvcnQ=", randomBytes(33).toString("base64"), "not base64 at all!!"],
+  // backup schedule
+  BACKUP_CRON: ["daily", "61 2 * * *", "30 2 * *", "* * * * * *"],
+  BACKUP_TIMEZONE: ["Jakarta", "Asia/Nowhere"],
+  BACKUP_KEEP_DAILY: ["-1", "seven", "1001"],
+  BACKUP_KEEP_WEEKLY: ["4.5"],
+  BACKUP_KEEP_MONTHLY: ["many"],
+  BACKUP_MAX_AGE_HOURS: ["0", "1.5", "a day"],
+  BACKUP_SCRATCH_URI: ["postgres://x/y", "mongodb://127.0.0.1:27017"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -217,6 +226,22 @@ test("a BACKUP_KEY equal to ENCRYPTION_KEY is refused; a different one is read, 
   assert.equal(requireBackupKey(config).toString("base64"), backup);
   assert.equal(config.backupDir, "/var/backups/niaga");
   assert.throws(() => requireBackupKey(loadConfig({})), (error: unknown) => error instanceof ConfigError && /^BACKUP_KEY: not set/.test(error.message));
+});
+
+test("the backup schedule has its defaults, reads what is set, and can be turned off", () => {
+  const defaults = loadConfig({}).backupSchedule;
+  assert.deepEqual(defaults, { cron: "30 2 * * *", timeZone: "Asia/Jakarta", keep: { daily: 7, weekly: 4, monthly: 6 }, maxAgeHours: 26 });
+  const set = loadConfig({
+    BACKUP_CRON: "0 */6 * * *",
+    BACKUP_TIMEZONE: "Asia/Makassar",
+    BACKUP_KEEP_DAILY: "3",
+    BACKUP_KEEP_WEEKLY: "0",
+    BACKUP_KEEP_MONTHLY: "12",
+    BACKUP_MAX_AGE_HOURS: "8",
+    BACKUP_SCRATCH_URI: "mongodb://10.0.0.5:27017/scratch",
+  }).backupSchedule;
+  assert.deepEqual(set, { cron: "0 */6 * * *", timeZone: "Asia/Makassar", keep: { daily: 3, weekly: 0, monthly: 12 }, maxAgeHours: 8, scratchUri: "mongodb://10.0.0.5:27017/scratch" });
+  assert.equal(loadConfig({ BACKUP_CRON: "off" }).backupSchedule.cron, undefined);
 });
 
 test("a command that needs the encryption key refuses to run without it and says how to make one", () => {
