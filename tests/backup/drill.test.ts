@@ -215,7 +215,7 @@ describe("the restore drill: back up, lose the server, restore from offsite, ser
     await payInBrowser(fresh.payUrl);
     await goodsArrive(tg, shop, citra, fresh.payload);
 
-    for (const customer of [ana, budi, citra]) await settle(tg, shop, customer);
+    await Promise.all([ana, budi, citra].map((customer) => settle(tg, shop, customer)));
     assert.equal(countContaining(tg, shop, ana, anaPayload), 1, "Ana's goods came once, before the loss, and never again");
     assert.equal(tg.sent(shop.token, ana).filter((m) => words(m) === reminder).length, 1, "one SNK reminder");
     assert.equal(tg.sent(shop.token, ana).filter((m) => words(m) === closed).length, 1, "one notice that the window closed");
