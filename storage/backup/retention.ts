@@ -10,7 +10,12 @@
  * for (const b of backups) if (!keep.has(b.id)) await destination.remove(b.id);
  * ```
  */
-import type { RetentionPolicy } from "./service.ts";
+/** Keep the newest backup of each of the last `daily` days, `weekly` ISO weeks and `monthly` months. */
+export interface RetentionPolicy {
+  daily: number;
+  weekly: number;
+  monthly: number;
+}
 
 export interface Dated {
   id: string;

@@ -32,7 +32,7 @@ import { BackupError } from "./errors.ts";
 import { MANIFEST_FILE, type Manifest } from "./manifest.ts";
 import { checkFile, readManifest } from "./read-backup.ts";
 import { restoreBackup, type RestorePlan } from "./restore.ts";
-import { keptByPolicy } from "./retention.ts";
+import { keptByPolicy, type RetentionPolicy } from "./retention.ts";
 import { verifyBackup } from "./verify.ts";
 
 /** Who started a backup. */
@@ -90,12 +90,7 @@ export interface PruneOutcome {
   kept: Array<{ id: string; destination: DestinationName; why: "newest-verified" | "offsite-unverified" }>;
 }
 
-/** Keep this many of the newest backups per day, ISO week and month (the first one kept of each wins). */
-export interface RetentionPolicy {
-  daily: number;
-  weekly: number;
-  monthly: number;
-}
+export type { RetentionPolicy } from "./retention.ts";
 
 /** Another backup, verification or restore is running (here or on another instance). */
 export class BackupBusy extends Error {
