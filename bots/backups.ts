@@ -16,7 +16,7 @@
  *   than `BACKUP_MAX_AGE_HOURS` — also when the scheduled job stopped running at all.
  */
 import { existsSync } from "node:fs";
-import type { PlatformScheduler } from "./scheduler.ts";
+import { JOBS_COLLECTION, type PlatformScheduler } from "./scheduler.ts";
 type Agenda = PlatformScheduler["agenda"];
 import type { Db } from "mongodb";
 import type { DestinationName } from "../storage/backup/destination.ts";
@@ -76,6 +76,7 @@ export function platformBackups(config: Config, options: PlatformBackupsOptions)
     timeZone: config.backupSchedule.timeZone,
     maxAgeHours: config.backupSchedule.maxAgeHours,
     scratchUri: scratchUriFor(config),
+    jobsCollection: JOBS_COLLECTION,
   });
 }
 

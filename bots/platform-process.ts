@@ -50,6 +50,7 @@ import { watchPlatform, type PlatformWatch } from "./platform-alerts.ts";
 import type { ResourceName, ResourceReadings } from "../admin-bot/resource-watch.ts";
 import { createPlatformEngine, platformOutbox } from "./platform-engine.ts";
 import { createScheduler } from "./scheduler.ts";
+import { defineBackupJobs, platformBackups, scheduleBackupJobs } from "./backups.ts";
 
 export type { DomainAttachment, DomainServices, DomainWiring, PlatformServices } from "./domain-wiring.ts";
 
@@ -155,13 +156,17 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       // Routes mount before the server listens, which it does before the channels start.
       if (channel.routes) http.register(channel.routes);
     }
+    // ---- Backups: the scheduled backup, verification and pruning, and the owner bot's /backup (bots/backups.ts).
+    const backups = platformBackups(config, { db: mongoose.connection.db!, alerts, log: logger });
+    if (backups) defineBackupJobs(scheduler.agenda, backups, logger);
+    http.notice("backups", () => (backups ? undefined : "no backups are made: set BACKUP_KEY (and BACKUP_S3_* for offsite copies)"));
     let schedulerRunning = false;
     // Made once the channels run (below); /status reads its latest resource readings.
     const watched: { now?: PlatformWatch } = {};
     // The owner bot: a channel of its own ("owner"), polled by the instance holding its lease (or on a webhook).
     if (config.ownerBotToken !== undefined) {
       const ownerConfig = { ...config, ownerBotToken: config.ownerBotToken };
-      const owner = ownerBotChannel({ channels, coordination, config: ownerConfig, encryptionKey, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning, resources: async () => resourceLines(watched.now?.resources()) });
+      const owner = ownerBotChannel({ channels, coordination, config: ownerConfig, encryptionKey, maintenance, alerts, log: logger, startedAt: new Date(), schedulerRunning: () => schedulerRunning, resources: async () => resourceLines(watched.now?.resources()), backups });
       channels.add(owner);
       if (owner.routes) http.register(owner.routes);
     }
@@ -180,6 +185,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     undo.push(() => alerts.stop());
     await scheduler.start();
     schedulerRunning = true;
+    if (backups) await scheduleBackupJobs(scheduler.agenda, config);
     undo.push(() => scheduler.stop());
     await attachment.started?.(services);
 

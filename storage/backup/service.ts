@@ -32,6 +32,7 @@ import { BackupError } from "./errors.ts";
 import { MANIFEST_FILE, type Manifest } from "./manifest.ts";
 import { checkFile, readManifest } from "./read-backup.ts";
 import { restoreBackup, type RestorePlan } from "./restore.ts";
+import type { OnBackupProgress } from "./progress.ts";
 import { keptByPolicy, type RetentionPolicy } from "./retention.ts";
 import { verifyBackup } from "./verify.ts";
 
@@ -63,18 +64,7 @@ export interface BackupListing {
   destinations: Partial<Record<DestinationName, DestinationStatus>>;
 }
 
-/** Progress of long work, for a progress bar or a message updated as it goes. */
-export interface BackupProgress {
-  phase: "database" | "env" | "logs" | "manifest" | "upload" | "verify" | "restore" | "prune";
-  destination?: DestinationName;
-  /** The collection being read or written, when there is one. */
-  collection?: string;
-  /** Work done and total, in the phase's unit (documents, or bytes for upload and verify), when known. */
-  done?: number;
-  total?: number;
-}
-
-export type OnBackupProgress = (progress: BackupProgress) => void;
+export type { BackupProgress, OnBackupProgress } from "./progress.ts";
 
 export interface VerifyOutcome {
   id: string;
@@ -155,6 +145,8 @@ export interface BackupServiceOptions {
   scratchUri?: string;
   /** Waits between offsite upload attempts. Default 2 s, 10 s, 30 s (four attempts). */
   uploadRetryDelaysMs?: readonly number[];
+  /** The scheduler's collection: jobs locked when the backup was made are unlocked on restore, so they run at once. */
+  jobsCollection?: string;
   /** The `backup` lease's lifetime, renewed while work runs. Default 60 s. */
   leaseMs?: number;
   now?: () => Date;
@@ -239,7 +231,7 @@ export class BackupService implements Backups {
         envFile: this.#o.envFile,
         logDir: this.#o.logDir,
         now: this.#now(),
-        onProgress: (step) => opts.onProgress?.({ phase: step }),
+        onProgress: (progress) => opts.onProgress?.(progress),
       });
     } catch (error) {
       await this.#alertFailed("local", "-", error);
@@ -420,7 +412,8 @@ export class BackupService implements Backups {
         backupKey: this.#o.backupKey,
         into: opts.into ?? this.#o.db,
         dryRun: false,
-        onProgress: (step, name) => opts.onProgress?.({ phase: step === "verify" ? "verify" : "restore", destination: source.name, ...(name !== undefined && { collection: name }) }),
+        jobsCollection: this.#o.jobsCollection,
+        onProgress: (progress) => opts.onProgress?.({ destination: source.name, ...progress }),
       });
       this.#log.info("backup restored", { backupId: id, destination: source.describe, collections: plan.collections.length });
       return plan;
