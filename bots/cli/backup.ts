@@ -7,12 +7,10 @@
  * one line and nothing is changed; the work itself lives in storage/backup. Long work draws a
  * progress bar on stderr. `extract` writes a backup's environment file or logs to stdout.
  */
-import { existsSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { pipeline } from "node:stream/promises";
 import { MongoClient, type Db } from "mongodb";
 import mongoose from "mongoose";
-import { createBackup } from "../../storage/backup/archive.ts";
 import type { BackupDestination, DestinationName } from "../../storage/backup/destination.ts";
 import { BackupError } from "../../storage/backup/errors.ts";
 import { extractFile } from "../../storage/backup/extract.ts";
@@ -23,6 +21,7 @@ import { S3Destination } from "../../storage/backup/s3-destination.ts";
 import { verifyBackup } from "../../storage/backup/verify.ts";
 import { requireBackupKey, type Config } from "../config.ts";
 import { JOBS_COLLECTION } from "../scheduler.ts";
+import { platformBackups } from "../backups.ts";
 import { parseFlags } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { progressReporter } from "./progress.ts";
@@ -75,16 +74,24 @@ function progressBar(ctx: CliContext) {
 async function create(argv: string[], ctx: CliContext): Promise<number> {
   const { values } = parseFlags(argv, { ...dirFlag, "env-file": { type: "string" } }, "cli.usage_backup_create");
   const config = ctx.config();
-  const backupKey = requireBackupKey(config);
-  const dest = backupDestinations(config, values.dir).local;
-  const envFile = values["env-file"] ?? (existsSync(".env") ? ".env" : undefined);
+  requireBackupKey(config);
   const progress = progressBar(ctx);
-  const manifest = await ctx
-    .withDatabase(() => createBackup(liveDb(), dest, { backupKey, envFile, logDir: config.logDir, onProgress: progress.update }))
+  // The same service as the scheduled job: local first, then offsite when configured, under the backup lease.
+  const made = await ctx
+    .withDatabase(() => {
+      const backups = platformBackups(config, { db: liveDb(), dir: values.dir, ...(values["env-file"] !== undefined && { envFile: values["env-file"] }) })!;
+      return backups.create({ trigger: "cli", by: "cli", onProgress: progress.update }).then((listing) => ({ listing, where: backups.destinations }));
+    })
     .finally(() => progress.end());
-  const docs = Object.values(manifest.collections).reduce((a, b) => a + b, 0);
-  const bytes = manifest.files.reduce((a, f) => a + f.size, 0);
-  ctx.out(ctx.t("cli.backup_created", { id: manifest.id, collections: Object.keys(manifest.collections).length, documents: docs, size: megabytes(bytes), where: dest.describe }));
+  const { listing } = made;
+  for (const destination of made.where) {
+    const state = listing.destinations[destination.name];
+    ctx.out(ctx.t("cli.backup_created", { id: listing.id, collections: listing.collections ?? 0, documents: listing.documents ?? 0, size: megabytes(listing.size), where: destination.describe }));
+    if (state?.state === "failed") {
+      ctx.err(ctx.t("cli.backup_offsite_failed", { id: listing.id, where: destination.describe, error: state.error ?? "" }));
+      return 1;
+    }
+  }
   return 0;
 }
 
