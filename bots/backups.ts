@@ -9,10 +9,10 @@
  * await scheduleBackupJobs(scheduler.agenda, config);               // after it
  * ```
  *
- * - `platform.backup` runs on `BACKUP_CRON` (in `BACKUP_TIMEZONE`): a backup, its verification
+ * - `backups.scheduled-run` runs on `BACKUP_CRON` (in `BACKUP_TIMEZONE`): a backup, its verification
  *   in every destination (restored into the scratch database), pruning, and the age check. Its
  *   job lock is touched while it runs, and the `backup` lease keeps any second run out.
- * - `platform.backup-check` runs every hour: the owner hears when no verified backup is newer
+ * - `backups.age-check` runs every hour: the owner hears when no verified backup is newer
  *   than `BACKUP_MAX_AGE_HOURS` — also when the scheduled job stopped running at all.
  */
 import { existsSync } from "node:fs";
@@ -26,7 +26,7 @@ import { BackupService, type BackupAlerts } from "../storage/backup/service.ts";
 import { createMongoLeases } from "../storage/leases.ts";
 import type { Config } from "./config.ts";
 
-export const BACKUP_JOBS = { run: "platform.backup", check: "platform.backup-check" } as const;
+export const BACKUP_JOBS = { run: "backups.scheduled-run", check: "backups.age-check" } as const;
 
 interface Log {
   info(message: string, meta?: object): unknown;

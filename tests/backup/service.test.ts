@@ -84,7 +84,7 @@ describe("the backups service", () => {
     assert.equal(made.destinations.local?.state, "stored");
     assert.equal(made.destinations.offsite?.state, "stored");
     assert.ok(made.documents! > 0 && made.size > 0);
-    for (const phase of ["database", "manifest", "upload:offsite", "verify:offsite"]) assert.ok(phases.has(phase), `${phase} in ${[...phases].join(", ")}`);
+    for (const phase of ["database:local", "manifest:local", "upload:offsite", "verify:offsite"]) assert.ok(phases.has(phase), `${phase} in ${[...phases].join(", ")}`);
     for (const destination of backups.destinations) {
       const ids = (await destination.list()).map((b) => b.id);
       assert.deepEqual(ids, [made.id], destination.name);
