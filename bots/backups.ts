@@ -19,7 +19,6 @@ import { existsSync } from "node:fs";
 import { JOBS_COLLECTION, type PlatformScheduler } from "./scheduler.ts";
 type Agenda = PlatformScheduler["agenda"];
 import type { Db } from "mongodb";
-import type { DestinationName } from "../storage/backup/destination.ts";
 import { LocalDestination } from "../storage/backup/local-destination.ts";
 import { S3Destination } from "../storage/backup/s3-destination.ts";
 import { BackupService, type BackupAlerts } from "../storage/backup/service.ts";
@@ -106,9 +105,4 @@ export async function scheduleBackupJobs(agenda: Agenda, config: Pick<Config, "b
   if (cron) await agenda.every(cron, BACKUP_JOBS.run, undefined, { timezone: timeZone, skipImmediate: true });
   else await agenda.cancel({ name: BACKUP_JOBS.run });
   await agenda.every("1 hour", BACKUP_JOBS.check, undefined, { skipImmediate: true });
-}
-
-/** Where each destination is, for people. */
-export function destinationsLine(backups: BackupService): Record<DestinationName, string> {
-  return Object.fromEntries(backups.destinations.map((d) => [d.name, d.describe])) as Record<DestinationName, string>;
 }

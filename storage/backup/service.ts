@@ -25,6 +25,7 @@
  */
 import type { Collection, Db } from "mongodb";
 import type { Leases } from "../leases.ts";
+import { settledWithin } from "../settled-within.ts";
 import { createBackup } from "./archive.ts";
 import type { BackupDestination, DestinationName, StoredBackup } from "./destination.ts";
 import { BACKUP_RECORDS } from "./dump.ts";
@@ -202,8 +203,10 @@ export class BackupService implements Backups {
   /** Runs `work` holding the `backup` lease (renewed while it runs); `BackupBusy` when someone else holds it. */
   async #exclusive<T>(work: () => Promise<T>): Promise<T> {
     const leaseMs = this.#o.leaseMs ?? 60_000;
-    const grant = await withTimeout(this.#o.leases.acquire(BACKUP_LEASE, leaseMs), 10_000, "taking the backup lease");
-    if (!grant) {
+    const taken = await settledWithin(this.#o.leases.acquire(BACKUP_LEASE, leaseMs), 10_000);
+    if (taken.state === "rejected") throw taken.error;
+    if (taken.state === "pending") throw new Error("taking the backup lease took longer than 10000 ms");
+    if (!taken.value) {
       const holder = (await this.#o.leases.holders([BACKUP_LEASE]).catch(() => new Map<string, string>())).get(BACKUP_LEASE);
       throw new BackupBusy(`another backup, verification or restore is running${holder ? ` (${holder})` : ""}`);
     }
@@ -531,13 +534,4 @@ function describe(error: unknown): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
