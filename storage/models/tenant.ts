@@ -40,8 +40,19 @@ const tenantSchema = new Schema(
         guildId: { type: String },
       },
       whatsapp: {
+        // The linked number, digits only (628…), and the device's addresses once linked.
         phone: { type: String },
+        jid: { type: String },
+        lid: { type: String },
+        // Unused: the session's credentials and keys live in whatsapp_auth (storage/whatsapp), sealed per record.
         credentials: { type: String },
+        // adapters/whatsapp/contract.ts WhatsAppLinkStatus; absent means never linked.
+        status: { type: String, enum: ["unlinked", "linked", "logged-out", "restricted"] },
+        // Why the status last changed (a disconnect code, "unlinked by owner", …), and when.
+        statusReason: { type: String, maxlength: 200 },
+        statusAt: { type: Date },
+        // When the number was linked: new numbers are paced slower for a while.
+        linkedAt: { type: Date },
       },
     },
     suspendedReason: { type: String, maxlength: 200 },
