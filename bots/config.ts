@@ -81,6 +81,11 @@ export type Config = {
   backupDir: string;
   /** The scheduled backup and its checks (`BACKUP_CRON`, `BACKUP_KEEP_*`, …); used when BACKUP_KEY is set. */
   backupSchedule: BackupScheduleConfig;
+  // ---- WhatsApp (store numbers linked through WhatsApp Web)
+  /** `WHATSAPP_WEB_URL`: the WebSocket every store's WhatsApp session connects to. Default WhatsApp's own. */
+  whatsappWebUrl: string;
+  /** `WHATSAPP_SESSION_LEASE_MS`: how long an instance owns a store's WhatsApp session without renewal; present only when set. */
+  whatsappSessionLeaseMs?: number;
 };
 
 /** When backups run, how many are kept, and when the owner hears that none is recent. */
@@ -132,6 +137,9 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 15_000;
+
+/** Where WhatsApp Web listens; `WHATSAPP_WEB_URL` points the sockets elsewhere (tests, a proxy). */
+export const DEFAULT_WHATSAPP_WEB_URL = "wss://web.whatsapp.com/ws/chat";
 
 const ENCRYPTION_KEY_EXPECTS = "expected base64 of exactly 32 bytes (generate one with: openssl rand -base64 32)";
 
@@ -398,6 +406,13 @@ const envSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\/[^/\s]+\/[^/?\s]+/, "expected a mongodb:// URL naming its database, e.g. mongodb://127.0.0.1:27017/niaga_backup_verify")
     .optional(),
   BACKUP_ENV_FILE: z.string().refine((v) => ![...v].some((c) => c.charCodeAt(0) < 32), "expected the path of the environment file, e.g. /etc/niaga/niaga.env").optional(),
+  // ---- WhatsApp
+  WHATSAPP_WEB_URL: z
+    .string()
+    .refine((v) => hasProtocol(v, ["ws:", "wss:"]), `expected a ws:// or wss:// URL, e.g. ${DEFAULT_WHATSAPP_WEB_URL}`)
+    .refine((v) => !/^[a-z]+:\/\/[^/]*@/i.test(v), "must not hold credentials")
+    .default(DEFAULT_WHATSAPP_WEB_URL),
+  WHATSAPP_SESSION_LEASE_MS: wholeNumber(3000, 3_600_000, "milliseconds, e.g. 30000"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -506,6 +521,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.BACKUP_SCRATCH_URI !== undefined && { scratchUri: e.BACKUP_SCRATCH_URI }),
       ...(e.BACKUP_ENV_FILE !== undefined && { envFile: e.BACKUP_ENV_FILE }),
     },
+    // ---- WhatsApp
+    whatsappWebUrl: e.WHATSAPP_WEB_URL,
+    ...(e.WHATSAPP_SESSION_LEASE_MS !== undefined && { whatsappSessionLeaseMs: e.WHATSAPP_SESSION_LEASE_MS }),
   };
 }
 

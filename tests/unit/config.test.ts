@@ -42,6 +42,7 @@ test("an empty environment starts with documented defaults", () => {
     backupKey: undefined,
     backupDir: "./backups",
     backupSchedule: { cron: "30 2 * * *", timeZone: "Asia/Jakarta", keep: { daily: 7, weekly: 4, monthly: 6 }, maxAgeHours: 26 },
+    whatsappWebUrl: "wss://web.whatsapp.com/ws/chat",
   });
 });
 
@@ -142,6 +143,9 @@ const malformed: Record<string, string[]> = {
   BACKUP_MAX_AGE_HOURS: ["0", "1.5", "a day"],
   BACKUP_SCRATCH_URI: ["postgres://x/y", "mongodb://127.0.0.1:27017"],
   BACKUP_ENV_FILE: ["/etc/niaga\nniaga.env", "/tmp/\u0007bell"],
+  // WhatsApp
+  WHATSAPP_WEB_URL: ["https://web.whatsapp.com/ws/chat", "web.whatsapp.com", "ws://user:secret@127.0.0.1:8080/ws"],
+  WHATSAPP_SESSION_LEASE_MS: ["1000", "30s", "-5"],
 };
 
 for (const [name, values] of Object.entries(malformed)) {
@@ -153,6 +157,13 @@ for (const [name, values] of Object.entries(malformed)) {
     }
   });
 }
+
+test("WhatsApp sockets can be pointed at another WebSocket server, and the session lease set", () => {
+  const config = loadConfig({ WHATSAPP_WEB_URL: "ws://127.0.0.1:8421/ws/chat", WHATSAPP_SESSION_LEASE_MS: "20000" });
+  assert.equal(config.whatsappWebUrl, "ws://127.0.0.1:8421/ws/chat");
+  assert.equal(config.whatsappSessionLeaseMs, 20000);
+  assert.equal(loadConfig({}).whatsappSessionLeaseMs, undefined);
+});
 
 test("the platform alerts' thresholds and intervals are read when set, and absent otherwise", () => {
   assert.equal(loadConfig({}).platformAlerts, undefined);
