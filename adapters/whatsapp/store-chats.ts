@@ -28,11 +28,11 @@ import { describe, statusCodeOf } from "./store-session.ts";
 /** What the chats need from the message conversions (`messages.ts`). */
 export interface ChatMessageParts {
   /** A received message as the engine's input (`lastPrompt`: the last choices shown in the chat); undefined when the platform does not read that kind. */
-  inboundOf(message: WAMessage, lastPrompt: Outbound | undefined, locale: Locale): InboundMessage | undefined;
+  inboundOf(message: WAMessage, lastPrompt: Outbound | undefined, locale: Locale, tenantId: string): InboundMessage | undefined;
   /** The WhatsApp messages one `Outbound` becomes, in order (long texts split, choices numbered). */
   contentsOf(outbound: Outbound, locale: Locale, tenantId: string): Promise<AnyMessageContent[]>;
-  /** Remembers the last message with choices shown in a chat, for `inboundOf`. */
-  rememberPrompt(tenantId: string, chatId: string, outbound: Outbound): void;
+  /** A batch went out to a chat: its last message with choices is the chat's prompt now (none: no prompt). */
+  sent(tenantId: string, chatId: string, outbounds: readonly Outbound[]): void;
   lastPrompt(tenantId: string, chatId: string): Outbound | undefined;
 }
 
@@ -136,7 +136,7 @@ export class StoreChats {
       const customerId = await this.#options.identities.resolve(this.tenant.id, addressesOf(message), replyTo);
       const name = (message.pushName ?? "").trim().slice(0, 128);
       locale = (await this.#seen(customerId, name)) ?? this.tenant.locale;
-      const inbound = this.#options.parts.inboundOf(message, this.#options.parts.lastPrompt(this.tenant.id, customerId), locale);
+      const inbound = this.#options.parts.inboundOf(message, this.#options.parts.lastPrompt(this.tenant.id, customerId), locale, this.tenant.id);
       if (!inbound) {
         await this.#sendTexts(socket, replyTo, [t(locale, "whatsapp.unsupported_message")]);
         return;
@@ -246,8 +246,8 @@ export class StoreChats {
         sentIds.push(messageId);
       }
       messages.push(stop ? { status: "failed", messageIds: sentIds, reason: stop.reason, detail: stop.detail } : { status: "sent", messageIds: sentIds });
-      if (!stop && outbounds[i].choices?.length) this.#options.parts.rememberPrompt(this.tenant.id, customerId, outbounds[i]);
     }
+    this.#options.parts.sent(this.tenant.id, customerId, outbounds.slice(0, messages.filter((m) => m.status === "sent").length));
     if (!stop) this.#unfinished.delete(batchKey);
     const sent = messages.filter((m) => m.status === "sent").length;
     return {

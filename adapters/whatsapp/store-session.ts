@@ -112,9 +112,19 @@ export class StoreSession {
     return this.#connection;
   }
 
-  /** Whether the stored creds belong to a linked device. */
+  /**
+   * Whether the creds belong to a linked device. A QR pairing sets `account` but not
+   * `registered` (only a pairing code does); a pairing code sets `me` before the phone
+   * confirms, so `me` alone says nothing.
+   */
   get paired(): boolean {
-    return this.#auth?.state.creds.registered === true;
+    const creds = this.#auth?.state.creds;
+    return creds?.registered === true || Boolean(creds?.account);
+  }
+
+  /** The socket whatever its state (a link attempt asks it for a pairing code while it shows QR codes). */
+  get currentSocket(): WASocket | undefined {
+    return this.#socket;
   }
 
   /** The auth state in use, once started. */

@@ -28,6 +28,7 @@ import type { ChannelStoresReport, Locale } from "../../flows/engine/index.ts";
 import type { LeaseGrant, Leases } from "../../storage/leases.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
+import { sessionLeaseKey } from "../../storage/whatsapp/auth-state.ts";
 import type { WhatsAppMessageLog, WhatsAppSessionStore } from "../../storage/whatsapp/types.ts";
 import type { StoreRef, WhatsAppLinkStatus, WhatsAppSessionEvents } from "./contract.ts";
 import { describe, StoreSession } from "./store-session.ts";
@@ -35,9 +36,6 @@ import type { SessionEnd, SocketSettings, StoreSessionEvents } from "./store-ses
 
 export const DEFAULT_SESSION_LEASE_MS = 30_000;
 
-export function sessionLeaseKey(tenantId: string): string {
-  return `whatsapp-session:${tenantId}`;
-}
 
 /** A store as its session needs it. */
 export interface SessionTenant extends StoreRef {
@@ -69,6 +67,8 @@ interface Entry {
   epoch: number;
   /** Local deadline (`performance.now()`) of the lease while running. */
   validUntil: number;
+  /** A link attempt runs the session: the sweep leaves it alone, and its end changes no status. */
+  linking?: boolean;
 }
 
 interface TenantRow {
@@ -136,7 +136,7 @@ export class StoreSessions {
     const rows = await Tenant.find({ status: "active", "channels.whatsapp.status": "linked" }, TENANT_FIELDS).lean<TenantRow[]>().exec();
     const wanted = new Map(rows.map((row) => [String(row._id), row]));
     for (const [tenantId, entry] of this.#entries) {
-      if (wanted.has(tenantId)) continue;
+      if (wanted.has(tenantId) || entry.linking) continue;
       await this.stopStore(tenantId);
       report.stopped.push(entry.tenant.slug);
     }
@@ -172,27 +172,44 @@ export class StoreSessions {
   }
 
   /**
-   * Runs a session that a link attempt opened (and owns the lease of) as one of this
-   * process's stores, renewed with the others from now on.
+   * Takes the store's session lease for a link attempt and builds its session (not started),
+   * renewed with the others; undefined when another instance holds the lease. `events` hear
+   * the attempt; once `linked` is called the session is one of this process's stores.
    */
-  adopt(tenant: SessionTenant, grant: LeaseGrant, session: StoreSession, leaseSentAt: number): void {
-    this.#entries.set(tenant.id, { tenant, key: grant.key, state: "running", session, epoch: grant.epoch, validUntil: leaseSentAt + this.leaseMs - this.#marginMs });
-    this.#startTicking();
-  }
-
-  /** Takes the store's session lease for a link attempt; undefined when another instance holds it. */
-  async acquireForLink(tenantId: string): Promise<{ grant: LeaseGrant; sentAt: number } | undefined> {
+  async startLinking(tenant: SessionTenant, events: StoreSessionEvents): Promise<StoreSession | undefined> {
+    const existing = this.#entries.get(tenant.id);
+    if (existing) throw new Error(`the WhatsApp session of ${tenant.slug} already runs here`);
     const sentAt = performance.now();
-    const grant = await this.#options.leases.acquire(sessionLeaseKey(tenantId), this.leaseMs);
-    return grant && { grant, sentAt };
+    const grant = await this.#options.leases.acquire(sessionLeaseKey(tenant.id), this.leaseMs);
+    if (!grant) return undefined;
+    const entry: Entry = { tenant, key: grant.key, state: "running", epoch: grant.epoch, validUntil: sentAt + this.leaseMs - this.#marginMs, linking: true };
+    this.#entries.set(tenant.id, entry);
+    this.#startTicking();
+    const own = this.#eventsFor(entry);
+    entry.session = this.newSession(tenant, grant.epoch, {
+      ...events,
+      ended: (end, code) => {
+        own.ended?.(end, code);
+        events.ended?.(end, code);
+      },
+    });
+    return entry.session;
   }
 
-  /** Builds a session for `tenant` under `grant`, with the process's settings. */
-  newSession(tenant: SessionTenant, grant: LeaseGrant, events: StoreSessionEvents): StoreSession {
+  /** The link attempt succeeded: the session goes on as a linked store's. */
+  linked(tenantId: string, linkedAt: Date): void {
+    const entry = this.#entries.get(tenantId);
+    if (!entry) return;
+    entry.linking = false;
+    entry.tenant = { ...entry.tenant, linkedAt };
+  }
+
+  /** Builds a session for `tenant` under the lease `epoch`, with the process's settings. */
+  newSession(tenant: SessionTenant, epoch: number, events: StoreSessionEvents): StoreSession {
     return new StoreSession({
       ...this.#options.socket,
       tenant,
-      fence: { tenantId: tenant.id, epoch: grant.epoch },
+      fence: { tenantId: tenant.id, epoch },
       store: this.#options.store,
       messages: this.#options.messages,
       holdsLease: async () => (await this.holderOf(tenant.id)) === this.holder,
@@ -261,7 +278,9 @@ export class StoreSessions {
     entry.state = "acquiring";
     let taken: { grant: LeaseGrant; sentAt: number } | undefined;
     try {
-      taken = await this.acquireForLink(entry.tenant.id);
+      const sentAt = performance.now();
+      const grant = await this.#options.leases.acquire(entry.key, this.leaseMs);
+      taken = grant && { grant, sentAt };
     } catch (error) {
       this.#logFor(entry.tenant.slug).warn("whatsapp session lease could not be taken; trying again at the next tick", { tenant: entry.tenant.slug, error: describe(error) });
     }
@@ -274,7 +293,7 @@ export class StoreSessions {
     entry.epoch = taken.grant.epoch;
     entry.validUntil = taken.sentAt + this.leaseMs - this.#marginMs;
     this.#logFor(entry.tenant.slug).info("whatsapp session lease taken: this instance runs the store's number", { tenant: entry.tenant.slug, holder: this.holder, epoch: taken.grant.epoch });
-    entry.session = this.newSession(entry.tenant, taken.grant, this.#eventsFor(entry));
+    entry.session = this.newSession(entry.tenant, taken.grant.epoch, this.#eventsFor(entry));
     entry.session.start();
   }
 
@@ -304,8 +323,12 @@ export class StoreSessions {
   async #ended(entry: Entry, end: SessionEnd, code: number | undefined): Promise<void> {
     const store = entry.tenant;
     const log = this.#logFor(store.slug);
-    log.warn("whatsapp session ended", { tenant: store.slug, why: end.kind, code: code ?? "none" });
+    if (!entry.linking) log.warn("whatsapp session ended", { tenant: store.slug, why: end.kind, code: code ?? "none" });
     if (this.#entries.get(store.id) === entry) this.#entries.delete(store.id);
+    if (entry.linking) {
+      await this.#options.leases.release([entry.key]).catch(() => undefined);
+      return;
+    }
     const fence = { tenantId: store.id, epoch: entry.epoch };
     try {
       if (end.kind === "logged-out") {
