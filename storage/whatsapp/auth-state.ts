@@ -84,7 +84,19 @@ function openedState(fence: SessionFence, creds: AuthenticationCreds): StoredAut
     write.then(done, done);
     return write;
   };
-  const credsWrites = new CoalescedWrite(() => writeRecords(fence, credsOperations(fence, creds)));
+  // The creds are saved whole, so a failed save is made good by any later one that succeeds; until then `settled()` says they are not stored.
+  let credsUnsaved: unknown;
+  const credsWrites = new CoalescedWrite(() =>
+    writeRecords(fence, credsOperations(fence, creds)).then(
+      () => {
+        credsUnsaved = undefined;
+      },
+      (error: unknown) => {
+        credsUnsaved = error;
+        throw error;
+      },
+    ),
+  );
   const keys: SignalKeyStore = {
     get: (type, ids) => readKeys(fence.tenantId, type, ids),
     set: (data) => track(writeRecords(fence, keyOperations(fence, data))),
@@ -94,6 +106,7 @@ function openedState(fence: SessionFence, creds: AuthenticationCreds): StoredAut
     saveCreds: () => track(credsWrites.call()),
     settled: async () => {
       await Promise.all([...inflight]);
+      if (credsUnsaved !== undefined) throw credsUnsaved;
     },
   };
 }

@@ -5,15 +5,28 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { BufferJSON, makeCacheableSignalKeyStore, proto, type SignalDataSet } from "baileys";
+import {
+  addTransactionCapability,
+  BufferJSON,
+  Curve,
+  DEFAULT_CONNECTION_CONFIG,
+  generateSignalPubKey,
+  initAuthCreds,
+  makeCacheableSignalKeyStore,
+  proto,
+  type AuthenticationCreds,
+  type SignalDataSet,
+  type SignalKeyStore,
+} from "baileys";
 import mongoose, { Types } from "mongoose";
 import { useTestDatabase } from "../support/mongo.ts";
-import { DecryptionError } from "../../storage/crypto.ts";
+import { configureEncryption, DecryptionError, keyIdOfCiphertext } from "../../storage/crypto.ts";
+import { rotateSecrets } from "../../storage/secret-fields.ts";
 import { createMongoLeases } from "../../storage/leases.ts";
 import { acquireSessionFence, createMongoWhatsAppSessionStore } from "../../storage/whatsapp/auth-state.ts";
 import { StaleSessionOwner, type SessionFence } from "../../storage/whatsapp/types.ts";
 
-useTestDatabase("whatsapp_auth_state");
+const db = useTestDatabase("whatsapp_auth_state");
 const sessions = createMongoWhatsAppSessionStore();
 
 function newStore(): string {
@@ -181,8 +194,8 @@ describe("a store's WhatsApp session in MongoDB", () => {
     await authRecords().updateOne({ _id: `${storeA}:session:other.0` }, { $set: { value: sealed } }, { upsert: true });
     await authRecords().updateOne({ _id: `${storeA}:session:other.0` }, { $set: { tenantId: new Types.ObjectId(storeA), type: "session", epoch: 1 } });
     await assert.rejects(async () => a.state.keys.get("session", ["other.0"]), DecryptionError);
-    const credsA = (await authRecords().findOne({ _id: `${storeA}:creds` }))?.value;
-    assert.equal(credsA, undefined, "nothing saved the creds yet");
+    // Tampered records would stop key rotation (rightly) in a later test.
+    await authRecords().deleteMany({ _id: { $in: [`${storeB}:session:victim.0`, `${storeA}:session:other.0`] } });
   });
 
   it("wipes a store's creds and keys and leaves other stores alone", async () => {
@@ -257,5 +270,103 @@ describe("a stale owner of a session", () => {
     await stale.state.keys.set({ "pre-key": { "9": null } });
     assert.deepEqual(await newer.state.keys.get("session", ["c.0"]), { "c.0": kept });
     assert.equal(Object.keys(await newer.state.keys.get("pre-key", ["9"])).length, 1, "the claimed pre-key is not deleted by the stale owner");
+  });
+});
+
+const silent = { level: "silent", child: () => silent, trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/** A Signal party the way the socket builds one: Baileys' repository over a cached, transactional key store. */
+function signalParty(creds: AuthenticationCreds, keys: SignalKeyStore) {
+  const transactional = addTransactionCapability(makeCacheableSignalKeyStore(keys, silent), silent, { maxCommitRetries: 3, delayBetweenTriesMs: 10 });
+  return DEFAULT_CONNECTION_CONFIG.makeSignalRepository({ creds, keys: transactional }, silent);
+}
+
+/** The customer's side, kept in memory. */
+function memoryKeys(): SignalKeyStore {
+  const values = new Map<string, unknown>();
+  return {
+    get: (type, ids) => Object.fromEntries(ids.flatMap((id) => (values.has(`${type}/${id}`) ? [[id, values.get(`${type}/${id}`)]] : []))) as any,
+    set: (data) => {
+      for (const [type, byId] of Object.entries(data)) {
+        for (const [id, value] of Object.entries(byId ?? {})) {
+          if (value) values.set(`${type}/${id}`, value);
+          else values.delete(`${type}/${id}`);
+        }
+      }
+    },
+  };
+}
+
+describe("a real Signal conversation through the stored keys", () => {
+  it("decrypts and answers a customer's messages, and after reopening the store from MongoDB goes on where it stopped", async () => {
+    const tenantId = newStore();
+    const store = "6281100000001@s.whatsapp.net";
+    const customer = "6281200000002@s.whatsapp.net";
+    const fence = { tenantId, epoch: 1 };
+
+    const opened = await sessions.open(fence);
+    const preKey = Curve.generateKeyPair();
+    await opened.state.keys.set({ "pre-key": { "11": preKey } });
+    await opened.saveCreds();
+    let seller = signalParty(opened.state.creds, opened.state.keys);
+
+    const customerCreds = initAuthCreds();
+    const buyer = signalParty(customerCreds, memoryKeys());
+    const { creds } = opened.state;
+    await buyer.injectE2ESession({
+      jid: store,
+      session: {
+        registrationId: creds.registrationId,
+        identityKey: generateSignalPubKey(creds.signedIdentityKey.public),
+        signedPreKey: { keyId: creds.signedPreKey.keyId, publicKey: generateSignalPubKey(creds.signedPreKey.keyPair.public), signature: creds.signedPreKey.signature },
+        preKey: { keyId: 11, publicKey: generateSignalPubKey(preKey.public) },
+      },
+    });
+
+    const exchange = async (round: string) => {
+      for (let i = 0; i < 3; i++) {
+        const text = `${round} pesan ${i}`;
+        const sent = await buyer.encryptMessage({ jid: store, data: Buffer.from(text) });
+        assert.equal(Buffer.from(await seller.decryptMessage({ jid: customer, type: sent.type, ciphertext: sent.ciphertext })).toString(), text);
+        const reply = await seller.encryptMessage({ jid: customer, data: Buffer.from(`balasan ${text}`) });
+        assert.equal(Buffer.from(await buyer.decryptMessage({ jid: store, type: reply.type, ciphertext: reply.ciphertext })).toString(), `balasan ${text}`);
+      }
+    };
+    await exchange("pertama");
+    assert.deepEqual(await opened.state.keys.get("pre-key", ["11"]), {}, "the one-time pre-key is used up");
+    await opened.settled();
+
+    // Another process: nothing in memory, everything from MongoDB.
+    const reopened = await createMongoWhatsAppSessionStore().open({ tenantId, epoch: 2 });
+    seller = signalParty(reopened.state.creds, reopened.state.keys);
+    await exchange("kedua");
+    await reopened.settled();
+    const again = await createMongoWhatsAppSessionStore().open({ tenantId, epoch: 3 });
+    seller = signalParty(again.state.creds, again.state.keys);
+    await exchange("ketiga");
+  });
+});
+
+describe("rotating the data key", () => {
+  it("re-seals every session record under the new key, and the session still opens", async () => {
+    const tenantId = newStore();
+    const fence = { tenantId, epoch: 1 };
+    const opened = await sessions.open(fence);
+    const data = everyKeyType();
+    await opened.state.keys.set(data);
+    opened.state.creds.registered = true;
+    await opened.saveCreds();
+
+    const newKey = randomBytes(32);
+    const keyring = configureEncryption(newKey, [db().encryptionKey]);
+    const report = (await rotateSecrets(keyring)).find((r) => r.model === "WhatsAppAuth");
+    assert.ok(report && report.resealed >= 11, JSON.stringify(report));
+    for (const row of await authRecords().find({ _id: { $regex: `^${tenantId}:` } }).toArray()) assert.equal(keyIdOfCiphertext(row.value), keyring.currentId);
+
+    // The old key is gone: what opens now was sealed under the new one.
+    configureEncryption(newKey);
+    const reopened = await sessions.open(fence);
+    assert.equal(reopened.state.creds.registered, true);
+    assert.deepEqual(await reopened.state.keys.get("session", Object.keys(data.session!)), asStored(data.session));
   });
 });
