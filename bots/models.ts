@@ -11,3 +11,4 @@ import "../flows/ordering/proof-store.ts";
 import "../flows/ordering/payments/provider-events.ts";
 import "../flows/tenant-admin/invites.ts";
 import "../flows/tenant-admin/low-stock.ts";
+import "../storage/whatsapp/auth-records.ts";

@@ -3,7 +3,7 @@
 import { createInterface } from "node:readline";
 import type { Engine } from "../../flows/engine/index.ts";
 import type { Inbound, InboundMessage, InboundTenant, Locale, Outbound } from "../../flows/engine/index.ts";
-import { i18nTexts, normaliseForMatch, renderText } from "../../flows/engine/index.ts";
+import { i18nTexts, renderText, typedReply } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 
 /** The channel name sessions and members of the console are stored under. */
@@ -53,24 +53,14 @@ export async function runConsoleChat(opts: ConsoleChatOptions): Promise<void> {
  * when the last message offered choices; otherwise text. Blank lines mean nothing.
  */
 export function parseConsoleLine(line: string, lastPrompt: Outbound | undefined, locale: Locale): InboundMessage | undefined {
-  const typed = line.trim();
-  if (typed === "") return undefined;
-  const command = /^\/([A-Za-z0-9_]+)(?:@\S+)?(?:\s+(.*))?$/s.exec(typed);
-  if (command) return { kind: "command", command: command[1].toLowerCase(), args: command[2]?.trim() ?? "" };
-  const attachment = /^!(photo|document|contact)\s+(\S+)(?:\s+(.*))?$/.exec(typed);
+  const attachment = /^!(photo|document|contact)\s+(\S+)(?:\s+(.*))?$/.exec(line.trim());
   if (attachment) {
     const [, kind, ref, rest] = attachment;
     if (kind === "contact") return { kind: "contact", contact: { phone: ref, ...(rest && { name: rest.trim() }) } };
     const fileName = ref.split("/").at(-1);
     return { kind: "media", media: { type: kind as "photo" | "document", fileRef: ref, ...(fileName && { fileName }), ...(rest && { caption: rest.trim() }) } };
   }
-  const choices = lastPrompt?.choices ?? [];
-  const prompt = lastPrompt?.prompt;
-  const byNumber = /^\d{1,3}$/.test(typed) ? choices[Number(typed) - 1] : undefined;
-  const wanted = normaliseForMatch(typed);
-  const picked = byNumber ?? choices.find((choice) => normaliseForMatch(renderText(choice.label, locale, i18nTexts)) === wanted);
-  if (picked) return { kind: "choice", choiceId: picked.id, ...(prompt && { prompt }) };
-  return { kind: "text", text: typed };
+  return typedReply(line, lastPrompt, locale);
 }
 
 /** An `Outbound` as terminal text: the message, its attachment, its choices numbered from 1. */

@@ -18,12 +18,14 @@ import { GrammyError, InputFile } from "grammy";
 import type { InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message } from "grammy/types";
 import type { EngineLog } from "../../flows/engine/index.ts";
 import type { Locale, Outbound } from "../../flows/engine/index.ts";
-import { i18nTexts, renderText } from "../../flows/engine/index.ts";
+import { i18nTexts, renderText, splitMessage } from "../../flows/engine/index.ts";
 import { PAGE_NEXT, PAGE_PREV } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 import type { ButtonSigner, PromptTags } from "./button-data.ts";
-import { MAX_CAPTION_LENGTH, MAX_MESSAGE_LENGTH, splitMessage } from "./message-split.ts";
 
+/** Telegram refuses a message over 4096 characters and a caption over 1024 (UTF-16 code units). */
+export const MAX_MESSAGE_LENGTH = 4096;
+export const MAX_CAPTION_LENGTH = 1024;
 /** The engine's answer to a button of an old prompt; its message is not marked as chosen. */
 const STALE_CHOICE_TEXT = "engine.stale_choice";
 const NOT_MODIFIED = /message is not modified/i;
@@ -112,7 +114,7 @@ export async function sendOutbound(chat: ChatReplies, outbound: Outbound, sent: 
 }
 
 async function sendText(chat: ChatReplies, text: string, markup: { reply_markup?: InlineKeyboardMarkup }, sent: Message[]): Promise<void> {
-  const parts = splitMessage(text);
+  const parts = splitMessage(text, MAX_MESSAGE_LENGTH);
   if (parts.length === 0) parts.push(t(chat.locale, "telegram.choose_below"));
   for (const [i, part] of parts.entries()) {
     sent.push(await chat.api.sendMessage(chat.chatId, part, i === parts.length - 1 ? markup : {}));

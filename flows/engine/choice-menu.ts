@@ -7,6 +7,8 @@ export const PAGE_NEXT = "page:next";
 export const PAGE_PREV = "page:prev";
 /** Typed text this long or longer may pick the one choice whose label starts with it. */
 const MIN_PREFIX_MATCH = 3;
+/** A typed choice number: 1 to 999, as shown beside the choices. */
+const CHOICE_NUMBER = /^\d{1,3}$/;
 
 export interface ChoiceOption extends ChoiceView {
   /** The step this choice leads to; the step's `next` when absent. */
@@ -48,12 +50,27 @@ export function matchChoice(menu: ChoiceMenu, message: InboundMessage, render: (
   }
   if (message.kind !== "text") return undefined;
   const typed = normaliseForMatch(message.text);
-  if (/^\d{1,3}$/.test(typed)) return menu.shown[Number(typed) - 1];
   const labels = new Map<ChoiceOption, string>();
   const labelOf = (c: ChoiceOption) => labels.get(c) ?? labels.set(c, normaliseForMatch(render(c.label))).get(c)!;
-  const exact = menu.shown.find((c) => labelOf(c) === typed) ?? menu.all.find((c) => labelOf(c) === typed) ?? menu.all.find((c) => c.id.toLowerCase() === typed);
+  const shown = matchTypedChoice(menu.shown, typed, labelOf);
+  if (shown || CHOICE_NUMBER.test(typed)) return shown;
+  const exact = menu.all.find((c) => labelOf(c) === typed) ?? menu.all.find((c) => c.id.toLowerCase() === typed);
   if (exact || typed.length < MIN_PREFIX_MATCH) return exact;
   // People type the start of a label ("spotify premium" for "Spotify Premium 1 Bulan — Rp25.000"); only an unambiguous start counts.
   const starting = menu.all.filter((c) => labelOf(c).startsWith(typed));
   return starting.length === 1 ? starting[0] : undefined;
+}
+
+/**
+ * The choice a typed reply names among the choices shown, in their order: its number (from
+ * 1) or its whole label. `labelOf` gives a choice's label as `normaliseForMatch` leaves it.
+ *
+ * ```ts
+ * matchTypedChoice(shown, " 2 ", labelOf); // → shown[1]
+ * ```
+ */
+export function matchTypedChoice<C extends ChoiceView>(shown: readonly C[], typed: string, labelOf: (choice: C) => string): C | undefined {
+  const wanted = normaliseForMatch(typed);
+  if (CHOICE_NUMBER.test(wanted)) return shown[Number(wanted) - 1];
+  return shown.find((choice) => labelOf(choice) === wanted);
 }

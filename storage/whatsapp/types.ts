@@ -33,7 +33,7 @@ export interface StoredAuthState {
   readonly state: AuthenticationState;
   /** Saves the whole `creds` (call on every `creds.update`). Coalesces overlapping calls, never drops one; throws on failure. */
   saveCreds(): Promise<void>;
-  /** Resolves when every write started so far is stored (or rejects with the first failure). */
+  /** Resolves when every write started so far is stored (or rejects with the first failure), and rejects while the last creds save failed and none has succeeded since. */
   settled(): Promise<void>;
 }
 

@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import type { Message } from "grammy/types";
 import { ButtonSigner, MAX_CALLBACK_DATA_BYTES, PromptTags, promptTag } from "../../adapters/telegram/button-data.ts";
 import { inboundMessageOf } from "../../adapters/telegram/inbound-message.ts";
-import { MAX_MESSAGE_LENGTH, splitMessage } from "../../adapters/telegram/message-split.ts";
+import { MAX_MESSAGE_LENGTH } from "../../adapters/telegram/chat-replies.ts";
+import { splitMessage } from "../../flows/engine/index.ts";
 
 const key = randomBytes(32);
 
@@ -39,24 +40,24 @@ test("a prompt tag resolves back to its prompt once known, the same in every pro
 
 test("long texts split on paragraphs, then lines, then words, never inside an emoji", () => {
   const paragraphs = Array.from({ length: 12 }, (_, i) => `${i} ${"kata ".repeat(150).trim()}`).join("\n\n");
-  const parts = splitMessage(paragraphs);
+  const parts = splitMessage(paragraphs, MAX_MESSAGE_LENGTH);
   assert.ok(parts.length > 1);
   assert.ok(parts.every((p) => p.length <= MAX_MESSAGE_LENGTH));
   assert.equal(parts.join("\n\n"), paragraphs);
 
   const words = "selamat ".repeat(1200).trim();
-  const wordParts = splitMessage(words);
+  const wordParts = splitMessage(words, MAX_MESSAGE_LENGTH);
   assert.ok(wordParts.every((p) => p.length <= MAX_MESSAGE_LENGTH && !p.startsWith(" ") && !p.endsWith(" ")));
   assert.equal(wordParts.join(" "), words);
 
   const emoji = "👩‍👩‍👧‍👦".repeat(1000); // no spaces at all: cut between graphemes
-  const emojiParts = splitMessage(emoji);
+  const emojiParts = splitMessage(emoji, MAX_MESSAGE_LENGTH);
   assert.ok(emojiParts.every((p) => p.length <= MAX_MESSAGE_LENGTH));
   assert.equal(emojiParts.join(""), emoji);
   for (const part of emojiParts) assert.equal(part.length % "👩‍👩‍👧‍👦".length, 0, "no family torn apart");
 
-  assert.deepEqual(splitMessage("Rp25.000"), ["Rp25.000"]);
-  assert.deepEqual(splitMessage("   "), []);
+  assert.deepEqual(splitMessage("Rp25.000", MAX_MESSAGE_LENGTH), ["Rp25.000"]);
+  assert.deepEqual(splitMessage("   ", MAX_MESSAGE_LENGTH), []);
 });
 
 function message(fields: Partial<Message>): Message {

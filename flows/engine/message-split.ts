@@ -1,21 +1,19 @@
 /**
- * Splits a text for Telegram, which refuses a message over 4096 characters (UTF-16 code
- * units, as JavaScript counts them) and a caption over 1024. Cuts prefer a blank line,
- * then a line break, then a space, in the second half of the window; a text without any
- * is cut between graphemes, so an emoji or a combined letter is never torn in two.
+ * Splits a text for a channel that refuses messages over `limit` characters (UTF-16 code
+ * units, as JavaScript counts them). Cuts prefer a blank line, then a line break, then a
+ * space, in the second half of the window; a text without any is cut between graphemes, so
+ * an emoji or a combined letter is never torn in two. Parts keep the text's order; blank
+ * parts are dropped.
  *
  * ```ts
- * splitMessage("a".repeat(5000)); // → ["a" × 4096, "a" × 904]
+ * splitMessage("a".repeat(5000), 4096); // → ["a" × 4096, "a" × 904]
  * ```
  */
-export const MAX_MESSAGE_LENGTH = 4096;
-export const MAX_CAPTION_LENGTH = 1024;
-
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 // The longest grapheme cluster worth looking back over (flags, family emoji, stacked marks).
 const GRAPHEME_LOOKBACK = 64;
 
-export function splitMessage(text: string, limit = MAX_MESSAGE_LENGTH): string[] {
+export function splitMessage(text: string, limit: number): string[] {
   const parts: string[] = [];
   let rest = text;
   while (rest.length > limit) {
