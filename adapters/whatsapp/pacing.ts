@@ -40,6 +40,7 @@ export const DEFAULT_PACING: PacingOptions = {
   slowAfterFailures: 3,
   stopAfterFailures: 6,
   restrictionWindowMs: 10 * 60_000,
+  stopCoolDownMs: 6 * 60 * 60_000,
 };
 
 /** Gaps of a slowed number are this many times longer. */
@@ -80,8 +81,8 @@ export interface NumberPacerOptions {
   presence(tenantId: string, jid: string, state: "composing" | "paused"): Promise<void>;
   /** When the store's number was linked, for the warm-up; undefined: not warming up. */
   linkedAt?(tenantId: string): Date | undefined;
-  /** What the restriction watch tells the channel, and how long a stop lasts without an operator. */
-  restriction?: { events?: RestrictionEvents; coolDownMs?: number };
+  /** What the restriction watch tells the channel. */
+  restrictionEvents?: RestrictionEvents;
   maxQueueWaitMs?: number;
   maxBulkQueueWaitMs?: number;
   clock?: PacerClock;
@@ -134,7 +135,7 @@ export class NumberPacer {
     this.#random = options.random ?? Math.random;
     // Every store's pause listens to the one stop signal.
     setMaxListeners(0, this.#stopping.signal);
-    this.watch = new RestrictionWatch({ pacing: this.#pacing, now: () => this.#clock.now(), ...options.restriction });
+    this.watch = new RestrictionWatch({ pacing: this.#pacing, now: () => this.#clock.now(), ...(options.restrictionEvents && { events: options.restrictionEvents }) });
   }
 
   /**

@@ -230,12 +230,10 @@ test("refusals slow a number (pauses × 3), more stop it (sends held as store-un
   const alerts: string[] = [];
   const { clock, events, send, pacer } = harness({
     random: () => 0.5,
-    restriction: {
-      events: {
-        slowed: (tenant, reason) => alerts.push(`slowed ${tenant}: ${reason}`),
-        stopped: (tenant, reason) => alerts.push(`stopped ${tenant}: ${reason}`),
-        resumed: (tenant, by) => alerts.push(`resumed ${tenant} by ${by}`),
-      },
+    restrictionEvents: {
+      slowed: (tenant, reason) => alerts.push(`slowed ${tenant}: ${reason}`),
+      stopped: (tenant, reason) => alerts.push(`stopped ${tenant}: ${reason}`),
+      resumed: (tenant, by) => alerts.push(`resumed ${tenant} by ${by}`),
     },
   });
   const mean = (DEFAULT_PACING.gapMinMs + DEFAULT_PACING.gapMaxMs) / 2;
@@ -274,10 +272,9 @@ test("refusals slow a number (pauses × 3), more stop it (sends held as store-un
 test("a slowed number returns to normal once a window passes without signs and its sends go out; a stop ends after the cool-down", async () => {
   let t = START;
   const alerts: string[] = [];
-  const pacing = { ...DEFAULT_PACING, slowAfterFailures: 2, stopAfterFailures: 3, restrictionWindowMs: 60_000 };
+  const pacing = { ...DEFAULT_PACING, slowAfterFailures: 2, stopAfterFailures: 3, restrictionWindowMs: 60_000, stopCoolDownMs: 3_600_000 };
   const watch = new RestrictionWatch({
     pacing,
-    coolDownMs: 3_600_000,
     now: () => t,
     events: { slowed: (id) => alerts.push(`slowed ${id}`), stopped: (id) => alerts.push(`stopped ${id}`), resumed: (id, by) => alerts.push(`resumed ${id} by ${by}`) },
   });
