@@ -58,6 +58,11 @@ export const ALERT_KINDS = {
   "backup-failed": "critical",
   "backup-corrupt": "critical",
   "backup-missing": "critical",
+  "whatsapp-linked": "info",
+  "whatsapp-logged-out": "critical",
+  "whatsapp-restricted": "critical",
+  "whatsapp-slowed": "warning",
+  "whatsapp-unreachable": "critical",
 } as const satisfies Record<string, AlertSeverity>;
 
 export type AlertKind = keyof typeof ALERT_KINDS;

@@ -15,8 +15,11 @@ import { pollingLeaseKey } from "../adapters/telegram/polling-leases.ts";
 import { alertKey } from "../admin-bot/owner-alerts.ts";
 import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
-import type { Channel, Engine, EngineLog } from "../flows/engine/index.ts";
+import type { WhatsAppLinking, WhatsAppSessionEvents } from "../adapters/whatsapp/contract.ts";
+import type { Channel, Engine, EngineLog, Outbox } from "../flows/engine/index.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
+import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
+import { tellTeam } from "../flows/tenant-admin/seller-alerts.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import type { Config } from "./config.ts";
@@ -37,6 +40,8 @@ export interface ChannelSetup {
   coordination: Coordination;
   /** The platform owner's alerts (the owner bot). */
   alerts: AlertSink;
+  /** Every send outside a turn: a store's owners hear through it that their WhatsApp number was lost. */
+  outbox?: Pick<Outbox, "send">;
   /** False while MongoDB does not answer. */
   databaseAnswers: () => boolean;
   log: EngineLog;
@@ -89,6 +94,44 @@ export function telegramAlerts(alerts: AlertSink): Pick<StoreBotsOptions, "onTok
   };
 }
 
+/**
+ * What a store's WhatsApp sessions tell the platform owner (each alert names the store), and,
+ * when the number is lost (logged out, restricted), the store's owners in their chat with the
+ * store's bot. A new link clears the number's open alerts.
+ */
+export function whatsappAlerts(alerts: AlertSink, outbox: Pick<Outbox, "send"> | undefined, log: EngineLog): WhatsAppSessionEvents {
+  const key = (kind: "whatsapp-logged-out" | "whatsapp-restricted" | "whatsapp-slowed" | "whatsapp-unreachable", store: StoreRef) => alertKey(kind, store.slug);
+  const tellOwners = (store: StoreRef, text: string) => {
+    if (!outbox) return;
+    tellTeam(store.id, ["owner"], (settings) => ({ text: { key: text, params: { store: settings.name, slug: store.slug } } }), outbox, log, text).catch((error: unknown) =>
+      log.warn("the store's owners could not be told about their WhatsApp number", { tenant: store.slug, error: (error as Error).message }),
+    );
+  };
+  return {
+    onLinked: (store, phone) => {
+      for (const kind of ["whatsapp-logged-out", "whatsapp-restricted", "whatsapp-slowed", "whatsapp-unreachable"] as const) void alerts.resolve(key(kind, store), { linked: phone });
+      void alerts.raise({ kind: "whatsapp-linked", store: alertStore(store), params: { phone: displayPhone(phone) }, key: alertKey("whatsapp-linked", store.slug, phone) });
+    },
+    onLoggedOut: (store) => {
+      void alerts.raise({ kind: "whatsapp-logged-out", store: alertStore(store), params: { slug: store.slug }, key: key("whatsapp-logged-out", store) });
+      tellOwners(store, "admin.whatsapp.lost.logged_out");
+    },
+    onRestricted: (store, detail) => {
+      const reason = detail.code === undefined ? detail.reason : `${detail.code}: ${detail.reason}`;
+      void alerts.raise({ kind: "whatsapp-restricted", store: alertStore(store), params: { reason }, details: { reason: detail.reason, ...(detail.code !== undefined && { code: detail.code }) }, key: key("whatsapp-restricted", store) });
+      tellOwners(store, "admin.whatsapp.lost.restricted");
+    },
+    onSlowed: (store, detail) =>
+      void alerts.raise({ kind: "whatsapp-slowed", store: alertStore(store), params: { reason: detail.reason }, key: key("whatsapp-slowed", store) }),
+    onUnreachable: (store, detail) =>
+      void alerts.raise({
+        kind: "whatsapp-unreachable", store: alertStore(store), key: key("whatsapp-unreachable", store),
+        params: { since: `${detail.since.toISOString().slice(0, 16).replace("T", " ")} UTC`, code: detail.lastCode ?? "-" }, details: { since: detail.since.toISOString(), ...(detail.lastCode !== undefined && { lastCode: detail.lastCode }) },
+      }),
+    onReconnected: (store) => void alerts.resolve(key("whatsapp-unreachable", store)),
+  };
+}
+
 /** A webhook that stopped delivering, the fallback to polling, and both clearing. */
 export function telegramWebhookAlerts(alerts: AlertSink): NonNullable<StoreBotsOptions["webhookHealth"]> {
   return {
@@ -107,6 +150,22 @@ export function telegramWebhookAlerts(alerts: AlertSink): NonNullable<StoreBotsO
     },
     onHealthy: (store, was) => void alerts.resolve(alertKey(was === "failing" ? "webhook-failing" : "webhook-fallback", store.slug)),
   };
+}
+
+/** The lease that says which instance runs a store's WhatsApp session. */
+export function whatsappSessionLeaseKey(tenantId: string): string {
+  return `whatsapp-session:${tenantId}`;
+}
+
+/** Linking outside `niaga start` (`niaga whatsapp link|unlink`): the channel's linking, and how to let it go. */
+export interface WhatsAppLinkingHandle {
+  linking: WhatsAppLinking;
+  close(): Promise<void>;
+}
+
+/** The WhatsApp channel's linking for a process that serves no customers (the CLI). */
+export async function openWhatsAppLinking(_config: Config, _log: EngineLog): Promise<WhatsAppLinkingHandle> {
+  throw new Error("this build has no WhatsApp channel to link with");
 }
 
 /** The channels of `niaga start`, made for this engine. */

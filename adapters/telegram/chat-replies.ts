@@ -14,7 +14,7 @@
  *   again after a press, edits the pressed message in place.
  */
 import type { Api } from "grammy";
-import { GrammyError } from "grammy";
+import { GrammyError, InputFile } from "grammy";
 import type { InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message } from "grammy/types";
 import type { EngineLog } from "../../flows/engine/index.ts";
 import type { Locale, Outbound } from "../../flows/engine/index.ts";
@@ -99,10 +99,11 @@ export async function sendOutbound(chat: ChatReplies, outbound: Outbound, sent: 
   const markup = keyboard ? { reply_markup: keyboard } : {};
   if (keyboard) await retireLiveKeyboard(chat);
   if (outbound.media) {
-    const { type, ref } = outbound.media;
+    const { type, ref, data, fileName } = outbound.media;
     const captioned = text.trim() !== "" && text.length <= MAX_CAPTION_LENGTH;
     const options = captioned ? { caption: text, ...markup } : {};
-    sent.push(type === "photo" ? await api.sendPhoto(chatId, ref, options) : await api.sendDocument(chatId, ref, options));
+    const file = data ? new InputFile(data, fileName ?? ref) : ref;
+    sent.push(type === "photo" ? await api.sendPhoto(chatId, file, options) : await api.sendDocument(chatId, file, options));
     if (!captioned && (text.trim() !== "" || keyboard)) await sendText(chat, text, markup, sent);
   } else if (text.trim() !== "" || keyboard) {
     await sendText(chat, text, markup, sent);

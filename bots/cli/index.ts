@@ -8,6 +8,7 @@ import { memberCommand } from "./member.ts";
 import { migrateCommand, rotateKeyCommand } from "./maintenance.ts";
 import { tenantCommand } from "./tenant.ts";
 import { UsageError } from "./usage-error.ts";
+import { whatsappCommand } from "./whatsapp.ts";
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -17,6 +18,7 @@ const commands: Record<string, Command> = {
   migrate: migrateCommand,
   "rotate-key": rotateKeyCommand,
   backup: backupCommand,
+  whatsapp: (argv, ctx) => whatsappCommand(argv, ctx),
   db: async (argv) => (await import("../../storage/embedded/cli.ts")).runEmbeddedServerCli(argv),
   start: async (argv, ctx) => (await import("../start.ts")).startCommand(argv, ctx),
   chat: async (argv) => (await import("../chat.ts")).chatCommand(argv),

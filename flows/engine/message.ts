@@ -97,9 +97,11 @@ export interface ChoiceView {
 
 export interface OutboundMedia {
   type: "photo" | "document";
-  /** A URL, or a channel file reference the flow stored earlier. */
+  /** A URL, or a channel file reference the flow stored earlier; with `data`, a name for logs and placeholders. */
   ref: string;
   fileName?: string;
+  /** The file's bytes, made in memory (a QR code to scan): sent as an upload instead of `ref`. */
+  data?: Uint8Array;
 }
 
 /**

@@ -15,6 +15,8 @@ import { reportActions, reportFlow } from "./report-flows.ts";
 import { settingsActions, settingsFlow, settingsValidators } from "./settings-flows.ts";
 import { staffActions, staffFlows } from "./staff-flows.ts";
 import { stockActions, stockFlows } from "./stock-flows.ts";
+import { whatsappActions, whatsappFlow, whatsappValidators } from "./whatsapp-flows.ts";
+import { ChatLinks } from "./whatsapp-linking.ts";
 
 export const adminMenuFlow = defineFlow({
   id: "admin-menu",
@@ -28,7 +30,7 @@ export const adminMenuFlow = defineFlow({
 });
 
 /** Every flow of seller administration; each declares its permission in its guard. */
-export const adminFlows = [adminMenuFlow, ...orderFlows, ...productFlows, ...stockFlows, reportFlow, settingsFlow, ...staffFlows, auditFlow];
+export const adminFlows = [adminMenuFlow, ...orderFlows, ...productFlows, ...stockFlows, reportFlow, settingsFlow, ...staffFlows, auditFlow, whatsappFlow];
 
 const permissionToStart = new Map(adminFlows.map((flow) => [flow.id, guardedPermission(flow.guard)]));
 
@@ -89,6 +91,7 @@ function menuActions(services: ResolvedAdminServices): ActionRegistry {
  */
 export function createAdminFlows(options: AdminServices = {}): FlowBundle {
   const services = resolveAdminServices(options);
+  const links = new ChatLinks(() => (typeof options.whatsapp === "function" ? options.whatsapp() : options.whatsapp), options.outbox);
   return {
     flows: adminFlows,
     guards: { [ADMIN_GUARD]: adminAccess(services) },
@@ -101,7 +104,8 @@ export function createAdminFlows(options: AdminServices = {}): FlowBundle {
       ...settingsActions(services),
       ...staffActions(services),
       ...auditActions(services),
+      ...whatsappActions(services, links),
     },
-    validators: { ...productValidators(), ...settingsValidators() },
+    validators: { ...productValidators(), ...settingsValidators(), ...whatsappValidators() },
   };
 }

@@ -5,6 +5,7 @@ import type { MembershipChange, Outbox, UserFiles } from "../engine/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import type { Ordering } from "../ordering/ordering.ts";
 import { NO_PLATFORM_OWNERS, type PlatformOwners } from "./permissions.ts";
+import type { StoreNumberLinking } from "./whatsapp-linking.ts";
 
 export type { MembershipChange } from "../engine/index.ts";
 
@@ -54,12 +55,18 @@ export interface AdminServices {
    * (see concurrent-edits.ts): the platform owner's alert. Not awaited.
    */
   onConcurrentEdit?: OnConcurrentEdit;
+  /**
+   * Linking the store's WhatsApp number (`/whatsapp`): the WhatsApp channel's `WhatsAppLinking`.
+   * A getter works too, for a composition root that builds the channels after the flows.
+   * Without it (or without an `outbox` for the QR codes) `/whatsapp` says it is not available here.
+   */
+  whatsapp?: StoreNumberLinking | (() => StoreNumberLinking | undefined);
   /** How long an invite link works. Default 48 hours. */
   inviteTtlMs?: number;
   clock?: () => Date;
 }
 
-type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged" | "onConcurrentEdit";
+type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged" | "onConcurrentEdit" | "whatsapp";
 export type ResolvedAdminServices = Required<Omit<AdminServices, Optional>> & Pick<AdminServices, Optional>;
 
 export function resolveAdminServices(services: AdminServices): ResolvedAdminServices {

@@ -22,12 +22,13 @@ export const PERMISSIONS = [
   "staff.manage",
   "reports.read",
   "audit.read",
+  "channels.link",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 /**
  * What each role may do. Staff run the daily work (stock, payments); admins run the shop;
- * only owners decide who works in it.
+ * only owners decide who works in it, and link the numbers that speak for it (WhatsApp).
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),

@@ -45,7 +45,8 @@ export interface OwnerBotVariant {
 
 export const LEASE_MS = 3_000;
 
-export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
+/** `alertsPerMinute`: the owner chat's rate limit (default the alerts' own, 20). */
+export async function startOwnerBotWorld({ alertsPerMinute }: { alertsPerMinute?: number } = {}): Promise<OwnerBotWorld> {
   // The stores' bots poll under leases, like `niaga start`'s; /status reads who holds them.
   const storeLeases = createMongoLeases();
   const stores = await startStores({ leases: storeLeases });
@@ -61,7 +62,7 @@ export async function startOwnerBotWorld(): Promise<OwnerBotWorld> {
   const { token: ownerToken } = tg.bot();
   const owner = tg.user({ first_name: "Pemilik", language_code: "id" });
   const outbox = new Outbox(channels);
-  const alerts = new OwnerAlerts({ log, outbox, ownerChatIds: [owner.id], locale: "id", limiter: createInProcessRateLimiter(), dispatchEveryMs: 100 });
+  const alerts = new OwnerAlerts({ log, outbox, ownerChatIds: [owner.id], locale: "id", limiter: createInProcessRateLimiter(), dispatchEveryMs: 100, ...(alertsPerMinute !== undefined && { maxPerMinute: alertsPerMinute }) });
   const maintenance = new MaintenanceSwitch({ cacheMs: 0 });
   const health = new DependencyHealth({ log: logger });
   const made: OwnerBot[] = [];

@@ -208,6 +208,14 @@ const MATRIX: Row[] = [
     bare: { keys: ["admin.staff.invited"] },
     change: { say: () => ["/undang admin"], action: "staff.invite" },
   },
+  {
+    // Without a WhatsApp channel in the process the owner hears where to link instead.
+    command: "whatsapp",
+    owner: true,
+    admin: false,
+    staff: false,
+    bare: { keys: ["admin.whatsapp.unavailable"] },
+  },
 ];
 
 const allowedFor = (row: Row, who: Who) => (who === "platform" ? true : row[who]);
@@ -337,7 +345,8 @@ describe("the role × command matrix", () => {
   test("the role table matches the matrix for every permission a command needs", () => {
     assert.deepEqual([...ROLE_PERMISSIONS.staff].sort(), ["orders.approve", "orders.read", "stock.write"]);
     assert.ok(!ROLE_PERMISSIONS.admin.has("staff.manage"));
-    assert.equal(ROLE_PERMISSIONS.owner.size, 9);
+    assert.equal(ROLE_PERMISSIONS.owner.size, 10);
+    assert.ok(!ROLE_PERMISSIONS.admin.has("channels.link"), "only owners link the store's numbers");
   });
 
   test("a staff member trying an owner-only command changes nothing", async () => {
