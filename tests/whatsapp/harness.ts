@@ -3,14 +3,15 @@
 import type { WASocket } from "baileys";
 import { WhatsAppChannel } from "../../adapters/whatsapp/whatsapp-channel.ts";
 import type { WhatsAppChannelOptions } from "../../adapters/whatsapp/whatsapp-channel.ts";
-import type { ChatPace } from "../../adapters/whatsapp/store-chats.ts";
 import type { StoreRef, WhatsAppSessionEvents } from "../../adapters/whatsapp/contract.ts";
 import type { Engine, EngineLog } from "../../flows/engine/index.ts";
 import { createMongoLeases } from "../../storage/leases.ts";
 import type { Leases } from "../../storage/leases.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { createMongoWhatsAppSessionStore } from "../../storage/whatsapp/auth-state.ts";
-import type { WhatsAppAddresses, WhatsAppIdentities, WhatsAppMessageLog } from "../../storage/whatsapp/types.ts";
+import { createMongoWhatsAppIdentities } from "../../storage/whatsapp/identities.ts";
+import { createMongoWhatsAppMessageLog } from "../../storage/whatsapp/message-log.ts";
+import type { WhatsAppIdentities, WhatsAppMessageLog } from "../../storage/whatsapp/types.ts";
 import { seedStore } from "../support/stores.ts";
 import type { SeededStore, SeedStoreOptions } from "../support/stores.ts";
 import type { LocalWhatsAppWeb } from "../support/whatsapp-web/index.ts";
@@ -36,79 +37,6 @@ export async function seedLinkedStore(wa: LocalWhatsAppWeb, phone: string, optio
   return store;
 }
 
-/** One send at a time per number, no gaps: the pacing itself is tested on its own. */
-export function serialPace(): ChatPace {
-  let tail: Promise<unknown> = Promise.resolve();
-  let inFlight = 0;
-  return {
-    stopped: false,
-    failed: () => undefined,
-    paced<T>(_chars: number, typing: (state: "composing" | "paused") => Promise<void>, send: () => Promise<T>): Promise<T> {
-      inFlight += 1;
-      const run = tail.then(async () => {
-        await typing("composing").catch(() => undefined);
-        await typing("paused").catch(() => undefined);
-        return send();
-      });
-      tail = run.catch(() => undefined).finally(() => (inFlight -= 1));
-      return run;
-    },
-    drain: () => tail.then(() => undefined),
-    get inFlight() {
-      return inFlight;
-    },
-  } as ChatPace;
-}
-
-/** The message log, in memory, as the channel uses it. */
-export function memoryMessageLog(): WhatsAppMessageLog & { claims: Map<string, number> } {
-  const claims = new Map<string, number>();
-  const sent = new Map<string, unknown>();
-  const receipts = new Map<string, { deliveredAt?: Date; readAt?: Date }>();
-  return {
-    claims,
-    claimInbound(tenantId, messageId) {
-      const key = `${tenantId}/${messageId}`;
-      const n = (claims.get(key) ?? 0) + 1;
-      claims.set(key, n);
-      return Promise.resolve(n === 1);
-    },
-    rememberSent(tenantId, messageId, _to, message) {
-      sent.set(`${tenantId}/${messageId}`, message);
-      return Promise.resolve();
-    },
-    sentMessage: (tenantId, messageId) => Promise.resolve(sent.get(`${tenantId}/${messageId}`)),
-    recordReceipt(tenantId, messageId, status, at) {
-      const key = `${tenantId}/${messageId}`;
-      receipts.set(key, { ...receipts.get(key), [status === "read" ? "readAt" : "deliveredAt"]: at });
-      return Promise.resolve();
-    },
-    receipts: (tenantId, messageId) => Promise.resolve(receipts.get(`${tenantId}/${messageId}`)),
-  };
-}
-
-/** Customers' identities, in memory: the phone-number jid is the stable id once known. */
-export function memoryIdentities(): WhatsAppIdentities {
-  const byAddress = new Map<string, string>();
-  const replyTo = new Map<string, string>();
-  const idOf = (tenantId: string, a: WhatsAppAddresses) => (a.pn && byAddress.get(`${tenantId}/${a.pn}`)) || (a.lid && byAddress.get(`${tenantId}/${a.lid}`)) || (a.pn ?? a.lid ?? "").split("@")[0];
-  return {
-    resolve(tenantId, addresses, jid) {
-      const id = idOf(tenantId, addresses);
-      for (const address of [addresses.pn, addresses.lid]) if (address) byAddress.set(`${tenantId}/${address}`, id);
-      replyTo.set(`${tenantId}/${id}`, jid);
-      return Promise.resolve(id);
-    },
-    link(tenantId, lid, pn) {
-      const id = idOf(tenantId, { lid, pn });
-      byAddress.set(`${tenantId}/${lid}`, id);
-      byAddress.set(`${tenantId}/${pn}`, id);
-      return Promise.resolve();
-    },
-    replyJid: (tenantId, customerId) => Promise.resolve(replyTo.get(`${tenantId}/${customerId}`)),
-  };
-}
-
 /** Every session event, in order, with the store's slug. */
 export function recordedEvents(): WhatsAppSessionEvents & { seen: string[] } {
   const seen: string[] = [];
@@ -124,10 +52,13 @@ export function recordedEvents(): WhatsAppSessionEvents & { seen: string[] } {
   };
 }
 
+/** No pauses: the pacing is tested on its own. */
+export const FAST_PACING = { gapMinMs: 0, gapMaxMs: 0, typingMsPerChar: 0, typingMinMs: 0, typingMaxMs: 0 };
+
 export interface ChannelSetup {
   channel: WhatsAppChannel;
   leases: Leases;
-  messages: WhatsAppMessageLog & { claims: Map<string, number> };
+  messages: WhatsAppMessageLog;
   identities: WhatsAppIdentities;
   events: ReturnType<typeof recordedEvents>;
 }
@@ -135,8 +66,8 @@ export interface ChannelSetup {
 /** A channel on `wa` with fast timings; `overrides` replace any option. */
 export function openChannel(wa: LocalWhatsAppWeb, engine: Engine, overrides: Partial<WhatsAppChannelOptions> = {}): ChannelSetup {
   const leases = overrides.leases ?? createMongoLeases();
-  const messages = memoryMessageLog();
-  const identities = memoryIdentities();
+  const messages = createMongoWhatsAppMessageLog();
+  const identities = createMongoWhatsAppIdentities();
   const events = recordedEvents();
   const channel = new WhatsAppChannel({
     engine,
@@ -145,7 +76,7 @@ export function openChannel(wa: LocalWhatsAppWeb, engine: Engine, overrides: Par
     store: createMongoWhatsAppSessionStore(),
     messages,
     identities,
-    paceFor: () => serialPace(),
+    pacing: FAST_PACING,
     socket: { webSocketUrl: wa.url, connectTimeoutMs: 5000, watchdogMs: 3000, unreachableAfterMs: 2000, lifecycle: { baseMs: 200, maxMs: 1000, replacedRetryMs: 200 } },
     events,
     log: quiet,
