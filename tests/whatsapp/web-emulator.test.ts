@@ -7,6 +7,7 @@ import type { AuthenticationCreds } from "baileys";
 import { LocalWhatsAppWeb } from "../support/whatsapp-web/index.ts";
 import { isOpen, memoryKeys, openTestSocket } from "../support/whatsapp-web/test-socket.ts";
 import type { TestSocket } from "../support/whatsapp-web/test-socket.ts";
+import { WebSocket } from "ws";
 import { eventually } from "../support/eventually.ts";
 
 const STORE = "6281200000001";
@@ -132,6 +133,25 @@ describe("server-side disconnects", () => {
     const second = open(wa.url, copy(creds));
     assert.equal(await first.closed, 440);
     await opened(second);
+  });
+
+  test("a refused upgrade is answered with HTTP 403 (rc14 then stays connecting: callers need a watchdog)", async () => {
+    wa.refuseUpgrade(true);
+    try {
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        const client = new WebSocket(wa.url);
+        client.once("unexpected-response", (_request, response) => resolve(response.statusCode));
+        client.once("open", () => reject(new Error("the upgrade was accepted")));
+        client.once("error", () => undefined);
+      });
+      assert.equal(status, 403);
+      const refused = wa.stats().refusedUpgrades;
+      const store = open(wa.url, wa.linkedCreds("6281200000403"));
+      await eventually(() => wa.stats().refusedUpgrades > refused, "the socket's upgrade to be refused");
+      assert.ok(!isOpen(store));
+    } finally {
+      wa.refuseUpgrade(false);
+    }
   });
 
   test("a silent server times the socket out (408)", async () => {
