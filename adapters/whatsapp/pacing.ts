@@ -47,6 +47,10 @@ export const DEFAULT_PACING: PacingOptions = {
 export const SLOWED_FACTOR = 3;
 export const DEFAULT_MAX_QUEUE_WAIT_MS = 2 * 60_000;
 export const DEFAULT_MAX_BULK_QUEUE_WAIT_MS = 30 * 60_000;
+/** A presence update not answered by then is given up: it is only the typing indicator. */
+const PRESENCE_TIMEOUT_MS = 5_000;
+/** A send not settled by then no longer holds the number's other sends back (its caller still waits for it). */
+export const DEFAULT_SEND_HOLD_MS = 60_000;
 const DAY_MS = 24 * 60 * 60_000;
 
 /** Time as the pacer sees it; tests pass a manual one. */
@@ -85,6 +89,8 @@ export interface NumberPacerOptions {
   restrictionEvents?: RestrictionEvents;
   maxQueueWaitMs?: number;
   maxBulkQueueWaitMs?: number;
+  /** How long one send may hold the number's queue; default 60 s. The channel bounds the send itself. */
+  sendHoldMs?: number;
   clock?: PacerClock;
   /** In [0, 1), for the jitter; tests pass their own. */
   random?: () => number;
@@ -170,6 +176,15 @@ export class NumberPacer {
     return line ? line.replies.length + line.bulk.length : 0;
   }
 
+  /** Forgets a store's number (unlinked): its pace and restriction record; refuses what it still had queued. */
+  forget(tenantId: string): void {
+    const line = this.#lines.get(tenantId);
+    const held = new SendHeld("store-unavailable", "the store's WhatsApp number was unlinked");
+    for (const job of line ? [...line.replies.splice(0), ...line.bulk.splice(0)] : []) job.reject(held);
+    if (line && !line.draining) this.#lines.delete(tenantId);
+    this.watch.forget(tenantId);
+  }
+
   /** The number's pace, as `WhatsAppStoreView.pace` shows it. */
   pace(tenantId: string): WhatsAppStoreView["pace"] {
     const restriction = this.watch.pace(tenantId);
@@ -227,22 +242,33 @@ export class NumberPacer {
   async #typing(tenantId: string, job: Job): Promise<void> {
     const { typingMsPerChar, typingMinMs, typingMaxMs } = this.#pacing;
     const ms = Math.min(typingMaxMs, Math.max(typingMinMs, job.textLength * typingMsPerChar));
-    // The indicator is decoration: a failed presence update costs the look, not the message.
-    await this.#options.presence(tenantId, job.jid, "composing").catch(() => undefined);
+    // The indicator is decoration: a failed or slow presence update costs the look, not the message.
+    await this.#within(PRESENCE_TIMEOUT_MS, this.#options.presence(tenantId, job.jid, "composing").catch(() => undefined));
     await this.#clock.sleep(ms, this.#stopping.signal);
-    await this.#options.presence(tenantId, job.jid, "paused").catch(() => undefined);
+    await this.#within(PRESENCE_TIMEOUT_MS, this.#options.presence(tenantId, job.jid, "paused").catch(() => undefined));
   }
 
+  /** Sends, and returns when the send settled or has held the queue for `sendHoldMs`; the job settles with the send either way. */
   async #send(tenantId: string, job: Job): Promise<void> {
-    try {
-      const result = await job.send();
-      this.watch.sent(tenantId);
-      job.resolve(result);
-    } catch (error) {
-      const sign = restrictionSignOf(error);
-      if (sign) this.watch.sign(tenantId, sign);
-      job.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    const settled = (async () => {
+      try {
+        const result = await job.send();
+        this.watch.sent(tenantId);
+        job.resolve(result);
+      } catch (error) {
+        const sign = restrictionSignOf(error);
+        if (sign) this.watch.sign(tenantId, sign);
+        job.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    })();
+    await this.#within(this.#options.sendHoldMs ?? DEFAULT_SEND_HOLD_MS, settled);
+  }
+
+  /** Waits for `work`, or `ms` on the pacer's clock, whichever ends first. */
+  async #within(ms: number, work: Promise<void>): Promise<void> {
+    const timer = new AbortController();
+    await Promise.race([work, this.#clock.sleep(ms, timer.signal)]);
+    timer.abort();
   }
 
   #line(tenantId: string): NumberLine {
