@@ -87,6 +87,33 @@ describe("linking by QR code", () => {
   });
 });
 
+describe("linking by pairing code", () => {
+  const waitForQr = (socket: TestSocket) => eventually(() => socket.events["connection.update"]?.some((u) => u.qr), "the socket to be ready to link");
+
+  test("the code typed on the phone links the device: registered, 515, then the creds log in", async () => {
+    const phone = "6281200000888";
+    const creds = initAuthCreds();
+    const keys = memoryKeys();
+    const socket = open(wa.url, creds, keys, { qrTimeout: 60_000, browser: ["Ubuntu", "Chrome", "22.04"] });
+    await waitForQr(socket);
+    const code = await socket.sock.requestPairingCode(phone);
+    const linked = await wa.enterPairingCode(code);
+    assert.equal(await socket.closed, 515);
+    assert.equal(creds.me?.id, linked.jid);
+    assert.equal(creds.registered, true);
+    await opened(open(wa.url, creds, keys));
+  });
+
+  test("a wrong code is refused and links nothing", async () => {
+    const socket = open(wa.url, initAuthCreds(), undefined, { qrTimeout: 60_000, browser: ["Ubuntu", "Chrome", "22.04"] });
+    await waitForQr(socket);
+    const code = await socket.sock.requestPairingCode("6281200000889");
+    const wrong = code.startsWith("A") ? `B${code.slice(1)}` : `A${code.slice(1)}`;
+    await assert.rejects(wa.enterPairingCode(wrong), /wrong pairing code/);
+    assert.ok(!socket.creds.account, "no device identity was signed");
+  });
+});
+
 describe("server-side disconnects", () => {
   for (const [name, act, code] of [
     ["restart required", (p: string) => wa.restartRequired(p), 515],

@@ -38,6 +38,7 @@ import { answerIq, result } from "./iq.ts";
 import type { IqRoute } from "./iq.ts";
 import { answerHandshake, failureNode, scanQr, streamError } from "./login.ts";
 import { MediaStore } from "./media.ts";
+import { enterPairingCode, onCodeIq } from "./pairing-code.ts";
 import { Messaging } from "./messaging.ts";
 import type { ReceiptMode } from "./messaging.ts";
 import type { ReceivedMessage } from "./customers.ts";
@@ -175,6 +176,15 @@ export class LocalWhatsAppWeb {
   /** The phone `phone` scans `qr` (a `connection.update` qr string): → pair-success, then 515. */
   async scanQr(qr: string, phone: string): Promise<{ jid: string; lid: string }> {
     const device = await scanQr(qr, phone, this.connections, this.directory);
+    return { jid: jidOf(device), lid: lidOf(device) };
+  }
+
+  /**
+   * The user types `code` (from the socket's `requestPairingCode(phone)`) on that number's
+   * phone: → pair-success, then 515, as after a QR scan. Rejects on a wrong code.
+   */
+  async enterPairingCode(code: string): Promise<{ jid: string; lid: string }> {
+    const device = await enterPairingCode(code, this.connections, this.directory);
     return { jid: jidOf(device), lid: lidOf(device) };
   }
 
@@ -341,7 +351,10 @@ export class LocalWhatsAppWeb {
   }
 
   private async onNode(connection: Connection, node: BinaryNode): Promise<void> {
-    if (!connection.device) return;
+    if (!connection.device) {
+      if (connection.pairing && !(await onCodeIq(connection, node)) && node.tag === "iq") await connection.send(result(node));
+      return;
+    }
     if (node.tag === "iq") {
       await answerIq(connection, node, this.iqRoutes, (c) => void c.end(streamError(401, { tag: "conflict", attrs: { type: "device_removed" } })));
     } else {
