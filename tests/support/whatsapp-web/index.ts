@@ -78,7 +78,10 @@ export interface WhatsAppCustomer {
   readonly jid: string;
   /** `lid@lid`. */
   readonly lid: string;
-  /** Each returns the message id. */
+  /**
+   * Each returns the message id. Delivered at once to the store's connected devices, queued
+   * for the others; throws when the number has no linked device.
+   */
   sendText(storePhone: string, text: string): Promise<string>;
   sendImage(storePhone: string, bytes: Buffer, caption?: string): Promise<string>;
   sendDocument(storePhone: string, bytes: Buffer, fileName: string, mimetype: string): Promise<string>;
