@@ -77,7 +77,7 @@ export function openChannel(wa: LocalWhatsAppWeb, engine: Engine, overrides: Par
     messages,
     identities,
     pacing: FAST_PACING,
-    socket: { webSocketUrl: wa.url, connectTimeoutMs: 5000, watchdogMs: 3000, unreachableAfterMs: 2000, lifecycle: { baseMs: 200, maxMs: 1000, replacedRetryMs: 200 } },
+    socket: { webSocketUrl: wa.url, fetchAgent: wa.httpsAgent, connectTimeoutMs: 5000, watchdogMs: 3000, unreachableAfterMs: 2000, lifecycle: { baseMs: 200, maxMs: 1000, replacedRetryMs: 200 } },
     events,
     log: quiet,
     ...overrides,
