@@ -30,7 +30,8 @@ export async function seedLinkedStore(wa: LocalWhatsAppWeb, phone: string, optio
   const store = await seedStore(options);
   const sessions = createMongoWhatsAppSessionStore();
   const auth = await sessions.open({ tenantId: store.id, epoch: 0 });
-  Object.assign(auth.state.creds, wa.linkedCreds(phone));
+  // As `WhatsAppChannel.link` saves a linked device: rc14 leaves `registered` false after a QR link.
+  Object.assign(auth.state.creds, wa.linkedCreds(phone), { registered: true });
   await auth.saveCreds();
   await auth.settled();
   await Tenant.updateOne({ _id: store.tenant }, { $set: { "channels.whatsapp.status": "linked", "channels.whatsapp.phone": phone, "channels.whatsapp.linkedAt": new Date() } }).exec();
