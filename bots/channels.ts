@@ -17,6 +17,7 @@ import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { WhatsAppLinking, WhatsAppSessionEvents } from "../adapters/whatsapp/contract.ts";
 import { WhatsAppChannel } from "../adapters/whatsapp/whatsapp-channel.ts";
+import type { SocketSettings } from "../adapters/whatsapp/store-session.ts";
 import { createMongoWhatsAppSessionStore } from "../storage/whatsapp/auth-state.ts";
 import { createMongoWhatsAppIdentities } from "../storage/whatsapp/identities.ts";
 import { createMongoWhatsAppMessageLog } from "../storage/whatsapp/message-log.ts";
@@ -26,6 +27,7 @@ import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
 import { tellTeam } from "../flows/tenant-admin/seller-alerts.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import type { Coordination } from "../storage/coordination.ts";
+import { createMongoLeases } from "../storage/leases.ts";
 import type { Config } from "./config.ts";
 import type { PlatformHttp } from "./http-server.ts";
 
@@ -188,9 +190,24 @@ export interface WhatsAppLinkingHandle {
   close(): Promise<void>;
 }
 
-/** The WhatsApp channel's linking for a process that serves no customers (the CLI). */
-export async function openWhatsAppLinking(_config: Config, _log: EngineLog): Promise<WhatsAppLinkingHandle> {
-  throw new Error("this build has no WhatsApp channel to link with");
+/**
+ * The WhatsApp channel's linking for a process that serves no customers (the CLI): a channel
+ * without an engine, on the same session leases and storage as `niaga start`. Once linked,
+ * `close` ends the session and gives its lease up, and the running platform takes the store
+ * over at its next sweep. Its sockets read no messages: Baileys holds a new login's events
+ * until the offline batch ends, and the CLI closes before that.
+ */
+export async function openWhatsAppLinking(config: Config, log: EngineLog, socket: Omit<SocketSettings, "webSocketUrl"> = {}): Promise<WhatsAppLinkingHandle> {
+  const channel = new WhatsAppChannel({
+    leases: createMongoLeases(),
+    ...(config.whatsappSessionLeaseMs !== undefined && { leaseMs: config.whatsappSessionLeaseMs }),
+    store: createMongoWhatsAppSessionStore(),
+    messages: createMongoWhatsAppMessageLog(),
+    identities: createMongoWhatsAppIdentities(),
+    socket: { ...socket, webSocketUrl: config.whatsappWebUrl },
+    log,
+  });
+  return { linking: channel, close: async () => void (await channel.stop(10_000)) };
 }
 
 /** The channels of `niaga start`, made for this engine. */

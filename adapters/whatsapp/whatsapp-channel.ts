@@ -46,7 +46,11 @@ import type { SessionTenant } from "./store-sessions.ts";
 export const WHATSAPP_CAPABILITIES: ChannelCapabilities = { buttons: false, messageEdits: false, media: true, maxTextLength: 4000 };
 
 export interface WhatsAppChannelOptions {
-  engine: Engine;
+  /**
+   * The engine customers' messages go to. Without one the channel only links numbers
+   * (`niaga whatsapp link` in a process that serves nobody): its sockets read no messages.
+   */
+  engine?: Engine;
   leases: Leases;
   /** `WHATSAPP_SESSION_LEASE_MS`. Default 30 000 ms. */
   leaseMs?: number;
@@ -95,6 +99,7 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
       messages: options.messages,
       ...(options.socket && { socket: options.socket }),
       attachFor: (tenant) => {
+        if (!options.engine) return () => undefined;
         const chats = this.#chatsOf(tenant);
         return (socket: WASocket) => chats.attach(socket);
       },
@@ -297,9 +302,11 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
   #chatsOf(tenant: SessionTenant): StoreChats {
     const existing = this.#chats.get(tenant.id);
     if (existing) return existing;
+    const engine = this.#options.engine;
+    if (!engine) throw new Error("this WhatsApp channel only links numbers: it has no engine to serve chats");
     const chats = new StoreChats({
       tenant,
-      engine: this.#options.engine,
+      engine,
       identities: this.#options.identities,
       messages: this.#options.messages,
       parts: this.#parts(),
