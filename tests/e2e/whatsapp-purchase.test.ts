@@ -37,6 +37,7 @@ let storeName: string;
 let telegramToken: string;
 let telegramSeller: User;
 let platform: Niaga | undefined;
+const everyStart: Niaga[] = [];
 
 const welcome = () => t(LOCALE, "catalog.welcome", { store: storeName });
 
@@ -69,15 +70,17 @@ before(async () => {
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     RECONCILE_INTERVAL_MS: "1000",
     POLL_LEASE_MS: "3000",
-    WHATSAPP_SESSION_LEASE_MS: "3000",
+    WHATSAPP_SESSION_LEASE_MS: "10000",
     LOG_LEVEL: "info",
     NODE_ENV: "test",
     ...whatsappEnv(wa),
   };
   ({ platform } = await startNiagaProcess(env));
+  everyStart.push(platform);
 });
 
 after(async () => {
+  if (process.env.NIAGA_E2E_LOG) (await import("node:fs")).writeFileSync(process.env.NIAGA_E2E_LOG, everyStart.map((p) => p.stderr).join("\n"));
   await stop(platform);
   await wa?.close();
   await tg?.stop();
@@ -225,6 +228,7 @@ describe("WhatsApp through a running `niaga start` against a local WhatsApp Web"
     await chat.say("/start");
 
     ({ platform } = await startNiagaProcess(env));
+    everyStart.push(platform);
     await chat.expect(welcome(), 60_000);
     assert.ok(wa.stats().logins > loginsBefore, "answered after logging in again");
     await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -21,6 +21,8 @@ export async function linkStoreNumber(wa: LocalWhatsAppWeb, tenantId: Types.Obje
   // Epoch 0 is below any lease's: the first instance that owns the session takes these records over.
   const { state, saveCreds, settled } = await createMongoWhatsAppSessionStore().open({ tenantId: String(tenantId), epoch: 0 });
   Object.assign(state.creds, wa.linkedCreds(phone));
+  // The channel marks a linked device registered once its socket opens (rc14 itself sets it only for pairing codes).
+  state.creds.registered = true;
   await saveCreds();
   await settled();
   const linkedAt = new Date(Date.now() - 30 * 24 * 60 * 60_000);
@@ -63,7 +65,10 @@ export function numberOf(message: ReceivedMessage, label: string): string {
  * message (after the ones already taken) that matches, waiting for it.
  */
 export class WhatsAppChat {
+  /** Where the next `expect` starts looking. */
   #taken = 0;
+  /** The message the last `expect` returned, while nothing was sent since: a list in it can still be answered. */
+  #last = -1;
 
   constructor(
     readonly customer: WhatsAppCustomer,
@@ -77,16 +82,19 @@ export class WhatsAppChat {
   /** Sends a text; later `expect`s look only at what arrives from here on. */
   async say(text: string): Promise<void> {
     this.#taken = this.received.length;
+    this.#last = -1;
     await this.customer.sendText(this.storePhone, text);
   }
 
   async sendImage(bytes: Buffer, caption?: string): Promise<void> {
     this.#taken = this.received.length;
+    this.#last = -1;
     await this.customer.sendImage(this.storePhone, bytes, caption);
   }
 
   async sendDocument(bytes: Buffer, fileName: string, mimetype: string): Promise<void> {
     this.#taken = this.received.length;
+    this.#last = -1;
     await this.customer.sendDocument(this.storePhone, bytes, fileName, mimetype);
   }
 
@@ -99,12 +107,15 @@ export class WhatsAppChat {
       return at >= 0 ? at + 1 : undefined;
     }, `${what} to ${this.customer.phone}; after ${this.#taken} it got:\n${this.received.slice(this.#taken).map(shown).join("\n---\n")}`, { timeoutMs });
     this.#taken = index;
+    this.#last = index - 1;
     return this.received[index - 1];
   }
 
-  /** Waits for a list offering `label` and answers it by number. */
+  /** Waits for a list offering `label` (the message just expected counts) and answers it by number. */
   async choose(label: string, timeoutMs = WHATSAPP_REPLY_MS): Promise<void> {
-    const list = await this.expect((m) => shown(m).split("\n").some((l) => /^\d+\.\s/.test(l) && l.replace(/^\d+\.\s/, "") === label), timeoutMs);
+    const offers = (m: ReceivedMessage) => shown(m).split("\n").some((l) => /^\d+\.\s/.test(l) && l.replace(/^\d+\.\s/, "") === label);
+    const last = this.#last >= 0 ? this.received[this.#last] : undefined;
+    const list = last && offers(last) ? last : await this.expect(offers, timeoutMs);
     await this.say(numberOf(list, label));
   }
 
