@@ -16,6 +16,7 @@ import { alertKey } from "../admin-bot/owner-alerts.ts";
 import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { WhatsAppLinking, WhatsAppSessionEvents } from "../adapters/whatsapp/contract.ts";
+import { WhatsAppChannel } from "../adapters/whatsapp/whatsapp-channel.ts";
 import type { Channel, Engine, EngineLog, Outbox } from "../flows/engine/index.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
 import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
@@ -150,6 +151,11 @@ export function telegramWebhookAlerts(alerts: AlertSink): NonNullable<StoreBotsO
     },
     onHealthy: (store, was) => void alerts.resolve(alertKey(was === "failing" ? "webhook-failing" : "webhook-fallback", store.slug)),
   };
+}
+
+/** The WhatsApp channel's linking when one runs among `channels` (the store bot's `/whatsapp`, the owner bot's views). */
+export function whatsappLinkingOf(channels: Iterable<Channel>): WhatsAppLinking | undefined {
+  return [...channels].find((channel): channel is WhatsAppChannel => channel instanceof WhatsAppChannel);
 }
 
 /** The lease that says which instance runs a store's WhatsApp session. */

@@ -31,6 +31,7 @@ import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../flows/ordering/payments/simulator.ts";
 import { createPlatformFlows } from "../flows/platform.ts";
 import { checkLowStock, LOW_STOCK_JOB } from "../flows/tenant-admin/low-stock.ts";
+import type { AdminServices } from "../flows/tenant-admin/admin-services.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { alertSellers, isSellerAlert } from "../flows/tenant-admin/seller-alerts.ts";
 import type { RateLimiter } from "../storage/rate-limit.ts";
@@ -38,7 +39,7 @@ import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
-import { platformOwners } from "./channels.ts";
+import { platformOwners, whatsappLinkingOf } from "./channels.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -71,6 +72,8 @@ export interface CommerceOptions {
   alerts?: AlertSink;
   /** When failed payments make a run the owner hears of (`ALERT_PAYMENT_*`). */
   paymentAlerts?: PaymentRunThresholds;
+  /** The WhatsApp channel's linking, for the store owner's `/whatsapp` (a getter: the channels start after the flows). */
+  whatsapp?: AdminServices["whatsapp"];
 }
 
 export interface Commerce {
@@ -136,6 +139,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.platformOwners && { platformOwners: opts.platformOwners }),
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
       ...(opts.alerts && { onConcurrentEdit: ownerConcurrentEditAlerts(opts.alerts) }),
+      ...(opts.whatsapp && { whatsapp: opts.whatsapp }),
     },
   });
   return { ordering, simulator, flows };
@@ -182,6 +186,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     limiter: coordination.limiter,
     platformOwners: platformOwners(config),
     onMembershipChanged: (change) => channels.membershipChanged(change),
+    // The store owner's /whatsapp, once a WhatsApp channel runs among them.
+    whatsapp: () => whatsappLinkingOf(channels),
     alerts,
     paymentAlerts: {
       ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),

@@ -40,12 +40,17 @@ export const DEFAULT_PACING: PacingOptions = {
   slowAfterFailures: 3,
   stopAfterFailures: 6,
   restrictionWindowMs: 10 * 60_000,
+  stopCoolDownMs: 6 * 60 * 60_000,
 };
 
 /** Gaps of a slowed number are this many times longer. */
 export const SLOWED_FACTOR = 3;
 export const DEFAULT_MAX_QUEUE_WAIT_MS = 2 * 60_000;
 export const DEFAULT_MAX_BULK_QUEUE_WAIT_MS = 30 * 60_000;
+/** A presence update not answered by then is given up: it is only the typing indicator. */
+const PRESENCE_TIMEOUT_MS = 5_000;
+/** A send not settled by then no longer holds the number's other sends back (its caller still waits for it). */
+export const DEFAULT_SEND_HOLD_MS = 60_000;
 const DAY_MS = 24 * 60 * 60_000;
 
 /** Time as the pacer sees it; tests pass a manual one. */
@@ -80,10 +85,12 @@ export interface NumberPacerOptions {
   presence(tenantId: string, jid: string, state: "composing" | "paused"): Promise<void>;
   /** When the store's number was linked, for the warm-up; undefined: not warming up. */
   linkedAt?(tenantId: string): Date | undefined;
-  /** What the restriction watch tells the channel, and how long a stop lasts without an operator. */
-  restriction?: { events?: RestrictionEvents; coolDownMs?: number };
+  /** What the restriction watch tells the channel. */
+  restrictionEvents?: RestrictionEvents;
   maxQueueWaitMs?: number;
   maxBulkQueueWaitMs?: number;
+  /** How long one send may hold the number's queue; default 60 s. The channel bounds the send itself. */
+  sendHoldMs?: number;
   clock?: PacerClock;
   /** In [0, 1), for the jitter; tests pass their own. */
   random?: () => number;
@@ -134,7 +141,7 @@ export class NumberPacer {
     this.#random = options.random ?? Math.random;
     // Every store's pause listens to the one stop signal.
     setMaxListeners(0, this.#stopping.signal);
-    this.watch = new RestrictionWatch({ pacing: this.#pacing, now: () => this.#clock.now(), ...options.restriction });
+    this.watch = new RestrictionWatch({ pacing: this.#pacing, now: () => this.#clock.now(), ...(options.restrictionEvents && { events: options.restrictionEvents }) });
   }
 
   /**
@@ -167,6 +174,15 @@ export class NumberPacer {
   queued(tenantId: string): number {
     const line = this.#lines.get(tenantId);
     return line ? line.replies.length + line.bulk.length : 0;
+  }
+
+  /** Forgets a store's number (unlinked): its pace and restriction record; refuses what it still had queued. */
+  forget(tenantId: string): void {
+    const line = this.#lines.get(tenantId);
+    const held = new SendHeld("store-unavailable", "the store's WhatsApp number was unlinked");
+    for (const job of line ? [...line.replies.splice(0), ...line.bulk.splice(0)] : []) job.reject(held);
+    if (line && !line.draining) this.#lines.delete(tenantId);
+    this.watch.forget(tenantId);
   }
 
   /** The number's pace, as `WhatsAppStoreView.pace` shows it. */
@@ -226,22 +242,33 @@ export class NumberPacer {
   async #typing(tenantId: string, job: Job): Promise<void> {
     const { typingMsPerChar, typingMinMs, typingMaxMs } = this.#pacing;
     const ms = Math.min(typingMaxMs, Math.max(typingMinMs, job.textLength * typingMsPerChar));
-    // The indicator is decoration: a failed presence update costs the look, not the message.
-    await this.#options.presence(tenantId, job.jid, "composing").catch(() => undefined);
+    // The indicator is decoration: a failed or slow presence update costs the look, not the message.
+    await this.#within(PRESENCE_TIMEOUT_MS, this.#options.presence(tenantId, job.jid, "composing").catch(() => undefined));
     await this.#clock.sleep(ms, this.#stopping.signal);
-    await this.#options.presence(tenantId, job.jid, "paused").catch(() => undefined);
+    await this.#within(PRESENCE_TIMEOUT_MS, this.#options.presence(tenantId, job.jid, "paused").catch(() => undefined));
   }
 
+  /** Sends, and returns when the send settled or has held the queue for `sendHoldMs`; the job settles with the send either way. */
   async #send(tenantId: string, job: Job): Promise<void> {
-    try {
-      const result = await job.send();
-      this.watch.sent(tenantId);
-      job.resolve(result);
-    } catch (error) {
-      const sign = restrictionSignOf(error);
-      if (sign) this.watch.sign(tenantId, sign);
-      job.reject(error instanceof Error ? error : new Error(String(error)));
-    }
+    const settled = (async () => {
+      try {
+        const result = await job.send();
+        this.watch.sent(tenantId);
+        job.resolve(result);
+      } catch (error) {
+        const sign = restrictionSignOf(error);
+        if (sign) this.watch.sign(tenantId, sign);
+        job.reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    })();
+    await this.#within(this.#options.sendHoldMs ?? DEFAULT_SEND_HOLD_MS, settled);
+  }
+
+  /** Waits for `work`, or `ms` on the pacer's clock, whichever ends first. */
+  async #within(ms: number, work: Promise<void>): Promise<void> {
+    const timer = new AbortController();
+    await Promise.race([work, this.#clock.sleep(ms, timer.signal)]);
+    timer.abort();
   }
 
   #line(tenantId: string): NumberLine {

@@ -16,7 +16,7 @@
  *
  * A slowed number returns to normal when no sign has come for a whole window and its last
  * `slowAfterFailures` sends went out. A stopped number stays stopped until the operator
- * resumes it (`resume`) or `coolDownMs` (default 6 h) has passed; either way it resumes
+ * resumes it (`resume`) or `stopCoolDownMs` (default 6 h) has passed; either way it resumes
  * slowed, with the signs forgotten: a number still limited meets the next signs at the slow
  * pace and is stopped again by them.
  */
@@ -33,9 +33,7 @@ export interface RestrictionEvents {
 }
 
 export interface RestrictionWatchOptions {
-  pacing: Pick<PacingOptions, "slowAfterFailures" | "stopAfterFailures" | "restrictionWindowMs">;
-  /** How long a stopped number stays stopped without an operator. Default 6 h. */
-  coolDownMs?: number;
+  pacing: Pick<PacingOptions, "slowAfterFailures" | "stopAfterFailures" | "restrictionWindowMs" | "stopCoolDownMs">;
   events?: RestrictionEvents;
   /** Milliseconds; tests pass their own. */
   now?: () => number;
@@ -58,17 +56,13 @@ export interface RestrictionHold {
   until: Date;
 }
 
-export const DEFAULT_COOL_DOWN_MS = 6 * 60 * 60_000;
-
 export class RestrictionWatch {
   readonly #numbers = new Map<string, NumberRecord>();
   readonly #options: RestrictionWatchOptions;
-  readonly #coolDownMs: number;
   readonly #now: () => number;
 
   constructor(options: RestrictionWatchOptions) {
     this.#options = options;
-    this.#coolDownMs = options.coolDownMs ?? DEFAULT_COOL_DOWN_MS;
     this.#now = options.now ?? Date.now;
   }
 
@@ -109,7 +103,7 @@ export class RestrictionWatch {
   hold(tenantId: string): RestrictionHold | undefined {
     if (this.pace(tenantId) !== "stopped") return undefined;
     const record = this.#numbers.get(tenantId)!;
-    return { reason: record.reason ?? "restriction signs", until: new Date(record.stoppedAt! + this.#coolDownMs) };
+    return { reason: record.reason ?? "restriction signs", until: new Date(record.stoppedAt! + this.#options.pacing.stopCoolDownMs) };
   }
 
   /** The operator lets a stopped number send again (slowed, signs forgotten). */
@@ -134,7 +128,7 @@ export class RestrictionWatch {
   #settle(tenantId: string, record: NumberRecord): void {
     const now = this.#now();
     if (record.pace === "stopped") {
-      if (now - record.stoppedAt! >= this.#coolDownMs) this.#resumeSlowed(tenantId, record, "cool-down");
+      if (now - record.stoppedAt! >= this.#options.pacing.stopCoolDownMs) this.#resumeSlowed(tenantId, record, "cool-down");
       return;
     }
     const { restrictionWindowMs, slowAfterFailures } = this.#options.pacing;

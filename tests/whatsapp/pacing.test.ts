@@ -230,12 +230,10 @@ test("refusals slow a number (pauses × 3), more stop it (sends held as store-un
   const alerts: string[] = [];
   const { clock, events, send, pacer } = harness({
     random: () => 0.5,
-    restriction: {
-      events: {
-        slowed: (tenant, reason) => alerts.push(`slowed ${tenant}: ${reason}`),
-        stopped: (tenant, reason) => alerts.push(`stopped ${tenant}: ${reason}`),
-        resumed: (tenant, by) => alerts.push(`resumed ${tenant} by ${by}`),
-      },
+    restrictionEvents: {
+      slowed: (tenant, reason) => alerts.push(`slowed ${tenant}: ${reason}`),
+      stopped: (tenant, reason) => alerts.push(`stopped ${tenant}: ${reason}`),
+      resumed: (tenant, by) => alerts.push(`resumed ${tenant} by ${by}`),
     },
   });
   const mean = (DEFAULT_PACING.gapMinMs + DEFAULT_PACING.gapMaxMs) / 2;
@@ -274,10 +272,9 @@ test("refusals slow a number (pauses × 3), more stop it (sends held as store-un
 test("a slowed number returns to normal once a window passes without signs and its sends go out; a stop ends after the cool-down", async () => {
   let t = START;
   const alerts: string[] = [];
-  const pacing = { ...DEFAULT_PACING, slowAfterFailures: 2, stopAfterFailures: 3, restrictionWindowMs: 60_000 };
+  const pacing = { ...DEFAULT_PACING, slowAfterFailures: 2, stopAfterFailures: 3, restrictionWindowMs: 60_000, stopCoolDownMs: 3_600_000 };
   const watch = new RestrictionWatch({
     pacing,
-    coolDownMs: 3_600_000,
     now: () => t,
     events: { slowed: (id) => alerts.push(`slowed ${id}`), stopped: (id) => alerts.push(`stopped ${id}`), resumed: (id, by) => alerts.push(`resumed ${id} by ${by}`) },
   });
@@ -332,4 +329,42 @@ test("pacing settings that cannot work are refused, naming the setting", () => {
   assert.throws(() => checkPacing({ ...DEFAULT_PACING, typingMsPerChar: Number.NaN }), /typingMsPerChar/);
   assert.throws(() => checkPacing({ ...DEFAULT_PACING, stopAfterFailures: 2 }), /slowAfterFailures ≤ stopAfterFailures/);
   assert.throws(() => new NumberPacer({ pacing: { gapMaxMs: 100 }, presence: async () => undefined }), /gapMinMs/);
+});
+
+test("a typing indicator or a send that never answers does not jam the number: the next send goes after the hold", async () => {
+  const clock = new ManualClock();
+  const sent: { label: string; at: number }[] = [];
+  let finishHung: (value: string) => void = () => undefined;
+  const pacer = new NumberPacer({ clock, random: () => 0, presence: () => new Promise(() => undefined), sendHoldMs: 30_000 });
+  const hung = pacer.schedule("toko-a", {
+    jid: "a@s.whatsapp.net",
+    textLength: 10,
+    send: () => {
+      sent.push({ label: "hung", at: clock.now() });
+      return new Promise<string>((resolve) => (finishHung = resolve));
+    },
+  });
+  const next = pacer.schedule("toko-a", { jid: "b@s.whatsapp.net", textLength: 0, send: async () => void sent.push({ label: "next", at: clock.now() }) });
+  await clock.settle();
+  await next;
+  assert.deepEqual(sent, [
+    { label: "hung", at: START + 5_000 + 1_000 + 5_000 },
+    { label: "next", at: START + 11_000 + 30_000 + DEFAULT_PACING.gapMinMs },
+  ], "typing given up after 5 s each way; the hung send held the queue 30 s");
+  finishHung("late but sent");
+  assert.equal(await hung, "late but sent", "its caller still hears how the send ended");
+});
+
+test("an unlinked number is forgotten: what it had queued is refused, its restriction record cleared", async () => {
+  const { clock, send, pacer } = harness();
+  const first = send("toko-a", "m0");
+  const queued = send("toko-a", "m1").catch((e: unknown) => e);
+  for (let i = 0; i < 3; i++) pacer.watch.sign("toko-a", "x");
+  assert.equal(pacer.pace("toko-a"), "slowed");
+  pacer.forget("toko-a");
+  await clock.settle();
+  assert.equal(await first, "m0", "the send under way ends");
+  const refused = await queued;
+  assert.ok(refused instanceof SendHeld && refused.reason === "store-unavailable");
+  assert.equal(pacer.pace("toko-a"), "normal");
 });
