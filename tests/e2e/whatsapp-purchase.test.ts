@@ -13,8 +13,9 @@ import { StockItem, stockPayloadContext } from "../../flows/ordering/stock-item.
 import { formatPrice } from "../../flows/ordering/catalog.ts";
 import { initI18n, t } from "../../locales/i18n.ts";
 import { decryptSecret } from "../../storage/crypto.ts";
+import { Member } from "../../storage/models/index.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
-import { killIfRunning, type Niaga, runNiaga, startNiagaProcess } from "../support/niaga-process.ts";
+import { killIfRunning, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { seedStore, type SeededStore } from "../support/stores.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 import { eventually } from "../support/eventually.ts";
@@ -71,7 +72,7 @@ before(async () => {
     RECONCILE_INTERVAL_MS: "1000",
     POLL_LEASE_MS: "3000",
     WHATSAPP_SESSION_LEASE_MS: "10000",
-    LOG_LEVEL: "info",
+    LOG_LEVEL: process.env.NIAGA_E2E_LOG_LEVEL ?? "info",
     NODE_ENV: "test",
     ...whatsappEnv(wa),
   };
@@ -185,12 +186,19 @@ describe("WhatsApp through a running `niaga start` against a local WhatsApp Web"
     await goodsOnce(chat, order);
   });
 
-  it("a seller runs admin commands from WhatsApp: adds stock by a file, lists orders, approves a transfer", async () => {
-    // An operator adds the seller by phone number, as the README tells them to.
-    const added = await runNiaga(["member", "add", "--tenant", store.slug, "--channel", "whatsapp", "--user", `${SELLER_PHONE}@s.whatsapp.net`, "--role", "owner"], env);
-    assert.equal(added.code, 0, added.stderr);
+  it("a seller joins from WhatsApp with an invite, then adds stock by a file, lists orders and approves a transfer there", async () => {
+    // A WhatsApp customer's id is random (`wa:…`), never the phone number: a seller on
+    // WhatsApp joins with an invite from an owner, typed in the store's WhatsApp chat.
+    const invite = await tg.sendCommand(telegramToken, telegramSeller, "/undang", "admin");
+    const invited = await tg.waitForSent(telegramToken, telegramSeller, (m) => m.message_id > invite.message_id && (m.text ?? "").includes("/gabung "), WHATSAPP_REPLY_MS);
+    const token = /\/gabung (\S+)/.exec(invited.text ?? "")![1];
     // The seller's phone writes LID-addressed (as WhatsApp does more and more), its number alongside.
     const seller = new WhatsAppChat(wa.customer({ phone: SELLER_PHONE, lid: "120000000000999", pushName: "Penjual" }), STORE_PHONE);
+    await seller.say(`/gabung ${token}`);
+    await seller.expect(t(LOCALE, "admin.staff.joined", { role: t(LOCALE, "admin.roles.admin") }));
+    const member = await eventually(() => Member.findOne({ tenantId: store.tenant, channel: "whatsapp" }).lean().exec(), "the seller's membership");
+    assert.equal(member.role, "admin");
+    assert.ok(!member.channelUserId.includes(SELLER_PHONE), "the member's id does not spread the phone number");
 
     const before = await StockItem.countDocuments({ tenantId: store.tenant, status: "available" }).exec();
     await seller.say(`/tambahstok ${PRODUCT.code}`);
@@ -204,7 +212,7 @@ describe("WhatsApp through a running `niaga start` against a local WhatsApp Web"
 
     const customer = new WhatsAppChat(wa.customer({ phone: "6281311110003", pushName: "Citra" }), STORE_PHONE);
     const order = await orderWithProof(customer);
-    // The alert reaches the seller on WhatsApp too (every owner, on their channel).
+    // The alert reaches the seller on WhatsApp too (everyone who may approve, on their channel).
     await seller.expect(t(LOCALE, "admin.order_alert.proof_submitted", { code: order.code, store: storeName }));
 
     await seller.say("/pesanan");
@@ -213,7 +221,7 @@ describe("WhatsApp through a running `niaga start` against a local WhatsApp Web"
     await seller.say(`/setujui ${order.code}`);
     await seller.expect(t(LOCALE, "admin.orders.approved_delivered", { code: order.code }));
     await goodsOnce(customer, order);
-    assert.equal((await reload(order))?.payment?.approvedBy?.userId, `${SELLER_PHONE}@s.whatsapp.net`);
+    assert.equal((await reload(order))?.payment?.approvedBy?.userId, member.channelUserId);
   });
 
   it("a message sent while the platform was down is answered once it starts again (offline append)", async () => {

@@ -40,11 +40,9 @@ export function whatsappEnv(wa: LocalWhatsAppWeb): Record<string, string> {
   return {
     WHATSAPP_WEB_URL: wa.url,
     NODE_EXTRA_CA_CERTS: wa.caCertPath,
-    WHATSAPP_GAP_MIN_MS: "50",
-    WHATSAPP_GAP_MAX_MS: "100",
+    WHATSAPP_GAP_MS: "50-150",
+    WHATSAPP_TYPING_MS: "0-50",
     WHATSAPP_TYPING_MS_PER_CHAR: "0",
-    WHATSAPP_TYPING_MIN_MS: "0",
-    WHATSAPP_TYPING_MAX_MS: "50",
   };
 }
 
