@@ -32,9 +32,12 @@ after(async () => {
 });
 
 describe("login", () => {
-  test("a linked device logs in and opens; the server lists its session", async () => {
+  test("a linked device logs in and opens; the server lists and counts its session", async () => {
+    const before = wa.stats();
     const store = open(wa.url, wa.linkedCreds(STORE));
     await opened(store);
+    assert.equal(wa.stats().connections - before.connections, 1);
+    assert.equal(wa.stats().logins - before.logins, 1);
     const session = wa.sessions().find((s) => s.phone === STORE);
     assert.ok(session, "the server lists the session");
     assert.match(session.jid, /^6281200000001:\d+@s\.whatsapp\.net$/);
@@ -45,8 +48,10 @@ describe("login", () => {
   test("creds the server does not know are refused with 401", async () => {
     const creds = initAuthCreds();
     creds.me = { id: "6289999999999:3@s.whatsapp.net" };
+    const refused = wa.stats().refusedLogins;
     const stranger = open(wa.url, creds);
     assert.equal(await stranger.closed, 401);
+    assert.equal(wa.stats().refusedLogins - refused, 1);
   });
 });
 

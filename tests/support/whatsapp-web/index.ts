@@ -23,6 +23,16 @@
  *   such queries get an empty result.
  * - The number of QR refs is an option (`qrRefs`); how long each QR lives is the socket's
  *   own `qrTimeout` (WhatsApp gives 6 refs: 60 s for the first, 20 s for each next one).
+ * - `usync` gives LIDs for customers only (see `messaging.ts`); customers' media is served over
+ *   plain HTTP with a `url` and no `directPath` (see `media.ts`).
+ * - `linkedCreds` are those of a device that has synced once before (`accountSyncCounter: 1`).
+ *   After a fresh QR or code link rc14 holds events for up to 20 s at its first login, waiting
+ *   for a history sync this server never sends.
+ *
+ * For a store's media uploads (HTTPS, self-signed): in-process sockets pass
+ * `fetchAgent: wa.httpsAgent`; a child process (`niaga start` with `WHATSAPP_WEB_URL=wa.url`)
+ * gets `NODE_EXTRA_CA_CERTS=wa.caCertPath` in its environment. The WebSocket server is the
+ * `ws` package Baileys itself depends on.
  */
 import { createServer } from "node:http";
 import type { Server } from "node:http";
@@ -68,7 +78,10 @@ export interface WhatsAppCustomer {
   readonly jid: string;
   /** `lid@lid`. */
   readonly lid: string;
-  /** Each returns the message id. */
+  /**
+   * Each returns the message id. Delivered at once to the store's connected devices, queued
+   * for the others; throws when the number has no linked device.
+   */
   sendText(storePhone: string, text: string): Promise<string>;
   sendImage(storePhone: string, bytes: Buffer, caption?: string): Promise<string>;
   sendDocument(storePhone: string, bytes: Buffer, fileName: string, mimetype: string): Promise<string>;
