@@ -199,6 +199,9 @@ describe("WhatsApp through a running `niaga start` against a local WhatsApp Web"
     const member = await eventually(() => Member.findOne({ tenantId: store.tenant, channel: "whatsapp" }).lean().exec(), "the seller's membership");
     assert.equal(member.role, "admin");
     assert.ok(!member.channelUserId.includes(SELLER_PHONE), "the member's id does not spread the phone number");
+    // The engine remembers who is a seller for 10 s (flows/engine/audience.ts), and the /gabung
+    // message itself was read as a customer's: seller commands work once that has lapsed.
+    await new Promise((resolve) => setTimeout(resolve, 10_500));
 
     const before = await StockItem.countDocuments({ tenantId: store.tenant, status: "available" }).exec();
     await seller.say(`/tambahstok ${PRODUCT.code}`);

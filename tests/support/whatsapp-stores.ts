@@ -100,10 +100,13 @@ export class WhatsAppChat {
   async expect(start: string | ((m: ReceivedMessage) => boolean), timeoutMs = WHATSAPP_REPLY_MS): Promise<ReceivedMessage> {
     const matches = typeof start === "string" ? (m: ReceivedMessage) => shown(m).startsWith(start) : start;
     const what = typeof start === "string" ? `a message starting "${start.slice(0, 80)}"` : "a matching message";
+    const from = this.#taken;
     const index = await eventually(() => {
-      const at = this.received.findIndex((m, i) => i >= this.#taken && matches(m));
+      const at = this.received.findIndex((m, i) => i >= from && matches(m));
       return at >= 0 ? at + 1 : undefined;
-    }, `${what} to ${this.customer.phone}; after ${this.#taken} it got:\n${this.received.slice(this.#taken).map(shown).join("\n---\n")}`, { timeoutMs });
+    }, `${what} to ${this.customer.phone}`, { timeoutMs }).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; after message ${from} it got:\n${this.received.slice(from).map(shown).join("\n---\n")}`);
+    });
     this.#taken = index;
     this.#last = index - 1;
     return this.received[index - 1];
