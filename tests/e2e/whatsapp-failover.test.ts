@@ -112,7 +112,7 @@ describe("two `niaga start` on one store's WhatsApp number (REDIS_URL)", () => {
     await assertAnsweredOnce();
   });
 
-  it("kill -9 of the owner: the other takes the session over within the lease period; no message lost or answered twice", async (t) => {
+  it("kill -9 of the owner: the other takes the session over once the lease lapses; no message lost or answered twice", async (t) => {
     const killedAt = Date.now();
     a.child.kill("SIGKILL");
     assert.equal((await a.exited).signal, "SIGKILL");
