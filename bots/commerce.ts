@@ -31,6 +31,7 @@ import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../flows/ordering/payments/simulator.ts";
 import { createPlatformFlows } from "../flows/platform.ts";
 import { checkLowStock, LOW_STOCK_JOB } from "../flows/tenant-admin/low-stock.ts";
+import type { AdminServices } from "../flows/tenant-admin/admin-services.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { alertSellers, isSellerAlert } from "../flows/tenant-admin/seller-alerts.ts";
 import type { RateLimiter } from "../storage/rate-limit.ts";
@@ -71,6 +72,8 @@ export interface CommerceOptions {
   alerts?: AlertSink;
   /** When failed payments make a run the owner hears of (`ALERT_PAYMENT_*`). */
   paymentAlerts?: PaymentRunThresholds;
+  /** The WhatsApp channel's linking, for the store owner's `/whatsapp` (a getter: the channels start after the flows). */
+  whatsapp?: AdminServices["whatsapp"];
 }
 
 export interface Commerce {
@@ -136,6 +139,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.platformOwners && { platformOwners: opts.platformOwners }),
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
       ...(opts.alerts && { onConcurrentEdit: ownerConcurrentEditAlerts(opts.alerts) }),
+      ...(opts.whatsapp && { whatsapp: opts.whatsapp }),
     },
   });
   return { ordering, simulator, flows };

@@ -15,6 +15,8 @@
 import { isIP } from "node:net";
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
+import type { PacingOptions } from "../adapters/whatsapp/contract.ts";
+import { DEFAULT_PACING } from "../adapters/whatsapp/pacing.ts";
 import { registerSecret } from "./logger.ts";
 
 export type Config = {
@@ -86,6 +88,9 @@ export type Config = {
   whatsappWebUrl: string;
   /** `WHATSAPP_SESSION_LEASE_MS`: how long an instance owns a store's WhatsApp session without renewal; present only when set. */
   whatsappSessionLeaseMs?: number;
+  // ---- WhatsApp pacing
+  /** `WHATSAPP_GAP_MS`, `WHATSAPP_TYPING_*`, `WHATSAPP_WARMUP_*` and the restriction thresholds; present only when one is set, holding what is set (the rest take `DEFAULT_PACING`). */
+  whatsappPacing?: Partial<PacingOptions>;
 };
 
 /** When backups run, how many are kept, and when the owner hears that none is recent. */
@@ -258,6 +263,19 @@ const count = (example: number) =>
     .refine((v) => /^\d{1,4}$/.test(v) && Number(v) <= 1000, `expected a whole number from 0 to 1000 (e.g. ${example})`)
     .transform(Number);
 
+/** `MIN-MAX` milliseconds (`1500-4000`), or one number for both. */
+const msRange = (example: string) =>
+  z.string().transform((v, ctx) => {
+    const match = /^(\d{1,7})(?:\s*-\s*(\d{1,7}))?$/.exec(v);
+    const min = Number(match?.[1]);
+    const max = Number(match?.[2] ?? match?.[1]);
+    if (!match || min > max) {
+      ctx.addIssue({ code: "custom", message: `expected milliseconds as MIN-MAX with MIN at most MAX, or one number (e.g. ${example})` });
+      return z.NEVER;
+    }
+    return { min, max };
+  });
+
 function isCron(v: string): boolean {
   if (v.trim().split(/\s+/).length !== 5) return false;
   try {
@@ -413,6 +431,20 @@ const envSchema = z.object({
     .refine((v) => !/^[a-z]+:\/\/[^/]*@/i.test(v), "must not hold credentials")
     .default(DEFAULT_WHATSAPP_WEB_URL),
   WHATSAPP_SESSION_LEASE_MS: wholeNumber(3000, 3_600_000, "milliseconds, e.g. 30000"),
+  // ---- WhatsApp pacing
+  WHATSAPP_GAP_MS: msRange("1500-4000").optional(),
+  WHATSAPP_TYPING_MS: msRange("1000-4000").optional(),
+  WHATSAPP_TYPING_MS_PER_CHAR: wholeNumber(0, 1000, "milliseconds per character, e.g. 30"),
+  WHATSAPP_WARMUP_DAYS: wholeNumber(0, 365, "days, e.g. 7"),
+  WHATSAPP_WARMUP_FACTOR: z
+    .string()
+    .refine((v) => /^\d{1,2}(\.\d{1,2})?$/.test(v) && Number(v) >= 1 && Number(v) <= 20, "expected how many times longer new numbers pause, from 1 to 20 (e.g. 2 or 1.5)")
+    .transform(Number)
+    .optional(),
+  WHATSAPP_SLOW_AFTER_FAILURES: wholeNumber(1, 1000, "restriction signs, e.g. 3"),
+  WHATSAPP_STOP_AFTER_FAILURES: wholeNumber(1, 1000, "restriction signs, e.g. 6"),
+  WHATSAPP_RESTRICTION_WINDOW_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 600000"),
+  WHATSAPP_STOP_COOL_DOWN_MS: wholeNumber(60_000, 2_592_000_000, "milliseconds, e.g. 21600000"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -427,6 +459,18 @@ const envSchema = z.object({
     }
     if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.HTTP_PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from HTTP_PORT, which serves everything else" });
+    }
+    // ---- WhatsApp pacing: a number is slowed before it is stopped.
+    const slowAfter = e.WHATSAPP_SLOW_AFTER_FAILURES ?? DEFAULT_PACING.slowAfterFailures;
+    const stopAfter = e.WHATSAPP_STOP_AFTER_FAILURES ?? DEFAULT_PACING.stopAfterFailures;
+    // Refinements do not stop the transform: a value already refused above is not compared again.
+    const counts = [slowAfter, stopAfter].every((n) => Number.isInteger(n) && n >= 1 && n <= 1000);
+    if (counts && stopAfter < slowAfter) {
+      ctx.addIssue({
+        code: "custom",
+        path: [e.WHATSAPP_STOP_AFTER_FAILURES !== undefined ? "WHATSAPP_STOP_AFTER_FAILURES" : "WHATSAPP_SLOW_AFTER_FAILURES"],
+        message: `a number must be slowed before it is stopped: WHATSAPP_STOP_AFTER_FAILURES (${stopAfter}) must be at least WHATSAPP_SLOW_AFTER_FAILURES (${slowAfter})`,
+      });
     }
     // ---- offsite backups: all four together or none.
     const offsite = offsiteBackupSettings(e);
@@ -512,6 +556,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // ---- backups
     backupKey: e.BACKUP_KEY,
     backupDir: e.BACKUP_DIR,
+    // ---- WhatsApp pacing
+    ...whatsappPacingOf(e),
     // ---- backup schedule
     backupSchedule: {
       ...(e.BACKUP_CRON !== "off" && { cron: e.BACKUP_CRON }),
@@ -541,6 +587,21 @@ function offsiteBackupOf(e: z.output<typeof envSchema>): Pick<Config, "offsiteBa
       forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE ?? true,
     },
   };
+}
+
+function whatsappPacingOf(e: z.output<typeof envSchema>): Pick<Config, "whatsappPacing"> {
+  const set: Partial<PacingOptions> = {
+    ...(e.WHATSAPP_GAP_MS !== undefined && { gapMinMs: e.WHATSAPP_GAP_MS.min, gapMaxMs: e.WHATSAPP_GAP_MS.max }),
+    ...(e.WHATSAPP_TYPING_MS !== undefined && { typingMinMs: e.WHATSAPP_TYPING_MS.min, typingMaxMs: e.WHATSAPP_TYPING_MS.max }),
+    ...(e.WHATSAPP_TYPING_MS_PER_CHAR !== undefined && { typingMsPerChar: e.WHATSAPP_TYPING_MS_PER_CHAR }),
+    ...(e.WHATSAPP_WARMUP_DAYS !== undefined && { warmupDays: e.WHATSAPP_WARMUP_DAYS }),
+    ...(e.WHATSAPP_WARMUP_FACTOR !== undefined && { warmupFactor: e.WHATSAPP_WARMUP_FACTOR }),
+    ...(e.WHATSAPP_SLOW_AFTER_FAILURES !== undefined && { slowAfterFailures: e.WHATSAPP_SLOW_AFTER_FAILURES }),
+    ...(e.WHATSAPP_STOP_AFTER_FAILURES !== undefined && { stopAfterFailures: e.WHATSAPP_STOP_AFTER_FAILURES }),
+    ...(e.WHATSAPP_RESTRICTION_WINDOW_MS !== undefined && { restrictionWindowMs: e.WHATSAPP_RESTRICTION_WINDOW_MS }),
+    ...(e.WHATSAPP_STOP_COOL_DOWN_MS !== undefined && { stopCoolDownMs: e.WHATSAPP_STOP_COOL_DOWN_MS }),
+  };
+  return Object.keys(set).length > 0 ? { whatsappPacing: set } : {};
 }
 
 function platformAlertsOf(e: z.output<typeof envSchema>): Pick<Config, "platformAlerts"> {

@@ -12,3 +12,5 @@ import "../flows/ordering/payments/provider-events.ts";
 import "../flows/tenant-admin/invites.ts";
 import "../flows/tenant-admin/low-stock.ts";
 import "../storage/whatsapp/auth-records.ts";
+import "../storage/whatsapp/message-records.ts";
+import "../storage/whatsapp/identities.ts";

@@ -118,4 +118,6 @@ export interface PacingOptions {
   slowAfterFailures: number;
   stopAfterFailures: number;
   restrictionWindowMs: number;
+  /** How long a number the restriction watch stopped stays stopped unless an operator resumes it first. Default 6 h. */
+  stopCoolDownMs: number;
 }

@@ -21,7 +21,7 @@
  */
 import { BufferJSON, normalizeMessageContent, proto } from "baileys";
 import type { AnyMessageContent, WAMediaUpload, WAMessage } from "baileys";
-import type { InboundContact, InboundMessage, Locale, Outbound, OutboundMedia } from "../../flows/engine/index.ts";
+import type { InboundContact, InboundMedia, InboundMessage, Locale, Outbound, OutboundMedia } from "../../flows/engine/index.ts";
 import { FileFetchError, i18nTexts, renderText, splitMessage, typedReply } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 import { decryptSecret, DecryptionError, encryptSecret } from "../../storage/crypto.ts";
@@ -55,18 +55,18 @@ export function ignoredKind(msg: WAMessage): string {
   return kinds.join("+") || "empty message";
 }
 
-function mediaOf(content: proto.IMessage, fileRef: string) {
+function mediaOf(content: proto.IMessage, fileRef: string): InboundMedia {
   const image = content.imageMessage;
   const caption = image ? image.caption : content.documentMessage?.caption;
   const captioned = caption ? { caption } : {};
   if (image) {
     const sizeBytes = byteCount(image.fileLength);
-    return { type: "photo" as const, fileRef, ...(image.mimetype && { mimeType: image.mimetype }), ...(sizeBytes !== undefined && { sizeBytes }), ...captioned };
+    return { type: "photo", fileRef, ...(image.mimetype && { mimeType: image.mimetype }), ...(sizeBytes !== undefined && { sizeBytes }), ...captioned };
   }
   const document = content.documentMessage!;
   const sizeBytes = byteCount(document.fileLength);
   return {
-    type: "document" as const,
+    type: "document",
     fileRef,
     ...(document.fileName && { fileName: document.fileName }),
     ...(document.mimetype && { mimeType: document.mimetype }),
@@ -215,6 +215,13 @@ export async function toContents(outbound: Outbound, locale: Locale, options: Co
       ? { image: resolved.upload, ...caption }
       : { document: resolved.upload, mimetype: resolved.mimetype ?? mimeTypeOf(outbound.media.fileName ?? resolved.fileName), ...fileNameOf(outbound.media, resolved), ...caption };
   return [media, ...(captioned ? [] : texts(splitMessage(body, options.maxTextLength)))];
+}
+
+/** The characters a content shows as text (a text, or a caption), for the pacer's typing time. */
+export function typedLength(content: AnyMessageContent): number {
+  if ("text" in content && typeof content.text === "string") return content.text.length;
+  if ("caption" in content && typeof content.caption === "string") return content.caption.length;
+  return 0;
 }
 
 /** The text a customer reads: the message, then its choices numbered from 1 and how to answer. */

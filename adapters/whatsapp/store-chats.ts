@@ -22,6 +22,9 @@ import { t } from "../../locales/i18n.ts";
 import { Customer } from "../../storage/models/index.ts";
 import type { WhatsAppIdentities, WhatsAppMessageLog } from "../../storage/whatsapp/types.ts";
 import { WHATSAPP_CHANNEL } from "./contract.ts";
+import { SendHeld } from "./pacing.ts";
+import type { NumberPacer } from "./pacing.ts";
+import { restrictionSignOf } from "./restriction.ts";
 import type { SessionTenant } from "./store-sessions.ts";
 import { describe, statusCodeOf } from "./store-session.ts";
 
@@ -36,25 +39,14 @@ export interface ChatMessageParts {
   lastPrompt(tenantId: string, chatId: string): Outbound | undefined;
 }
 
-/** What the chats need from the pacing (`pacing.ts`): one send at a time per number, with typing first. */
-export interface ChatPace {
-  /** Runs `send` in the number's turn, after its gap and `typing` shown for a while (by `chars`). */
-  paced<T>(chars: number, typing: (state: "composing" | "paused") => Promise<void>, send: () => Promise<T>): Promise<T>;
-  /** A send failed in a way that may mean the number is being limited. */
-  failed(reason: string): void;
-  /** Sends are held (the number was stopped by the restriction watch). */
-  readonly stopped: boolean;
-  /** Resolves when sends under way have finished. */
-  drain(): Promise<void>;
-}
-
 export interface StoreChatsOptions {
   tenant: SessionTenant;
   engine: Engine;
   identities: WhatsAppIdentities;
   messages: WhatsAppMessageLog;
   parts: ChatMessageParts;
-  pace: ChatPace;
+  /** The process's pacer: one send at a time per number, restriction signs watched. */
+  pacer: NumberPacer;
   /** The open socket, or why there is none (`store-unavailable` detail). */
   socket(): WASocket | string;
   log: EngineLog;
@@ -183,7 +175,8 @@ export class StoreChats {
     for (const { key, update } of updates) {
       if (!key.fromMe || !key.id || typeof update.status !== "number") continue;
       if (update.status === 0) {
-        this.#options.pace.failed(`error ack ${String(update.messageStubParameters?.[0] ?? "")}`.trim());
+        const sign = restrictionSignOf(String(update.messageStubParameters?.[0] ?? ""));
+        if (sign) this.#options.pacer.watch.sign(this.tenant.id, sign);
         continue;
       }
       const status = update.status >= 4 ? "read" : update.status === 3 ? "delivered" : undefined;
@@ -204,18 +197,17 @@ export class StoreChats {
    * duplicate what went out; a batch that fully went out is forgotten, so the same text
    * sent later on purpose is a new message. Never rejects.
    */
-  send(customerId: string, outbounds: readonly Outbound[], locale: Locale): Promise<SendReport> {
+  send(customerId: string, outbounds: readonly Outbound[], locale: Locale, bulk = false): Promise<SendReport> {
     if (this.#closing) return Promise.resolve(notSent(outbounds.length, "shutting-down"));
-    return this.#chats.run(`out:${customerId}`, () => this.#sendBatch(customerId, outbounds, locale)).catch((error: unknown) => {
+    return this.#chats.run(`out:${customerId}`, () => this.#sendBatch(customerId, outbounds, locale, bulk)).catch((error: unknown) => {
       this.#log.error("whatsapp send failed", { tenant: this.tenant.slug, error: describe(error) });
       return notSent(outbounds.length, "failed", describe(error));
     });
   }
 
-  async #sendBatch(customerId: string, outbounds: readonly Outbound[], locale: Locale): Promise<SendReport> {
+  async #sendBatch(customerId: string, outbounds: readonly Outbound[], locale: Locale, bulk: boolean): Promise<SendReport> {
     const socket = this.#options.socket();
     if (typeof socket === "string") return notSent(outbounds.length, "store-unavailable", socket);
-    if (this.#options.pace.stopped) return notSent(outbounds.length, "store-unavailable", "sends held: the number shows signs of being restricted");
     const jid = await this.#options.identities.replyJid(this.tenant.id, customerId);
     if (!jid) return notSent(outbounds.length, "unreachable", "this customer never wrote to the store's number");
     const contents = await Promise.all(outbounds.map((outbound) => this.#options.parts.contentsOf(outbound, locale, this.tenant.id)));
@@ -238,7 +230,7 @@ export class StoreChats {
           sentIds.push(messageId);
           continue;
         }
-        const failure = await this.#sendOne(socket, jid, content, messageId);
+        const failure = await this.#sendOne(socket, jid, content, messageId, bulk);
         if (failure) {
           stop = failure;
           break;
@@ -263,15 +255,17 @@ export class StoreChats {
     return (await this.#options.messages.sentMessage(this.tenant.id, messageId).catch(() => undefined)) !== undefined;
   }
 
-  async #sendOne(socket: WASocket, jid: string, content: AnyMessageContent, messageId: string): Promise<{ reason: SendFailureReason; detail: string; retryAfterSec?: number } | undefined> {
-    const chars = "text" in content && typeof content.text === "string" ? content.text.length : 0;
+  async #sendOne(socket: WASocket, jid: string, content: AnyMessageContent, messageId: string, bulk = false): Promise<{ reason: SendFailureReason; detail: string; retryAfterSec?: number } | undefined> {
+    const text = "text" in content ? content.text : "caption" in content ? content.caption : undefined;
     try {
-      const sent = await this.#options.pace.paced(chars, (state) => socket.sendPresenceUpdate(state, jid), () => socket.sendMessage(jid, content, { messageId }));
+      const sent = await this.#options.pacer.schedule(this.tenant.id, {
+        jid, textLength: typeof text === "string" ? text.length : 0, bulk,
+        send: () => socket.sendMessage(jid, content, { messageId }),
+      });
       if (sent?.message) await this.#options.messages.rememberSent(this.tenant.id, messageId, jid, sent.message);
       return undefined;
     } catch (error) {
       const failure = failureOf(error);
-      if (failure.reason !== "store-unavailable") this.#options.pace.failed(failure.detail);
       this.#log.warn("whatsapp message not sent", { tenant: this.tenant.slug, reason: failure.reason, detail: failure.detail });
       return failure;
     }
@@ -319,6 +313,7 @@ function batchKeyOf(customerId: string, contents: AnyMessageContent[][]): string
 
 /** A failed `sendMessage` as the channel contract's reason. */
 export function failureOf(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {
+  if (error instanceof SendHeld) return { reason: error.reason, detail: error.message, ...(error.retryAfterSec !== undefined && { retryAfterSec: error.retryAfterSec }) };
   const code = statusCodeOf(error);
   const detail = describe(error);
   if (code === 429) return { reason: "rate-limited", detail, retryAfterSec: 60 };

@@ -32,7 +32,7 @@ export interface SocketSettings {
   connectTimeoutMs?: number;
   /** How long the first QR code lives. Default Baileys' (60 s, then 20 s each). */
   qrTimeoutMs?: number;
-  /** A socket still `connecting` after this is ended and counts as a transient close. Default 45 000 ms. */
+  /** A socket not logged in (nor showing a QR code) this long after it started is ended and counts as a transient close. Default 45 000 ms. */
   watchdogMs?: number;
   /** Down this long (despite reconnects) before `unreachable` is told. Default 120 000 ms. */
   unreachableAfterMs?: number;
@@ -215,6 +215,8 @@ export class StoreSession {
       if (this.#socket === socket) this.#socket = undefined;
       void this.#closed(code);
     };
+    // Logged in: what follows (a first login uploads 812 pre-keys) is slow but not stuck.
+    socket.ws.on("CB:success", () => clearTimeout(watchdog));
     socket.ev.on("creds.update", () => {
       auth.saveCreds().catch((error: unknown) => {
         this.#log.error("whatsapp credentials not saved", { tenant: this.tenant.slug, error: describe(error) });

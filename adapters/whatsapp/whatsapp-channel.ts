@@ -32,11 +32,12 @@ import type { Leases } from "../../storage/leases.ts";
 import { recordAudit, Tenant } from "../../storage/models/index.ts";
 import type { WhatsAppIdentities, WhatsAppMessageLog, WhatsAppSessionStore } from "../../storage/whatsapp/types.ts";
 import { WHATSAPP_CHANNEL } from "./contract.ts";
-import type { LinkEvent, LinkOptions, WhatsAppLinking, WhatsAppSessionEvents, WhatsAppStoreView } from "./contract.ts";
+import type { LinkEvent, LinkOptions, PacingOptions, WhatsAppLinking, WhatsAppSessionEvents, WhatsAppStoreView } from "./contract.ts";
 import { mediaMessageFromRef, PromptMemory, toContents, toInboundMessage } from "./messages.ts";
 import type { ResolvedMedia } from "./messages.ts";
 import { StoreChats } from "./store-chats.ts";
-import type { ChatMessageParts, ChatPace } from "./store-chats.ts";
+import type { ChatMessageParts } from "./store-chats.ts";
+import { NumberPacer } from "./pacing.ts";
 import { describe } from "./store-session.ts";
 import type { SessionEnd, SocketSettings } from "./store-session.ts";
 import { setLinkStatus, StoreSessions } from "./store-sessions.ts";
@@ -52,8 +53,8 @@ export interface WhatsAppChannelOptions {
   store: WhatsAppSessionStore;
   messages: WhatsAppMessageLog;
   identities: WhatsAppIdentities;
-  /** The pace of a store's number (one per store, kept across reconnects). */
-  paceFor(tenant: SessionTenant): ChatPace;
+  /** How fast each number sends (`WHATSAPP_*` pacing settings); defaults otherwise. */
+  pacing?: Partial<PacingOptions>;
   socket?: SocketSettings;
   events?: WhatsAppSessionEvents;
   log: EngineLog;
@@ -67,7 +68,8 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
   readonly capabilities = WHATSAPP_CAPABILITIES;
   readonly sessions: StoreSessions;
   readonly #chats = new Map<string, StoreChats>();
-  readonly #paces = new Map<string, ChatPace>();
+  /** One send at a time per number, for every store of the process. */
+  readonly pacer: NumberPacer;
   readonly #prompts = new PromptMemory();
   readonly #options: WhatsAppChannelOptions;
   #stopped = false;
@@ -75,6 +77,17 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
 
   constructor(options: WhatsAppChannelOptions) {
     this.#options = options;
+    this.pacer = new NumberPacer({
+      ...(options.pacing && { pacing: options.pacing }),
+      presence: async (tenantId, jid, state) => {
+        await this.sessions.running(tenantId)?.socket?.sendPresenceUpdate(state, jid);
+      },
+      linkedAt: (tenantId) => this.sessions.tenant(tenantId)?.linkedAt,
+      restrictionEvents: {
+        slowed: (tenantId, reason) => this.#storeEvent(tenantId, (store) => options.events?.onSlowed?.(store, { reason })),
+        stopped: (tenantId, reason) => this.#storeEvent(tenantId, (store) => options.events?.onRestricted?.(store, { reason })),
+      },
+    });
     this.sessions = new StoreSessions({
       leases: options.leases,
       ...(options.leaseMs !== undefined && { leaseMs: options.leaseMs }),
@@ -104,7 +117,7 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
   stop(graceMs: number): Promise<boolean> {
     this.#stopped = true;
     this.#stopping ??= (async () => {
-      const drained = Promise.all([...this.#chats.values()].map((chats) => chats.close())).then(() => Promise.all([...this.#paces.values()].map((pace) => pace.drain())));
+      const drained = Promise.all([...this.#chats.values()].map((chats) => chats.close())).then(() => this.pacer.stop());
       let timer: NodeJS.Timeout | undefined;
       const inTime = await Promise.race([drained.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)))]);
       clearTimeout(timer);
@@ -119,7 +132,7 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
     const chats = this.sessions.running(to.tenantId) ? this.#chats.get(to.tenantId) : undefined;
     if (!chats) return notSent(outbounds.length, "store-unavailable", await this.#whyNotHere(to.tenantId));
     const locale = options.locale ?? (await chats.chosenLocale(to.chatId).catch(() => undefined)) ?? chats.tenant.locale;
-    return chats.send(to.chatId, outbounds, locale);
+    return chats.send(to.chatId, outbounds, locale, options.bulk === true);
   }
 
   /** A customer's photo or document, by the reference its inbound message carried. */
@@ -267,7 +280,6 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
     const connection: WhatsAppStoreView["connection"] = running
       ? running.connection
       : (await this.sessions.holderOf(tenantId).catch(() => undefined)) ? "elsewhere" : "stopped";
-    const pace = this.#paces.get(tenantId);
     return {
       status: (wa.status as WhatsAppStoreView["status"] | undefined) ?? "unlinked",
       ...(wa.phone && { phone: wa.phone }),
@@ -275,7 +287,7 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
       ...(wa.statusReason && { statusReason: wa.statusReason }),
       ...(wa.statusAt && { statusAt: wa.statusAt }),
       ...(wa.linkedAt && { linkedAt: wa.linkedAt }),
-      pace: pace?.stopped ? "stopped" : "normal",
+      pace: this.pacer.pace(tenantId),
     };
   }
 
@@ -284,15 +296,13 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
   #chatsOf(tenant: SessionTenant): StoreChats {
     const existing = this.#chats.get(tenant.id);
     if (existing) return existing;
-    const pace = this.#paces.get(tenant.id) ?? this.#options.paceFor(tenant);
-    this.#paces.set(tenant.id, pace);
     const chats = new StoreChats({
       tenant,
       engine: this.#options.engine,
       identities: this.#options.identities,
       messages: this.#options.messages,
       parts: this.#parts(),
-      pace,
+      pacer: this.pacer,
       socket: () => this.sessions.running(tenant.id)?.socket ?? "the store's WhatsApp is reconnecting",
       log: this.#options.logFor?.(tenant.slug) ?? this.#options.log,
     });
@@ -320,6 +330,11 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
     if (bytes.length > maxBytes) throw new Error(`the file is over ${maxBytes} bytes`);
     const mimetype = response.headers.get("content-type") ?? undefined;
     return { upload: bytes, ...(mimetype && { mimetype }), ...(media.fileName && { fileName: media.fileName }) };
+  }
+
+  #storeEvent(tenantId: string, tell: (store: SessionTenant) => void): void {
+    const store = this.sessions.tenant(tenantId);
+    if (store) tell(store);
   }
 
   async #whyNotHere(tenantId: string): Promise<string> {

@@ -351,3 +351,59 @@ test("the offsite backup keys are masked in logs once read", () => {
   const line = redactText(`id=${offsiteEnv.BACKUP_S3_ACCESS_KEY_ID} secret=${offsiteEnv.BACKUP_S3_SECRET_ACCESS_KEY}`);
   assert.equal(line, "id=[REDACTED] secret=[REDACTED]");
 });
+
+// ---- WhatsApp pacing
+
+test("WhatsApp pacing settings are read into the pacer's options when set, and absent otherwise", () => {
+  assert.equal(loadConfig({}).whatsappPacing, undefined);
+  assert.deepEqual(loadConfig({ WHATSAPP_GAP_MS: "2000-6000" }).whatsappPacing, { gapMinMs: 2000, gapMaxMs: 6000 });
+  assert.deepEqual(
+    loadConfig({
+      WHATSAPP_GAP_MS: "3000",
+      WHATSAPP_TYPING_MS: "500 - 2500",
+      WHATSAPP_TYPING_MS_PER_CHAR: "0",
+      WHATSAPP_WARMUP_DAYS: "14",
+      WHATSAPP_WARMUP_FACTOR: "1.5",
+      WHATSAPP_SLOW_AFTER_FAILURES: "2",
+      WHATSAPP_STOP_AFTER_FAILURES: "4",
+      WHATSAPP_RESTRICTION_WINDOW_MS: "300000",
+      WHATSAPP_STOP_COOL_DOWN_MS: "86400000",
+    }).whatsappPacing,
+    {
+      gapMinMs: 3000,
+      gapMaxMs: 3000,
+      typingMinMs: 500,
+      typingMaxMs: 2500,
+      typingMsPerChar: 0,
+      warmupDays: 14,
+      warmupFactor: 1.5,
+      slowAfterFailures: 2,
+      stopAfterFailures: 4,
+      restrictionWindowMs: 300_000,
+      stopCoolDownMs: 86_400_000,
+    },
+  );
+});
+
+test("bad WhatsApp pacing settings stop the start with one line naming each", () => {
+  const malformedPacing: Record<string, string[]> = {
+    WHATSAPP_GAP_MS: ["4000-1500", "fast", "1500-", "-1500", "1.5-4", "1500-4000-6000"],
+    WHATSAPP_TYPING_MS: ["4000-1000", "1s"],
+    WHATSAPP_TYPING_MS_PER_CHAR: ["-1", "1001", "3.5"],
+    WHATSAPP_WARMUP_DAYS: ["366", "a week"],
+    WHATSAPP_WARMUP_FACTOR: ["0.5", "0", "21", "double"],
+    WHATSAPP_SLOW_AFTER_FAILURES: ["0", "many"],
+    WHATSAPP_STOP_AFTER_FAILURES: ["0", "-6"],
+    WHATSAPP_RESTRICTION_WINDOW_MS: ["999", "10m"],
+    WHATSAPP_STOP_COOL_DOWN_MS: ["1000", "forever"],
+  };
+  for (const [name, values] of Object.entries(malformedPacing)) {
+    for (const value of values) {
+      const error = configErrorFor({ [name]: value });
+      assert.match(error.message, new RegExp(`^${name}: \\S`), `${name}=${JSON.stringify(value)}`);
+      assert.doesNotMatch(error.message, /\n|;/);
+    }
+  }
+  assert.match(configErrorFor({ WHATSAPP_STOP_AFTER_FAILURES: "2" }).message, /^WHATSAPP_STOP_AFTER_FAILURES: a number must be slowed before it is stopped: .* \(2\) .* \(3\)$/);
+  assert.match(configErrorFor({ WHATSAPP_SLOW_AFTER_FAILURES: "8" }).message, /^WHATSAPP_SLOW_AFTER_FAILURES: .*\(6\) .*\(8\)$/);
+});

@@ -22,6 +22,10 @@ import mongoose, { Types } from "mongoose";
 import { useTestDatabase } from "../support/mongo.ts";
 import { configureEncryption, DecryptionError, keyIdOfCiphertext } from "../../storage/crypto.ts";
 import { rotateSecrets } from "../../storage/secret-fields.ts";
+import { TenantScopeError } from "../../storage/tenant-scope.ts";
+import { WhatsAppAuthRecord, WhatsAppSessionRecord } from "../../storage/whatsapp/auth-records.ts";
+import { WhatsAppContactRecord } from "../../storage/whatsapp/identities.ts";
+import { WhatsAppInboundRecord, WhatsAppSentRecord } from "../../storage/whatsapp/message-records.ts";
 import { createMongoLeases } from "../../storage/leases.ts";
 import { acquireSessionFence, createMongoWhatsAppSessionStore } from "../../storage/whatsapp/auth-state.ts";
 import { StaleSessionOwner, type SessionFence } from "../../storage/whatsapp/types.ts";
@@ -368,5 +372,13 @@ describe("rotating the data key", () => {
     const reopened = await sessions.open(fence);
     assert.equal(reopened.state.creds.registered, true);
     assert.deepEqual(await reopened.state.keys.get("session", Object.keys(data.session!)), asStored(data.session));
+  });
+});
+
+describe("the WhatsApp collections", () => {
+  it("each refuse a query that names no store (the tenant wall)", async () => {
+    for (const model of [WhatsAppAuthRecord, WhatsAppSessionRecord, WhatsAppContactRecord, WhatsAppInboundRecord, WhatsAppSentRecord] as const) {
+      await assert.rejects(async () => (model as typeof WhatsAppAuthRecord).find({}).exec(), TenantScopeError, model.modelName);
+    }
   });
 });

@@ -14,6 +14,7 @@ import {
   renderBody,
   toContents,
   toInboundMessage,
+  typedLength,
 } from "../../adapters/whatsapp/messages.ts";
 import { FileFetchError, type Outbound } from "../../flows/engine/index.ts";
 import { initI18n, t } from "../../locales/i18n.ts";
@@ -226,4 +227,10 @@ test("media carry the text as a caption when it fits, else the text follows; doc
   assert.equal((menuWithPhoto[0] as { caption: string }).caption, renderBody(menu, "id"), "a short menu rides on the photo");
 
   await assert.rejects(toContents(photo, "id", { maxTextLength: 4096 }), /media resolver/);
+
+  assert.deepEqual(
+    [...menuWithPhoto, ...overflow].map(typedLength),
+    [renderBody(menu, "id").length, 0, long.length],
+    "what the pacer shows typing for: the caption or the text, nothing for a bare photo",
+  );
 });

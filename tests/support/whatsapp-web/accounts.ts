@@ -77,13 +77,20 @@ export class Directory {
   /** Keyed by `phone:device`. */
   private readonly devices = new Map<string, LinkedDevice>();
 
-  account(phone: string): PhoneAccount {
+  /** The account of `phone`, made on first use (with `lidUser` when given, else a random LID). */
+  account(phone: string, lidUser?: string): PhoneAccount {
     let account = this.accounts.get(phone);
     if (!account) {
-      account = { phone, lidUser: `${randomInt(100_000, 999_999)}${randomInt(100_000_000, 999_999_999)}`, accountKey: Curve.generateKeyPair(), nextDevice: 1 };
+      lidUser ??= `${randomInt(100_000, 999_999)}${randomInt(100_000_000, 999_999_999)}`;
+      account = { phone, lidUser, accountKey: Curve.generateKeyPair(), nextDevice: 1 };
       this.accounts.set(phone, account);
     }
     return account;
+  }
+
+  /** The account of `phone` if the number is on WhatsApp here (a store or a customer). */
+  known(phone: string): PhoneAccount | undefined {
+    return this.accounts.get(phone);
   }
 
   accountByLid(lidUser: string): PhoneAccount | undefined {
@@ -147,7 +154,54 @@ export function pairSuccessNode(device: LinkedDevice, advSecretKey: string, id: 
  */
 export function completePairing(creds: AuthenticationCreds, device: LinkedDevice): AuthenticationCreds {
   const { creds: update } = configureSuccessfulPairing(pairSuccessNode(device, creds.advSecretKey, "linked"), creds);
-  return { ...creds, ...update, registered: true } as AuthenticationCreds;
+  // As after a real QR link, `registered` stays false: rc14 sets it only in the pairing-code flow.
+  // accountSyncCounter 1: the device finished its first sync earlier, so rc14 does not hold
+  // events for 20 s waiting for a history sync this server never sends.
+  return { ...creds, ...update, accountSyncCounter: 1 } as AuthenticationCreds;
 }
 
 export const bigEndian = (n: number, bytes = 4): Buffer => Buffer.from(encodeBigEndian(n, bytes));
+
+/** Keys a user's device published, as a key fetch returns them. */
+export interface KeyBundle {
+  registrationId: number;
+  identityKey: Uint8Array;
+  signedPreKey: { keyId: number; publicKey: Uint8Array; signature: Uint8Array };
+  preKey?: { keyId: number; publicKey: Uint8Array };
+}
+
+/** The `<user>` node of an `<iq xmlns="encrypt"><key>` answer. */
+export function bundleNode(jid: string, bundle: KeyBundle): BinaryNode {
+  const { registrationId, identityKey, signedPreKey, preKey } = bundle;
+  return {
+    tag: "user",
+    attrs: { jid },
+    content: [
+      { tag: "registration", attrs: {}, content: bigEndian(registrationId) },
+      { tag: "type", attrs: {}, content: Buffer.from([5]) },
+      { tag: "identity", attrs: {}, content: Buffer.from(identityKey) },
+      {
+        tag: "skey", attrs: {}, content: [
+          { tag: "id", attrs: {}, content: bigEndian(signedPreKey.keyId, 3) },
+          { tag: "value", attrs: {}, content: Buffer.from(signedPreKey.publicKey) },
+          { tag: "signature", attrs: {}, content: Buffer.from(signedPreKey.signature) },
+        ],
+      },
+      ...(preKey ? [{
+        tag: "key", attrs: {}, content: [
+          { tag: "id", attrs: {}, content: bigEndian(preKey.keyId, 3) },
+          { tag: "value", attrs: {}, content: Buffer.from(preKey.publicKey) },
+        ],
+      }] : []),
+    ],
+  };
+}
+
+/** Takes one of the pre-keys a linked device uploaded (each is used once). */
+export function takePreKey(device: LinkedDevice): { keyId: number; publicKey: Buffer } | undefined {
+  const first = device.preKeys.entries().next();
+  if (first.done) return undefined;
+  const [keyId, publicKey] = first.value;
+  device.preKeys.delete(keyId);
+  return { keyId, publicKey };
+}

@@ -28,18 +28,54 @@ import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { initAuthCreds } from "baileys";
-import type { AuthenticationCreds, BinaryNode } from "baileys";
+import type { AuthenticationCreds, BinaryNode, proto } from "baileys";
+import type { Agent } from "node:https";
 import { WebSocketServer } from "ws";
 import { Directory, completePairing, jidOf, lidOf, registrationOfCreds } from "./accounts.ts";
 import type { LinkedDevice } from "./accounts.ts";
 import { Connection } from "./connection.ts";
-import { answerIq } from "./iq.ts";
+import { answerIq, result } from "./iq.ts";
 import type { IqRoute } from "./iq.ts";
 import { answerHandshake, failureNode, scanQr, streamError } from "./login.ts";
+import { MediaStore } from "./media.ts";
+import { Messaging } from "./messaging.ts";
+import type { ReceiptMode } from "./messaging.ts";
+import type { ReceivedMessage } from "./customers.ts";
+
+export type { ReceivedMessage } from "./customers.ts";
+export type { ReceiptMode } from "./messaging.ts";
+export { memoryKeys, quietLogger } from "./memory-auth.ts";
 
 export interface LocalWhatsAppWebOptions {
   /** QR refs handed to an unlinked socket; when Baileys has shown them all it closes with 408. Default 6, as WhatsApp. */
   qrRefs?: number;
+  /** Receipts for what a store sends: `delivered` (default), `read` (delivered then read), or `none`. */
+  receipts?: ReceiptMode;
+  /**
+   * Delay before the delivery receipt, as a customer's phone takes a moment. Default 100 ms.
+   * rc14 folds a status that arrives while its own echo of the sent message is still being
+   * processed into that `messages.upsert` (`append`, `fromMe`, with `status`) instead of
+   * emitting `messages.update`: code that records receipts must read both.
+   */
+  receiptDelayMs?: number;
+}
+
+/** A customer on WhatsApp: sends real encrypted messages to a store's number. */
+export interface WhatsAppCustomer {
+  readonly phone: string;
+  /** `phone@s.whatsapp.net`. */
+  readonly jid: string;
+  /** `lid@lid`. */
+  readonly lid: string;
+  /** Each returns the message id. */
+  sendText(storePhone: string, text: string): Promise<string>;
+  sendImage(storePhone: string, bytes: Buffer, caption?: string): Promise<string>;
+  sendDocument(storePhone: string, bytes: Buffer, fileName: string, mimetype: string): Promise<string>;
+  sendContact(storePhone: string, contact: { name: string; phone: string }): Promise<string>;
+  /** What stores sent this customer, decrypted, oldest first. */
+  received(): ReceivedMessage[];
+  /** Typing states stores showed this customer (`composing`, `paused`). */
+  presences(): { state: string; at: Date }[];
 }
 
 /** A socket logged in as a linked device. */
@@ -62,6 +98,8 @@ export interface WhatsAppWebStats {
   qrRefs: number;
   /** Upgrades refused with HTTP 403 while `refuseUpgrade(true)`. */
   refusedUpgrades: number;
+  /** Customers' messages encrypted to store devices, by Signal type (`pkmsg` starts a session). */
+  encrypted: { pkmsg: number; msg: number };
 }
 
 export class LocalWhatsAppWeb {
@@ -70,16 +108,23 @@ export class LocalWhatsAppWeb {
   private readonly directory = new Directory();
   private readonly connections = new Set<Connection>();
   private readonly iqRoutes: IqRoute[] = [];
-  private readonly counts: WhatsAppWebStats = { connections: 0, logins: 0, refusedLogins: 0, qrRefs: 0, refusedUpgrades: 0 };
+  private readonly counts: Omit<WhatsAppWebStats, "encrypted"> = { connections: 0, logins: 0, refusedLogins: 0, qrRefs: 0, refusedUpgrades: 0 };
+  private readonly messaging: Messaging;
   private isSilent = false;
   private refusingUpgrades = false;
 
   private constructor(
     private readonly http: Server,
     private readonly wss: WebSocketServer,
+    private readonly media: MediaStore,
     private readonly options: Required<LocalWhatsAppWebOptions>,
   ) {
     this.url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/ws/chat`;
+    this.messaging = new Messaging(this.directory, media, (device) => this.connectionOf(device), options.receipts, options.receiptDelayMs);
+    this.iqRoutes.push(...this.messaging.iqRoutes, (_c, iq) => (iq.attrs.xmlns === "w:m" ? mediaConn(iq, media.uploadHost) : undefined));
+    http.on("request", (request, response) => {
+      if (!media.serve(request, response)) response.writeHead(426).end();
+    });
     http.on("upgrade", (request, socket, head) => {
       if (this.refusingUpgrades) {
         this.counts.refusedUpgrades++;
@@ -93,6 +138,7 @@ export class LocalWhatsAppWeb {
             answerHandshake(c, clientStatic, payload, this.directory, this.options.qrRefs, {
               loggedIn: (c) => this.loggedIn(c),
               countQrRefs: (n) => (this.counts.qrRefs += n),
+              countRefusal: () => this.counts.refusedLogins++,
             }).catch(() => c.drop());
           },
           onNode: (c, node) => this.onNode(c, node),
@@ -104,13 +150,14 @@ export class LocalWhatsAppWeb {
   }
 
   static async start(options: LocalWhatsAppWebOptions = {}): Promise<LocalWhatsAppWeb> {
-    const http = createServer((_request, response) => response.writeHead(426).end());
+    const http = createServer();
     await new Promise<void>((resolve, reject) => {
       http.once("error", reject);
       http.listen(0, "127.0.0.1", () => resolve());
     });
+    const media = await MediaStore.start(`http://127.0.0.1:${(http.address() as AddressInfo).port}`);
     const wss = new WebSocketServer({ noServer: true });
-    return new LocalWhatsAppWeb(http, wss, { qrRefs: options.qrRefs ?? 6 });
+    return new LocalWhatsAppWeb(http, wss, media, { qrRefs: options.qrRefs ?? 6, receipts: options.receipts ?? "delivered", receiptDelayMs: options.receiptDelayMs ?? 100 });
   }
 
   // ---------------------------------------------------------------- linking
@@ -182,6 +229,61 @@ export class LocalWhatsAppWeb {
     this.refusingUpgrades = on;
   }
 
+  // ---------------------------------------------------------------- customers and messages
+
+  /**
+   * A customer (made on first use; the same object for the same phone). With `lid` their
+   * messages are LID-addressed (`…@lid`, phone in `key.remoteJidAlt`); without, by phone.
+   */
+  customer(options: { phone: string; lid?: string; pushName?: string }): WhatsAppCustomer {
+    const identity = this.messaging.customer(options.phone, options);
+    const send = (storePhone: string, message: proto.IMessage) => this.messaging.send(identity, storePhone, message);
+    return {
+      phone: identity.phone,
+      jid: identity.pnJid,
+      lid: identity.lidJid,
+      sendText: (storePhone, text) => send(storePhone, { conversation: text }),
+      sendImage: async (storePhone, bytes, caption) => send(storePhone, {
+        imageMessage: { ...(await this.media.put(bytes, "image")), mimetype: "image/jpeg", ...(caption && { caption }), mediaKeyTimestamp: Math.floor(Date.now() / 1000) },
+      }),
+      sendDocument: async (storePhone, bytes, fileName, mimetype) => send(storePhone, {
+        documentMessage: { ...(await this.media.put(bytes, "document")), mimetype, fileName, mediaKeyTimestamp: Math.floor(Date.now() / 1000) },
+      }),
+      sendContact: (storePhone, contact) => send(storePhone, {
+        contactMessage: { displayName: contact.name, vcard: vcard(contact) },
+      }),
+      received: () => [...identity.received],
+      presences: () => [...identity.presences],
+    };
+  }
+
+  /** What stores sent the customer with this phone, decrypted, oldest first. */
+  received(customerPhone: string): ReceivedMessage[] {
+    return [...(this.messaging.customerByPhone(customerPhone)?.received ?? [])];
+  }
+
+  /** Answers every message the number sends with an error ack carrying `code` (463 by default: a restricted account); `undefined` lifts it. */
+  refuseSendsFrom(storePhone: string, code: number | undefined = 463): void {
+    this.messaging.refuseSendsFrom(storePhone, code);
+  }
+
+  /** Changes which receipts answer a store's messages from now on. */
+  setReceipts(mode: ReceiptMode): void {
+    this.messaging.receipts = mode;
+  }
+
+  // ---------------------------------------------------------------- media TLS
+
+  /** An `https.Agent` trusting the upload server's self-signed certificate: `makeWASocket({ fetchAgent })`. */
+  get httpsAgent(): Agent {
+    return this.media.httpsAgent;
+  }
+
+  /** The certificate's PEM file, for `NODE_EXTRA_CA_CERTS` of a child process. */
+  get caCertPath(): string {
+    return this.media.caCertPath;
+  }
+
   // ---------------------------------------------------------------- looking
 
   /** Sockets logged in right now. */
@@ -192,16 +294,21 @@ export class LocalWhatsAppWeb {
   }
 
   stats(): WhatsAppWebStats {
-    return { ...this.counts };
+    return { ...this.counts, encrypted: { ...this.messaging.encrypted } };
   }
 
   async close(): Promise<void> {
     for (const connection of this.connections) connection.drop();
     this.wss.close();
+    await this.media.close();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
   }
 
   // ---------------------------------------------------------------- inside
+
+  private connectionOf(device: LinkedDevice): Connection | undefined {
+    return [...this.connections].find((c) => c.device === device && !c.closed);
+  }
 
   private sessionsOf(phone: string): Connection[] {
     return [...this.connections].filter((c) => c.device?.account.phone === phone && !c.closed);
@@ -237,9 +344,20 @@ export class LocalWhatsAppWeb {
     if (!connection.device) return;
     if (node.tag === "iq") {
       await answerIq(connection, node, this.iqRoutes, (c) => void c.end(streamError(401, { tag: "conflict", attrs: { type: "device_removed" } })));
+    } else {
+      await this.messaging.fromStore(connection, node);
     }
   }
 }
+
+const mediaConn = (iq: BinaryNode, host: string): BinaryNode => result(iq, [{
+  tag: "media_conn",
+  attrs: { auth: "local-media-auth", ttl: "3600", auth_ttl: "3600", max_buckets: "1" },
+  content: [{ tag: "host", attrs: { hostname: host, maxContentLengthBytes: String(100 * 1024 * 1024) } }],
+}]);
+
+const vcard = ({ name, phone }: { name: string; phone: string }): string =>
+  `BEGIN:VCARD\nVERSION:3.0\nFN:${name}\nTEL;type=CELL;type=VOICE;waid=${phone}:+${phone}\nEND:VCARD`;
 
 const conflict = (): BinaryNode => ({ tag: "stream:error", attrs: {}, content: [{ tag: "conflict", attrs: { type: "replaced" } }] });
 

@@ -22,6 +22,7 @@ export interface LoginHooks {
   /** Called once a linked device's socket was told `<success/>`. */
   loggedIn(connection: Connection): Promise<void>;
   countQrRefs(n: number): void;
+  countRefusal(): void;
 }
 
 export const failureNode = (reason: number): BinaryNode => ({ tag: "failure", attrs: { reason: String(reason), location: "local" } });
@@ -51,9 +52,12 @@ export async function answerHandshake(
   const phone = String(payload.username ?? "");
   const device = directory.device(phone, payload.device ?? 0);
   const account = directory.account(phone);
-  if (account.refusal) return connection.end(failureNode(account.refusal));
-  if (!device || device.removed || !device.noiseKey.equals(clientStatic)) return connection.end(failureNode(401));
-  connection.device = device;
+  const refusal = account.refusal ?? (!device || device.removed || !device.noiseKey.equals(clientStatic) ? 401 : undefined);
+  if (refusal) {
+    hooks.countRefusal();
+    return connection.end(failureNode(refusal));
+  }
+  connection.device = device!;
   connection.connectedSince = new Date();
   await hooks.loggedIn(connection);
 }
