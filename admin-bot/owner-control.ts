@@ -38,6 +38,16 @@ export interface StoreSummary {
   /** Telegram refused its token (401) and no new one was given yet. */
   revoked: boolean;
   bot: StoreBotState;
+  /** The store's WhatsApp number, once it was ever linked. */
+  whatsapp?: StoreWhatsApp;
+}
+
+/** A store's WhatsApp number as the owner bot shows it (`WhatsAppStoreView`; `connection` unknown without a WhatsApp channel here). */
+export interface StoreWhatsApp {
+  status: "unlinked" | "linked" | "logged-out" | "restricted";
+  /** As shown: `+62 812-3456-7890`. */
+  phone?: string;
+  connection?: "open" | "connecting" | "closed" | "elsewhere" | "stopped";
 }
 
 export interface OrderSummary {

@@ -7,7 +7,7 @@ import type { Locale } from "../flows/engine/index.ts";
 import { formatWhen } from "../locales/format-when.ts";
 import { t } from "../locales/i18n.ts";
 import type { OwnerAlertDoc } from "../storage/models/index.ts";
-import type { JobSummary, MaintenanceView, OrderSummary, PlatformStatus, StoreSummary } from "./owner-control.ts";
+import type { JobSummary, MaintenanceView, OrderSummary, PlatformStatus, StoreSummary, StoreWhatsApp } from "./owner-control.ts";
 
 export interface ViewOptions {
   locale: Locale;
@@ -42,8 +42,19 @@ export function storeLine(store: StoreSummary, v: ViewOptions): string {
       state: word(store.bot.state),
       mode: word(store.telegramMode),
       holder: store.bot.pollingHolder ? t(v.locale, "ownerbot.holder", { holder: store.bot.pollingHolder }) : "",
-    }) + (store.revoked ? t(v.locale, "ownerbot.revoked") : "")
+    }) +
+    (store.revoked ? t(v.locale, "ownerbot.revoked") : "") +
+    (store.whatsapp ? ` · ${whatsappLine(store.whatsapp, v)}` : "")
   );
+}
+
+/** `WhatsApp +62 812-3456-7890: linked (open)`: the store's number, its state and, when known here, its connection. */
+function whatsappLine(number: StoreWhatsApp, v: ViewOptions): string {
+  return t(v.locale, "ownerbot.whatsapp.line", {
+    phone: number.phone ?? "",
+    status: t(v.locale, `ownerbot.whatsapp.status.${number.status}`),
+    connection: number.connection ? t(v.locale, "ownerbot.whatsapp.connection", { connection: t(v.locale, `ownerbot.whatsapp.connections.${number.connection}`) }) : "",
+  });
 }
 
 /** One page of `/stores`, 1-based; the line naming the next page when there is one. */
@@ -69,6 +80,7 @@ export function storeView(store: StoreSummary, problems: readonly OwnerAlertDoc[
       : t(v.locale, "ownerbot.store.bot_none", { state: word(store.bot.state), mode: word(store.telegramMode), holder }),
   ];
   if (store.revoked) lines.push(t(v.locale, "ownerbot.store.revoked"));
+  if (store.whatsapp) lines.push(whatsappLine(store.whatsapp, v));
   lines.push("", problems.length > 0 ? t(v.locale, "ownerbot.store.errors") : t(v.locale, "ownerbot.store.errors_none"));
   for (const alert of problems) {
     lines.push(t(v.locale, "ownerbot.store.error_line", { when: when(alert.lastAt, v), title: t(v.locale, `owner.kind.${alert.kind}.title`), count: alert.count, state: word(alert.state) }));

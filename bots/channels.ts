@@ -16,6 +16,10 @@ import { alertKey } from "../admin-bot/owner-alerts.ts";
 import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { WhatsAppLinking, WhatsAppSessionEvents } from "../adapters/whatsapp/contract.ts";
+import { WhatsAppChannel } from "../adapters/whatsapp/whatsapp-channel.ts";
+import { createMongoWhatsAppSessionStore } from "../storage/whatsapp/auth-state.ts";
+import { createMongoWhatsAppIdentities } from "../storage/whatsapp/identities.ts";
+import { createMongoWhatsAppMessageLog } from "../storage/whatsapp/message-log.ts";
 import type { Channel, Engine, EngineLog, Outbox } from "../flows/engine/index.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
 import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
@@ -76,6 +80,22 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
         ...(s.config.webhookMaxPending !== undefined && { maxPending: s.config.webhookMaxPending }),
         ...(s.config.webhookFallbackAfterChecks !== undefined && { fallbackAfterChecks: s.config.webhookFallbackAfterChecks }),
       },
+    }),
+  // Always built: idle until a store links a number (`niaga whatsapp link`, the store bot's /whatsapp).
+  (s) =>
+    new WhatsAppChannel({
+      engine: s.engine,
+      // One instance runs each store's session; the others take it over when its lease lapses.
+      leases: s.coordination.leases,
+      ...(s.config.whatsappSessionLeaseMs !== undefined && { leaseMs: s.config.whatsappSessionLeaseMs }),
+      store: createMongoWhatsAppSessionStore(),
+      messages: createMongoWhatsAppMessageLog(),
+      identities: createMongoWhatsAppIdentities(),
+      ...(s.config.whatsappPacing && { pacing: s.config.whatsappPacing }),
+      socket: { webSocketUrl: s.config.whatsappWebUrl },
+      events: whatsappAlerts(s.alerts, s.outbox, s.log),
+      log: s.log,
+      logFor: s.logFor,
     }),
 ];
 
@@ -150,6 +170,11 @@ export function telegramWebhookAlerts(alerts: AlertSink): NonNullable<StoreBotsO
     },
     onHealthy: (store, was) => void alerts.resolve(alertKey(was === "failing" ? "webhook-failing" : "webhook-fallback", store.slug)),
   };
+}
+
+/** The WhatsApp channel's linking when one runs among `channels` (the store bot's `/whatsapp`, the owner bot's views). */
+export function whatsappLinkingOf(channels: Iterable<Channel>): WhatsAppLinking | undefined {
+  return [...channels].find((channel): channel is WhatsAppChannel => channel instanceof WhatsAppChannel);
 }
 
 /** The lease that says which instance runs a store's WhatsApp session. */

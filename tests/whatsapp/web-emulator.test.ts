@@ -32,9 +32,12 @@ after(async () => {
 });
 
 describe("login", () => {
-  test("a linked device logs in and opens; the server lists its session", async () => {
+  test("a linked device logs in and opens; the server lists and counts its session", async () => {
+    const before = wa.stats();
     const store = open(wa.url, wa.linkedCreds(STORE));
     await opened(store);
+    assert.equal(wa.stats().connections - before.connections, 1);
+    assert.equal(wa.stats().logins - before.logins, 1);
     const session = wa.sessions().find((s) => s.phone === STORE);
     assert.ok(session, "the server lists the session");
     assert.match(session.jid, /^6281200000001:\d+@s\.whatsapp\.net$/);
@@ -45,8 +48,10 @@ describe("login", () => {
   test("creds the server does not know are refused with 401", async () => {
     const creds = initAuthCreds();
     creds.me = { id: "6289999999999:3@s.whatsapp.net" };
+    const refused = wa.stats().refusedLogins;
     const stranger = open(wa.url, creds);
     assert.equal(await stranger.closed, 401);
+    assert.equal(wa.stats().refusedLogins - refused, 1);
   });
 });
 
@@ -84,6 +89,33 @@ describe("linking by QR code", () => {
     await socket.closed;
     const refusal = await eventually(() => wa.scanQr(qr, "6281200000778").then(() => undefined, (error: Error) => error), "the scan to be refused");
     assert.match(refusal.message, /no socket is showing this QR code/);
+  });
+});
+
+describe("linking by pairing code", () => {
+  const waitForQr = (socket: TestSocket) => eventually(() => socket.events["connection.update"]?.some((u) => u.qr), "the socket to be ready to link");
+
+  test("the code typed on the phone links the device: registered, 515, then the creds log in", async () => {
+    const phone = "6281200000888";
+    const creds = initAuthCreds();
+    const keys = memoryKeys();
+    const socket = open(wa.url, creds, keys, { qrTimeout: 60_000, browser: ["Ubuntu", "Chrome", "22.04"] });
+    await waitForQr(socket);
+    const code = await socket.sock.requestPairingCode(phone);
+    const linked = await wa.enterPairingCode(code);
+    assert.equal(await socket.closed, 515);
+    assert.equal(creds.me?.id, linked.jid);
+    assert.equal(creds.registered, true);
+    await opened(open(wa.url, creds, keys));
+  });
+
+  test("a wrong code is refused and links nothing", async () => {
+    const socket = open(wa.url, initAuthCreds(), undefined, { qrTimeout: 60_000, browser: ["Ubuntu", "Chrome", "22.04"] });
+    await waitForQr(socket);
+    const code = await socket.sock.requestPairingCode("6281200000889");
+    const wrong = code.startsWith("A") ? `B${code.slice(1)}` : `A${code.slice(1)}`;
+    await assert.rejects(wa.enterPairingCode(wrong), /wrong pairing code/);
+    assert.ok(!socket.creds.account, "no device identity was signed");
   });
 });
 

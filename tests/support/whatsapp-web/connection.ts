@@ -26,7 +26,8 @@ export class Connection {
   connectedSince?: Date;
   closed = false;
   private readonly noise: NoiseServer;
-  private readonly waiting = new Map<string, (node: BinaryNode) => void>();
+  /** Waiters for answers to our queries; called with undefined when the socket closed. */
+  private readonly waiting = new Map<string, (node: BinaryNode | undefined) => void>();
 
   constructor(
     private readonly ws: WebSocket,
@@ -53,6 +54,8 @@ export class Connection {
     });
     ws.on("close", () => {
       this.closed = true;
+      for (const waiter of this.waiting.values()) waiter(undefined);
+      this.waiting.clear();
       handlers.onClose(this);
     });
     ws.on("error", () => this.drop());
@@ -72,7 +75,8 @@ export class Connection {
       }, timeoutMs);
       this.waiting.set(node.attrs.id!, (answer) => {
         clearTimeout(timer);
-        resolve(answer);
+        if (answer) resolve(answer);
+        else reject(new Error("the socket closed before answering"));
       });
       this.send(node).catch(reject);
     });

@@ -23,6 +23,16 @@
  *   such queries get an empty result.
  * - The number of QR refs is an option (`qrRefs`); how long each QR lives is the socket's
  *   own `qrTimeout` (WhatsApp gives 6 refs: 60 s for the first, 20 s for each next one).
+ * - `usync` gives LIDs for customers only (see `messaging.ts`); customers' media is served over
+ *   plain HTTP with a `url` and no `directPath` (see `media.ts`).
+ * - `linkedCreds` are those of a device that has synced once before (`accountSyncCounter: 1`).
+ *   After a fresh QR or code link rc14 holds events for up to 20 s at its first login, waiting
+ *   for a history sync this server never sends.
+ *
+ * For a store's media uploads (HTTPS, self-signed): in-process sockets pass
+ * `fetchAgent: wa.httpsAgent`; a child process (`niaga start` with `WHATSAPP_WEB_URL=wa.url`)
+ * gets `NODE_EXTRA_CA_CERTS=wa.caCertPath` in its environment. The WebSocket server is the
+ * `ws` package Baileys itself depends on.
  */
 import { createServer } from "node:http";
 import type { Server } from "node:http";
@@ -38,6 +48,7 @@ import { answerIq, result } from "./iq.ts";
 import type { IqRoute } from "./iq.ts";
 import { answerHandshake, failureNode, scanQr, streamError } from "./login.ts";
 import { MediaStore } from "./media.ts";
+import { enterPairingCode, onCodeIq } from "./pairing-code.ts";
 import { Messaging } from "./messaging.ts";
 import type { ReceiptMode } from "./messaging.ts";
 import type { ReceivedMessage } from "./customers.ts";
@@ -67,7 +78,10 @@ export interface WhatsAppCustomer {
   readonly jid: string;
   /** `lid@lid`. */
   readonly lid: string;
-  /** Each returns the message id. */
+  /**
+   * Each returns the message id. Delivered at once to the store's connected devices, queued
+   * for the others; throws when the number has no linked device.
+   */
   sendText(storePhone: string, text: string): Promise<string>;
   sendImage(storePhone: string, bytes: Buffer, caption?: string): Promise<string>;
   sendDocument(storePhone: string, bytes: Buffer, fileName: string, mimetype: string): Promise<string>;
@@ -175,6 +189,15 @@ export class LocalWhatsAppWeb {
   /** The phone `phone` scans `qr` (a `connection.update` qr string): → pair-success, then 515. */
   async scanQr(qr: string, phone: string): Promise<{ jid: string; lid: string }> {
     const device = await scanQr(qr, phone, this.connections, this.directory);
+    return { jid: jidOf(device), lid: lidOf(device) };
+  }
+
+  /**
+   * The user types `code` (from the socket's `requestPairingCode(phone)`) on that number's
+   * phone: → pair-success, then 515, as after a QR scan. Rejects on a wrong code.
+   */
+  async enterPairingCode(code: string): Promise<{ jid: string; lid: string }> {
+    const device = await enterPairingCode(code, this.connections, this.directory);
     return { jid: jidOf(device), lid: lidOf(device) };
   }
 
@@ -341,7 +364,10 @@ export class LocalWhatsAppWeb {
   }
 
   private async onNode(connection: Connection, node: BinaryNode): Promise<void> {
-    if (!connection.device) return;
+    if (!connection.device) {
+      if (connection.pairing && !(await onCodeIq(connection, node)) && node.tag === "iq") await connection.send(result(node));
+      return;
+    }
     if (node.tag === "iq") {
       await answerIq(connection, node, this.iqRoutes, (c) => void c.end(streamError(401, { tag: "conflict", attrs: { type: "device_removed" } })));
     } else {

@@ -78,10 +78,20 @@ export async function scanQr(qr: string, phone: string, waiting: Iterable<Connec
   if (!registration.noiseKey.equals(code.noiseKey) || !registration.identityKey.equals(code.identityKey)) {
     throw new Error("the QR code's keys are not the socket's");
   }
-  const device = directory.link(phone, registration);
+  return completeLink(connection, directory.link(phone, registration), code.advSecretKey);
+}
+
+/**
+ * Sends `pair-success` for `device` and ends the stream with 515 once the socket signed it.
+ * When the socket is gone or refuses, the device is dropped again.
+ */
+export async function completeLink(connection: Connection, device: LinkedDevice, advSecretKey: string): Promise<LinkedDevice> {
   connection.pairing = undefined;
-  const answer = await connection.query(pairSuccessNode(device, code.advSecretKey, serverId()));
-  if (answer.attrs.type !== "result") throw new Error("the socket refused the pairing");
+  const answer = await connection.query(pairSuccessNode(device, advSecretKey, serverId())).catch(() => undefined);
+  if (answer?.attrs.type !== "result") {
+    device.removed = true;
+    throw new Error(answer ? "the socket refused the pairing" : "no socket is showing this QR code (its socket closed)");
+  }
   await connection.end(streamError(515));
   return device;
 }
