@@ -34,6 +34,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BufferJSON } from "baileys";
 import type { AuthenticationCreds } from "baileys";
+import type { WhatsAppChannel as Channel } from "../adapters/whatsapp/whatsapp-channel.ts";
 import { startEmbeddedDatabase } from "./support/embedded-database.ts";
 import { collectGarbage, settledMemory } from "./support/memory-peak.ts";
 
@@ -52,6 +53,9 @@ const { values: args } = parseArgs({
     "gap-max": { type: "string", default: "400" },
     "typing-per-char": { type: "string", default: "10" },
     out: { type: "string", default: resultsFile },
+    // For the first-logins process.
+    database: { type: "string" },
+    "whatsapp-url": { type: "string" },
   },
   strict: true,
 });
@@ -148,28 +152,78 @@ const progress = (what: string) => console.error(`[${((performance.now() - began
 
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 
-async function platformSide(settings: Settings): Promise<void> {
-  const gc = collectGarbage();
-  const [
-    { configureLogging, logger }, { defineFlow }, { createEngine }, { memberAudience }, { MongoSessionStore }, { Outbox, withTimeout },
-    { initI18n }, { connectMongo, disconnectMongo, syncAllIndexes }, { configureEncryption }, { createMongoLeases }, { Customer, Tenant },
-    { createMongoWhatsAppSessionStore }, { createMongoWhatsAppMessageLog }, { createMongoWhatsAppIdentities }, { WhatsAppChannel },
-  ] = await Promise.all([
+type Pacing = { gapMinMs: number; gapMaxMs: number; typingMsPerChar: number; typingMinMs: number; typingMaxMs: number };
+
+/** The channel as `niaga start` builds it (sessions, session store, message log, identities, pacer), with one flow: `/start` → a welcome. */
+async function newChannel(url: string, pacing: Pacing): Promise<Channel> {
+  const [{ logger }, { defineFlow }, { createEngine }, { memberAudience }, { MongoSessionStore }, { createMongoLeases }, { createMongoWhatsAppSessionStore }, { createMongoWhatsAppMessageLog }, { createMongoWhatsAppIdentities }, { WhatsAppChannel }] = await Promise.all([
     import("../bots/logger.ts"),
     import("../flows/engine/flow-schema.ts"),
     import("../flows/engine/engine.ts"),
     import("../flows/engine/audience.ts"),
     import("../flows/engine/mongo-session-store.ts"),
-    import("../flows/engine/outbox.ts"),
-    import("../locales/i18n.ts"),
-    import("../storage/connection.ts"),
-    import("../storage/crypto.ts"),
     import("../storage/leases.ts"),
-    import("../storage/models/index.ts"),
     import("../storage/whatsapp/auth-state.ts"),
     import("../storage/whatsapp/message-log.ts"),
     import("../storage/whatsapp/identities.ts"),
     import("../adapters/whatsapp/whatsapp-channel.ts"),
+  ]);
+  const greeting = defineFlow({
+    id: "greeting",
+    triggers: { commands: ["start"] },
+    steps: { hello: { kind: "end", text: { id: "Selamat datang.", en: "Welcome." } } },
+  });
+  return new WhatsAppChannel({
+    engine: createEngine({ flows: [greeting], sessions: new MongoSessionStore(), audienceOf: memberAudience() }),
+    leases: createMongoLeases(),
+    store: createMongoWhatsAppSessionStore(),
+    messages: createMongoWhatsAppMessageLog(),
+    identities: createMongoWhatsAppIdentities(),
+    pacing,
+    socket: { webSocketUrl: url },
+    log: logger,
+  });
+}
+
+const openIn = (channel: Channel, tenantIds: string[]) => tenantIds.filter((id) => channel.sessions.running(id)?.connection === "open").length;
+
+/** Every linked store's first login, in a process of its own; resolves when all were open and closed again. */
+function firstLogins(database: string, url: string, dataKey: Buffer): Promise<void> {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--role", "first-logins", "--database", database, "--whatsapp-url", url], {
+    cwd: root, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, BENCH_DATA_KEY: dataKey.toString("hex") },
+  });
+  return new Promise((resolve, reject) => child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`the first logins exited with ${code}`)))));
+}
+
+async function firstLoginsSide(database: string, url: string): Promise<void> {
+  const [{ configureLogging }, { initI18n }, { connectMongo, disconnectMongo }, { configureEncryption }, { Tenant }] = await Promise.all([
+    import("../bots/logger.ts"), import("../locales/i18n.ts"), import("../storage/connection.ts"), import("../storage/crypto.ts"), import("../storage/models/index.ts"),
+  ]);
+  configureLogging({ level: "error" });
+  await initI18n();
+  configureEncryption(Buffer.from(process.env.BENCH_DATA_KEY ?? "", "hex"));
+  await connectMongo(database, { attempts: 3 });
+  const tenantIds = (await Tenant.find({ "channels.whatsapp.status": "linked" }, { _id: 1 }).lean<{ _id: unknown }[]>().exec()).map((t) => String(t._id));
+  const channel = await newChannel(url, { gapMinMs: 0, gapMaxMs: 0, typingMsPerChar: 0, typingMinMs: 0, typingMaxMs: 0 });
+  const report = await channel.start();
+  if (report.failed.length > 0) throw new Error(`stores failed to start: ${JSON.stringify(report.failed.slice(0, 3))}`);
+  await until(`${tenantIds.length} first logins`, 600_000, () => openIn(channel, tenantIds) === tenantIds.length);
+  await channel.stop(10_000);
+  await disconnectMongo();
+}
+
+async function platformSide(settings: Settings): Promise<void> {
+  const gc = collectGarbage();
+  const [
+    { configureLogging }, { Outbox, withTimeout }, { initI18n }, { connectMongo, disconnectMongo, syncAllIndexes }, { configureEncryption }, { Customer, Tenant }, { createMongoWhatsAppSessionStore },
+  ] = await Promise.all([
+    import("../bots/logger.ts"),
+    import("../flows/engine/outbox.ts"),
+    import("../locales/i18n.ts"),
+    import("../storage/connection.ts"),
+    import("../storage/crypto.ts"),
+    import("../storage/models/index.ts"),
+    import("../storage/whatsapp/auth-state.ts"),
   ]);
   configureLogging({ level: "warn" });
   await initI18n();
@@ -179,7 +233,8 @@ async function platformSide(settings: Settings): Promise<void> {
     const url = await whatsapp.ready;
     await connectMongo(`${database.server}/niaga_bench_whatsapp`, { attempts: 3 });
     await syncAllIndexes();
-    configureEncryption(randomBytes(32));
+    const dataKey = randomBytes(32);
+    configureEncryption(dataKey);
 
     // Store 0 starts first and is the one that sends; stores 1..N are the idle sessions measured.
     const stores = settings.sessions + 1;
@@ -204,12 +259,6 @@ async function platformSide(settings: Settings): Promise<void> {
     }
 
     progress(`${stores} stores saved with their sessions`);
-    const greeting = defineFlow({
-      id: "greeting",
-      triggers: { commands: ["start"] },
-      steps: { hello: { kind: "end", text: { id: "Selamat datang.", en: "Welcome." } } },
-    });
-    const engine = createEngine({ flows: [greeting], sessions: new MongoSessionStore(), audienceOf: memberAudience() });
     const pacing = {
       gapMinMs: settings.gapMin,
       gapMaxMs: settings.gapMax,
@@ -217,32 +266,19 @@ async function platformSide(settings: Settings): Promise<void> {
       typingMinMs: 100,
       typingMaxMs: 4000,
     };
-    const newChannel = () => new WhatsAppChannel({
-      engine,
-      leases: createMongoLeases(),
-      store: sessionStore,
-      messages: createMongoWhatsAppMessageLog(),
-      identities: createMongoWhatsAppIdentities(),
-      pacing,
-      socket: { webSocketUrl: url },
-      log: logger,
-    });
-    const openIn = (channel: InstanceType<typeof WhatsAppChannel>) => () => tenantIds.filter((id) => channel.sessions.running(id)?.connection === "open").length;
 
     // A newly linked device's first login uploads its pre-keys (812 with Baileys 7) before it
     // is open; every later start finds them on the server. The measured start is a later one,
     // as when `niaga start` restarts with its stores linked long ago.
+    // They run in a process of their own, so what they leave in memory is not in this one's RSS.
     await Tenant.updateMany({ _id: { $in: tenantIds } }, { $set: { "channels.whatsapp.status": "linked" } }).exec();
-    const linking = newChannel();
-    await linking.start();
-    await until(`${stores} first logins`, 600_000, () => openIn(linking)() === stores);
-    await linking.stop(10_000);
+    await firstLogins(`${database.server}/niaga_bench_whatsapp`, url, dataKey);
     progress(`${stores} first logins done (pre-keys uploaded)`);
     await Tenant.updateMany({ _id: { $in: tenantIds.slice(1) } }, { $set: { "channels.whatsapp.status": "unlinked" } }).exec();
 
-    const channel = newChannel();
+    const channel = await newChannel(url, pacing);
     const outbox = new Outbox({ get: (name) => (name === channel.name ? channel : undefined) }).use(withTimeout(120_000));
-    const openCount = openIn(channel);
+    const openCount = () => openIn(channel, tenantIds);
 
     await Tenant.updateOne({ _id: tenantIds[0] }, { $set: { "channels.whatsapp.status": "linked" } }).exec();
     await channel.start();
@@ -374,6 +410,9 @@ async function platformSide(settings: Settings): Promise<void> {
 
 if (args.role === "whatsapp") {
   await whatsAppSide();
+} else if (args.role === "first-logins") {
+  await firstLoginsSide(args.database!, args["whatsapp-url"]!);
+  process.exit(0);
 } else {
   const settings: Settings = {
     sessions: Number(args.sessions),
