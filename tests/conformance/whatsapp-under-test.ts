@@ -51,14 +51,18 @@ export function whatsappFactory(): ChannelFactory & { stop(): Promise<void> } {
           const chatId = await identities.resolve(store.id, { pn: person.jid }, person.jid);
           return {
             address: { tenantId: store.id, channel: "whatsapp", chatId },
-            write: (text) => env.turns.handled(chatId, () => person.sendText(storePhone, text)),
+            // The turn ends when WhatsApp took the reply; the customer's phone has it a moment later.
+            write: async (text) => {
+              const before = person.received().length;
+              await env.turns.handled(chatId, () => person.sendText(storePhone, text));
+              await eventually(() => person.received().length > before, "the answer on the customer's phone");
+            },
             press: () => Promise.reject(new Error("WhatsApp shows no buttons")),
             received: () => Promise.resolve(person.received().map((m) => ({ text: m.text ?? m.caption ?? "", buttons: [] }))),
             sendFile: async (bytes) => {
               files.delete(chatId);
-              await env.turns.handled(chatId, () => person.sendDocument(storePhone, bytes, "bukti.pdf", "application/pdf"));
-              const media = files.get(chatId);
-              if (!media) throw new Error("the channel handed the engine no file");
+              await person.sendDocument(storePhone, bytes, "bukti.pdf", "application/pdf");
+              const media = await eventually(() => files.get(chatId), "the file handed to the engine", { timeoutMs: 30_000 });
               return media.fileRef;
             },
           };

@@ -104,7 +104,7 @@ describe("a linked store's session", () => {
   });
 
   test("a socket stuck connecting (upgrade refused) is ended by the watchdog and tried again later, within the budget", async () => {
-    const s = await running({ });
+    const s = await running();
     try {
       wa.refuseUpgrade(true);
       wa.drop(s.phone);
@@ -121,12 +121,9 @@ describe("a linked store's session", () => {
   test("no reconnect storm: a server that drops every connection sees no more attempts than the budget allows", async () => {
     const budget = { burst: 2, perMinute: 30 };
     const phone = newPhone();
-    const store = await seedLinkedStore(wa, phone);
-    const s = openChannel(wa, engine);
-    const channel = s.channel;
+    await seedLinkedStore(wa, phone);
     const settings = { webSocketUrl: wa.url, connectTimeoutMs: 5000, watchdogMs: 3000, lifecycle: { baseMs: 1, maxMs: 1 }, budget };
     const stormy = openChannel(wa, engine, { socket: settings });
-    await channel.stop(0);
     const before = wa.stats().connections;
     const started = Date.now();
     await stormy.channel.start();
@@ -145,6 +142,5 @@ describe("a linked store's session", () => {
     assert.ok(attempts >= 2, `it did try to reconnect (${attempts})`);
     assert.ok(attempts <= allowed, `${attempts} connections in ${seconds.toFixed(1)} s, at most ${allowed} allowed`);
     await stormy.channel.stop(1000);
-    assert.ok(store.id);
   });
 });
