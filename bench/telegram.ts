@@ -22,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { settledMemory } from "./support/memory-peak.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const resultsFile = fileURLToPath(new URL("./results/telegram.json", import.meta.url));
@@ -161,15 +162,6 @@ function collectGarbage(): () => void {
   if (exposed) return exposed;
   setFlagsFromString("--expose-gc");
   return runInNewContext("gc") as () => void;
-}
-
-async function settledMemory(gc: () => void): Promise<{ heap: number; rss: number }> {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const { heapUsed, rss } = process.memoryUsage();
-  return { heap: heapUsed, rss };
 }
 
 function startDatabase(): Promise<{ uri: string; child: ChildProcess }> {

@@ -43,6 +43,16 @@ async function settle(gc: () => void): Promise<void> {
   }
 }
 
+/** This process's heap in use and RSS once the garbage is collected (a few GCs, 50 ms apart). */
+export async function settledMemory(gc: () => void): Promise<{ heap: number; rss: number }> {
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
+  }
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heap: heapUsed, rss };
+}
+
 /** Samples this process until `stop()`; the event loop must keep turning (streaming work does). */
 export async function watchMemory(gc: () => void): Promise<{ stop(): MemoryPeak }> {
   await settle(gc);
