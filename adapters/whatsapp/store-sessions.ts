@@ -257,11 +257,17 @@ export class StoreSessions {
     for (const entry of held) if (entry.validUntil <= sentAt) this.#lose(entry, "lapsed");
     const live = held.filter((e) => e.state === "running");
     if (live.length === 0) return;
-    const answer = await settledWithin(this.#options.leases.renew(live.map((e) => e.key), this.leaseMs), Math.floor(this.leaseMs / 3));
+    // A slow answer is waited for as long as every lease renewed here is still ours, not a
+    // fixed share of the period: a busy event loop or database then costs no session, and an
+    // answer later than that is one the sessions cannot act on anyway.
+    const waitMs = Math.max(1000, Math.min(...live.map((e) => e.validUntil)) - sentAt);
+    const answer = await settledWithin(this.#options.leases.renew(live.map((e) => e.key), this.leaseMs), waitMs);
     if (answer.state !== "fulfilled") {
       this.#options.log.warn("whatsapp session leases not renewed; each session closes when its lease runs out unless this recovers", {
         holder: this.holder, stores: live.length, error: answer.state === "rejected" ? describe(answer.error) : "no answer in time",
       });
+      const now = performance.now();
+      for (const entry of live) if (entry.state === "running" && entry.validUntil <= now) this.#lose(entry, "lapsed");
       return;
     }
     const answeredAt = performance.now();
