@@ -1,4 +1,6 @@
 import { CHANNELS, Member, ROLES, Tenant, recordAudit, type Channel, type Role } from "../../storage/models/index.ts";
+import { internationalNumber } from "../../flows/tenant-admin/phone-numbers.ts";
+import { createMongoWhatsAppIdentities } from "../../storage/whatsapp/identities.ts";
 import { parseFlags, requireFlag } from "./args.ts";
 import type { CliContext } from "./context.ts";
 import { UsageError } from "./usage-error.ts";
@@ -34,8 +36,26 @@ function memberIdentity(values: { tenant?: string; channel?: string; user?: stri
   if (!(CHANNELS as readonly string[]).includes(channel)) {
     throw new UsageError("cli.bad_channel", { channel, allowed: CHANNELS.join(", ") }, usage);
   }
-  if (!USER_ID.test(user)) throw new UsageError("cli.bad_user_id", { user }, usage);
+  // A WhatsApp member may be named by phone number (+62 812-3456-7890), checked where it is read.
+  const phoneNumber = channel === "whatsapp" && !user.startsWith("wa:");
+  if (!phoneNumber && !USER_ID.test(user)) throw new UsageError("cli.bad_user_id", { user }, usage);
   return { slug, channel: channel as Channel, user };
+}
+
+/**
+ * The member's id on the channel. A WhatsApp member is named by their phone number (`+62 812…`):
+ * the channel knows each person by a stable id that covers their phone number and their LID,
+ * so the number is looked up, or recorded, as that person's (storage/whatsapp/identities.ts);
+ * their messages, by either address, then come from this member. An id (`wa:…`) is taken as it is.
+ */
+async function channelUserId(tenantId: string, channel: Channel, user: string, usage: string): Promise<string> {
+  if (channel !== "whatsapp" || user.startsWith("wa:")) return user;
+  const number = internationalNumber(user);
+  if ("problem" in number) {
+    throw new UsageError(number.problem === "local" ? "cli.whatsapp_phone_local" : "cli.whatsapp_phone_malformed", { phone: user }, usage);
+  }
+  const jid = `${number.digits}@s.whatsapp.net`;
+  return createMongoWhatsAppIdentities().resolve(tenantId, { pn: jid }, jid);
 }
 
 async function findTenant(slug: string, usage: string) {
@@ -52,7 +72,7 @@ async function addMember(argv: string[], ctx: CliContext): Promise<number> {
   if (!(ROLES as readonly string[]).includes(role)) throw new UsageError("cli.bad_role", { role, allowed: ROLES.join(", ") }, usage);
   return ctx.withDatabase(async () => {
     const tenant = await findTenant(slug, usage);
-    const filter = { tenantId: tenant._id, channel, channelUserId: user };
+    const filter = { tenantId: tenant._id, channel, channelUserId: await channelUserId(tenant._id.toString(), channel, user, usage) };
     const before = await Member.findOne(filter).lean();
     if (before?.role === "owner" && role !== "owner") {
       const owners = await Member.countDocuments({ tenantId: tenant._id, role: "owner" });
@@ -96,7 +116,7 @@ async function removeMember(argv: string[], ctx: CliContext): Promise<number> {
   const { slug, channel, user } = memberIdentity(values, usage);
   return ctx.withDatabase(async () => {
     const tenant = await findTenant(slug, usage);
-    const filter = { tenantId: tenant._id, channel, channelUserId: user };
+    const filter = { tenantId: tenant._id, channel, channelUserId: await channelUserId(tenant._id.toString(), channel, user, usage) };
     const member = await Member.findOne(filter).lean();
     if (!member) throw new UsageError("cli.unknown_member", { slug, channel, user }, usage);
     if (member.role === "owner" && (await Member.countDocuments({ tenantId: tenant._id, role: "owner" })) <= 1) {

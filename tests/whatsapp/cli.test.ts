@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { whatsappSessionLeaseKey } from "../../bots/channels.ts";
 import { createMongoLeases } from "../../storage/leases.ts";
-import { AuditLog, Tenant } from "../../storage/models/index.ts";
+import { AuditLog, Member, Tenant } from "../../storage/models/index.ts";
+import { createMongoWhatsAppIdentities } from "../../storage/whatsapp/identities.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { runNiaga, type NiagaRun } from "../support/niaga-process.ts";
 
@@ -77,5 +78,21 @@ describe("niaga whatsapp", () => {
     assert.equal(one.code, 0, one.stderr);
     assert.equal(one.stdout.trim().split("\n").length, 2);
     assert.match(one.stdout, /toko-lepas\s+logged-out/);
+  });
+
+  it("a WhatsApp seller is added by phone number: the member is the person the channel knows by that number, by phone or LID", async () => {
+    const store = await Tenant.create({ slug: "toko-penjual", name: "Toko Penjual" });
+    const added = await runNiaga(["member", "add", "--tenant", "toko-penjual", "--channel", "whatsapp", "--user", "+62 812-5555-0101", "--role", "owner"], { MONGODB_URI: db.uri, ENCRYPTION_KEY: key.toString("base64"), DEFAULT_LOCALE: "en" });
+    assert.equal(added.code, 0, added.stderr);
+    const member = await Member.findOne({ tenantId: store._id, channel: "whatsapp" }).lean();
+    assert.match(member?.channelUserId ?? "", /^wa:/, "stored under the channel's id, not the number");
+    const identities = createMongoWhatsAppIdentities();
+    const jid = "6281255550101@s.whatsapp.net";
+    assert.equal(await identities.resolve(String(store._id), { pn: jid }, jid), member?.channelUserId, "a message by phone number comes from the member");
+    assert.equal(await identities.resolve(String(store._id), { lid: "99887766@lid", pn: jid }, "99887766@lid"), member?.channelUserId, "and by LID with the number alongside");
+    const local = await runNiaga(["member", "add", "--tenant", "toko-penjual", "--channel", "whatsapp", "--user", "0812-5555-0101", "--role", "admin"], { MONGODB_URI: db.uri, ENCRYPTION_KEY: key.toString("base64"), DEFAULT_LOCALE: "en" });
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /no country code/);
+    assert.equal(await Member.countDocuments({ tenantId: store._id }), 1, "nothing added for the refused number");
   });
 });
