@@ -119,8 +119,8 @@ interface NumberLine {
   /** Set while a drain loop runs (synchronously, so two never run for one number). */
   draining: boolean;
   drained: Promise<void>;
-  /** When the number's last send ended. */
-  lastEndAt: number;
+  /** When the number last started a send: the next pause runs from there. */
+  lastSentAt: number;
 }
 
 export class NumberPacer {
@@ -215,7 +215,7 @@ export class NumberPacer {
   async #drainLoop(tenantId: string, line: NumberLine): Promise<void> {
     const signal = this.#stopping.signal;
     while (!signal.aborted && line.replies.length + line.bulk.length > 0) {
-      const waitMs = line.lastEndAt + this.#gapMs(tenantId) - this.#clock.now();
+      const waitMs = line.lastSentAt + this.#gapMs(tenantId) - this.#clock.now();
       if (waitMs > 0) await this.#clock.sleep(waitMs, signal);
       // Picked after the pause, so a reply queued meanwhile goes before a waiting broadcast.
       const job = line.replies.shift() ?? line.bulk.shift();
@@ -234,8 +234,10 @@ export class NumberPacer {
         job.reject(shuttingDown());
         break;
       }
+      // The pause runs from when a message went out, not from when WhatsApp confirmed it, so a
+      // number sends at its configured pace (pause + typing) whatever a send takes to confirm.
+      line.lastSentAt = this.#clock.now();
       await this.#send(tenantId, job);
-      line.lastEndAt = this.#clock.now();
     }
   }
 
@@ -273,7 +275,7 @@ export class NumberPacer {
 
   #line(tenantId: string): NumberLine {
     let line = this.#lines.get(tenantId);
-    if (!line) this.#lines.set(tenantId, (line = { replies: [], bulk: [], draining: false, drained: Promise.resolve(), lastEndAt: -Infinity }));
+    if (!line) this.#lines.set(tenantId, (line = { replies: [], bulk: [], draining: false, drained: Promise.resolve(), lastSentAt: -Infinity }));
     return line;
   }
 

@@ -116,16 +116,16 @@ function harness(options: Partial<NumberPacerOptions> & { pacing?: Partial<Pacin
 
 const sendsOf = (events: Event[], tenant?: string) => events.filter((e) => e.what === "send" && (!tenant || e.tenant === tenant));
 
-/** For each send after the first: the pause from the previous send's end to this one's typing (or send). */
+/** For each send after the first: the pause from the previous send's start to this one's typing (or send). */
 function pauses(events: Event[], tenant: string): number[] {
   const mine = events.filter((e) => e.tenant === tenant);
   const result: number[] = [];
-  let lastEnd: number | undefined;
+  let lastSent: number | undefined;
   for (let i = 0; i < mine.length; i++) {
     const e = mine[i];
-    if (e.what === "sent") lastEnd = e.at;
     const startsASend = e.what === "composing" || (e.what === "send" && mine[i - 1]?.what !== "paused");
-    if (startsASend && lastEnd !== undefined) result.push(e.at - lastEnd);
+    if (startsASend && lastSent !== undefined) result.push(e.at - lastSent);
+    if (e.what === "send") lastSent = e.at;
   }
   return result;
 }
@@ -349,7 +349,8 @@ test("a typing indicator or a send that never answers does not jam the number: t
   await next;
   assert.deepEqual(sent, [
     { label: "hung", at: START + 5_000 + 1_000 + 5_000 },
-    { label: "next", at: START + 11_000 + 30_000 + DEFAULT_PACING.gapMinMs },
+    // The pause runs from the hung send's start, so it is over when the hold ends.
+    { label: "next", at: START + 11_000 + 30_000 },
   ], "typing given up after 5 s each way; the hung send held the queue 30 s");
   finishHung("late but sent");
   assert.equal(await hung, "late but sent", "its caller still hears how the send ended");
