@@ -21,6 +21,7 @@
  * and long messages are a spam signal; 4000 keeps the platform's texts (terms, a list of
  * goods) whole in most cases while splitting what would be a wall.
  */
+import { quietLibsignal } from "./libsignal-console.ts";
 import { downloadMediaMessage } from "baileys";
 import type { WASocket } from "baileys";
 import { Types } from "mongoose";
@@ -81,6 +82,8 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
 
   constructor(options: WhatsAppChannelOptions) {
     this.#options = options;
+    // libsignal prints session objects (their private keys) to the console.
+    quietLibsignal(options.log);
     this.pacer = new NumberPacer({
       ...(options.pacing && { pacing: options.pacing }),
       presence: async (tenantId, jid, state) => {
