@@ -17,11 +17,11 @@
 //    `--idle-seconds`; and the time from starting them to all open.
 // 2. Send rate of one number against its configured pace: `--messages` texts to `--customers`
 //    customers (who wrote first), all handed to the outbox at once; the rate is counted at the
-//    local WhatsApp Web by arrival time. The pacer waits a jittered gap after a send ends,
-//    then shows typing for (characters × per-char, within its bounds), then sends. So the
-//    mean interval is mean gap + typing (the configured pace) + the send itself (Baileys'
-//    `sendMessage`: encrypt, write, save the Signal keys), timed here; the achieved rate
-//    should be within 5 % of the rate that rule gives, and is reported against both.
+//    local WhatsApp Web by arrival time. The pacer counts a jittered gap from when the
+//    previous send started, then shows typing for (characters × per-char, within its
+//    bounds), then sends; while a send (Baileys' `sendMessage`: encrypt, write, save the
+//    Signal keys, timed here) takes less than the gap, the mean interval is mean gap +
+//    typing: the configured pace. The achieved rate should be within 5 % of it.
 //
 // Prints a table and writes bench/results/whatsapp.json.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -342,12 +342,11 @@ async function platformSide(settings: Settings): Promise<void> {
     const typingMs = Math.min(pacing.typingMaxMs, Math.max(pacing.typingMinMs, texts[0].length * pacing.typingMsPerChar));
     const meanGapMs = (pacing.gapMinMs + pacing.gapMaxMs) / 2;
     const meanSendMs = sendMs.reduce((a, b) => a + b, 0) / sendMs.length;
-    // The settings' pace, and the pacer's rule: its gap starts when the previous send ended.
+    // The settings' pace: the pacer's gap runs from when the previous send started.
     const configuredPerSecond = 1000 / (meanGapMs + typingMs);
-    const expectedPerSecond = 1000 / (meanGapMs + typingMs + meanSendMs);
     const spanMs = arrivals.at(-1)!.at - arrivals[0].at;
     const achievedPerSecond = (arrivals.length - 1) / (spanMs / 1000);
-    const ratio = achievedPerSecond / expectedPerSecond;
+    const ratio = achievedPerSecond / configuredPerSecond;
     const idleSessions = settings.sessions;
     const figures = {
       sessions: idleSessions,
@@ -358,15 +357,13 @@ async function platformSide(settings: Settings): Promise<void> {
       messages: arrivals.length,
       failedSends,
       customers: settings.customers,
-      pacing: { ...pacing, textLength: texts[0].length, typingMs, meanGapMs, rule: "each send waits a gap counted from the previous send's end, then shows typing, then sends" },
+      pacing: { ...pacing, textLength: texts[0].length, typingMs, meanGapMs, rule: "each send waits a gap counted from the previous send's start, then shows typing, then sends" },
       meanSendMs: round(meanSendMs, 1),
       sendsTimed: sendMs.length,
       configuredPerSecond: round(configuredPerSecond, 3),
-      expectedPerSecond: round(expectedPerSecond, 3),
       achievedPerSecond: round(achievedPerSecond, 3),
-      achievedVsExpected: round(ratio, 3),
+      achievedVsConfigured: round(ratio, 3),
       withinFivePercent: Math.abs(ratio - 1) <= 0.05,
-      achievedVsConfigured: round(achievedPerSecond / configuredPerSecond, 3),
       typingIndicatorsSeen: typings,
       sendAllMs: round(sendAllMs, 0),
       storage: "embedded MongoDB (separate process)",
@@ -390,10 +387,8 @@ async function platformSide(settings: Settings): Promise<void> {
       `  pace                            gap ${pacing.gapMinMs}–${pacing.gapMaxMs} ms + typing ${typingMs} ms (${figures.pacing.textLength} chars × ${pacing.typingMsPerChar} ms)`,
       `  configured (gap + typing)       ${figures.configuredPerSecond} msg/s`,
       `  sendMessage itself (mean)       ${figures.meanSendMs} ms over ${figures.sendsTimed} sends (encrypt, write, signal keys saved)`,
-      `  expected (gap + typing + send)  ${figures.expectedPerSecond} msg/s`,
       `  achieved (at WhatsApp)          ${figures.achievedPerSecond} msg/s over ${figures.messages} messages (${failedSends} failed, ${typings} typing shown)`,
-      `  achieved ÷ expected             ${figures.achievedVsExpected} (${figures.withinFivePercent ? "within" : "NOT within"} 5 %)`,
-      `  achieved ÷ configured           ${figures.achievedVsConfigured}`,
+      `  achieved ÷ configured           ${figures.achievedVsConfigured} (${figures.withinFivePercent ? "within" : "NOT within"} 5 %)`,
     ];
     console.log(lines.join("\n"));
     mkdirSync(dirname(args.out), { recursive: true });
