@@ -101,6 +101,10 @@ export class StoreChats {
   #received(socket: WASocket, { messages, type }: BaileysEventMap["messages.upsert"]): void {
     if (type !== "notify" && type !== "append") return;
     const oldest = Date.now() - (this.#options.maxAppendAgeMs ?? DAY_MS);
+    // A receipt that arrives while Baileys still handles the echo of our own send is folded
+    // into that echo (its `status`) instead of coming as `messages.update`: read it there too.
+    const echoed = messages.filter((m) => m.key.fromMe && typeof m.status === "number" && m.status !== 1 && m.status !== 2);
+    if (echoed.length > 0) void this.#receipts(echoed.map((m) => ({ key: m.key, update: { status: m.status, messageStubParameters: m.messageStubParameters } })));
     for (const message of messages) {
       const { key } = message;
       if (key.fromMe || !key.id || !key.remoteJid) continue;
