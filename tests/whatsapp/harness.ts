@@ -7,12 +7,12 @@ import type { StoreRef, WhatsAppSessionEvents } from "../../adapters/whatsapp/co
 import type { Engine, EngineLog } from "../../flows/engine/index.ts";
 import { createMongoLeases } from "../../storage/leases.ts";
 import type { Leases } from "../../storage/leases.ts";
-import { Tenant } from "../../storage/models/index.ts";
 import { createMongoWhatsAppSessionStore } from "../../storage/whatsapp/auth-state.ts";
 import { createMongoWhatsAppIdentities } from "../../storage/whatsapp/identities.ts";
 import { createMongoWhatsAppMessageLog } from "../../storage/whatsapp/message-log.ts";
 import type { WhatsAppIdentities, WhatsAppMessageLog } from "../../storage/whatsapp/types.ts";
 import { seedStore } from "../support/stores.ts";
+import { linkStoreNumber } from "../support/whatsapp-stores.ts";
 import type { SeededStore, SeedStoreOptions } from "../support/stores.ts";
 import type { LocalWhatsAppWeb } from "../support/whatsapp-web/index.ts";
 
@@ -28,13 +28,7 @@ export function newPhone(): string {
 /** Saves a store whose number `phone` is linked at `wa`: creds in the session store, status `linked`. */
 export async function seedLinkedStore(wa: LocalWhatsAppWeb, phone: string, options: SeedStoreOptions = {}): Promise<SeededStore> {
   const store = await seedStore(options);
-  const sessions = createMongoWhatsAppSessionStore();
-  const auth = await sessions.open({ tenantId: store.id, epoch: 0 });
-  // As `WhatsAppChannel.link` saves a linked device: rc14 leaves `registered` false after a QR link.
-  Object.assign(auth.state.creds, wa.linkedCreds(phone), { registered: true });
-  await auth.saveCreds();
-  await auth.settled();
-  await Tenant.updateOne({ _id: store.tenant }, { $set: { "channels.whatsapp.status": "linked", "channels.whatsapp.phone": phone, "channels.whatsapp.linkedAt": new Date() } }).exec();
+  await linkStoreNumber(wa, store.tenant, phone);
   return store;
 }
 
