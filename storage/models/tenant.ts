@@ -36,8 +36,16 @@ const tenantSchema = new Schema(
         // Set when Telegram answered 401 for the token: the bot stays stopped until re-tokened.
         revokedAt: { type: Date },
       },
+      // adapters/discord/contract.ts DiscordStoreLink: the store's guild, once linked.
       discord: {
         guildId: { type: String },
+        // Members holding this role count as the store's staff.
+        staffRoleId: { type: String },
+        // Where tickets' threads and sellers' alerts go.
+        staffChannelId: { type: String },
+        linkedAt: { type: Date },
+        // "<channel>:<userId>" of who linked it, or "cli".
+        linkedBy: { type: String, maxlength: 128 },
       },
       whatsapp: {
         // The linked number, digits only (628…), and the device's addresses once linked.
@@ -67,10 +75,21 @@ const tenantSchema = new Schema(
         proofRetentionDays: { type: Number, min: 1, max: 365, default: 30 },
         maxQuantityPerOrder: { type: Number, min: 1, max: 1000, default: 10 },
       },
+      // Ticketing (flows/ticketing): SLA targets in minutes per priority; unset means the defaults (DEFAULT_SLA).
+      tickets: {
+        sla: {
+          normal: { firstResponseMinutes: { type: Number, min: 1, max: 43200 }, resolutionMinutes: { type: Number, min: 1, max: 43200 } },
+          high: { firstResponseMinutes: { type: Number, min: 1, max: 43200 }, resolutionMinutes: { type: Number, min: 1, max: 43200 } },
+          critical: { firstResponseMinutes: { type: Number, min: 1, max: 43200 }, resolutionMinutes: { type: Number, min: 1, max: 43200 } },
+        },
+      },
     },
   },
   { timestamps: true },
 );
+
+// One store per guild: a second store cannot claim a guild already linked.
+tenantSchema.index({ "channels.discord.guildId": 1 }, { unique: true, partialFilterExpression: { "channels.discord.guildId": { $type: "string" } } });
 
 export type TenantFields = InferSchemaType<typeof tenantSchema>;
 export type TenantDoc = HydratedDocument<TenantFields>;
