@@ -13,6 +13,7 @@
  * Every interaction is answered (or deferred) within Discord's 3 s; permissions are checked
  * here against the store's members, never left to Discord's command permissions.
  */
+import type { ChatInputCommandInteraction } from "discord.js";
 import type { InboundMessage, Locale } from "../../flows/engine/index.ts";
 
 /** `Inbound.channel`, `Customer.channel`, `Member.channel` for Discord. */
@@ -97,6 +98,20 @@ export interface DiscordServices {
   autocomplete?(input: { tenantId: string; userId: string; source: AutocompleteSource; query: string; audience: "customer" | "seller" }): Promise<AutocompleteChoice[]>;
   /** A staff member wrote in a ticket's thread: the reply goes to the customer. Checks the writer's permission. */
   staffWroteInThread?(input: { tenantId: string; threadId: string; user: { id: string; name?: string }; text: string }): Promise<"sent" | "not-allowed" | "no-ticket" | "closed">;
+}
+
+/**
+ * Linking guilds to stores (`adapters/discord/guild-linking.ts`): the channel hands it every
+ * `/niaga …` interaction and every guild the bot left, and asks it which store a guild is.
+ */
+export interface DiscordGuildAdmin {
+  /** `/niaga hubungkan|putuskan|status`; answers (or defers) the interaction itself within 3 s. */
+  handle(interaction: ChatInputCommandInteraction): Promise<void>;
+  /** The bot was removed from a guild, or the guild was deleted (GUILD_DELETE without `unavailable`): unlinks and audits. */
+  guildRemoved(guildId: string): Promise<void>;
+  /** The store a guild is linked to; `undefined` when none (or the store is gone). Cached; `forget` drops a guild's entry. */
+  storeOf(guildId: string): Promise<GuildStore | undefined>;
+  forget(guildId?: string): void;
 }
 
 /** Names of Discord's own error codes the channel reacts to. */
