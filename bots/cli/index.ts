@@ -3,12 +3,10 @@ import { initI18n } from "../../locales/i18n.ts";
 import { DatabaseUnreachableError } from "../../storage/connection.ts";
 import { EncryptionKeyError, DecryptionError } from "../../storage/crypto.ts";
 import { createCliContext, type CliContext } from "./context.ts";
-import { backupCommand } from "./backup.ts";
 import { memberCommand } from "./member.ts";
 import { migrateCommand, rotateKeyCommand } from "./maintenance.ts";
 import { tenantCommand } from "./tenant.ts";
 import { UsageError } from "./usage-error.ts";
-import { whatsappCommand } from "./whatsapp.ts";
 
 type Command = (argv: string[], ctx: CliContext) => Promise<number>;
 
@@ -17,8 +15,9 @@ const commands: Record<string, Command> = {
   member: memberCommand,
   migrate: migrateCommand,
   "rotate-key": rotateKeyCommand,
-  backup: backupCommand,
-  whatsapp: (argv, ctx) => whatsappCommand(argv, ctx),
+  // Loaded when used: Baileys and the S3 SDK take a second to load, which every other command would pay.
+  backup: async (argv, ctx) => (await import("./backup.ts")).backupCommand(argv, ctx),
+  whatsapp: async (argv, ctx) => (await import("./whatsapp.ts")).whatsappCommand(argv, ctx),
   db: async (argv) => (await import("../../storage/embedded/cli.ts")).runEmbeddedServerCli(argv),
   start: async (argv, ctx) => (await import("../start.ts")).startCommand(argv, ctx),
   chat: async (argv) => (await import("../chat.ts")).chatCommand(argv),
