@@ -10,7 +10,7 @@
 // a staff role held by one staff member and `--customers` customers. It dispatches
 // interactions open-loop at `--rate` per second for `--seconds` (after `--warmup` seconds
 // not counted), a mix of what people do: a customer's `/toko` (50 %), a customer pressing the
-// first button of the menu they last got (30 %), a staff member's seller command (20 %).
+// first button of a menu they got earlier (30 % when one is waiting), a staff member's seller command (20 %).
 //
 // For each interaction, from its creation (its id's timestamp, as Discord judges the 3 s
 // rule) to: the first answer (the callback: reply or defer), and the first visible content
@@ -99,19 +99,20 @@ async function discordSide(): Promise<void> {
   }
   let places: Place[] = [];
   let sellerCommand = "";
-  const lastMenu = new Map<string, Message>();
+  // Menus customers got and have not pressed yet: a press is by the customer who got it.
+  const menus: Array<{ customer: User; menu: Message }> = [];
 
   const dispatch = (n: number) => {
     const place = places[n % places.length]!;
     const roll = (n * 7919) % 100;
     const channel = place.guild.defaultChannel;
     if (roll < 20) return { kind: "seller" as const, record: discord.command(place.staff, channel, sellerCommand) };
+    const waiting = roll < 50 ? menus.shift() : undefined;
+    const button = waiting?.menu.controls().find((c) => c.type === 2 && c.customId && !c.disabled)?.customId;
+    if (waiting && button) return { kind: "press" as const, record: discord.press(waiting.customer, waiting.menu, button) };
     const customer = place.customers[Math.floor(n / places.length) % place.customers.length]!;
-    const menu = lastMenu.get(customer.id);
-    const button = menu?.controls().find((c) => c.type === 2 && c.customId && !c.disabled)?.customId;
-    if (roll < 50 && menu && button) return { kind: "press" as const, record: discord.press(customer, menu, button) };
     const record = discord.command(customer, channel, "toko");
-    void record.waitForAnswer(30_000).then((answer) => lastMenu.set(customer.id, answer), () => undefined);
+    void record.waitForAnswer(30_000).then((menu) => menus.push({ customer, menu }), () => undefined);
     return { kind: "toko" as const, record };
   };
 
