@@ -34,6 +34,15 @@ const flows = [
       done: { kind: "end", text: { id: "Warna: {{colour}}", en: "Colour: {{colour}}" } },
     },
   }),
+  defineFlow({
+    id: "size",
+    triggers: { commands: ["ukuran"] },
+    help: { id: "Ukuran", en: "Size" },
+    steps: {
+      ask: { kind: "ask", text: { id: "Ukuran berapa?", en: "Which size?" }, expect: "integer", min: 1, max: 50, saveAs: "size", next: "done" },
+      done: { kind: "end", text: { id: "Ukuran {{size}}.", en: "Size {{size}}." } },
+    },
+  }),
 ];
 
 describe("the Discord channel", () => {
@@ -100,6 +109,13 @@ describe("the Discord channel", () => {
     assert.equal(answer!.text(), t("id", "discord.dm_no_store"));
   });
 
+  it("after using the store in its guild, the person's DM goes to that store, where /toko works typed too", async () => {
+    const lina = newMember();
+    await run(lina, () => discord.command(lina, linked.guild.defaultChannel, "warna"));
+    await turns.handled(lina.id, async () => discord.write(lina, lina, "/toko"));
+    assert.equal(discord.dmsOf(lina).at(-1)?.text(), "Selamat datang di Toko Kanal!");
+  });
+
   it("a suspended store's guild says the store is not serving", async () => {
     const other = await seedLinkedStore(discord, { name: "Toko Libur" });
     await Tenant.updateOne({ _id: other.store.tenant }, { $set: { status: "suspended" } }).exec();
@@ -154,6 +170,21 @@ describe("the Discord channel", () => {
     assert.ok(list.controls().some((c) => c.label === "KUNING"), "now showing the second page");
     const picked = await run(budi, () => discord.press(budi, list, controlLabelled(list, "KUNING")));
     assert.equal(shown(picked).at(-1)?.text(), "Warna: kuning");
+  });
+
+  it("a question is answered through its modal, and a refused answer asks again with the button still there", async () => {
+    const nina = newMember();
+    const answerLabel = t("id", "discord.answer");
+    const asked = shown(await run(nina, () => discord.command(nina, linked.guild.defaultChannel, "ukuran")))[0]!;
+    assert.equal(asked.text(), "Ukuran berapa?");
+    const answer = async (on: LocalMessage, text: string) => {
+      const opened = discord.press(nina, on, controlLabelled(on, answerLabel));
+      const modal = await opened.waitForModal();
+      return shown(await run(nina, () => discord.submitModal(nina, opened, modal.custom_id as string, { answer: text })));
+    };
+    const refused = await answer(asked, "besar");
+    assert.deepEqual(refused.at(-1)!.controls().map((c) => c.label), [answerLabel], "the re-ask still has its Answer button");
+    assert.equal((await answer(refused.at(-1)!, "42")).at(-1)?.text(), "Ukuran 42.");
   });
 
   it("autocomplete offers the store's codes for the person asking, and nothing when the lookup is too slow", async () => {
