@@ -31,7 +31,7 @@ it("customers' and sellers' commands are there once each, named as Discord allow
   assert.equal(built.engineCommand.get("setujui"), "setujui");
 });
 
-it("codes are autocompleted where the command takes one, and /niaga links with a code, a role and a channel", () => {
+it("codes are autocompleted where the command takes one, and /niaga links with a role, a channel and (unless bound from the shell) a code", () => {
   const option = (name: string) => built.commands.find((c) => c.name === name)?.options?.[0] as { name: string; autocomplete?: boolean } | undefined;
   assert.equal(option("setujui")?.autocomplete, true);
   assert.equal(option("tambahstok")?.autocomplete, true);
@@ -40,6 +40,6 @@ it("codes are autocompleted where the command takes one, and /niaga links with a
   const niaga = built.commands.find((c) => c.name === "niaga")!;
   assert.equal(niaga.default_member_permissions, "32", "hidden from members without Manage Server, as a hint");
   const link = niaga.options?.find((o) => o.name === "hubungkan") as { options: { name: string; required: boolean }[] };
-  assert.deepEqual(link.options.map((o) => [o.name, o.required]), [["kode", true], ["peran", true], ["kanal", true]]);
+  assert.deepEqual(link.options.map((o) => [o.name, o.required]), [["peran", true], ["kanal", true], ["kode", false]]);
   assert.deepEqual(niaga.options?.map((o) => o.name), ["hubungkan", "putuskan", "status"]);
 });
