@@ -204,7 +204,10 @@ export class InteractionTurns {
     this.#options.acknowledged(interaction.user.id, interaction);
     const user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username };
     if (interaction.guildId) {
-      await this.#options.staff.settle(store, user, rolesOf(interaction.member));
+      // A failure here must not leave the person looking at "thinking…": the turn goes on, as who they were before.
+      await this.#options.staff.settle(store, user, rolesOf(interaction.member)).catch((error: unknown) => {
+        this.#log.warn("discord staff role not settled", { tenant: store.slug, error: describe(error) });
+      });
       this.#rememberDmStore(user.id, store.tenantId);
     }
     const delivered = await this.#turn(store, user, interaction.locale, message, reply);
@@ -256,8 +259,10 @@ export class InteractionTurns {
       const fallback = store?.locale ?? "id";
       if (!store) return send([plain(t(fallback, "discord.dm_no_store"))]);
       if (store.status !== "active") return send([plain(t(store.locale, "discord.store_suspended"))]);
-      const inbound = inboundOfDm(message);
+      let inbound = inboundOfDm(message);
       if (!inbound) return send([plain(t(store.locale, "discord.dm_unsupported"))]);
+      // The slash commands' names work typed too (`/toko` is the engine's `/start`).
+      if (inbound.kind === "command") inbound = { ...inbound, command: this.#options.commands().engineCommand.get(inbound.command) ?? inbound.command };
       await this.#turn(store, { id: userId, name: message.author.globalName ?? message.author.username }, undefined, inbound, send);
     });
   }
