@@ -13,7 +13,8 @@
  * again when the customer writes … → `closed` (with a resolution), or `merged` into another
  * ticket. Domain services never know which channel asked.
  */
-import type { Locale } from "../engine/message.ts";
+import { commandChoice } from "../engine/command-choice.ts";
+import type { ChoiceView, Locale } from "../engine/message.ts";
 
 export const TICKET_PRIORITIES = ["normal", "high", "critical"] as const;
 export type TicketPriority = (typeof TICKET_PRIORITIES)[number];
@@ -175,4 +176,32 @@ export interface TicketService {
  */
 export interface TicketDesk {
   ticketEvent(event: TicketEvent): Promise<void>;
+}
+
+/**
+ * The commands the ticket flows answer (`flows/ticketing/ticket-flows.ts`). Customers:
+ * `/bantuan` opens a ticket, `/tiketsaya` lists theirs, `/balas 12` answers ticket 12,
+ * `/nilai 12` (or `/nilai 12 4`) rates it. Staff: `/tiket` (list), `/tiket 12` (one).
+ */
+export const TICKET_COMMANDS = { open: "bantuan", mine: "tiketsaya", answer: "balas", rate: "nilai", desk: "tiket" } as const;
+
+/**
+ * The button under a store's answer that lets the customer write back: pressing it (or
+ * typing its number on WhatsApp and the console, or `/balas 12`) asks for their text and
+ * hands it to `customerWrote`. Put it in the reply notice's `choices`.
+ *
+ * ```ts
+ * outbox.send(customerChat, [{ text: { key: "…reply", params }, choices: [answerTicketChoice(ticket.number)] }]);
+ * ```
+ */
+export function answerTicketChoice(number: number): ChoiceView {
+  return commandChoice({ key: "support.notice.answer" }, TICKET_COMMANDS.answer, number);
+}
+
+/**
+ * The 1–5 buttons under the closing notice: pressing one records nothing yet; it asks for an
+ * optional comment, then `rate` is called once with both. Typed `/nilai 12 4` does the same.
+ */
+export function rateTicketChoices(number: number): ChoiceView[] {
+  return [1, 2, 3, 4, 5].map((rating) => commandChoice({ key: "support.notice.rating", params: { rating } }, TICKET_COMMANDS.rate, number, rating));
 }
