@@ -14,7 +14,8 @@ import { storeSettings } from "../ordering/store-settings.ts";
 import { actionsFor, type ActionContext, type ActionRegistry, type ActionResult, type ChoiceOffer } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import { TICKET_COMMANDS, TICKET_PRIORITIES, type TicketActor, type TicketPriority, type TicketResult, type TicketService } from "./contract.ts";
-import { byUrgency, deskChoiceLabel, priorityName, ticketChoiceId, ticketDetail, ticketNumberOf, ticketOfChoice } from "./ticket-lines.ts";
+import { priorityName } from "./ticket-notices.ts";
+import { byUrgency, deskChoiceLabel, ticketChoiceId, ticketDetail, ticketNumberOf, ticketOfChoice } from "./ticket-lines.ts";
 import { refusal, say, stop, type ResolvedTicketServices } from "./ticket-services.ts";
 
 /** How many tickets a list reads; the engine pages them. */
@@ -82,7 +83,7 @@ export const ticketDeskFlow = defineFlow<DeskData>()({
     priority: {
       kind: "choose",
       text: "support.desk.ask_priority",
-      choices: TICKET_PRIORITIES.map((priority) => ({ id: priority, label: `support.priority.${priority}` })),
+      choices: TICKET_PRIORITIES.map((priority) => ({ id: priority, label: `tickets.priority.${priority}` })),
       saveAs: "priority",
       next: "setPriority",
     },

@@ -1,6 +1,6 @@
 // What a store's team hears about tickets in their private chat with the store's bot: a new
-// ticket (a claim that became one says so), a ticket the SLA watch raised, and a customer's
-// answer on a ticket someone took (to that member). Each goes to the members allowed to
+// ticket (a claim that became one says so), and a customer's answer on a ticket someone took
+// (to that member). The SLA watch tells owners and admins of escalations itself (sla-watch.ts). Each goes to the members allowed to
 // handle tickets, in the store's language, with the command that opens it and a button
 // that runs it. The Discord staff channel hears the same events through its `TicketDesk`.
 import type { EngineLog } from "../engine/actions.ts";
@@ -11,7 +11,7 @@ import { TICKETS_HANDLE } from "../tenant-admin/permissions.ts";
 import { rolesWith, tellTeam } from "../tenant-admin/seller-alerts.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
 import { TICKET_COMMANDS, type TicketEvent, type TicketView } from "./contract.ts";
-import { categoryName, priorityName, shorten } from "./ticket-lines.ts";
+import { categoryName, shorten } from "./ticket-lines.ts";
 
 function openButton(ticket: TicketView) {
   return [commandChoice({ key: "support.alert.open_ticket", params: { number: ticket.number } }, TICKET_COMMANDS.desk, ticket.number)];
@@ -46,21 +46,6 @@ export function ticketTeamAlerts(outbox: TeamOutbox, log?: EngineLog): (event: T
         outbox,
         log,
         "ticket_opened",
-      );
-    } else if (event.type === "escalated") {
-      await tellTeam(
-        event.tenantId,
-        roles,
-        (store): Outbound => ({
-          text: {
-            key: "support.alert.escalated",
-            params: { number: ticket.number, store: store.name, priority: priorityName(store.locale, event.escalation.to), stage: event.escalation.stage },
-          },
-          choices: openButton(ticket),
-        }),
-        outbox,
-        log,
-        "ticket_escalated",
       );
     } else if (event.type === "message" && event.message.from === "customer" && ticket.assignee) {
       const store = await storeSettings(event.tenantId);

@@ -5,6 +5,7 @@ import { t } from "../../locales/i18n.ts";
 import { formatWhen } from "../../locales/format-when.ts";
 import type { Locale } from "../engine/message.ts";
 import type { TicketMessageView, TicketPriority, TicketView } from "./contract.ts";
+import { priorityName } from "./ticket-notices.ts";
 
 const PRIORITY_ICON: Record<TicketPriority, string> = { normal: "⚪", high: "🟠", critical: "🔴" };
 const PRIORITY_RANK: Record<TicketPriority, number> = { critical: 0, high: 1, normal: 2 };
@@ -49,10 +50,6 @@ export function byUrgency(a: TicketView, b: TicketView): number {
 
 export function statusName(locale: Locale, ticket: TicketView): string {
   return t(locale, `support.status.${ticket.status}`);
-}
-
-export function priorityName(locale: Locale, priority: TicketPriority): string {
-  return t(locale, `support.priority.${priority}`);
 }
 
 export function categoryName(locale: Locale, ticket: Pick<TicketView, "category">): string {
