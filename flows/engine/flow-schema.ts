@@ -26,7 +26,8 @@ export const actionNameSchema = z
 export const choiceIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,40}$/, "a choice id is 1–40 letters, digits, _ . : or -")
-  .refine((id) => !id.startsWith("page:"), "choice ids starting with page: are reserved for paging");
+  .refine((id) => !id.startsWith("page:"), "choice ids starting with page: are reserved for paging")
+  .refine((id) => !id.startsWith("cmd:"), "choice ids starting with cmd: are reserved for commands (commandChoiceId)");
 const commandSchema = z.string().regex(/^[a-z0-9_]{1,32}$/, "a command is 1–32 lower-case letters, digits or _ (no slash)");
 /** What a deep link's payload may hold (Telegram: `t.me/<bot>?start=<payload>`, A–Z a–z 0–9 _ -). */
 const startPayloadPrefixSchema = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "a start payload prefix is 1–32 letters, digits, _ or -");

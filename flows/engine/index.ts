@@ -51,6 +51,7 @@ export type { FlowSet } from "./flow-set.ts";
 export type { CompiledFlow } from "./flow-validation.ts";
 export { PAGE_NEXT, PAGE_PREV, matchTypedChoice } from "./choice-menu.ts";
 export { typedReply } from "./typed-reply.ts";
+export { commandChoice, commandChoiceId, commandOfChoice } from "./command-choice.ts";
 export { splitMessage } from "./message-split.ts";
 export { newErrorId } from "./error-id.ts";
 export type { TextCatalog } from "./texts.ts";

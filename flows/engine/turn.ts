@@ -3,6 +3,7 @@
 // runs (`FlowRun`) until the next question or the end. It only reads the one saved
 // session — never the history — so a turn costs the same at step 3 and at step 300.
 import { PAGE_NEXT, PAGE_PREV } from "./choice-menu.ts";
+import { commandOfChoice } from "./command-choice.ts";
 import { FlowRun } from "./flow-run.ts";
 import { START_COMMAND, type CompiledFlow } from "./flow-validation.ts";
 import { helpText } from "./help-text.ts";
@@ -35,6 +36,9 @@ export class Turn extends FlowRun {
     }
     const message = this.inbound.message;
     if (message.kind === "command") return this.#onCommand(message.command.toLowerCase(), message.args.trim());
+    // A button under a notice runs its command whatever the chat was doing, as typing it would.
+    const shortcut = message.kind === "choice" ? commandOfChoice(message.choiceId) : undefined;
+    if (shortcut) return this.#onCommand(shortcut.command, shortcut.args);
     if (this.conversation) return this.onAnswer(message);
     if (message.kind === "text") {
       const flow = this.deps.flows.forKeyword(message.text, this.inbound.locale, this.audience);

@@ -13,6 +13,7 @@
  * again when the customer writes … → `closed` (with a resolution), or `merged` into another
  * ticket. Domain services never know which channel asked.
  */
+import { commandChoiceId } from "../engine/command-choice.ts";
 import type { Locale } from "../engine/message.ts";
 
 export const TICKET_PRIORITIES = ["normal", "high", "critical"] as const;
@@ -176,3 +177,30 @@ export interface TicketService {
 export interface TicketDesk {
   ticketEvent(event: TicketEvent): Promise<void>;
 }
+
+/**
+ * The commands the ticket flows answer (`flows/ticketing/ticket-flows.ts`). Customers:
+ * `/bantuan` opens a ticket, `/tiketsaya` lists theirs, `/balas 12` answers ticket 12,
+ * `/nilai 12` (or `/nilai 12 4`) rates it. Staff: `/tiket` (list), `/tiket 12` (one).
+ */
+export const TICKET_COMMANDS = { open: "bantuan", mine: "tiketsaya", answer: "balas", rate: "nilai", desk: "tiket" } as const;
+
+/** What the rating button "skip" carries instead of 1–5. */
+export const SKIP_RATING = "lewati";
+
+/**
+ * The ids of the buttons under the customer's notices, as the ticket flows answer them:
+ * command choices (`commandChoiceId`), which every channel carries (a Telegram or Discord
+ * button, a numbered line on WhatsApp and the console) and the engine runs as the command.
+ * Pressing "answer" under a store's reply asks for the customer's text (`customerWrote`);
+ * pressing a rating under the closing notice asks for an optional comment, then `rate`.
+ *
+ * ```ts
+ * TICKET_NOTICE_CHOICES.answer(12);   // → "cmd:balas:12"   (as typed: /balas 12)
+ * TICKET_NOTICE_CHOICES.rate(12, 4);  // → "cmd:nilai:12:4" (as typed: /nilai 12 4)
+ * ```
+ */
+export const TICKET_NOTICE_CHOICES = {
+  answer: (number: number): string => commandChoiceId(TICKET_COMMANDS.answer, number),
+  rate: (number: number, rating: number | "skip"): string => commandChoiceId(TICKET_COMMANDS.rate, number, rating === "skip" ? SKIP_RATING : rating),
+};
