@@ -182,6 +182,14 @@ const MATRIX: Row[] = [
     bare: { keys: ["admin.settings.current", "admin.settings.which"], choices: () => ["name", "language", "snk", "payment", "timeout", "window", "done"] },
     change: { say: () => ["/pengaturan", "1", "Toko Ganti Nama"], action: "settings.name" },
   },
+  {
+    command: "sla",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: { keys: ["tickets.sla.current"] },
+    change: { say: () => ["/sla tinggi 30 600"], action: "settings.sla" },
+  },
   { command: "audit", owner: true, admin: true, staff: false, bare: usage("admin.audit.none") },
   { command: "staf", english: "staff", owner: true, admin: false, staff: false, bare: { keys: ["admin.staff.list"] } },
   {
