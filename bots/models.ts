@@ -14,3 +14,4 @@ import "../flows/tenant-admin/low-stock.ts";
 import "../storage/whatsapp/auth-records.ts";
 import "../storage/whatsapp/message-records.ts";
 import "../storage/whatsapp/identities.ts";
+import "../storage/discord/link-codes.ts";
