@@ -74,6 +74,8 @@ export interface CommerceOptions {
   paymentAlerts?: PaymentRunThresholds;
   /** The WhatsApp channel's linking, for the store owner's `/whatsapp` (a getter: the channels start after the flows). */
   whatsapp?: AdminServices["whatsapp"];
+  /** The store owner's `/discord`: the bot's invite link, and who hears of an unlink made there. */
+  discord?: AdminServices["discord"];
 }
 
 export interface Commerce {
@@ -140,6 +142,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
       ...(opts.alerts && { onConcurrentEdit: ownerConcurrentEditAlerts(opts.alerts) }),
       ...(opts.whatsapp && { whatsapp: opts.whatsapp }),
+      ...(opts.discord && { discord: opts.discord }),
     },
   });
   return { ordering, simulator, flows };
