@@ -39,7 +39,8 @@ import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
-import { platformOwners, whatsappLinkingOf } from "./channels.ts";
+import { discordLinkChanges, platformOwners, whatsappLinkingOf } from "./channels.ts";
+import { discordInviteUrl } from "./discord.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -191,6 +192,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     onMembershipChanged: (change) => channels.membershipChanged(change),
     // The store owner's /whatsapp, once a WhatsApp channel runs among them.
     whatsapp: () => whatsappLinkingOf(channels),
+    // The store owner's /discord: the bot's invite link, and an unlink there reaching the running Discord channel.
+    discord: { ...(config.discordAppId !== undefined && { inviteUrl: discordInviteUrl(config.discordAppId) }), onLinkChanged: discordLinkChanges(channels, alerts) },
     alerts,
     paymentAlerts: {
       ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),
