@@ -44,7 +44,8 @@ import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
-import { platformOwners, whatsappLinkingOf } from "./channels.ts";
+import { discordLinkChanges, platformOwners, whatsappLinkingOf } from "./channels.ts";
+import { discordInviteUrl } from "./discord.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -79,6 +80,8 @@ export interface CommerceOptions {
   paymentAlerts?: PaymentRunThresholds;
   /** The WhatsApp channel's linking, for the store owner's `/whatsapp` (a getter: the channels start after the flows). */
   whatsapp?: AdminServices["whatsapp"];
+  /** The store owner's `/discord`: the bot's invite link, and who hears of an unlink made there. */
+  discord?: AdminServices["discord"];
 }
 
 export interface Commerce {
@@ -164,6 +167,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
       ...(opts.alerts && { onConcurrentEdit: ownerConcurrentEditAlerts(opts.alerts) }),
       ...(opts.whatsapp && { whatsapp: opts.whatsapp }),
+      ...(opts.discord && { discord: opts.discord }),
     },
   });
   return { ordering, simulator, flows, tickets, onTicketEvent: (listener) => ticketEvents.add(listener) };
@@ -212,6 +216,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     onMembershipChanged: (change) => channels.membershipChanged(change),
     // The store owner's /whatsapp, once a WhatsApp channel runs among them.
     whatsapp: () => whatsappLinkingOf(channels),
+    // The store owner's /discord: the bot's invite link, and an unlink there reaching the running Discord channel.
+    discord: { ...(config.discordAppId !== undefined && { inviteUrl: discordInviteUrl(config.discordAppId) }), onLinkChanged: discordLinkChanges(channels, alerts) },
     alerts,
     paymentAlerts: {
       ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),
