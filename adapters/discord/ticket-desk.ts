@@ -2,9 +2,10 @@
  * The staff desk on Discord: each ticket of a store as a thread in the store's staff channel.
  *
  * - A ticket opens: a card in the staff channel (number, priority, status, category, order,
- *   customer, first message) with buttons that run the staff's `/tiket` commands as the
- *   person who presses them, and a thread started from the card, saved as the ticket's desk
- *   reference (`tickets.setDeskRef`). The card is the "new ticket" alert: nobody needs a second one.
+ *   customer, first message) with a button that opens the ticket in `/tiket` (reply, take,
+ *   priority, close…) as the person who presses it, and a thread started from the card,
+ *   saved as the ticket's desk reference (`tickets.setDeskRef`). The card is the "new
+ *   ticket" alert in the staff channel: nobody needs a second one there.
  * - What the customer writes, and what staff answer from elsewhere (Telegram's `/tiket`),
  *   is posted in the thread, so the thread reads as the whole conversation. Staff answers
  *   written in the thread itself are already there and are not posted again.
@@ -13,7 +14,7 @@
  *   ticket's card loses its buttons and its thread is archived.
  *
  * ```ts
- * const desk = new DiscordTicketDesk({ tickets, channel: discordChannel, rest: () => discordChannel.rest, log });
+ * const desk = new DiscordTicketDesk({ tickets, channel: discordChannel, rest: () => discordChannel.rest, ticketCommand: "tiket", log });
  * commerce.tickets.listen((event) => desk.ticketEvent(event));
  * ```
  *
@@ -27,7 +28,7 @@
  * composition root hands it the domain's events, which fit them.
  */
 import { Routes, type REST, type RESTPatchAPIChannelJSONBody, type RESTPatchAPIChannelMessageJSONBody, type RESTPostAPIChannelMessagesThreadsJSONBody } from "discord.js";
-import type { Channel, ChoiceView, EngineLog, Locale, Outbound } from "../../flows/engine/index.ts";
+import { commandChoiceId, type Channel, type ChoiceView, type EngineLog, type Locale, type Outbound } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { channelChatId, DISCORD_CHANNEL } from "./contract.ts";
@@ -84,6 +85,8 @@ export interface DiscordTicketDeskOptions {
   channel: Pick<Channel, "send">;
   /** The running client's REST (threads, edits, archiving); undefined while the channel is not started. Calls time out per the REST's `timeout`. */
   rest: () => REST | undefined;
+  /** The staff's ticket command (`TICKET_COMMANDS.desk`): the card's button runs `/<it> <number>`. */
+  ticketCommand: string;
   /** The store's staff channel; by default read from the store's Discord link. */
   roomOf?: (tenantId: string) => Promise<DeskRoom | undefined>;
   log: EngineLog & { debug?(message: string, meta?: Record<string, unknown>): unknown };
@@ -160,7 +163,7 @@ export class DiscordTicketDesk {
       return undefined;
     }
     const { ticket, tenantId } = event;
-    const report = await this.#opts.channel.send({ tenantId, channel: DISCORD_CHANNEL, chatId: channelChatId(room.channelId) }, [card(ticket, room.locale)], { locale: room.locale });
+    const report = await this.#opts.channel.send({ tenantId, channel: DISCORD_CHANNEL, chatId: channelChatId(room.channelId) }, [card(ticket, room.locale, this.#opts.ticketCommand)], { locale: room.locale });
     const cardId = report.messages[0]?.messageIds[0];
     if (!report.ok || !cardId) {
       this.#opts.log.warn("the ticket's card was not posted in the staff channel", { ticket: ticket.number, reason: report.reason ?? "no message id" });
@@ -245,17 +248,13 @@ function cardParams(ticket: DeskTicket, locale: Locale): Record<string, string |
   };
 }
 
-/** The staff's actions on the card: the `/tiket` commands, run as whoever presses them. */
-export function cardActions(ticket: Pick<DeskTicket, "number">): ChoiceView[] {
-  return [
-    { id: `/tiket ambil ${ticket.number}`, label: { key: "desk.action.take" } },
-    { id: `/tiket prioritas ${ticket.number}`, label: { key: "desk.action.priority" } },
-    { id: `/tiket tutup ${ticket.number}`, label: { key: "desk.action.close" } },
-  ];
+/** The card's button: opens the ticket in `/tiket` (reply, take, hand over, priority, merge, close) for whoever presses it, with their permissions. */
+function cardActions(ticket: Pick<DeskTicket, "number">, ticketCommand: string): ChoiceView[] {
+  return [{ id: commandChoiceId(ticketCommand, ticket.number), label: { key: "desk.action.open" } }];
 }
 
-function card(ticket: DeskTicket, locale: Locale): Outbound {
-  return { text: { key: "desk.ticket.card", params: cardParams(ticket, locale) }, choices: cardActions(ticket) };
+function card(ticket: DeskTicket, locale: Locale, ticketCommand: string): Outbound {
+  return { text: { key: "desk.ticket.card", params: cardParams(ticket, locale) }, choices: cardActions(ticket, ticketCommand) };
 }
 
 function threadName(ticket: DeskTicket, locale: Locale): string {
