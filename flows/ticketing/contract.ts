@@ -13,8 +13,8 @@
  * again when the customer writes … → `closed` (with a resolution), or `merged` into another
  * ticket. Domain services never know which channel asked.
  */
-import { commandChoice } from "../engine/command-choice.ts";
-import type { ChoiceView, Locale } from "../engine/message.ts";
+import { commandChoiceId } from "../engine/command-choice.ts";
+import type { Locale } from "../engine/message.ts";
 
 export const TICKET_PRIORITIES = ["normal", "high", "critical"] as const;
 export type TicketPriority = (typeof TICKET_PRIORITIES)[number];
@@ -185,23 +185,22 @@ export interface TicketDesk {
  */
 export const TICKET_COMMANDS = { open: "bantuan", mine: "tiketsaya", answer: "balas", rate: "nilai", desk: "tiket" } as const;
 
-/**
- * The button under a store's answer that lets the customer write back: pressing it (or
- * typing its number on WhatsApp and the console, or `/balas 12`) asks for their text and
- * hands it to `customerWrote`. Put it in the reply notice's `choices`.
- *
- * ```ts
- * outbox.send(customerChat, [{ text: { key: "…reply", params }, choices: [answerTicketChoice(ticket.number)] }]);
- * ```
- */
-export function answerTicketChoice(number: number): ChoiceView {
-  return commandChoice({ key: "support.notice.answer" }, TICKET_COMMANDS.answer, number);
-}
+/** What the rating button "skip" carries instead of 1–5. */
+export const SKIP_RATING = "lewati";
 
 /**
- * The 1–5 buttons under the closing notice: pressing one records nothing yet; it asks for an
- * optional comment, then `rate` is called once with both. Typed `/nilai 12 4` does the same.
+ * The ids of the buttons under the customer's notices, as the ticket flows answer them:
+ * command choices (`commandChoiceId`), which every channel carries (a Telegram or Discord
+ * button, a numbered line on WhatsApp and the console) and the engine runs as the command.
+ * Pressing "answer" under a store's reply asks for the customer's text (`customerWrote`);
+ * pressing a rating under the closing notice asks for an optional comment, then `rate`.
+ *
+ * ```ts
+ * TICKET_NOTICE_CHOICES.answer(12);   // → "cmd:balas:12"   (as typed: /balas 12)
+ * TICKET_NOTICE_CHOICES.rate(12, 4);  // → "cmd:nilai:12:4" (as typed: /nilai 12 4)
+ * ```
  */
-export function rateTicketChoices(number: number): ChoiceView[] {
-  return [1, 2, 3, 4, 5].map((rating) => commandChoice({ key: "support.notice.rating", params: { rating } }, TICKET_COMMANDS.rate, number, rating));
-}
+export const TICKET_NOTICE_CHOICES = {
+  answer: (number: number): string => commandChoiceId(TICKET_COMMANDS.answer, number),
+  rate: (number: number, rating: number | "skip"): string => commandChoiceId(TICKET_COMMANDS.rate, number, rating === "skip" ? SKIP_RATING : rating),
+};

@@ -1,0 +1,359 @@
+/**
+ * Discord as a channel of the platform: ONE discord.js `Client` for the platform's
+ * application serves every store whose guild is linked (`channels.discord.guildId`), each
+ * interaction routed to its store by guild (`InteractionTurns`).
+ *
+ * ```ts
+ * const discord = new DiscordChannel({ engine, token, applicationId, apiRoot, guilds, services, log });
+ * await discord.start();                    // logs in, registers the slash commands, serves every linked guild
+ * await outbox.send({ tenantId, channel: "discord", chatId: userId }, [notice]);            // a DM
+ * await outbox.send({ tenantId, channel: "discord", chatId: `#${staffChannelId}` }, [alert]); // the staff channel
+ * await discord.stop(10_000);
+ * ```
+ *
+ * The application needs the privileged Message Content intent (staff replies in ticket
+ * threads, customers' DMs) enabled in the Developer Portal, and the bot invited with the
+ * `bot` and `applications.commands` scopes.
+ *
+ * Capabilities: buttons (and select menus), edited messages (page turns), media both ways,
+ * 2000 characters a message.
+ */
+import { Client, DiscordAPIError, Events, GatewayIntentBits, Partials, RESTJSONErrorCodes } from "discord.js";
+import type { RepliableInteraction, SendableChannels } from "discord.js";
+import { Types } from "mongoose";
+import { ChatQueue, FileFetchError, notSent } from "../../flows/engine/index.ts";
+import type {
+  Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Engine, EngineLog, Locale, Outbound, SendFailureReason, SendOptions, SendReport, SentOutbound,
+} from "../../flows/engine/index.ts";
+import { Tenant } from "../../storage/models/index.ts";
+import { DISCORD_CHANNEL, DISCORD_ERRORS, parseChatId } from "./contract.ts";
+import type { DiscordGuildAdmin, DiscordServices } from "./contract.ts";
+import { DiscordCustomers } from "./discord-customers.ts";
+import { InteractionTurns, payloadOf } from "./interaction-turns.ts";
+import { renderOutbound, resolveMedia } from "./render.ts";
+import type { DiscordMessage } from "./render.ts";
+import { buildCommands, registerCommands } from "./slash-commands.ts";
+import type { CommandSet } from "./slash-commands.ts";
+import { StaffRoles } from "./staff-roles.ts";
+
+export const DISCORD_CAPABILITIES: ChannelCapabilities = { buttons: true, messageEdits: true, media: true, maxTextLength: 2000 };
+
+export interface DiscordChannelOptions {
+  engine: Engine;
+  /** `DISCORD_TOKEN`: the platform application's bot token. */
+  token: string;
+  /** `DISCORD_APP_ID`. */
+  applicationId: string;
+  /** `DISCORD_API_ROOT` (`http://host:port/api`): REST goes there, and the gateway URL comes from its `GET /gateway/bot`. */
+  apiRoot?: string;
+  guilds: DiscordGuildAdmin;
+  services?: DiscordServices;
+  log: EngineLog;
+  logFor?(slug: string): EngineLog;
+  clock?: () => number;
+  /** How long `start` waits for the gateway's READY. Default 30 000 ms. */
+  loginTimeoutMs?: number;
+  /** The largest file fetched: a customer's attachment (over `maxBytes` anyway) or an outbound file by URL. Default 8 MiB. */
+  maxMediaBytes?: number;
+}
+
+/** Follow-ups on an interaction token are accepted for 15 min; leave a margin. */
+const FOLLOW_UP_WINDOW_MS = 14 * 60_000;
+const NO_MENTIONS = { parse: [] as [] };
+
+export class DiscordChannel implements Channel {
+  readonly name = DISCORD_CHANNEL;
+  readonly capabilities = DISCORD_CAPABILITIES;
+  /** The platform application's client; other parts (the staff desk) listen and send on it. */
+  readonly client: Client;
+  readonly turns: InteractionTurns;
+  readonly #options: DiscordChannelOptions;
+  readonly #log: EngineLog;
+  readonly #clock: () => number;
+  readonly #customers = new DiscordCustomers();
+  readonly #outgoing = new ChatQueue();
+  readonly #sends = new Set<Promise<unknown>>();
+  readonly #latest = new Map<string, { interaction: RepliableInteraction; at: number }>();
+  readonly #served = new Map<string, string>();
+  #commands: CommandSet | undefined;
+  #ready = false;
+  #stopped = false;
+  #stopping: Promise<boolean> | undefined;
+
+  constructor(options: DiscordChannelOptions) {
+    this.#options = options;
+    this.#log = options.log;
+    this.#clock = options.clock ?? Date.now;
+    this.client = new Client({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.DirectMessages, GatewayIntentBits.MessageContent],
+      partials: [Partials.Channel, Partials.Message],
+      ...(options.apiRoot && { rest: { api: options.apiRoot } }),
+    });
+    this.turns = new InteractionTurns({
+      engine: options.engine,
+      guilds: options.guilds,
+      ...(options.services && { services: options.services }),
+      commands: () => this.commands,
+      customers: this.#customers,
+      staff: new StaffRoles(options.log, this.#clock),
+      log: options.log,
+      ...(options.logFor && { logFor: options.logFor }),
+      media: { timeoutMs: 30_000, maxBytes: this.#maxMediaBytes },
+      acknowledged: (userId, interaction) => this.#remember(userId, interaction),
+    });
+    this.client.on(Events.InteractionCreate, (interaction) => void this.turns.interaction(interaction));
+    this.client.on(Events.MessageCreate, (message) => void this.turns.message(message));
+    this.client.on(Events.GuildDelete, (guild) => {
+      this.#options.guilds.guildRemoved(guild.id).catch((error: unknown) => this.#log.error("discord guild removal not recorded", { guildId: guild.id, error: describe(error) }));
+    });
+    this.client.on(Events.Error, (error) => this.#log.error("discord client error", { error: describe(error) }));
+  }
+
+  /** The slash commands built from the engine's flows. */
+  get commands(): CommandSet {
+    return (this.#commands ??= buildCommands(this.#options.engine.platformFlows));
+  }
+
+  get #maxMediaBytes(): number {
+    return this.#options.maxMediaBytes ?? 8 << 20;
+  }
+
+  /**
+   * Logs in (within `loginTimeoutMs`), makes the global slash commands current, and serves
+   * every linked guild. A login that fails is reported as every store failing, never thrown.
+   */
+  async start(): Promise<ChannelStoresReport> {
+    if (this.#stopped) return { started: [], stopped: [], failed: [] };
+    const stores = await linkedStores();
+    try {
+      await this.#login();
+    } catch (error) {
+      this.#log.error("discord login failed", { error: describe(error) });
+      return { started: [], stopped: [], failed: [...stores.values()].map((slug) => ({ slug, reason: `Discord login failed: ${describe(error)}` })) };
+    }
+    try {
+      const wrote = await registerCommands(this.client.rest, this.#options.applicationId, this.commands.commands);
+      this.#log.info(wrote ? "discord slash commands registered" : "discord slash commands already current", { count: this.commands.commands.length });
+    } catch (error) {
+      this.#log.error("discord slash commands not registered", { error: describe(error) });
+    }
+    for (const [id, slug] of stores) this.#served.set(id, slug);
+    return { started: [...stores.values()], stopped: [], failed: [] };
+  }
+
+  async #login(): Promise<void> {
+    const timeoutMs = this.#options.loginTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
+    try {
+      await Promise.race([
+        this.client.login(this.#options.token).then(() => ready),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no READY within ${timeoutMs} ms`)), timeoutMs))),
+      ]);
+      this.#ready = true;
+    } catch (error) {
+      await this.client.destroy().catch(() => undefined);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Drops the guild cache and reports which stores were linked, unlinked or suspended since. */
+  async followStoreChanges(): Promise<ChannelStoresReport> {
+    this.#options.guilds.forget();
+    if (this.#stopped) return { started: [], stopped: [], failed: [] };
+    const now = await linkedStores();
+    const started = [...now].filter(([id]) => !this.#served.has(id)).map(([, slug]) => slug);
+    const stopped = [...this.#served].filter(([id]) => !now.has(id)).map(([, slug]) => slug);
+    this.#served.clear();
+    for (const [id, slug] of now) this.#served.set(id, slug);
+    return { started, stopped, failed: [] };
+  }
+
+  /** Stops taking interactions; turns and sends under way get `graceMs`, then the client is destroyed. */
+  stop(graceMs: number): Promise<boolean> {
+    this.#stopped = true;
+    this.#stopping ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const drained = Promise.all([this.turns.close(), (async () => {
+        while (this.#sends.size > 0) await Promise.allSettled([...this.#sends]);
+      })()]).then(() => true);
+      const inTime = await Promise.race([drained, new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs)))]);
+      clearTimeout(timer);
+      this.#ready = false;
+      await this.client.destroy().catch(() => undefined);
+      return inTime;
+    })();
+    return this.#stopping;
+  }
+
+  // ---------------------------------------------------------------- outside a turn
+
+  /**
+   * Sends to a person (their user id: a DM; when their DMs are closed, an ephemeral
+   * follow-up on their interaction of the last 14 minutes) or to a channel or thread of the
+   * store's guild (`#<id>`). Never throws.
+   */
+  send(to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions = {}): Promise<SendReport> {
+    if (this.#stopped) return Promise.resolve(notSent(outbounds.length, "shutting-down"));
+    const work = this.#outgoing.run(to.chatId, () => this.#send(to, outbounds, options)).catch((error: unknown) => {
+      this.#log.error("discord send failed", { error: describe(error) });
+      return notSent(outbounds.length, "failed", describe(error));
+    });
+    this.#sends.add(work);
+    void work.finally(() => this.#sends.delete(work));
+    return work;
+  }
+
+  async #send(to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions): Promise<SendReport> {
+    const target = parseChatId(to.chatId);
+    if (!target) return notSent(outbounds.length, "unreachable", `"${to.chatId}" is no Discord user or channel id`);
+    if (!this.#ready) return notSent(outbounds.length, "store-unavailable", "not connected to Discord");
+    const store = await storeLink(to.tenantId);
+    if (!store || store.status !== "active") return notSent(outbounds.length, "store-unavailable", store ? "the store is suspended" : "the store has no linked Discord guild");
+    const locale = options.locale ?? (target.kind === "user" ? await this.#customers.chosenLocale(to.tenantId, target.userId).catch(() => undefined) : undefined) ?? store.locale;
+    let post: (message: DiscordMessage) => Promise<string>;
+    try {
+      post = target.kind === "user" ? await this.#dm(target.userId) : await this.#inGuildChannel(target.channelId, store.guildId);
+    } catch (error) {
+      const failure = failureOf(error);
+      return notSent(outbounds.length, failure.reason, failure.detail, failure.retryAfterSec);
+    }
+    const messages: SentOutbound[] = [];
+    let stop: { reason: SendFailureReason; detail: string; retryAfterSec?: number } | undefined;
+    for (const outbound of outbounds) {
+      if (stop) {
+        messages.push({ status: "skipped", messageIds: [] });
+        continue;
+      }
+      const ids: string[] = [];
+      try {
+        for (const message of renderOutbound(outbound, locale, await resolveMedia(outbound.media, { timeoutMs: 30_000, maxBytes: this.#maxMediaBytes }))) {
+          ids.push(await post(message));
+        }
+        messages.push({ status: "sent", messageIds: ids });
+      } catch (error) {
+        stop = failureOf(error);
+        this.#log.warn("discord message not sent", { reason: stop.reason, detail: stop.detail });
+        messages.push({ status: "failed", messageIds: ids, reason: stop.reason, detail: stop.detail });
+      }
+    }
+    return {
+      ok: !stop, sent: messages.filter((m) => m.status === "sent").length, messages,
+      ...(stop && { reason: stop.reason, detail: stop.detail }),
+      ...(stop?.retryAfterSec !== undefined && { retryAfterSec: stop.retryAfterSec }),
+    };
+  }
+
+  /** Posts into the person's DM; when Discord refuses DMs to them (50007), into their fresh interaction instead. */
+  async #dm(userId: string): Promise<(message: DiscordMessage) => Promise<string>> {
+    const dm = await this.client.users.createDM(userId);
+    return async (message) => {
+      try {
+        return (await dm.send({ ...payloadOf(message), allowedMentions: NO_MENTIONS })).id;
+      } catch (error) {
+        if (!(error instanceof DiscordAPIError) || error.code !== DISCORD_ERRORS.cannotMessageUser) throw error;
+        const latest = this.#latest.get(userId);
+        if (!latest || this.#clock() - latest.at > FOLLOW_UP_WINDOW_MS) throw error;
+        return (await latest.interaction.followUp({ ...payloadOf(message), allowedMentions: NO_MENTIONS, flags: 64 })).id;
+      }
+    };
+  }
+
+  /** Posts into a channel or thread, only if it belongs to the store's own guild. */
+  async #inGuildChannel(channelId: string, guildId: string): Promise<(message: DiscordMessage) => Promise<string>> {
+    const channel = await this.client.channels.fetch(channelId);
+    if (!channel || !("guildId" in channel) || channel.guildId !== guildId || !channel.isSendable()) {
+      throw new SendRefused("unreachable", "no such channel in the store's guild");
+    }
+    const sendable = channel as SendableChannels;
+    return async (message) => (await sendable.send({ ...payloadOf(message), allowedMentions: NO_MENTIONS })).id;
+  }
+
+  #remember(userId: string, interaction: RepliableInteraction): void {
+    this.#latest.delete(userId);
+    if (this.#latest.size >= 20_000) this.#latest.delete(this.#latest.keys().next().value as string);
+    this.#latest.set(userId, { interaction, at: this.#clock() });
+  }
+
+  // ---------------------------------------------------------------- files
+
+  /** A file a person sent (its attachment URL), within `maxBytes`. */
+  async fetchFile(_tenantId: string, fileRef: string, options: { maxBytes: number }): Promise<Buffer> {
+    if (!this.#isAttachmentUrl(fileRef)) throw new FileFetchError("not a Discord attachment", "not-found");
+    let response: Response;
+    try {
+      response = await fetch(fileRef, { signal: AbortSignal.timeout(30_000) });
+    } catch (error) {
+      throw new FileFetchError(`the file could not be downloaded: ${describe(error)}`, "failed");
+    }
+    if (response.status === 404 || response.status === 403) throw new FileFetchError(`the file answered ${response.status}`, "not-found");
+    if (!response.ok || !response.body) throw new FileFetchError(`the file answered ${response.status}`, "failed");
+    if (Number(response.headers.get("content-length") ?? 0) > options.maxBytes) {
+      await response.body.cancel().catch(() => undefined);
+      throw new FileFetchError(`the file is over ${options.maxBytes} bytes`, "too-large");
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += (chunk as Uint8Array).length;
+      if (size > options.maxBytes) throw new FileFetchError(`the file is over ${options.maxBytes} bytes`, "too-large");
+      chunks.push(Buffer.from(chunk as Uint8Array));
+    }
+    return Buffer.concat(chunks);
+  }
+
+  /** Discord's CDN, or the host `DISCORD_API_ROOT` names (a local Discord): never an arbitrary URL. */
+  #isAttachmentUrl(ref: string): boolean {
+    let url: URL;
+    try {
+      url = new URL(ref);
+    } catch {
+      return false;
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+    if (["cdn.discordapp.com", "media.discordapp.net"].includes(url.hostname)) return url.protocol === "https:";
+    return this.#options.apiRoot !== undefined && new URL(this.#options.apiRoot).host === url.host;
+  }
+}
+
+class SendRefused extends Error {
+  constructor(readonly reason: SendFailureReason, detail: string) {
+    super(detail);
+  }
+}
+
+/** Discord's answer to a send as the channel contract's reason (see channel.ts). */
+export function failureOf(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {
+  if (error instanceof SendRefused) return { reason: error.reason, detail: error.message };
+  const detail = describe(error);
+  if (error instanceof DiscordAPIError) {
+    const code = Number(error.code);
+    if (code === DISCORD_ERRORS.cannotMessageUser || code === DISCORD_ERRORS.unknownChannel || code === RESTJSONErrorCodes.UnknownUser) return { reason: "unreachable", detail };
+    if (code === DISCORD_ERRORS.missingAccess || code === DISCORD_ERRORS.missingPermissions) return { reason: "rejected", detail };
+    if (error.status === 429) return { reason: "rate-limited", detail, retryAfterSec: 5 };
+    if (error.status === 401) return { reason: "store-unavailable", detail };
+    if (error.status >= 400 && error.status < 500) return { reason: "rejected", detail };
+  }
+  return { reason: "failed", detail };
+}
+
+/** Active stores with a linked guild, id → slug. */
+async function linkedStores(): Promise<Map<string, string>> {
+  const rows = await Tenant.find({ "channels.discord.guildId": { $type: "string" }, status: "active" }, { slug: 1 }).lean<{ _id: unknown; slug: string }[]>().exec();
+  return new Map(rows.map((row) => [String(row._id), row.slug]));
+}
+
+async function storeLink(tenantId: string): Promise<{ guildId: string; status: string; locale: Locale } | undefined> {
+  if (!Types.ObjectId.isValid(tenantId)) return undefined;
+  const row = await Tenant.findById(tenantId, { status: 1, locale: 1, "channels.discord.guildId": 1 })
+    .lean<{ status?: string; locale?: string; channels?: { discord?: { guildId?: string } } }>().exec();
+  const guildId = row?.channels?.discord?.guildId;
+  if (!row || !guildId) return undefined;
+  return { guildId, status: row.status ?? "active", locale: row.locale === "en" ? "en" : "id" };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
