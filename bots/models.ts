@@ -11,6 +11,7 @@ import "../flows/ordering/proof-store.ts";
 import "../flows/ordering/payments/provider-events.ts";
 import "../flows/tenant-admin/invites.ts";
 import "../flows/tenant-admin/low-stock.ts";
+import "../flows/ticketing/ticket-model.ts";
 import "../storage/whatsapp/auth-records.ts";
 import "../storage/whatsapp/message-records.ts";
 import "../storage/whatsapp/identities.ts";

@@ -1,0 +1,78 @@
+// What ticketing sends on its own, outside a conversation turn: a staff reply and the
+// closing (with the rating question) to the customer, a merge notice, and the SLA alerts to
+// the store's supervisors. Texts are keys in `locales/<locale>/tickets.json`.
+//
+// How the customer answers is the customer flow's business: the buttons' ids come from
+// `TicketNoticeChoices`, which the flow passes to `createTicketing`. Without it the ids are
+// command shortcuts (`/bantuan balas 12`, `/bantuan nilai 12 5`): a channel that turns a
+// pressed "/…" id into that command runs them as if typed.
+import { t } from "../../locales/i18n.ts";
+import type { ChoiceView, Locale, Outbound } from "../engine/message.ts";
+import type { SlaTarget, TicketPriority } from "./contract.ts";
+
+/** The ids of the buttons under customers' notices; the customer flow decides what they do. */
+export interface TicketNoticeChoices {
+  /** Under a staff reply: answer ticket `number`. */
+  answer(number: number): string;
+  /** Under the closing notice: rate ticket `number` with `rating` (1–5), or skip rating it. */
+  rate(number: number, rating: number | "skip"): string;
+}
+
+export const COMMAND_CHOICES: TicketNoticeChoices = {
+  answer: (number) => `/bantuan balas ${number}`,
+  rate: (number, rating) => `/bantuan nilai ${number} ${rating === "skip" ? "lewati" : rating}`,
+};
+
+const RATINGS = [1, 2, 3, 4, 5] as const;
+
+export function staffReplyNotice(p: { store: string; number: number; text: string }, choices: TicketNoticeChoices = COMMAND_CHOICES): Outbound {
+  return {
+    text: { key: "tickets.notice.reply", params: p },
+    choices: [{ id: choices.answer(p.number), label: { key: "tickets.notice.answer", params: { number: p.number } } }],
+  };
+}
+
+/** The rating buttons: 1 to 5 and "skip". */
+export function ratingChoices(number: number, choices: TicketNoticeChoices = COMMAND_CHOICES): ChoiceView[] {
+  return [
+    ...RATINGS.map((rating) => ({ id: choices.rate(number, rating), label: { key: "tickets.notice.rating_choice", params: { rating, stars: "⭐".repeat(rating) } } })),
+    { id: choices.rate(number, "skip"), label: { key: "tickets.notice.rating_skip" } },
+  ];
+}
+
+export function closedNotice(p: { store: string; number: number; resolution: string }, choices: TicketNoticeChoices = COMMAND_CHOICES): Outbound {
+  return { text: { key: "tickets.notice.closed", params: p }, choices: ratingChoices(p.number, choices) };
+}
+
+export function mergedNotice(p: { store: string; number: number; into: number }): Outbound {
+  return { text: { key: "tickets.notice.merged", params: p } };
+}
+
+export function priorityName(locale: Locale, priority: TicketPriority): string {
+  return t(locale, `tickets.priority.${priority}`);
+}
+
+export function targetName(locale: Locale, target: SlaTarget): string {
+  return t(locale, `tickets.target.${target}`);
+}
+
+function when(at: Date, timeZone: string, locale: Locale): string {
+  return new Intl.DateTimeFormat(locale === "id" ? "id-ID" : "en-GB", { timeZone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }).format(at);
+}
+
+/** To the store's supervisors: the watch raised a ticket's priority. */
+export function escalatedAlert(
+  p: { store: string; locale: Locale; timeZone: string; number: number; target: SlaTarget; stage: 80 | 90; from: TicketPriority; to: TicketPriority; due: Date },
+): Outbound {
+  return {
+    text: {
+      key: "tickets.alert.escalated",
+      params: { store: p.store, number: p.number, stage: p.stage, target: targetName(p.locale, p.target), from: priorityName(p.locale, p.from), to: priorityName(p.locale, p.to), due: when(p.due, p.timeZone, p.locale) },
+    },
+  };
+}
+
+/** To the store's supervisors: a ticket missed a target. */
+export function breachedAlert(p: { store: string; locale: Locale; timeZone: string; number: number; target: SlaTarget; due: Date }): Outbound {
+  return { text: { key: "tickets.alert.breached", params: { store: p.store, number: p.number, target: targetName(p.locale, p.target), due: when(p.due, p.timeZone, p.locale) } } };
+}
