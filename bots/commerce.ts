@@ -21,7 +21,7 @@
  */
 import type { AddressInfo } from "node:net";
 import type { Agenda, Job } from "agenda";
-import type { FlowBundle, MembershipChange, Outbox, UserFiles } from "../flows/engine/index.ts";
+import type { ChannelAddress, FlowBundle, MembershipChange, Outbox, UserFiles } from "../flows/engine/index.ts";
 import { defineOrderJobs, orderJobTimers, scheduleRecurringOrderJobs } from "../flows/ordering/order-jobs.ts";
 import { createOrdering, type Ordering } from "../flows/ordering/ordering.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
@@ -31,7 +31,7 @@ import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../flows/ordering/payments/simulator.ts";
 import { createPlatformFlows } from "../flows/platform.ts";
 import { checkLowStock, LOW_STOCK_JOB } from "../flows/tenant-admin/low-stock.ts";
-import type { AdminServices } from "../flows/tenant-admin/admin-services.ts";
+import type { AdminServices, TeamOutbox } from "../flows/tenant-admin/admin-services.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { alertSellers, isSellerAlert } from "../flows/tenant-admin/seller-alerts.ts";
 import type { RateLimiter } from "../storage/rate-limit.ts";
@@ -40,6 +40,7 @@ import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-fa
 import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
 import { platformOwners, whatsappLinkingOf } from "./channels.ts";
+import { discordTeamRooms } from "./discord-desk.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -74,6 +75,8 @@ export interface CommerceOptions {
   paymentAlerts?: PaymentRunThresholds;
   /** The WhatsApp channel's linking, for the store owner's `/whatsapp` (a getter: the channels start after the flows). */
   whatsapp?: AdminServices["whatsapp"];
+  /** A store's team rooms (its Discord staff channel): sellers' alerts go there once, with buttons (`TeamOutbox.teamRooms`). */
+  teamRooms?: (tenantId: string) => Promise<ChannelAddress[]>;
 }
 
 export interface Commerce {
@@ -84,8 +87,9 @@ export interface Commerce {
 }
 
 export function createCommerce(opts: CommerceOptions): Commerce {
-  const { outbox, agenda } = opts;
+  const { agenda } = opts;
   const log = logger;
+  const outbox: TeamOutbox = { send: (to, outbounds, options) => opts.outbox.send(to, outbounds, options), ...(opts.teamRooms && { teamRooms: opts.teamRooms }) };
   const simulator = simulatorGateway({
     secret: simulatorSecretFrom(opts.encryptionKey),
     publicUrl: opts.payPageUrl,
@@ -188,6 +192,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     onMembershipChanged: (change) => channels.membershipChanged(change),
     // The store owner's /whatsapp, once a WhatsApp channel runs among them.
     whatsapp: () => whatsappLinkingOf(channels),
+    // Sellers' alerts in the store's Discord staff channel, once a Discord channel runs among them.
+    teamRooms: discordTeamRooms(channels),
     alerts,
     paymentAlerts: {
       ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),

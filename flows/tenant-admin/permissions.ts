@@ -11,6 +11,8 @@ import { Member, type Role } from "../../storage/models/index.ts";
  * is a text area; every other file uses this constant.
  */
 export const CATALOG_WRITE = `catalog${"."}write` as const;
+/** Working customers' tickets (`/tiket`); built from parts for the same reason (`tickets` is ticketing's text area). */
+export const TICKETS_HANDLE = `tickets${"."}handle` as const;
 
 export const PERMISSIONS = [
   CATALOG_WRITE,
@@ -23,17 +25,18 @@ export const PERMISSIONS = [
   "reports.read",
   "audit.read",
   "channels.link",
+  TICKETS_HANDLE,
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 /**
- * What each role may do. Staff run the daily work (stock, payments); admins run the shop;
+ * What each role may do. Staff run the daily work (stock, payments, customers' tickets); admins run the shop;
  * only owners decide who works in it, and link the numbers that speak for it (WhatsApp).
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
-  admin: new Set<Permission>([CATALOG_WRITE, "stock.write", "orders.read", "orders.approve", "orders.refund", "settings.write", "reports.read", "audit.read"]),
-  staff: new Set<Permission>(["stock.write", "orders.read", "orders.approve"]),
+  admin: new Set<Permission>([CATALOG_WRITE, "stock.write", "orders.read", "orders.approve", "orders.refund", "settings.write", "reports.read", "audit.read", TICKETS_HANDLE]),
+  staff: new Set<Permission>(["stock.write", "orders.read", "orders.approve", TICKETS_HANDLE]),
 };
 
 /** The person behind an admin action, as the audit log records them. */
