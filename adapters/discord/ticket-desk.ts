@@ -10,8 +10,9 @@
  *   is posted in the thread, so the thread reads as the whole conversation. Staff answers
  *   written in the thread itself are already there and are not posted again.
  * - Assigning, re-prioritising, SLA escalations and breaches, closing, merging, reopening and
- *   the rating: a line in the thread and the card brought up to date. A closed or merged
- *   ticket's card loses its buttons and its thread is archived.
+ *   the rating: a line in the thread and the card brought up to date. An escalation or a
+ *   breach is also said in the staff channel itself, with the ticket's button. A closed or
+ *   merged ticket's card loses its buttons and its thread is archived.
  *
  * ```ts
  * const desk = new DiscordTicketDesk({ tickets, channel: discordChannel, rest: () => discordChannel.rest, ticketCommand: "tiket", log });
@@ -137,6 +138,7 @@ export class DiscordTicketDesk {
     const line = lineFor(event, room.locale);
     if (line) await this.#post(event.tenantId, threadId, line, room.locale);
     if (event.type !== "message") await this.#updateCard(event.ticket, room, threadId);
+    if (event.type === "escalated" || event.type === "breached") await this.#raise(event, room);
     const key = `${event.tenantId}:${event.ticket.number}`;
     if (finished) {
       this.#threads.delete(key);
@@ -176,6 +178,17 @@ export class DiscordTicketDesk {
     // The thread opens with the customer's words; on `opened` the line below is that too.
     if (event.type !== "opened") await this.#post(tenantId, thread.id, { key: "desk.thread.first", params: { name: customerName(ticket), text: ticket.subject } }, room.locale);
     return thread.id;
+  }
+
+  /** An escalation or a breach is also said in the staff channel itself, where people look, with the ticket's button. */
+  async #raise(event: Extract<DeskTicketEvent, { type: "escalated" | "breached" }>, room: DeskRoom): Promise<void> {
+    const { ticket, tenantId } = event;
+    const text: Outbound["text"] =
+      event.type === "escalated"
+        ? { key: "desk.alert.escalated", params: { number: ticket.number, to: label(room.locale, "priority", event.escalation.to), target: label(room.locale, "target", event.escalation.target), subject: ticket.subject } }
+        : { key: "desk.alert.breached", params: { number: ticket.number, target: label(room.locale, "target", event.breach.target), subject: ticket.subject } };
+    const report = await this.#opts.channel.send({ tenantId, channel: DISCORD_CHANNEL, chatId: channelChatId(room.channelId) }, [{ text, choices: cardActions(ticket, this.#opts.ticketCommand) }], { locale: room.locale });
+    if (!report.ok) this.#opts.log.warn("a ticket alert was not posted in the staff channel", { ticket: ticket.number, reason: report.reason ?? "failed" });
   }
 
   async #post(tenantId: string, threadId: string, text: Outbound["text"], locale: Locale): Promise<void> {
