@@ -10,7 +10,7 @@ import { newPhone, openChannel, seedLinkedStore } from "../whatsapp/harness.ts";
 import type { ChannelFactory, ChannelUnderTest, CustomerUnderTest } from "./channel-suite.ts";
 
 /** The engine, remembering the last file each chat sent (the reference `sendFile` returns). */
-function recordingFiles(engine: Engine, files: Map<string, InboundMedia>): Engine {
+export function recordingFiles(engine: Engine, files: Map<string, InboundMedia>): Engine {
   const handle: Engine["handle"] = (inbound, deliver) => {
     if (inbound.message.kind === "media") files.set(inbound.chatId, inbound.message.media);
     return engine.handle(inbound, deliver);

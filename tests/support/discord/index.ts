@@ -480,7 +480,8 @@ export class LocalDiscord {
   private dispatchMessage(event: string, message: LocalMessage): void {
     const guild = message.channel.guild;
     const member = guild?.members.get(message.author.id);
-    const data = { ...message.json(), ...(guild ? { guild_id: guild.id, ...(member ? { member: member.partialJson() } : {}) } : {}) };
+    // Discord names the channel's type on MESSAGE_CREATE; discord.js builds a DM channel it has not seen from it.
+    const data = { ...message.json(), channel_type: message.channel.kind, ...(guild ? { guild_id: guild.id, ...(member ? { member: member.partialJson() } : {}) } : {}) };
     const botId = this.bot.id;
     this.gateway.dispatch(event, data, {
       guildId: guild?.id,
