@@ -63,6 +63,8 @@ export const ALERT_KINDS = {
   "whatsapp-restricted": "critical",
   "whatsapp-slowed": "warning",
   "whatsapp-unreachable": "critical",
+  "discord-linked": "info",
+  "discord-unlinked": "warning",
 } as const satisfies Record<string, AlertSeverity>;
 
 export type AlertKind = keyof typeof ALERT_KINDS;

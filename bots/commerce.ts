@@ -77,6 +77,8 @@ export interface CommerceOptions {
   whatsapp?: AdminServices["whatsapp"];
   /** A store's team rooms (its Discord staff channel): sellers' alerts go there once, with buttons (`TeamOutbox.teamRooms`). */
   teamRooms?: (tenantId: string) => Promise<ChannelAddress[]>;
+  /** The store owner's `/discord`: the bot's invite link, and who hears of an unlink made there. */
+  discord?: AdminServices["discord"];
 }
 
 export interface Commerce {
@@ -144,6 +146,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.onMembershipChanged && { onMembershipChanged: opts.onMembershipChanged }),
       ...(opts.alerts && { onConcurrentEdit: ownerConcurrentEditAlerts(opts.alerts) }),
       ...(opts.whatsapp && { whatsapp: opts.whatsapp }),
+      ...(opts.discord && { discord: opts.discord }),
     },
   });
   return { ordering, simulator, flows };

@@ -29,8 +29,11 @@ export type Config = {
   httpPort: number;
   ownerBotToken?: string;
   ownerChatIds: number[];
+  /** `DISCORD_TOKEN` and `DISCORD_APP_ID`, both or neither: the platform's one Discord application, serving every linked store's guild. */
   discordToken?: string;
   discordAppId?: string;
+  /** `DISCORD_API_ROOT`: Discord's REST (and, through `GET /gateway/bot`, its gateway); default {@link DEFAULT_DISCORD_API_ROOT}. */
+  discordApiRoot: string;
   logLevel: "error" | "warn" | "info" | "debug";
   logDir?: string;
   defaultLocale: "id" | "en";
@@ -142,6 +145,9 @@ export class ConfigError extends Error {
 }
 
 export const DEFAULT_RECONCILE_INTERVAL_MS = 15_000;
+
+/** Discord's REST API; `DISCORD_API_ROOT` points the client elsewhere (tests, a proxy). */
+export const DEFAULT_DISCORD_API_ROOT = "https://discord.com/api";
 
 /** Where WhatsApp Web listens; `WHATSAPP_WEB_URL` points the sockets elsewhere (tests, a proxy). */
 export const DEFAULT_WHATSAPP_WEB_URL = "wss://web.whatsapp.com/ws/chat";
@@ -323,7 +329,13 @@ const envSchema = z.object({
     .optional(),
   OWNER_CHAT_IDS: chatIdList.default([]),
   DISCORD_TOKEN: z.string().regex(/^\S+$/, "expected a Discord bot token without spaces").optional(),
-  DISCORD_APP_ID: z.string().regex(/^\d{1,20}$/, "expected the Discord application id (digits only)").optional(),
+  DISCORD_APP_ID: z.string().regex(/^\d{17,20}$/, "expected the Discord application id, a snowflake of 17 to 20 digits (Developer Portal → General Information)").optional(),
+  DISCORD_API_ROOT: z
+    .string()
+    .refine((v) => hasProtocol(v, ["http:", "https:"]), `expected an http:// or https:// URL, e.g. ${DEFAULT_DISCORD_API_ROOT}`)
+    .refine((v) => !/^[a-z]+:\/\/[^/]*@/i.test(v), "must not hold credentials")
+    .transform(withoutTrailingSlash)
+    .default(DEFAULT_DISCORD_API_ROOT),
   LOG_LEVEL: z
     .string()
     .transform((v) => v.toLowerCase())
@@ -460,6 +472,11 @@ const envSchema = z.object({
     if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.HTTP_PORT) {
       ctx.addIssue({ code: "custom", path: ["METRICS_PORT"], message: "must differ from HTTP_PORT, which serves everything else" });
     }
+    // ---- Discord: the token belongs to the application; one without the other cannot register commands or log in.
+    if ((e.DISCORD_TOKEN === undefined) !== (e.DISCORD_APP_ID === undefined)) {
+      const missing = e.DISCORD_TOKEN === undefined ? "DISCORD_TOKEN" : "DISCORD_APP_ID";
+      ctx.addIssue({ code: "custom", path: [missing], message: "not set; Discord needs DISCORD_TOKEN and DISCORD_APP_ID together (the bot's token and its application's id)" });
+    }
     // ---- WhatsApp pacing: a number is slowed before it is stopped.
     const slowAfter = e.WHATSAPP_SLOW_AFTER_FAILURES ?? DEFAULT_PACING.slowAfterFailures;
     const stopAfter = e.WHATSAPP_STOP_AFTER_FAILURES ?? DEFAULT_PACING.stopAfterFailures;
@@ -530,6 +547,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ownerChatIds: e.OWNER_CHAT_IDS,
     discordToken: e.DISCORD_TOKEN,
     discordAppId: e.DISCORD_APP_ID,
+    discordApiRoot: e.DISCORD_API_ROOT,
     logLevel: e.LOG_LEVEL,
     logDir: e.LOG_DIR,
     defaultLocale: e.DEFAULT_LOCALE,

@@ -15,3 +15,4 @@ import "../flows/ticketing/ticket-model.ts";
 import "../storage/whatsapp/auth-records.ts";
 import "../storage/whatsapp/message-records.ts";
 import "../storage/whatsapp/identities.ts";
+import "../storage/discord/link-codes.ts";

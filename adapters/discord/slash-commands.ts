@@ -97,9 +97,10 @@ function linkCommand(): SlashCommand {
       {
         type: ApplicationCommandOptionType.Subcommand, name: "hubungkan", ...describe("discord.commands.hubungkan"),
         options: [
-          { type: ApplicationCommandOptionType.String, name: "kode", required: true, max_length: 64, ...describe("discord.commands.kode") },
           { type: ApplicationCommandOptionType.Role, name: "peran", required: true, ...describe("discord.commands.peran") },
           { type: ApplicationCommandOptionType.Channel, name: "kanal", required: true, channel_types: [ChannelType.GuildText], ...describe("discord.commands.kanal") },
+          // Optional: a guild the operator bound from the shell needs no code, only its role and channel.
+          { type: ApplicationCommandOptionType.String, name: "kode", required: false, max_length: 64, ...describe("discord.commands.kode") },
         ],
       },
       { type: ApplicationCommandOptionType.Subcommand, name: "putuskan", ...describe("discord.commands.putuskan") },

@@ -1,3 +1,4 @@
+import { linkGuild, SNOWFLAKE, unlinkGuild } from "../../storage/discord/guild-links.ts";
 import { Tenant, SLUG_PATTERN, sealTenantSecret, recordAudit, type TenantDoc } from "../../storage/models/index.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
 import { requireEncryptionKey } from "../config.ts";
@@ -105,7 +106,7 @@ async function listTenants(argv: string[], ctx: CliContext): Promise<number> {
       t.name,
       t.status,
       t.locale,
-      t.channels?.telegram?.token ? `telegram(${t.channels.telegram.mode})` : "-",
+      [t.channels?.telegram?.token ? `telegram(${t.channels.telegram.mode})` : "", t.channels?.discord?.guildId ? `discord(${t.channels.discord.guildId})` : ""].filter(Boolean).join(" ") || "-",
     ]);
     const header = ["slug", "name", "status", "locale", "channels"];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -151,7 +152,9 @@ const PAYMENT_METHODS = ["manual", "simulator"];
 /**
  * `niaga tenant set S …`: what the operator changes on a store — its name, language, bot
  * token (a new one also clears a revocation), Telegram mode (the failover between polling
- * and webhook), payment methods. A running `niaga start` follows within its sweep interval.
+ * and webhook), payment methods, Discord guild (`--discord-guild ID`, or `none` to unlink;
+ * `/niaga hubungkan peran kanal` in the guild then sets the staff role and channel). A
+ * running `niaga start` follows within its sweep interval.
  */
 async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
   const usage = "cli.usage_tenant_set";
@@ -163,6 +166,7 @@ async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
       "telegram-token": { type: "string" },
       "telegram-mode": { type: "string" },
       "payment-methods": { type: "string" },
+      "discord-guild": { type: "string" },
     },
     usage,
     1,
@@ -182,6 +186,8 @@ async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
     const unknown = methods.find((m) => !PAYMENT_METHODS.includes(m));
     if (methods.length === 0 || unknown !== undefined) throw new UsageError("cli.bad_payment_methods", { method: unknown ?? "", allowed: PAYMENT_METHODS.join(", ") }, usage);
   }
+  const guild = values["discord-guild"]?.trim();
+  if (guild !== undefined && guild !== "none" && !SNOWFLAKE.test(guild)) throw new UsageError("cli.bad_discord_guild", { guild }, usage);
   const config = ctx.config();
   if (token !== undefined) configureEncryption(requireEncryptionKey(config), config.encryptionKeysOld);
 
@@ -206,9 +212,24 @@ async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
       change("telegramToken", "channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token), "changed");
       tenant.set("channels.telegram.revokedAt", undefined);
     }
-    await tenant.save();
-    await recordAudit({ tenantId: tenant._id, actor: ctx.actor, action: "tenant.update", target: { type: "tenant", id: slug }, before, after, where: "cli" });
-    ctx.out(ctx.t("cli.tenant_updated", { slug, fields: Object.keys(after).join(", ") }));
+    // The guild first: a guild another store has stops the command before anything else changes.
+    if (guild !== undefined) await setDiscordGuild(String(tenant._id), slug, guild, ctx, usage);
+    if (Object.keys(after).length > 0) {
+      await tenant.save();
+      await recordAudit({ tenantId: tenant._id, actor: ctx.actor, action: "tenant.update", target: { type: "tenant", id: slug }, before, after, where: "cli" });
+    }
+    ctx.out(ctx.t("cli.tenant_updated", { slug, fields: [...Object.keys(after), ...(guild !== undefined ? ["discordGuild"] : [])].join(", ") }));
     return 0;
   });
+}
+
+/** Binds the store to a guild (its own audit entry), or unlinks it with `none`. */
+async function setDiscordGuild(tenantId: string, slug: string, guild: string, ctx: CliContext, usage: string): Promise<void> {
+  if (guild === "none") {
+    await unlinkGuild({ tenantId, reason: "unlinked", actor: ctx.actor, where: "cli" });
+    return;
+  }
+  const outcome = await linkGuild({ tenantId, guildId: guild, actor: ctx.actor, where: "cli" });
+  if (outcome.kind === "guild-taken") throw new UsageError("cli.discord_guild_taken", { guild, other: outcome.by.slug }, usage);
+  if (outcome.kind === "no-store") throw new UsageError("cli.unknown_tenant", { slug }, usage);
 }

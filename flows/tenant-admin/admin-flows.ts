@@ -15,6 +15,7 @@ import { reportActions, reportFlow } from "./report-flows.ts";
 import { settingsActions, settingsFlow, settingsValidators } from "./settings-flows.ts";
 import { staffActions, staffFlows } from "./staff-flows.ts";
 import { stockActions, stockFlows } from "./stock-flows.ts";
+import { discordActions, discordFlow } from "./discord-flows.ts";
 import { whatsappActions, whatsappFlow, whatsappValidators } from "./whatsapp-flows.ts";
 import { ChatLinks } from "./whatsapp-linking.ts";
 
@@ -30,7 +31,7 @@ export const adminMenuFlow = defineFlow({
 });
 
 /** Every flow of seller administration; each declares its permission in its guard. */
-export const adminFlows = [adminMenuFlow, ...orderFlows, ...productFlows, ...stockFlows, reportFlow, settingsFlow, ...staffFlows, auditFlow, whatsappFlow];
+export const adminFlows = [adminMenuFlow, ...orderFlows, ...productFlows, ...stockFlows, reportFlow, settingsFlow, ...staffFlows, auditFlow, whatsappFlow, discordFlow];
 
 const permissionToStart = new Map(adminFlows.map((flow) => [flow.id, guardedPermission(flow.guard)]));
 
@@ -105,6 +106,7 @@ export function createAdminFlows(options: AdminServices = {}): FlowBundle {
       ...staffActions(services),
       ...auditActions(services),
       ...whatsappActions(services, links),
+      ...discordActions(services),
     },
     validators: { ...productValidators(), ...settingsValidators(), ...whatsappValidators() },
   };

@@ -71,12 +71,29 @@ export interface AdminServices {
    * Without it (or without an `outbox` for the QR codes) `/whatsapp` says it is not available here.
    */
   whatsapp?: StoreNumberLinking | (() => StoreNumberLinking | undefined);
+  /** The store's Discord server (`/discord`): where to invite the platform's bot, and who hears of an unlink made here. */
+  discord?: StoreGuildServices;
   /** How long an invite link works. Default 48 hours. */
   inviteTtlMs?: number;
   clock?: () => Date;
 }
 
-type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged" | "onConcurrentEdit" | "whatsapp";
+/** The store's guild link changed from the store bot: the composition root forgets the guild's cached store and tells the platform owner. */
+export interface GuildLinkChange {
+  kind: "unlinked";
+  store: { tenantId: string; slug: string; name: string };
+  guildId: string;
+  by: string;
+}
+
+export interface StoreGuildServices {
+  /** The platform bot's invite link (OAuth2, bot + applications.commands), shown with the code. */
+  inviteUrl?: string;
+  /** Not awaited by the owner's turn; a failure is only logged. */
+  onLinkChanged?: (change: GuildLinkChange) => void | Promise<void>;
+}
+
+type Optional = "files" | "outbox" | "ordering" | "onMembershipChanged" | "onConcurrentEdit" | "whatsapp" | "discord";
 export type ResolvedAdminServices = Required<Omit<AdminServices, Optional>> & Pick<AdminServices, Optional>;
 
 export function resolveAdminServices(services: AdminServices): ResolvedAdminServices {

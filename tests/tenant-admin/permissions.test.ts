@@ -216,6 +216,14 @@ const MATRIX: Row[] = [
     staff: false,
     bare: { keys: ["admin.whatsapp.unavailable"] },
   },
+  {
+    // The store's Discord server: where it stands, and a fresh one-time code to link it.
+    command: "discord",
+    owner: true,
+    admin: false,
+    staff: false,
+    bare: { keys: ["guild.store_bot.status.unlinked", "guild.store_bot.code", "guild.store_bot.choose"], choices: () => ["done"] },
+  },
 ];
 
 const allowedFor = (row: Row, who: Who) => (who === "platform" ? true : row[who]);

@@ -32,6 +32,7 @@ test("an empty environment starts with documented defaults", () => {
     ownerChatIds: [],
     discordToken: undefined,
     discordAppId: undefined,
+    discordApiRoot: "https://discord.com/api",
     logLevel: "info",
     logDir: undefined,
     defaultLocale: "id",
@@ -98,7 +99,8 @@ const malformed: Record<string, string[]> = {
   OWNER_BOT_TOKEN: ["not-a-token", "123456789", "abc:def"],
   OWNER_CHAT_IDS: ["12,abc", "1.5", "99999999999999999999"],
   DISCORD_TOKEN: ["two words"],
-  DISCORD_APP_ID: ["app-123"],
+  DISCORD_APP_ID: ["app-123", "1234567", "123456789012345678901"],
+  DISCORD_API_ROOT: ["discord.com/api", "ws://127.0.0.1:9/api", "https://user:secret@discord.example/api"],
   LOG_LEVEL: ["verbose"],
   DEFAULT_LOCALE: ["fr"],
   METRICS_TOKEN: ["short", "has a space in it somewhere"],
@@ -157,6 +159,22 @@ for (const [name, values] of Object.entries(malformed)) {
     }
   });
 }
+
+test("Discord needs its token and application id together; a missing one is named on one line", () => {
+  const both = loadConfig({ DISCORD_TOKEN: "discord.token.value", DISCORD_APP_ID: "1122334455667788990", DISCORD_API_ROOT: "http://127.0.0.1:8490/api/" });
+  assert.equal(both.discordToken, "discord.token.value");
+  assert.equal(both.discordAppId, "1122334455667788990");
+  assert.equal(both.discordApiRoot, "http://127.0.0.1:8490/api");
+  for (const [env, missing] of [
+    [{ DISCORD_TOKEN: "discord.token.value" }, "DISCORD_APP_ID"],
+    [{ DISCORD_APP_ID: "1122334455667788990" }, "DISCORD_TOKEN"],
+  ] as const) {
+    const error = configErrorFor(env);
+    assert.match(error.message, new RegExp(`^${missing}: not set; Discord needs DISCORD_TOKEN and DISCORD_APP_ID together`));
+    assert.doesNotMatch(error.message, /\n|discord\.token\.value/);
+  }
+  assert.equal(loadConfig({ DISCORD_API_ROOT: "http://127.0.0.1:8490/api" }).discordToken, undefined, "a root alone changes nothing");
+});
 
 test("WhatsApp sockets can be pointed at another WebSocket server, and the session lease set", () => {
   const config = loadConfig({ WHATSAPP_WEB_URL: "ws://127.0.0.1:8421/ws/chat", WHATSAPP_SESSION_LEASE_MS: "20000" });
@@ -303,6 +321,7 @@ test("secrets read from the environment are masked in logs from then on", () => 
   const encryptionKey = key();
   loadConfig({
     DISCORD_TOKEN: discordToken,
+    DISCORD_APP_ID: "1122334455667788990",
     ENCRYPTION_KEY: encryptionKey,
     MONGODB_URI: `mongodb://niaga:${encodeURIComponent(mongoPassword)}@db1:27017,db2:27017/niaga?replicaSet=rs0`,
   });
