@@ -2,30 +2,19 @@
 // closing (with the rating question) to the customer, a merge notice, and the SLA alerts to
 // the store's supervisors. Texts are keys in `locales/<locale>/tickets.json`.
 //
-// How the customer answers is the customer flow's business: the buttons' ids come from
-// `TicketNoticeChoices`, which the flow passes to `createTicketing`. Without it the ids are
-// command shortcuts (`/bantuan balas 12`, `/bantuan nilai 12 5`): a channel that turns a
-// pressed "/…" id into that command runs them as if typed.
+// How the customer answers is the ticket flows' business: the buttons' ids are their command
+// choices (`TICKET_NOTICE_CHOICES` in contract.ts: "answer" runs `/balas 12`, a rating
+// `/nilai 12 4`), which every channel carries and the engine runs as the command.
 import { t } from "../../locales/i18n.ts";
 import type { ChoiceView, Locale, Outbound } from "../engine/message.ts";
-import type { SlaTarget, TicketPriority } from "./contract.ts";
+import { TICKET_NOTICE_CHOICES, type SlaTarget, type TicketPriority } from "./contract.ts";
 
-/** The ids of the buttons under customers' notices; the customer flow decides what they do. */
-export interface TicketNoticeChoices {
-  /** Under a staff reply: answer ticket `number`. */
-  answer(number: number): string;
-  /** Under the closing notice: rate ticket `number` with `rating` (1–5), or skip rating it. */
-  rate(number: number, rating: number | "skip"): string;
-}
-
-export const COMMAND_CHOICES: TicketNoticeChoices = {
-  answer: (number) => `/bantuan balas ${number}`,
-  rate: (number, rating) => `/bantuan nilai ${number} ${rating === "skip" ? "lewati" : rating}`,
-};
+/** The ids of the buttons under customers' notices (the ticket flows' command choices, unless a test says otherwise). */
+export type TicketNoticeChoices = typeof TICKET_NOTICE_CHOICES;
 
 const RATINGS = [1, 2, 3, 4, 5] as const;
 
-export function staffReplyNotice(p: { store: string; number: number; text: string }, choices: TicketNoticeChoices = COMMAND_CHOICES): Outbound {
+export function staffReplyNotice(p: { store: string; number: number; text: string }, choices: TicketNoticeChoices = TICKET_NOTICE_CHOICES): Outbound {
   return {
     text: { key: "tickets.notice.reply", params: p },
     choices: [{ id: choices.answer(p.number), label: { key: "tickets.notice.answer", params: { number: p.number } } }],
@@ -33,14 +22,14 @@ export function staffReplyNotice(p: { store: string; number: number; text: strin
 }
 
 /** The rating buttons: 1 to 5 and "skip". */
-export function ratingChoices(number: number, choices: TicketNoticeChoices = COMMAND_CHOICES): ChoiceView[] {
+export function ratingChoices(number: number, choices: TicketNoticeChoices = TICKET_NOTICE_CHOICES): ChoiceView[] {
   return [
     ...RATINGS.map((rating) => ({ id: choices.rate(number, rating), label: { key: "tickets.notice.rating_choice", params: { rating, stars: "⭐".repeat(rating) } } })),
     { id: choices.rate(number, "skip"), label: { key: "tickets.notice.rating_skip" } },
   ];
 }
 
-export function closedNotice(p: { store: string; number: number; resolution: string }, choices: TicketNoticeChoices = COMMAND_CHOICES): Outbound {
+export function closedNotice(p: { store: string; number: number; resolution: string }, choices: TicketNoticeChoices = TICKET_NOTICE_CHOICES): Outbound {
   return { text: { key: "tickets.notice.closed", params: p }, choices: ratingChoices(p.number, choices) };
 }
 

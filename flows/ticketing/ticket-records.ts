@@ -24,7 +24,7 @@ export interface TicketingOptions {
   clock?: () => Date;
   /** Where the SLA checks are scheduled (`slaJobTimers(agenda)`); without it no ticket is watched. */
   sla?: SlaScheduler;
-  /** The ids of the buttons under customers' notices (see ticket-notices.ts). */
+  /** The ids of the buttons under customers' notices; the ticket flows' command choices unless given. */
   choices?: TicketNoticeChoices;
 }
 

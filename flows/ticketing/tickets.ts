@@ -16,11 +16,11 @@ import type { Types } from "mongoose";
 import { nextSequence } from "../../storage/models/index.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
 import type { TicketActor, TicketMessageView, TicketResult, TicketService, TicketView } from "./contract.ts";
-import { TICKET_PRIORITIES } from "./contract.ts";
+import { TICKET_NOTICE_CHOICES, TICKET_PRIORITIES } from "./contract.ts";
 import { dueTimes, storeSlaTargets, type SlaCheck, type SlaCheckOutcome } from "./sla.ts";
 import { checkSla, scheduleCurrentTarget } from "./sla-watch.ts";
 import { LIVE_STATUSES, Ticket, TicketMessage, type TicketMessageRecord, type TicketRecord } from "./ticket-model.ts";
-import { closedNotice, COMMAND_CHOICES, mergedNotice, staffReplyNotice } from "./ticket-notices.ts";
+import { closedNotice, mergedNotice, staffReplyNotice } from "./ticket-notices.ts";
 import {
   auditTicket,
   contextOf,
@@ -66,7 +66,7 @@ const NOT_FOUND = { ok: false, reason: "not_found" } as const;
 
 export function createTicketing(options: TicketingOptions): Ticketing {
   const ctx = contextOf(options);
-  const choices = options.choices ?? COMMAND_CHOICES;
+  const choices = options.choices ?? TICKET_NOTICE_CHOICES;
 
   const addMessage = async (ticket: TicketRecord, message: Omit<TicketMessageView, "ticketNumber">): Promise<TicketMessageView> => {
     const doc = await TicketMessage.create({

@@ -59,7 +59,7 @@ describe("a ticket from opening to rating", () => {
     assert.deepEqual(notice.to, { tenantId: store.tenantId, channel: "telegram", chatId: buyer.chatId });
     assert.equal(notice.locale, "id");
     assert.deepEqual(notice.message.text, { key: "tickets.notice.reply", params: { store: "Toko Tiket", number: opened.number, text: "Sudah kami cek, sedang dikirim ulang." } });
-    assert.equal(notice.message.choices?.[0]?.id, `/bantuan balas ${opened.number}`);
+    assert.equal(notice.message.choices?.[0]?.id, `cmd:balas:${opened.number}`, "the answer button runs /balas N");
     const firstAt = replied.ticket.firstResponseAt;
     const again = await tickets.staffReply(store.tenantId, opened.number, staff, "Satu lagi");
     assert.ok(again.ok);
@@ -81,7 +81,7 @@ describe("a ticket from opening to rating", () => {
     assert.equal(closing.to.chatId, buyer.chatId);
     assert.deepEqual(
       closing.message.choices?.map((c) => c.id),
-      [1, 2, 3, 4, 5].map((r) => `/bantuan nilai ${opened.number} ${r}`).concat(`/bantuan nilai ${opened.number} lewati`),
+      [1, 2, 3, 4, 5].map((r) => `cmd:nilai:${opened.number}:${r}`).concat(`cmd:nilai:${opened.number}:lewati`),
     );
     assert.deepEqual(await tickets.customerWrote(store.tenantId, opened.number, buyer, "lagi"), { ok: false, reason: "closed" });
     assert.deepEqual(await tickets.staffReply(store.tenantId, opened.number, staff, "lagi"), { ok: false, reason: "closed" });
