@@ -1,7 +1,7 @@
 /**
  * The store's business, wired: the ordering domain (orders, payments, delivery, SNK), its
- * payment gateways, its jobs, the sellers' alerts, and the flows customers and sellers talk
- * to — built once per process and handed to the engine. `niaga start`, `niaga chat` and
+ * payment gateways, its jobs, the sellers' alerts, customers' tickets with their SLA jobs,
+ * and the flows customers and sellers talk to — built once per process and handed to the engine. `niaga start`, `niaga chat` and
  * the demo all build it here, so a purchase works the same in each.
  *
  * ```ts
@@ -30,6 +30,11 @@ import { manualGateway } from "../flows/ordering/payments/manual.ts";
 import { paymentRoutes } from "../flows/ordering/payments/payment-webhooks.ts";
 import { simulatorGateway, simulatorSecretFrom, type SimulatorGateway } from "../flows/ordering/payments/simulator.ts";
 import { createPlatformFlows } from "../flows/platform.ts";
+import { closingClaimTickets, openClaimTicket } from "../flows/ticketing/claim-tickets.ts";
+import { createTicketing, defineTicketJobs, slaJobTimers, type Ticketing } from "../flows/ticketing/index.ts";
+import { ticketTeamAlerts } from "../flows/ticketing/ticket-alerts.ts";
+import { TicketEvents, type TicketListener } from "../flows/ticketing/ticket-events.ts";
+import type { TicketDesk } from "../flows/ticketing/contract.ts";
 import { checkLowStock, LOW_STOCK_JOB } from "../flows/tenant-admin/low-stock.ts";
 import type { AdminServices, TeamOutbox } from "../flows/tenant-admin/admin-services.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
@@ -86,6 +91,14 @@ export interface Commerce {
   readonly simulator: SimulatorGateway;
   /** Every flow of the platform, with the services above behind their actions. */
   readonly flows: Required<FlowBundle>;
+  /** Customers' tickets (`/bantuan`, `/tiket`, claims), with their SLA jobs on `agenda`. */
+  readonly tickets: Ticketing;
+  /**
+   * Adds a listener for every ticket event (a `TicketDesk`: the Discord staff channel);
+   * returns how to remove it. Members with `tickets.handle` already hear new tickets in
+   * their chat with the store's bot.
+   */
+  onTicketEvent(listener: TicketListener | TicketDesk): () => void;
 }
 
 export function createCommerce(opts: CommerceOptions): Commerce {
@@ -104,6 +117,11 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       else await checkLowStock(event.tenantId, productId, outbox, log);
     }
   };
+  const ticketEvents = new TicketEvents(log);
+  const tickets = createTicketing({ outbox, log, onEvent: ticketEvents.emit, ...(agenda && { sla: slaJobTimers(agenda) }) });
+  ticketEvents.add(ticketTeamAlerts(outbox, log));
+  if (agenda) defineTicketJobs(agenda, tickets);
+
   const toOwner = opts.alerts && ownerOrderingAlerts({ alerts: opts.alerts, ...(opts.paymentAlerts && { thresholds: opts.paymentAlerts }) });
   const onEvent = (event: OrderingEvent) => {
     const work = isSellerAlert(event.type)
@@ -111,9 +129,12 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       : event.type === "order_placed"
         ? checkStockOf(event)
         : undefined;
+    // A claim is a ticket too (once per order: a second call finds the first).
+    const claimTicket = event.type === "claim_opened" ? openClaimTicket(tickets, event.tenantId, event.orderCode) : undefined;
     const followUp = (work: Promise<unknown> | undefined) =>
       work?.catch((error: unknown) => log.warn("an order event's follow-up failed", { event: event.type, orderCode: event.orderCode, error: (error as Error).message }));
     followUp(work);
+    followUp(claimTicket);
     followUp(toOwner?.(event));
   };
 
@@ -137,8 +158,11 @@ export function createCommerce(opts: CommerceOptions): Commerce {
 
   const flows = createPlatformFlows({
     ordering,
+    tickets,
     storefront: { ...(opts.files && { files: opts.files }), ...(opts.payInChat && { simulatePayment: ({ payUrl }) => pressPayButton(payUrl) }) },
     admin: {
+      // Resolving a claim closes its ticket.
+      ordering: closingClaimTickets(ordering, () => tickets, (error) => log.warn("a resolved claim's ticket was not closed", { error: (error as Error).message })),
       ...(opts.files && { files: opts.files }),
       outbox,
       ...(opts.limiter && { limiter: opts.limiter }),
@@ -149,7 +173,7 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.discord && { discord: opts.discord }),
     },
   });
-  return { ordering, simulator, flows };
+  return { ordering, simulator, flows, tickets, onTicketEvent: (listener) => ticketEvents.add(listener) };
 }
 
 /**

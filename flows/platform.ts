@@ -8,6 +8,7 @@ import type { OrderingFlowServices } from "./ordering/flow-services.ts";
 import type { Ordering } from "./ordering/ordering.ts";
 import { createAdminFlows } from "./tenant-admin/admin-flows.ts";
 import type { AdminServices } from "./tenant-admin/admin-services.ts";
+import { createTicketFlows, type TicketFlowServices } from "./ticketing/ticket-flows.ts";
 
 export interface PlatformFlowServices {
   /**
@@ -20,6 +21,8 @@ export interface PlatformFlowServices {
   storefront?: Omit<OrderingFlowServices, "ordering">;
   /** Seller administration's services (files, outbox, limiter, platform owners). */
   admin?: AdminServices;
+  /** Ticketing (`createTicketing(…)`, or a getter); the platform owner comes from `admin`. */
+  tickets?: TicketFlowServices["tickets"];
 }
 
 /**
@@ -40,6 +43,11 @@ export function createPlatformFlows(services: PlatformFlowServices = {}): Requir
   return combineFlowBundles(
     createOrderingFlows({ ...services.storefront, ...(ordering && { ordering }) }),
     createAdminFlows({ ...(ordering && { ordering }), ...services.admin }),
+    createTicketFlows({
+      ...(services.tickets && { tickets: services.tickets }),
+      ...(services.admin?.platformOwners && { platformOwners: services.admin.platformOwners }),
+      ...(services.admin?.clock && { clock: services.admin.clock }),
+    }),
   );
 }
 

@@ -39,7 +39,8 @@ export function isSellerAlert(type: string): type is SellerAlertEvent {
   return Object.hasOwn(ALERTS, type);
 }
 
-function rolesWith(permission: Permission): Role[] {
+/** The roles holding `permission`: who an alert about it goes to. */
+export function rolesWith(permission: Permission): Role[] {
   return (Object.keys(ROLE_PERMISSIONS) as Role[]).filter((role) => ROLE_PERMISSIONS[role].has(permission));
 }
 
