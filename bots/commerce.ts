@@ -45,7 +45,7 @@ import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-fa
 import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
 import { platformOwners, whatsappLinkingOf } from "./channels.ts";
-import { discordTeamRooms } from "./discord-desk.ts";
+import { discordTeamRooms, discordTicketDesk } from "./discord-desk.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -230,8 +230,11 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     },
   });
   http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));
+  // Tickets as threads in the stores' Discord staff channels, once a Discord channel runs among them.
+  commerce.onTicketEvent(discordTicketDesk(channels, () => commerce.tickets, logger));
   return {
     flows: commerce.flows,
+    tickets: commerce.tickets,
     async started() {
       await scheduleRecurringOrderJobs(scheduler.agenda);
       // Orders paid before a crash; `recoverUndelivered` logs what it delivered.

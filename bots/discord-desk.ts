@@ -5,9 +5,8 @@
  * staff channel as the store's team room for sellers' alerts (`TeamOutbox.teamRooms`).
  *
  * ```ts
- * const desk = discordTicketDesk(channels, () => commerce.tickets, logger);   // undefined without a Discord channel
- * commerce.onTicketEvent((event) => desk?.ticketEvent(event));
- * new DiscordChannel({ …, services: { staffWroteInThread: staffThreadReplies(() => commerce.tickets) } });
+ * commerce.onTicketEvent(discordTicketDesk(channels, () => commerce.tickets, logger)); // idle while no Discord channel runs
+ * new DiscordChannel({ …, services: { staffWroteInThread: staffThreadReplies(() => tickets) } });
  * createCommerce({ …, teamRooms: discordTeamRooms(channels) });
  * ```
  */

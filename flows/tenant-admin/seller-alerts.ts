@@ -69,15 +69,23 @@ export async function tellTeam(
   outbox: TeamOutbox,
   log: EngineLog | undefined,
   what: string,
-  options: { room?: { choices: ChoiceView[] } } = {},
+  options: {
+    room?: { choices: ChoiceView[] };
+    /** The team rooms show this already in their own way (a ticket's card): members on a room's channel are not told one by one. */
+    shownInRooms?: boolean;
+  } = {},
 ): Promise<number> {
   const store = await storeSettings(tenantId);
   if (!store) return 0;
   let told = 0;
   const roomChannels = new Set<string>();
-  const rooms = options.room && outbox.teamRooms ? await outbox.teamRooms(tenantId) : [];
-  const buttons = options.room?.choices ?? [];
+  const rooms = (options.room || options.shownInRooms) && outbox.teamRooms ? await outbox.teamRooms(tenantId) : [];
   for (const room of rooms) {
+    if (!options.room) {
+      roomChannels.add(room.channel);
+      continue;
+    }
+    const buttons = options.room.choices;
     const report = await outbox.send(room, [{ ...message(store), ...(buttons.length > 0 && { choices: buttons }) }], { locale: store.locale });
     if (report.ok) {
       told++;
