@@ -256,8 +256,10 @@ export class InteractionTurns {
       const fallback = store?.locale ?? "id";
       if (!store) return send([plain(t(fallback, "discord.dm_no_store"))]);
       if (store.status !== "active") return send([plain(t(store.locale, "discord.store_suspended"))]);
-      const inbound = inboundOfDm(message);
+      let inbound = inboundOfDm(message);
       if (!inbound) return send([plain(t(store.locale, "discord.dm_unsupported"))]);
+      // The slash commands' names work typed too (`/toko` is the engine's `/start`).
+      if (inbound.kind === "command") inbound = { ...inbound, command: this.#options.commands().engineCommand.get(inbound.command) ?? inbound.command };
       await this.#turn(store, { id: userId, name: message.author.globalName ?? message.author.username }, undefined, inbound, send);
     });
   }

@@ -158,7 +158,8 @@ export class FlowRun {
     }
     const reask = step.reask !== undefined ? this.text(step.reask) : reason;
     if (step.kind === "ask") {
-      this.say(reask);
+      // Still the question: a channel where people answer through a button (Discord's modal) needs its prompt again.
+      this.replies.push({ text: reask, prompt: this.promptRef() });
     } else {
       const menu = await this.menu(step);
       if (menu) this.replies.push({ text: reask, choices: menuViews(menu), prompt: this.promptRef() });
