@@ -21,6 +21,11 @@ import type { SocketSettings } from "../adapters/whatsapp/store-session.ts";
 import { createMongoWhatsAppSessionStore } from "../storage/whatsapp/auth-state.ts";
 import { createMongoWhatsAppIdentities } from "../storage/whatsapp/identities.ts";
 import { createMongoWhatsAppMessageLog } from "../storage/whatsapp/message-log.ts";
+import { DiscordChannel } from "../adapters/discord/discord-channel.ts";
+import { GuildDirectory } from "../adapters/discord/guild-directory.ts";
+import { GuildLinking, type GuildLinkEvents } from "../adapters/discord/guild-linking.ts";
+import { createMongoLinkCodes } from "../storage/discord/link-codes.ts";
+import type { GuildLinkChange } from "../flows/tenant-admin/admin-services.ts";
 import type { Channel, Engine, EngineLog, Outbox } from "../flows/engine/index.ts";
 import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
 import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
@@ -29,6 +34,7 @@ import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import { createMongoLeases } from "../storage/leases.ts";
 import type { Config } from "./config.ts";
+import { discordServices } from "./discord.ts";
 import type { PlatformHttp } from "./http-server.ts";
 
 export { ConsoleChannel } from "../adapters/console/console-channel.ts";
@@ -54,8 +60,8 @@ export interface ChannelSetup {
   logFor: (slug: string) => EngineLog;
 }
 
-/** Every channel `niaga start` runs, in start order. */
-const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
+/** Every channel `niaga start` runs, in start order; one that is not configured makes nothing. */
+const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel | undefined> = [
   (s) =>
     new TelegramChannel({
       engine: s.engine,
@@ -99,6 +105,19 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel> = [
       log: s.log,
       logFor: s.logFor,
     }),
+  // With DISCORD_TOKEN and DISCORD_APP_ID: one client for the platform's application, serving every linked guild.
+  (s) => {
+    const { discordToken: token, discordAppId: applicationId } = s.config;
+    if (token === undefined || applicationId === undefined) return undefined;
+    const guilds = new GuildLinking({
+      directory: new GuildDirectory(),
+      // Guessing codes is limited across instances when Redis is configured.
+      codes: createMongoLinkCodes({ limiter: s.coordination.limiter }),
+      events: discordAlerts(s.alerts),
+      log: s.log,
+    });
+    return new DiscordChannel({ engine: s.engine, token, applicationId, apiRoot: s.config.discordApiRoot, guilds, services: discordServices(), log: s.log, logFor: s.logFor });
+  },
 ];
 
 type StoreRef = { id: string; slug: string; name: string };
@@ -151,6 +170,31 @@ export function whatsappAlerts(alerts: AlertSink, outbox: Pick<Outbox, "send"> |
         params: { since: `${detail.since.toISOString().slice(0, 16).replace("T", " ")} UTC`, code: detail.lastCode ?? "-" }, details: { since: detail.since.toISOString(), ...(detail.lastCode !== undefined && { lastCode: detail.lastCode }) },
       }),
     onReconnected: (store) => void alerts.resolve(key("whatsapp-unreachable", store)),
+  };
+}
+
+/** A guild linked to a store, or unlinked (by someone, or because the bot was removed): the platform owner hears it, naming the store. */
+export function discordAlerts(alerts: AlertSink): GuildLinkEvents {
+  return {
+    onLinked: (store, link, by) => {
+      void alerts.resolve(alertKey("discord-unlinked", store.slug));
+      void alerts.raise({ kind: "discord-linked", store: { tenantId: store.tenantId, slug: store.slug, name: store.name }, params: { guild: link.guildId, by }, key: alertKey("discord-linked", store.slug, link.guildId) });
+    },
+    onUnlinked: (store, guildId, reason, by) =>
+      void alerts.raise({ kind: "discord-unlinked", store: { tenantId: store.tenantId, slug: store.slug, name: store.name }, params: { guild: guildId, reason, by }, details: { reason }, key: alertKey("discord-unlinked", store.slug, guildId) }),
+  };
+}
+
+/**
+ * A guild unlinked from the store bot (`/discord`): the owner hears it, and the Discord channel
+ * running among `channels` stops routing the guild to the store at once (not at its next sweep).
+ */
+export function discordLinkChanges(channels: Iterable<Channel>, alerts: AlertSink): (change: GuildLinkChange) => Promise<void> {
+  const events = discordAlerts(alerts);
+  return async (change) => {
+    events.onUnlinked?.(change.store, change.guildId, "unlinked", change.by);
+    const discord = [...channels].find((channel): channel is DiscordChannel => channel instanceof DiscordChannel);
+    await discord?.followStoreChanges();
   };
 }
 
@@ -212,7 +256,7 @@ export async function openWhatsAppLinking(config: Config, log: EngineLog, socket
 
 /** The channels of `niaga start`, made for this engine. */
 export function platformChannels(setup: ChannelSetup): Channel[] {
-  return CHANNELS.map((make) => make(setup));
+  return CHANNELS.map((make) => make(setup)).filter((channel): channel is Channel => channel !== undefined);
 }
 
 /** `OWNER_CHAT_IDS` are user ids on the owner bot's channel, Telegram: there they act as sellers in every store. */

@@ -44,7 +44,8 @@ import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
 import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
-import { platformOwners, whatsappLinkingOf } from "./channels.ts";
+import { discordLinkChanges, platformOwners, whatsappLinkingOf } from "./channels.ts";
+import { discordInviteUrl } from "./discord.ts";
 import { discordTeamRooms, discordTicketDesk } from "./discord-desk.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
@@ -221,6 +222,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     whatsapp: () => whatsappLinkingOf(channels),
     // Sellers' alerts in the store's Discord staff channel, once a Discord channel runs among them.
     teamRooms: discordTeamRooms(channels),
+    // The store owner's /discord: the bot's invite link, and an unlink there reaching the running Discord channel.
+    discord: { ...(config.discordAppId !== undefined && { inviteUrl: discordInviteUrl(config.discordAppId) }), onLinkChanged: discordLinkChanges(channels, alerts) },
     alerts,
     paymentAlerts: {
       ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),
