@@ -1,11 +1,13 @@
 // `/laporan [hariini|7h|30h]` (`/report today|7d|30d`): orders, revenue and the best
-// sellers of a period, in the store's time zone and currency.
+// sellers of a period, in the store's time zone and currency; and, when the store had
+// tickets in it, their counts, response and resolution times, SLA breaches and ratings.
 import type { ActionRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
 import { formatPrice } from "../ordering/catalog.ts";
 import { storeSettings } from "../ordering/store-settings.ts";
+import { hasTicketActivity, ticketReport, ticketReportMessage } from "../ticketing/ticket-report.ts";
 import { adminAction, adminGuard, commandArgs, say, stop } from "./admin-access.ts";
 import type { ResolvedAdminServices } from "./admin-services.ts";
 import { salesReport, type Period } from "./sales-report.ts";
@@ -66,6 +68,7 @@ export function reportActions(services: ResolvedAdminServices): ActionRegistry {
       const timeZone = store?.timezone ?? "Asia/Jakarta";
       const currency = store?.currency ?? "IDR";
       const report = await salesReport(ctx.tenant.id, period, timeZone, services.clock());
+      const tickets = await ticketReport(ctx.tenant.id, report.from, new Date(report.to.getTime() + 1));
       const money = (amount: number) => formatPrice(amount, currency, ctx.locale);
       const count = (...statuses: string[]) => statuses.reduce((sum, s) => sum + (report.byStatus[s] ?? 0), 0);
       const top =
@@ -86,6 +89,7 @@ export function reportActions(services: ResolvedAdminServices): ActionRegistry {
           revenue: money(report.revenue),
           top,
         }),
+        ...(hasTicketActivity(tickets) ? [ticketReportMessage(tickets, ctx.locale, periodName(ctx.locale, period))] : []),
       );
     }),
   };
