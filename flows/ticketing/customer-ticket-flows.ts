@@ -5,7 +5,7 @@
 //
 // Every lookup pins the chat as well as the store: someone else's ticket number gets
 // exactly the answer a number that does not exist gets.
-import { actionsFor, type ActionRegistry } from "../engine/actions.ts";
+import { actionsFor, type ActionContext, type ActionRegistry } from "../engine/actions.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { ChoiceView, InboundMedia } from "../engine/message.ts";
 import { listMyOrders } from "../ordering/order-queries.ts";
@@ -146,6 +146,14 @@ const ticketAction = actionsFor<CustomerTicketData>();
 export function customerTicketActions(services: ResolvedTicketServices): ActionRegistry {
   const unavailable = () => stop(say("support.unavailable"));
   const openOf = async (ctx: { tenant: { id: string }; channel: string; chatId: string }) => (await services.tickets()?.openOf(ctx.tenant.id, chatOf(ctx))) ?? [];
+  /** The customer's text goes on the ticket the flow settled on; `done` says so. */
+  const customerWrote = async (ctx: ActionContext<CustomerTicketData>, done: string) => {
+    const tickets = services.tickets();
+    const number = ctx.data.ticketNumber;
+    if (!tickets || number === undefined) return unavailable();
+    const result = await tickets.customerWrote(ctx.tenant.id, number, chatOf(ctx), ctx.data.text ?? "");
+    return stop(result.ok ? say(done, { number }) : await refusal(tickets, ctx.tenant.id, number, result));
+  };
 
   return {
     ticketOpenStart: ticketAction({ outcomes: ["hasOpen"] }, async (ctx) => {
@@ -165,13 +173,7 @@ export function customerTicketActions(services: ResolvedTicketServices): ActionR
       return number === undefined ? stop(say("support.answer.none")) : { data: { ticketNumber: number } };
     }),
 
-    ticketAdd: ticketAction(async (ctx) => {
-      const tickets = services.tickets();
-      const number = ctx.data.ticketNumber;
-      if (!tickets || number === undefined) return unavailable();
-      const result = await tickets.customerWrote(ctx.tenant.id, number, chatOf(ctx), ctx.data.text ?? "");
-      return stop(result.ok ? say("support.open.added", { number }) : await refusal(tickets, ctx.tenant.id, number, result));
-    }),
+    ticketAdd: ticketAction((ctx) => customerWrote(ctx, "support.open.added")),
 
     ticketHasOrders: ticketAction({ outcomes: ["none"] }, async (ctx) => {
       const orders = await listMyOrders(ctx.tenant.id, { channel: ctx.channel, channelUserId: ctx.user.id }, { limit: 1 });
@@ -244,13 +246,7 @@ export function customerTicketActions(services: ResolvedTicketServices): ActionR
       return { data: { ticketNumber: number } };
     }),
 
-    ticketAnswer: ticketAction(async (ctx) => {
-      const tickets = services.tickets();
-      const number = ctx.data.ticketNumber;
-      if (!tickets || number === undefined) return unavailable();
-      const result = await tickets.customerWrote(ctx.tenant.id, number, chatOf(ctx), ctx.data.text ?? "");
-      return stop(result.ok ? say("support.answer.sent", { number }) : await refusal(tickets, ctx.tenant.id, number, result));
-    }),
+    ticketAnswer: ticketAction((ctx) => customerWrote(ctx, "support.answer.sent")),
 
     ticketRateTarget: ticketAction({ outcomes: ["ask"] }, async (ctx) => {
       const tickets = services.tickets();

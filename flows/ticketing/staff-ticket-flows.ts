@@ -69,7 +69,7 @@ export const ticketDeskFlow = defineFlow<DeskData>()({
     },
     picked: { kind: "action", action: "deskPicked", next: "show", outcomes: { list: "list" } },
     show: { kind: "action", action: "deskShow", next: "act" },
-    act: { kind: "choose", text: "support.desk.what_next", source: "deskActionChoices", saveAs: "deskAction", next: "route" },
+    act: { kind: "choose", text: "support.desk.what_next", source: "deskActionChoices", pageSize: 8, saveAs: "deskAction", next: "route" },
     route: {
       kind: "branch",
       cases: ACTIONS.map((id) => ({ when: { field: "deskAction", equals: id }, next: id })),

@@ -13,6 +13,7 @@ import { defineFlow } from "../../flows/engine/flow-schema.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { initI18n } from "../../locales/i18n.ts";
 import { StoreBots, type StoreBotsOptions, type TelegramMode } from "../../adapters/telegram/store-bots.ts";
+import { eventually } from "../support/eventually.ts";
 import { openTestDatabase } from "../support/mongo.ts";
 import { seedStore } from "../support/stores.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
@@ -238,4 +239,33 @@ export function buttonData(message: Message, text: string): string {
   const button = (message.reply_markup?.inline_keyboard ?? []).flat().find((b) => b.text === text);
   if (!button || !("callback_data" in button) || button.callback_data === undefined) throw new Error(`no button "${text}" on message ${message.message_id}`);
   return button.callback_data;
+}
+
+/**
+ * People talking to one store's bot, read as their Telegram shows it: each call resolves with
+ * the bot's next `count` messages in that person's chat. `store` is read at each call (tests
+ * create it in `before`).
+ */
+export function storeChat(stores: () => Stores, store: () => Store) {
+  const lastId = (user: User) => Math.max(0, ...stores().tg.sent(store().token, user).map((m) => m.message_id));
+  async function botMessagesAfter(user: User, afterId: number, count: number): Promise<Message[]> {
+    const fresh = () => stores().tg.sent(store().token, user).filter((m) => m.message_id > afterId);
+    await eventually(() => fresh().length >= count, `${count} message(s) from the bot to ${user.first_name}; got ${JSON.stringify(fresh().map(words))}`);
+    return fresh().slice(0, count);
+  }
+  return {
+    lastId,
+    botMessagesAfter,
+    /** The user types `text` (a command or an answer). */
+    async send(user: User, text: string, count = 1): Promise<Message[]> {
+      const sent = await stores().tg.sendText(store().token, user, text);
+      return botMessagesAfter(user, sent.message_id, count);
+    },
+    /** The user presses the button labelled `label` under `message`. */
+    async press(user: User, message: Message, label: string, count = 1): Promise<Message[]> {
+      const before = lastId(user);
+      await stores().tg.pressButton(store().token, user, message, { text: label });
+      return botMessagesAfter(user, before, count);
+    },
+  };
 }

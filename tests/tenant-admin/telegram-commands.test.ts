@@ -31,7 +31,7 @@ import { t } from "../../locales/i18n.ts";
 import { AuditLog, Member, Tenant } from "../../storage/models/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import { samplePng } from "../support/telegram-emulator.ts";
-import { buttonLabels, startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { buttonLabels, startStores, storeChat, words, type Store, type Stores } from "../telegram/store-fixture.ts";
 import { eventually } from "../support/eventually.ts";
 
 const ID = "id";
@@ -71,28 +71,7 @@ describe("every seller command in a Telegram store bot, with the platform's wiri
   const orderOf = (code: string) => Order.findOne({ tenantId: tenantId(), code }).lean<OrderRecord>().exec();
   const available = (productId: Types.ObjectId) => StockItem.countDocuments({ tenantId: tenantId(), productId, status: "available" } as never).exec();
 
-  /** The highest message id in the user's chat with the store bot: what came after it is new. */
-  const lastId = (user: User) => Math.max(0, ...stores.tg.sent(store.token, user).map((m) => m.message_id));
-
-  /** Waits for `count` bot messages in the chat after message `afterId`, and returns them. */
-  async function botMessagesAfter(user: User, afterId: number, count: number): Promise<Message[]> {
-    const fresh = () => stores.tg.sent(store.token, user).filter((m) => m.message_id > afterId);
-    await eventually(() => fresh().length >= count, `${count} message(s) from the bot to ${user.first_name}; got ${JSON.stringify(fresh().map(words))}`);
-    return fresh().slice(0, count);
-  }
-
-  /** The user types `text` (a command or an answer); resolves with the bot's next `count` messages. */
-  async function send(user: User, text: string, count = 1): Promise<Message[]> {
-    const sent = await stores.tg.sendText(store.token, user, text);
-    return botMessagesAfter(user, sent.message_id, count);
-  }
-
-  /** The user presses the button labelled `label` under `message`; resolves with the bot's next `count` messages. */
-  async function press(user: User, message: Message, label: string, count = 1): Promise<Message[]> {
-    const before = lastId(user);
-    await stores.tg.pressButton(store.token, user, message, { text: label });
-    return botMessagesAfter(user, before, count);
-  }
+  const { botMessagesAfter, send, press } = storeChat(() => stores, () => store);
 
   const texts = (list: Message[]) => list.map(words);
   const lastAudit = async () => AuditLog.findOne({ tenantId: tenantId() }).sort({ at: -1 }).lean<{ action: string; actor: { name?: string; userId: string }; before?: unknown; after?: unknown }>().exec();
