@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import {
   ActionRowBuilder, ButtonBuilder, ButtonStyle, Client, DiscordAPIError, Events, GatewayIntentBits, MessageFlags, ModalBuilder,
-  Partials, StringSelectMenuBuilder, TextInputBuilder, TextInputStyle,
+  Partials, PermissionFlagsBits, StringSelectMenuBuilder, TextInputBuilder, TextInputStyle,
 } from "discord.js";
 import type { Interaction, Message } from "discord.js";
 import { LocalDiscord } from "../support/discord/index.ts";
@@ -18,6 +18,15 @@ const COMMANDS = [
   { name: "lambat", description: "Jawaban lambat" },
   { name: "pesan", description: "Pesan produk", options: [{ type: 3, name: "produk", description: "Kode produk", required: true, autocomplete: true }, { type: 4, name: "jumlah", description: "Jumlah" }] },
   { name: "stok", description: "Stok", options: [{ type: 1, name: "tambah", description: "Tambah stok", options: [{ type: 3, name: "kode", description: "Kode", required: true }] }] },
+  {
+    name: "niaga", description: "Hubungkan", contexts: [0], options: [{
+      type: 1, name: "hubungkan", description: "Hubungkan toko", options: [
+        { type: 3, name: "kode", description: "Kode", required: true, max_length: 8 },
+        { type: 8, name: "peran", description: "Peran staf", required: true },
+        { type: 7, name: "kanal", description: "Kanal staf", required: true, channel_types: [0] },
+      ],
+    }],
+  },
 ];
 
 function newClient(discord: LocalDiscord): Client {
@@ -73,7 +82,7 @@ describe("a local Discord the real discord.js client talks to", () => {
     assert.equal(client.application?.id, discord.application.id);
     assert.equal(client.guilds.cache.get(guild.id)?.name, "Toko Budi");
     assert.ok(client.guilds.cache.get(guild.id)?.channels.cache.has(guild.defaultChannel.id));
-    assert.deepEqual(discord.globalCommands().map((c) => c.name), ["toko", "lambat", "pesan", "stok"]);
+    assert.deepEqual(discord.globalCommands().map((c) => c.name), ["toko", "lambat", "pesan", "stok", "niaga"]);
     assert.ok(discord.calls.some((c) => c.method === "GET" && c.path === "/gateway/bot"));
   });
 
@@ -310,8 +319,95 @@ describe("a local Discord the real discord.js client talks to", () => {
     assert.equal(deleted.available, true);
   });
 
+  test("a member's roles and permissions, and role and channel options, arrive resolved as Discord sends them", async () => {
+    const staff = guild.role("Staf", { permissions: PermissionFlagsBits.ManageGuild });
+    const owner = discord.users.get(guild.ownerId)!;
+    guild.member(sari, { roles: [staff] });
+    let seen: { roles?: string[]; manage?: boolean; role?: string; channel?: string } = {};
+    onInteraction = async (i) => {
+      if (!i.isChatInputCommand()) return;
+      const roles = i.member?.roles;
+      seen = {
+        roles: Array.isArray(roles) ? roles : roles?.cache.map((r) => r.id), manage: i.memberPermissions?.has(PermissionFlagsBits.ManageGuild),
+        role: i.options.getRole("peran")?.name, channel: i.options.getChannel("kanal")?.id,
+      };
+      await i.reply({ content: "ok", flags: MessageFlags.Ephemeral });
+    };
+    await discord.command(sari, guild.defaultChannel, "niaga", { kode: "AB12", peran: staff, kanal: guild.defaultChannel }, { subcommand: "hubungkan" }).waitForAnswer();
+    assert.ok(seen.roles?.includes(staff.id));
+    assert.equal(seen.manage, true);
+    assert.equal(seen.role, "Staf");
+    assert.equal(seen.channel, guild.defaultChannel.id);
+    assert.throws(() => discord.command(owner, guild.defaultChannel, "niaga", { kode: "TERLALU-PANJANG", peran: staff, kanal: guild.defaultChannel }, { subcommand: "hubungkan" }), /longer than 8/);
+    assert.throws(() => discord.command(sari, sari, "niaga", { kode: "AB12", peran: staff, kanal: guild.defaultChannel }, { subcommand: "hubungkan" }), /not available in DMs/);
+    assert.throws(() => discord.command(sari, guild.defaultChannel, "tidakada"), /no command \/tidakada is registered/);
+    guild.member(sari, { roles: [] });
+  });
+
+  test("Discord's limits: a message over 2000 characters and a button id over 100 are refused with 50035", async () => {
+    const channel = await client.channels.fetch(guild.defaultChannel.id);
+    assert.ok(channel?.isSendable());
+    const long = await channel.send("x".repeat(2001)).catch((e: unknown) => e);
+    assert.ok(long instanceof DiscordAPIError);
+    assert.equal(long.code, 50035);
+    // discord.js's builders refuse it before sending; a raw payload is what reaches Discord.
+    const button = { type: 2, style: 1, label: "x", custom_id: "b".repeat(101) };
+    const raw = await client.rest.post(`/channels/${guild.defaultChannel.id}/messages`, { body: { content: "x", components: [{ type: 1, components: [button] }] } }).catch((e: unknown) => e);
+    assert.ok(raw instanceof DiscordAPIError);
+    assert.equal(raw.code, 50035);
+  });
+
+  test("a 429 with retry-after is waited out and retried by discord.js; a slow REST still answers", async () => {
+    const channel = await client.channels.fetch(guild.defaultChannel.id);
+    assert.ok(channel?.isSendable());
+    discord.rateLimitNext(/^POST \/channels\/\d+\/messages$/, 0.1);
+    const limited = await channel.send("setelah 429");
+    assert.equal(discord.message(limited.id)?.text(), "setelah 429");
+    assert.ok(discord.calls.some((c) => c.status === 429));
+    discord.slowRest(300);
+    try {
+      const slow = await channel.send("lambat");
+      assert.equal(discord.message(slow.id)?.text(), "lambat");
+    } finally {
+      discord.slowRest(0);
+    }
+  });
+
+  test("an unknown route gets Discord's 404 and is listed as unhandled; an unknown channel gets 10003", async () => {
+    const error = await client.rest.get("/channels/123456789012345678/pins").catch((e: unknown) => e);
+    assert.ok(error instanceof DiscordAPIError);
+    assert.equal(error.status, 404);
+    assert.deepEqual(discord.unhandled.splice(0), [{ method: "GET", path: "/channels/123456789012345678/pins" }]);
+    const unknown = await client.channels.fetch("123456789012345678").catch((e: unknown) => e);
+    assert.ok(unknown instanceof DiscordAPIError);
+    assert.equal(unknown.code, 10003);
+  });
+
   test("no request went unanswered and the bot's handlers threw nothing unexpected", () => {
     assert.deepEqual(discord.unhandled, []);
     assert.deepEqual(handlerErrors, []);
   });
+});
+
+test("a stalled gateway: the client notices missing heartbeat acks, resumes, and gets what was held back", async () => {
+  const discord = await LocalDiscord.start({ heartbeatIntervalMs: 400 });
+  const guild = discord.guild({ name: "Toko Sepi" });
+  discord.addBot(guild);
+  const client = newClient(discord);
+  client.on(Events.InteractionCreate, (i) => {
+    if (i.isChatInputCommand()) void i.reply({ content: "masih hidup" });
+  });
+  try {
+    await login(client, discord);
+    await client.application!.commands.set([{ name: "ping", description: "Ping" }]);
+    const sari = discord.user({ username: "sari" });
+    discord.pauseGateway();
+    const held = discord.command(sari, guild.defaultChannel, "ping");
+    await eventually(() => discord.gatewayLogins.some((l) => l.op === "resume"), "the client to resume after missing acks");
+    discord.resumeGateway();
+    assert.equal((await held.waitForAnswer()).text(), "masih hidup");
+  } finally {
+    await client.destroy();
+    await discord.close();
+  }
 });

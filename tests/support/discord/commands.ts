@@ -170,6 +170,8 @@ export function commandData(
     if (def?.choices?.length && !def.choices.some((c: any) => c.value === value)) {
       throw new Error(`/${name} ${key}: ${String(value)} is not one of its choices (${def.choices.map((c: any) => c.value).join(", ")})`);
     }
+    const problem = def ? outOfRange(def, value) : undefined;
+    if (problem) throw new Error(`/${name} ${key}: ${problem}; Discord does not let a user send it`);
     leaves.push({ name: key, type, value: resolveValue(value, where.guild, resolved) });
   }
   if (where.focused) {
@@ -187,6 +189,20 @@ export function commandData(
     ...(command?.guild_id ? { guild_id: command.guild_id } : {}),
     ...(Object.keys(resolved).length ? { resolved } : {}),
   };
+}
+
+function outOfRange(def: any, value: OptionValue): string | undefined {
+  if (typeof value === "string") {
+    if (def.max_length !== undefined && value.length > def.max_length) return `longer than ${def.max_length} characters`;
+    if (def.min_length !== undefined && value.length < def.min_length) return `shorter than ${def.min_length} characters`;
+  }
+  if (typeof value === "number") {
+    if (def.max_value !== undefined && value > def.max_value) return `above ${def.max_value}`;
+    if (def.min_value !== undefined && value < def.min_value) return `below ${def.min_value}`;
+    if (def.type === OptionType.Integer && !Number.isInteger(value)) return "not a whole number";
+  }
+  if (value instanceof LocalChannel && def.channel_types?.length && !def.channel_types.includes(value.kind)) return `a channel of type ${value.kind} is not offered`;
+  return undefined;
 }
 
 function inferType(value: OptionValue): number {

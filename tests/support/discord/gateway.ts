@@ -198,15 +198,12 @@ export class Gateway {
 
   private append(session: GatewaySession, t: string, d: Record<string, unknown>): void {
     session.seq += 1;
-    const entry = { s: session.seq, t, d };
     if (t === "RESUMED") {
-      // Replayed events come first, then RESUMED, all in sequence order for the client.
-      this.flush(session);
-      if (session.socket) send(session.socket, { op: 0, ...entry });
-      session.sentSeq = session.seq;
-      return;
+      // Replayed events come first, then RESUMED, in sequence order; an earlier RESUMED is not replayed.
+      const earlier = session.log.findIndex((e) => e.t === "RESUMED");
+      if (earlier >= 0) session.log.splice(earlier, 1);
     }
-    session.log.push(entry);
+    session.log.push({ s: session.seq, t, d });
     if (session.log.length > LOG_LIMIT) session.log.splice(0, session.log.length - LOG_LIMIT);
     this.flush(session);
   }

@@ -146,6 +146,10 @@ export class LocalDiscord {
         if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ message: "500: Internal Server Error", code: 0 }));
       });
     });
+    // Discord's edge keeps connections open long; Node's default 5 s races a client that
+    // reuses a socket while its event loop lags, and the request is lost ("other side closed").
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     this.server.on("upgrade", (req, socket, head) => {
       if ((req.url ?? "").startsWith("/gateway")) this.gateway.upgrade(req, socket, head);
       else socket.destroy();
