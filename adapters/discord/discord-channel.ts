@@ -18,19 +18,21 @@
  * Capabilities: buttons (and select menus), edited messages (page turns), media both ways,
  * 2000 characters a message.
  */
-import { Client, DiscordAPIError, Events, GatewayIntentBits, Partials, RESTJSONErrorCodes } from "discord.js";
+import { Client, DiscordAPIError, Events, GatewayIntentBits, Partials } from "discord.js";
 import type { RepliableInteraction, SendableChannels } from "discord.js";
 import { Types } from "mongoose";
-import { ChatQueue, FileFetchError, notSent } from "../../flows/engine/index.ts";
+import { ChatQueue, notSent } from "../../flows/engine/index.ts";
 import type {
   Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Engine, EngineLog, Locale, Outbound, SendFailureReason, SendOptions, SendReport, SentOutbound,
 } from "../../flows/engine/index.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { DISCORD_CHANNEL, DISCORD_ERRORS, parseChatId } from "./contract.ts";
 import type { DiscordGuildAdmin, DiscordServices } from "./contract.ts";
+import { downloadAttachment } from "./attachments.ts";
 import { DiscordCustomers } from "./discord-customers.ts";
 import { InteractionTurns, payloadOf } from "./interaction-turns.ts";
 import { renderOutbound, resolveMedia } from "./render.ts";
+import { failureOf, SendRefused } from "./send-failures.ts";
 import type { DiscordMessage } from "./render.ts";
 import { buildCommands, registerCommands } from "./slash-commands.ts";
 import type { CommandSet } from "./slash-commands.ts";
@@ -280,63 +282,9 @@ export class DiscordChannel implements Channel {
   // ---------------------------------------------------------------- files
 
   /** A file a person sent (its attachment URL), within `maxBytes`. */
-  async fetchFile(_tenantId: string, fileRef: string, options: { maxBytes: number }): Promise<Buffer> {
-    if (!this.#isAttachmentUrl(fileRef)) throw new FileFetchError("not a Discord attachment", "not-found");
-    let response: Response;
-    try {
-      response = await fetch(fileRef, { signal: AbortSignal.timeout(30_000) });
-    } catch (error) {
-      throw new FileFetchError(`the file could not be downloaded: ${describe(error)}`, "failed");
-    }
-    if (response.status === 404 || response.status === 403) throw new FileFetchError(`the file answered ${response.status}`, "not-found");
-    if (!response.ok || !response.body) throw new FileFetchError(`the file answered ${response.status}`, "failed");
-    if (Number(response.headers.get("content-length") ?? 0) > options.maxBytes) {
-      await response.body.cancel().catch(() => undefined);
-      throw new FileFetchError(`the file is over ${options.maxBytes} bytes`, "too-large");
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of response.body) {
-      size += (chunk as Uint8Array).length;
-      if (size > options.maxBytes) throw new FileFetchError(`the file is over ${options.maxBytes} bytes`, "too-large");
-      chunks.push(Buffer.from(chunk as Uint8Array));
-    }
-    return Buffer.concat(chunks);
+  fetchFile(_tenantId: string, fileRef: string, options: { maxBytes: number }): Promise<Buffer> {
+    return downloadAttachment(fileRef, options.maxBytes, this.#options.apiRoot);
   }
-
-  /** Discord's CDN, or the host `DISCORD_API_ROOT` names (a local Discord): never an arbitrary URL. */
-  #isAttachmentUrl(ref: string): boolean {
-    let url: URL;
-    try {
-      url = new URL(ref);
-    } catch {
-      return false;
-    }
-    if (url.protocol !== "https:" && url.protocol !== "http:") return false;
-    if (["cdn.discordapp.com", "media.discordapp.net"].includes(url.hostname)) return url.protocol === "https:";
-    return this.#options.apiRoot !== undefined && new URL(this.#options.apiRoot).host === url.host;
-  }
-}
-
-class SendRefused extends Error {
-  constructor(readonly reason: SendFailureReason, detail: string) {
-    super(detail);
-  }
-}
-
-/** Discord's answer to a send as the channel contract's reason (see channel.ts). */
-export function failureOf(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {
-  if (error instanceof SendRefused) return { reason: error.reason, detail: error.message };
-  const detail = describe(error);
-  if (error instanceof DiscordAPIError) {
-    const code = Number(error.code);
-    if (code === DISCORD_ERRORS.cannotMessageUser || code === DISCORD_ERRORS.unknownChannel || code === RESTJSONErrorCodes.UnknownUser) return { reason: "unreachable", detail };
-    if (code === DISCORD_ERRORS.missingAccess || code === DISCORD_ERRORS.missingPermissions) return { reason: "rejected", detail };
-    if (error.status === 429) return { reason: "rate-limited", detail, retryAfterSec: 5 };
-    if (error.status === 401) return { reason: "store-unavailable", detail };
-    if (error.status >= 400 && error.status < 500) return { reason: "rejected", detail };
-  }
-  return { reason: "failed", detail };
 }
 
 /** Active stores with a linked guild, id → slug. */

@@ -204,7 +204,10 @@ export class InteractionTurns {
     this.#options.acknowledged(interaction.user.id, interaction);
     const user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username };
     if (interaction.guildId) {
-      await this.#options.staff.settle(store, user, rolesOf(interaction.member));
+      // A failure here must not leave the person looking at "thinking…": the turn goes on, as who they were before.
+      await this.#options.staff.settle(store, user, rolesOf(interaction.member)).catch((error: unknown) => {
+        this.#log.warn("discord staff role not settled", { tenant: store.slug, error: describe(error) });
+      });
       this.#rememberDmStore(user.id, store.tenantId);
     }
     const delivered = await this.#turn(store, user, interaction.locale, message, reply);

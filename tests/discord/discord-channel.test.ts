@@ -201,6 +201,20 @@ describe("the Discord channel", () => {
     }
   });
 
+  it("an interaction Discord already gave up on (10062) is logged, not thrown, and the next one is answered", async () => {
+    const late = newMember();
+    const deadline = discord.firstAnswerMs;
+    discord.firstAnswerMs = 0;
+    try {
+      const missed = discord.command(late, linked.guild.defaultChannel, "toko");
+      await missed.until("Discord's refusal", () => missed.errors.find((e) => e.code === 10062));
+    } finally {
+      discord.firstAnswerMs = deadline;
+    }
+    const next = await run(late, () => discord.command(late, linked.guild.defaultChannel, "toko"));
+    assert.equal(shown(next)[0]?.text(), "Selamat datang di Toko Kanal!");
+  });
+
   it("/niaga goes to guild linking, which answers it itself", async () => {
     const owner = newMember();
     const answer = await discord.command(owner, linked.guild.defaultChannel, "niaga", {}, { subcommand: "status" }).waitForAnswer();
