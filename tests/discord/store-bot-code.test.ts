@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import type { Message, User } from "grammy/types";
+import type { User } from "grammy/types";
 import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
 import { createCommerce } from "../../bots/commerce.ts";
 import { configureLogging } from "../../bots/logger.ts";
@@ -20,7 +20,7 @@ import { GUILD_AUDIT, linkGuild } from "../../storage/discord/guild-links.ts";
 import { createMongoLinkCodes } from "../../storage/discord/link-codes.ts";
 import { AuditLog, Member, Tenant } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
-import { startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { startStores, storeChat, words, type Store, type Stores } from "../telegram/store-fixture.ts";
 
 const GUILD = "1045678901234567890";
 
@@ -32,18 +32,7 @@ describe("a guild link code from the store's Telegram bot", () => {
   const changes: GuildLinkChange[] = [];
   const channels = new Channels();
 
-  const lastId = (user: User) => Math.max(0, ...stores.tg.sent(store.token, user).map((m) => m.message_id));
-  async function after_(user: User, afterId: number, count: number): Promise<Message[]> {
-    const fresh = () => stores.tg.sent(store.token, user).filter((m) => m.message_id > afterId);
-    await eventually(() => fresh().length >= count, `${count} message(s) to ${user.first_name}; got ${JSON.stringify(fresh().map(words))}`);
-    return fresh().slice(0, count);
-  }
-  const send = async (user: User, text: string, count = 1) => after_(user, (await stores.tg.sendText(store.token, user, text)).message_id, count);
-  const press = async (user: User, message: Message, label: string, count = 1) => {
-    const before = lastId(user);
-    await stores.tg.pressButton(store.token, user, message, { text: label });
-    return after_(user, before, count);
-  };
+  const { send, press } = storeChat(() => stores, () => store);
   const label = (key: string) => t("id", key);
 
   before(async () => {

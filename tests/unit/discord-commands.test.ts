@@ -40,6 +40,7 @@ it("codes are autocompleted where the command takes one, and /niaga links with a
   const niaga = built.commands.find((c) => c.name === "niaga")!;
   assert.equal(niaga.default_member_permissions, "32", "hidden from members without Manage Server, as a hint");
   const link = niaga.options?.find((o) => o.name === "hubungkan") as { options: { name: string; required: boolean }[] };
+  // The code is optional: a guild bound from the shell (`niaga tenant set --discord-guild`) only sets its role and channel.
   assert.deepEqual(link.options.map((o) => [o.name, o.required]), [["peran", true], ["kanal", true], ["kode", false]]);
   assert.deepEqual(niaga.options?.map((o) => o.name), ["hubungkan", "putuskan", "status"]);
 });

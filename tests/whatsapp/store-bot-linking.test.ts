@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import type { Message, User } from "grammy/types";
+import type { User } from "grammy/types";
 import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
 import { createCommerce } from "../../bots/commerce.ts";
 import { configureLogging } from "../../bots/logger.ts";
@@ -21,7 +21,7 @@ import { qrPng, type NumberLinkEvent, type NumberView, type StoreNumberLinking }
 import { t } from "../../locales/i18n.ts";
 import { AuditLog, Member } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
-import { startStores, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { startStores, storeChat, words, type Store, type Stores } from "../telegram/store-fixture.ts";
 
 type End = Extract<NumberLinkEvent, { type: "linked" | "ended" }>;
 
@@ -62,18 +62,7 @@ describe("linking the store's WhatsApp from its Telegram bot", () => {
   const linking = new PlayedLinking();
   const channels = new Channels();
 
-  const lastId = (user: User) => Math.max(0, ...stores.tg.sent(store.token, user).map((m) => m.message_id));
-  async function after_(user: User, afterId: number, count: number): Promise<Message[]> {
-    const fresh = () => stores.tg.sent(store.token, user).filter((m) => m.message_id > afterId);
-    await eventually(() => fresh().length >= count, `${count} message(s) to ${user.first_name}; got ${JSON.stringify(fresh().map(words))}`);
-    return fresh().slice(0, count);
-  }
-  const send = async (user: User, text: string, count = 1) => after_(user, (await stores.tg.sendText(store.token, user, text)).message_id, count);
-  const press = async (user: User, message: Message, label: string, count = 1) => {
-    const before = lastId(user);
-    await stores.tg.pressButton(store.token, user, message, { text: label });
-    return after_(user, before, count);
-  };
+  const { lastId, after: after_, send, press } = storeChat(() => stores, () => store);
   const label = (key: string) => t("id", key);
 
   before(async () => {
