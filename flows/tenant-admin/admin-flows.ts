@@ -12,6 +12,7 @@ import { claimsFlow, orderFlows, ordersFlow } from "./order-flows.ts";
 import { requirePermission, ROLE_PERMISSIONS } from "./permissions.ts";
 import { productActions, productFlows, productValidators } from "./product-flows.ts";
 import { reportActions, reportFlow } from "./report-flows.ts";
+import { slaSettingsActions, slaSettingsFlow } from "../ticketing/sla-settings-flows.ts";
 import { settingsActions, settingsFlow, settingsValidators } from "./settings-flows.ts";
 import { staffActions, staffFlows } from "./staff-flows.ts";
 import { stockActions, stockFlows } from "./stock-flows.ts";
@@ -31,7 +32,7 @@ export const adminMenuFlow = defineFlow({
 });
 
 /** Every flow of seller administration; each declares its permission in its guard. */
-export const adminFlows = [adminMenuFlow, ...orderFlows, ...productFlows, ...stockFlows, reportFlow, settingsFlow, ...staffFlows, auditFlow, whatsappFlow, discordFlow];
+export const adminFlows = [adminMenuFlow, ...orderFlows, ...productFlows, ...stockFlows, reportFlow, settingsFlow, slaSettingsFlow, ...staffFlows, auditFlow, whatsappFlow, discordFlow];
 
 const permissionToStart = new Map(adminFlows.map((flow) => [flow.id, guardedPermission(flow.guard)]));
 
@@ -103,6 +104,7 @@ export function createAdminFlows(options: AdminServices = {}): FlowBundle {
       ...productActions(services),
       ...stockActions(services),
       ...settingsActions(services),
+      ...slaSettingsActions(services),
       ...staffActions(services),
       ...auditActions(services),
       ...whatsappActions(services, links),

@@ -78,11 +78,12 @@ export async function storeSlaTargets(tenantId: string | Types.ObjectId): Promis
 export type SetSlaResult = { ok: true; targets: SlaTargets } | { ok: false; reason: "not_found" | "invalid"; detail?: string };
 
 /**
- * Replaces a store's SLA targets (all three priorities at once, in whole minutes), audited.
+ * Replaces a store's SLA targets (all three priorities at once, in whole minutes), audited
+ * (`where`: the chat it came from, as admin changes are; the actor's channel by default).
  * Tickets already open keep the due times they were given; new ones and re-prioritised
  * ones use the new targets.
  */
-export async function setSlaTargets(tenantId: string, targets: unknown, actor: TicketActor): Promise<SetSlaResult> {
+export async function setSlaTargets(tenantId: string, targets: unknown, actor: TicketActor, where: string = actor.channel): Promise<SetSlaResult> {
   const parsed = targetsSchema.safeParse(targets);
   if (!parsed.success) return { ok: false, reason: "invalid", detail: parsed.error.issues.map((i) => `${i.path.join(".") || "targets"}: ${i.message}`).join("; ") };
   if (!Types.ObjectId.isValid(tenantId)) return { ok: false, reason: "not_found" };
@@ -97,7 +98,7 @@ export async function setSlaTargets(tenantId: string, targets: unknown, actor: T
     target: { type: "tenant", id: tenantId },
     before: slaTargetsFrom(before.settings?.tickets?.sla),
     after: parsed.data,
-    where: actor.channel,
+    where: where.slice(0, 64),
   });
   return { ok: true, targets: parsed.data };
 }

@@ -6,8 +6,9 @@
 // choices (`TICKET_NOTICE_CHOICES` in contract.ts: "answer" runs `/balas 12`, a rating
 // `/nilai 12 4`), which every channel carries and the engine runs as the command.
 import { t } from "../../locales/i18n.ts";
+import { commandChoice } from "../engine/command-choice.ts";
 import type { ChoiceView, Locale, Outbound } from "../engine/message.ts";
-import { TICKET_NOTICE_CHOICES, type SlaTarget, type TicketPriority } from "./contract.ts";
+import { TICKET_COMMANDS, TICKET_NOTICE_CHOICES, type SlaTarget, type TicketPriority } from "./contract.ts";
 
 /** The ids of the buttons under customers' notices (the ticket flows' command choices, unless a test says otherwise). */
 export type TicketNoticeChoices = typeof TICKET_NOTICE_CHOICES;
@@ -49,6 +50,11 @@ function when(at: Date, timeZone: string, locale: Locale): string {
   return new Intl.DateTimeFormat(locale === "id" ? "id-ID" : "en-GB", { timeZone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }).format(at);
 }
 
+/** The button under a supervisor's alert: runs `/tiket 12`. */
+function openTicketChoice(number: number): ChoiceView[] {
+  return [commandChoice({ key: "tickets.alert.open", params: { number } }, TICKET_COMMANDS.desk, number)];
+}
+
 /** To the store's supervisors: the watch raised a ticket's priority. */
 export function escalatedAlert(
   p: { store: string; locale: Locale; timeZone: string; number: number; target: SlaTarget; stage: 80 | 90; from: TicketPriority; to: TicketPriority; due: Date },
@@ -58,10 +64,14 @@ export function escalatedAlert(
       key: "tickets.alert.escalated",
       params: { store: p.store, number: p.number, stage: p.stage, target: targetName(p.locale, p.target), from: priorityName(p.locale, p.from), to: priorityName(p.locale, p.to), due: when(p.due, p.timeZone, p.locale) },
     },
+    choices: openTicketChoice(p.number),
   };
 }
 
 /** To the store's supervisors: a ticket missed a target. */
 export function breachedAlert(p: { store: string; locale: Locale; timeZone: string; number: number; target: SlaTarget; due: Date }): Outbound {
-  return { text: { key: "tickets.alert.breached", params: { store: p.store, number: p.number, target: targetName(p.locale, p.target), due: when(p.due, p.timeZone, p.locale) } } };
+  return {
+    text: { key: "tickets.alert.breached", params: { store: p.store, number: p.number, target: targetName(p.locale, p.target), due: when(p.due, p.timeZone, p.locale) } },
+    choices: openTicketChoice(p.number),
+  };
 }

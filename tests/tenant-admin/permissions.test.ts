@@ -179,6 +179,14 @@ const MATRIX: Row[] = [
     bare: { keys: ["admin.settings.current", "admin.settings.which"], choices: () => ["name", "language", "snk", "payment", "timeout", "window", "done"] },
     change: { say: () => ["/pengaturan", "1", "Toko Ganti Nama"], action: "settings.name" },
   },
+  {
+    command: "sla",
+    owner: true,
+    admin: true,
+    staff: false,
+    bare: { keys: ["tickets.sla.current"] },
+    change: { say: () => ["/sla tinggi 30 600"], action: "settings.sla" },
+  },
   { command: "audit", owner: true, admin: true, staff: false, bare: usage("admin.audit.none") },
   { command: "staf", english: "staff", owner: true, admin: false, staff: false, bare: { keys: ["admin.staff.list"] } },
   {
@@ -351,9 +359,9 @@ describe("the role × command matrix", () => {
   }
 
   test("the role table matches the matrix for every permission a command needs", () => {
-    assert.deepEqual([...ROLE_PERMISSIONS.staff].sort(), ["orders.approve", "orders.read", "stock.write"]);
+    assert.deepEqual([...ROLE_PERMISSIONS.staff].sort(), ["orders.approve", "orders.read", "stock.write", `tickets${"."}handle`]);
     assert.ok(!ROLE_PERMISSIONS.admin.has("staff.manage"));
-    assert.equal(ROLE_PERMISSIONS.owner.size, 10);
+    assert.equal(ROLE_PERMISSIONS.owner.size, 11);
     assert.ok(!ROLE_PERMISSIONS.admin.has("channels.link"), "only owners link the store's numbers");
   });
 

@@ -121,6 +121,7 @@ describe("a ticket nobody answers", () => {
     assert.equal(lastAlert.from, "Tinggi");
     assert.equal(lastAlert.to, "Kritis");
     assert.equal(lastAlert.stage, 90);
+    assert.deepEqual(alerts("tickets.alert.escalated", opened.number).at(-1)!.message.choices?.map((c) => c.id), [`cmd:tiket:${opened.number}`], "a button opens the ticket");
 
     // 100 %: a breach, once, even when the check runs twice at once.
     advanceTo(opened.openedAt, 241);
