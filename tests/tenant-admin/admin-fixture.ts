@@ -7,6 +7,8 @@ import type { Audience, Inbound, InboundTenant, Locale } from "../../flows/engin
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { catalogFlows } from "../../flows/ordering/catalog-flows.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
+import { createTicketFlows } from "../../flows/ticketing/ticket-flows.ts";
+import type { TicketService } from "../../flows/ticketing/contract.ts";
 import type { AdminServices } from "../../flows/tenant-admin/admin-services.ts";
 import { NO_PLATFORM_OWNERS, withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
 import { configureLogging } from "../../bots/logger.ts";
@@ -58,9 +60,10 @@ export interface AdminHarness {
   logs: LogLine[];
 }
 
-export function adminEngine(services: AdminServices = {}): AdminHarness {
+export function adminEngine(services: AdminServices = {}, tickets?: TicketService): AdminHarness {
   const { lines, logFor } = capturingLog();
-  const bundle = combineFlowBundles(catalogFlows, createAdminFlows(services));
+  const ticketing = createTicketFlows({ ...(tickets && { tickets }), ...(services.platformOwners && { platformOwners: services.platformOwners }) });
+  const bundle = combineFlowBundles(catalogFlows, createAdminFlows(services), ticketing);
   const engine = testEngine({
     ...bundle,
     sessions: new MongoSessionStore(),

@@ -1,4 +1,4 @@
-// Who may use which admin command: the whole role × command matrix (owner, admin, staff
+// Who may use which admin command (and /tiket): the whole role × command matrix (owner, admin, staff
 // and the platform owner, every command and its English alias: an allowed one answers what
 // that command answers, a refused one only the refusal and changes nothing in the store,
 // a change used for real leaves the actor's audit entry), customers (to whom admin commands
@@ -11,7 +11,10 @@ import { createOrdering } from "../../flows/ordering/ordering.ts";
 import { RecordingOutbox } from "../support/recording-outbox.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
-import { ROLE_PERMISSIONS } from "../../flows/tenant-admin/permissions.ts";
+import { ROLE_PERMISSIONS, TICKETS_HANDLE } from "../../flows/tenant-admin/permissions.ts";
+import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
+import { createTicketFlows } from "../../flows/ticketing/ticket-flows.ts";
+import { createTicketing } from "../../flows/ticketing/tickets.ts";
 import { guardedPermission } from "../../flows/tenant-admin/admin-access.ts";
 import { adminMenuFlow, createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
 import { t } from "../../locales/i18n.ts";
@@ -216,6 +219,8 @@ const MATRIX: Row[] = [
     bare: { keys: ["admin.staff.invited"] },
     change: { say: () => ["/undang admin"], action: "staff.invite" },
   },
+  // Every member works customers' tickets; with none open, the list says so and offers the filters.
+  { command: "tiket", english: "tickets", owner: true, admin: true, staff: true, bare: { keys: ["support.desk.empty", "support.desk.list"], choices: () => ["mine", "all"] } },
   {
     // Without a WhatsApp channel in the process the owner hears where to link instead.
     command: "whatsapp",
@@ -236,7 +241,7 @@ const MATRIX: Row[] = [
 
 const allowedFor = (row: Row, who: Who) => (who === "platform" ? true : row[who]);
 
-const bundle = createAdminFlows();
+const bundle = combineFlowBundles(createAdminFlows(), createTicketFlows());
 const adminFlows = bundle.flows as { id: string; audience?: string; guard?: { name: string; arg?: string }; triggers?: { commands?: string[] } }[];
 const sellerFlows = adminFlows.filter((f) => f.audience === "seller");
 const sellerCommands = sellerFlows.flatMap((f) => f.triggers?.commands ?? []);
@@ -275,7 +280,8 @@ async function matrixStore(who: Who) {
   // The setup's approval is not the matrix's: the log starts empty.
   await AuditLog.deleteMany({ tenantId: oid(shop.id) }).exec();
   const platformOwners = { channel: "telegram", userIds: [777000] };
-  const { engine } = adminEngine({ ordering, platformOwners, adminRateLimit: { limit: 10_000, windowMs: 60_000 } });
+  const tickets = createTicketing({ outbox: new RecordingOutbox() });
+  const { engine } = adminEngine({ ordering, platformOwners, adminRateLimit: { limit: 10_000, windowMs: 60_000 } }, tickets);
   const me = who === "platform" ? person(engine, shop, "777000", { channel: "telegram" }) : person(engine, shop, "me");
   const actor = who === "platform" ? { channel: "telegram", userId: "777000", name: "Sari (platform)" } : { channel: "console", userId: "me", name: "Sari" };
   return { shop, orders, me, actor };
@@ -359,8 +365,9 @@ describe("the role × command matrix", () => {
   }
 
   test("the role table matches the matrix for every permission a command needs", () => {
-    assert.deepEqual([...ROLE_PERMISSIONS.staff].sort(), ["orders.approve", "orders.read", "stock.write", `tickets${"."}handle`]);
+    assert.deepEqual([...ROLE_PERMISSIONS.staff].sort(), ["orders.approve", "orders.read", "stock.write", TICKETS_HANDLE]);
     assert.ok(!ROLE_PERMISSIONS.admin.has("staff.manage"));
+    assert.ok(ROLE_PERMISSIONS.admin.has(TICKETS_HANDLE) && ROLE_PERMISSIONS.owner.has(TICKETS_HANDLE));
     assert.equal(ROLE_PERMISSIONS.owner.size, 11);
     assert.ok(!ROLE_PERMISSIONS.admin.has("channels.link"), "only owners link the store's numbers");
   });
