@@ -16,7 +16,6 @@ import { StoreBots, type StoreBotsOptions, type TelegramMode } from "../../adapt
 import { eventually } from "../support/eventually.ts";
 import { openTestDatabase } from "../support/mongo.ts";
 import { seedStore } from "../support/stores.ts";
-import { eventually } from "../support/eventually.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 
 export interface LogLine {
@@ -221,35 +220,6 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
       await http.close();
       await tg.stop();
       await db.close();
-    },
-  };
-}
-
-/**
- * A person's chat with a store's bot, as a test drives it: what they send or press, and the
- * bot's next `count` messages after it.
- *
- * ```ts
- * const chat = storeChat(() => stores, () => store);
- * const [status, menu] = await chat.send(owner, "/discord", 2);
- * const [done] = await chat.press(owner, menu!, "Selesai");
- * ```
- */
-export function storeChat(stores: () => Stores, store: () => Store) {
-  const lastId = (user: User) => Math.max(0, ...stores().tg.sent(store().token, user).map((m) => m.message_id));
-  const after = async (user: User, afterId: number, count: number): Promise<Message[]> => {
-    const fresh = () => stores().tg.sent(store().token, user).filter((m) => m.message_id > afterId);
-    await eventually(() => fresh().length >= count, `${count} message(s) to ${user.first_name}; got ${JSON.stringify(fresh().map(words))}`);
-    return fresh().slice(0, count);
-  };
-  return {
-    lastId,
-    after,
-    send: async (user: User, text: string, count = 1) => after(user, (await stores().tg.sendText(store().token, user, text)).message_id, count),
-    press: async (user: User, message: Message, label: string, count = 1) => {
-      const before = lastId(user);
-      await stores().tg.pressButton(store().token, user, message, { text: label });
-      return after(user, before, count);
     },
   };
 }

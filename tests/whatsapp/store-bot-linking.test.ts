@@ -62,7 +62,7 @@ describe("linking the store's WhatsApp from its Telegram bot", () => {
   const linking = new PlayedLinking();
   const channels = new Channels();
 
-  const { lastId, after: after_, send, press } = storeChat(() => stores, () => store);
+  const { lastId, botMessagesAfter: after_, send, press } = storeChat(() => stores, () => store);
   const label = (key: string) => t("id", key);
 
   before(async () => {
