@@ -31,10 +31,12 @@ import { roleMayStart } from "../flows/tenant-admin/admin-flows.ts";
 import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
 import { tellTeam } from "../flows/tenant-admin/seller-alerts.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
+import type { TicketService } from "../flows/ticketing/contract.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import { createMongoLeases } from "../storage/leases.ts";
 import type { Config } from "./config.ts";
 import { discordServices } from "./discord.ts";
+import { staffThreadReplies } from "./discord-desk.ts";
 import type { PlatformHttp } from "./http-server.ts";
 
 export { ConsoleChannel } from "../adapters/console/console-channel.ts";
@@ -58,6 +60,8 @@ export interface ChannelSetup {
   databaseAnswers: () => boolean;
   log: EngineLog;
   logFor: (slug: string) => EngineLog;
+  /** Customers' tickets: staff answers written in a ticket's Discord thread go through them. */
+  tickets?: TicketService;
 }
 
 /** Every channel `niaga start` runs, in start order; one that is not configured makes nothing. */
@@ -116,7 +120,7 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel | undefined> = [
       events: discordAlerts(s.alerts),
       log: s.log,
     });
-    return new DiscordChannel({ engine: s.engine, token, applicationId, apiRoot: s.config.discordApiRoot, guilds, services: discordServices(), log: s.log, logFor: s.logFor });
+    return new DiscordChannel({ engine: s.engine, token, applicationId, apiRoot: s.config.discordApiRoot, guilds, services: { ...discordServices(), ...(s.tickets && { staffWroteInThread: staffThreadReplies(() => s.tickets) }) }, log: s.log, logFor: s.logFor });
   },
 ];
 

@@ -21,7 +21,7 @@
  */
 import type { AddressInfo } from "node:net";
 import type { Agenda, Job } from "agenda";
-import type { FlowBundle, MembershipChange, Outbox, UserFiles } from "../flows/engine/index.ts";
+import type { ChannelAddress, FlowBundle, MembershipChange, Outbox, UserFiles } from "../flows/engine/index.ts";
 import { defineOrderJobs, orderJobTimers, scheduleRecurringOrderJobs } from "../flows/ordering/order-jobs.ts";
 import { createOrdering, type Ordering } from "../flows/ordering/ordering.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
@@ -36,7 +36,7 @@ import { ticketTeamAlerts } from "../flows/ticketing/ticket-alerts.ts";
 import { TicketEvents, type TicketListener } from "../flows/ticketing/ticket-events.ts";
 import type { TicketDesk } from "../flows/ticketing/contract.ts";
 import { checkLowStock, LOW_STOCK_JOB } from "../flows/tenant-admin/low-stock.ts";
-import type { AdminServices } from "../flows/tenant-admin/admin-services.ts";
+import type { AdminServices, TeamOutbox } from "../flows/tenant-admin/admin-services.ts";
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { alertSellers, isSellerAlert } from "../flows/tenant-admin/seller-alerts.ts";
 import type { RateLimiter } from "../storage/rate-limit.ts";
@@ -46,6 +46,7 @@ import { requireEncryptionKey } from "./config.ts";
 import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
 import { discordLinkChanges, platformOwners, whatsappLinkingOf } from "./channels.ts";
 import { discordInviteUrl } from "./discord.ts";
+import { discordTeamRooms, discordTicketDesk } from "./discord-desk.ts";
 import type { DomainWiring } from "./domain-wiring.ts";
 import { logger } from "./logger.ts";
 
@@ -80,6 +81,8 @@ export interface CommerceOptions {
   paymentAlerts?: PaymentRunThresholds;
   /** The WhatsApp channel's linking, for the store owner's `/whatsapp` (a getter: the channels start after the flows). */
   whatsapp?: AdminServices["whatsapp"];
+  /** A store's team rooms (its Discord staff channel): sellers' alerts go there once, with buttons (`TeamOutbox.teamRooms`). */
+  teamRooms?: (tenantId: string) => Promise<ChannelAddress[]>;
   /** The store owner's `/discord`: the bot's invite link, and who hears of an unlink made there. */
   discord?: AdminServices["discord"];
 }
@@ -100,8 +103,9 @@ export interface Commerce {
 }
 
 export function createCommerce(opts: CommerceOptions): Commerce {
-  const { outbox, agenda } = opts;
+  const { agenda } = opts;
   const log = logger;
+  const outbox: TeamOutbox = { send: (to, outbounds, options) => opts.outbox.send(to, outbounds, options), ...(opts.teamRooms && { teamRooms: opts.teamRooms }) };
   const simulator = simulatorGateway({
     secret: simulatorSecretFrom(opts.encryptionKey),
     publicUrl: opts.payPageUrl,
@@ -216,6 +220,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     onMembershipChanged: (change) => channels.membershipChanged(change),
     // The store owner's /whatsapp, once a WhatsApp channel runs among them.
     whatsapp: () => whatsappLinkingOf(channels),
+    // Sellers' alerts in the store's Discord staff channel, once a Discord channel runs among them.
+    teamRooms: discordTeamRooms(channels),
     // The store owner's /discord: the bot's invite link, and an unlink there reaching the running Discord channel.
     discord: { ...(config.discordAppId !== undefined && { inviteUrl: discordInviteUrl(config.discordAppId) }), onLinkChanged: discordLinkChanges(channels, alerts) },
     alerts,
@@ -227,8 +233,11 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     },
   });
   http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));
+  // Tickets as threads in the stores' Discord staff channels, once a Discord channel runs among them.
+  commerce.onTicketEvent(discordTicketDesk(channels, () => commerce.tickets, logger));
   return {
     flows: commerce.flows,
+    tickets: commerce.tickets,
     async started() {
       await scheduleRecurringOrderJobs(scheduler.agenda);
       // Orders paid before a crash; `recoverUndelivered` logs what it delivered.

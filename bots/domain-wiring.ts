@@ -5,6 +5,7 @@
  */
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { Channels, Engine, FlowBundle, Outbox } from "../flows/engine/index.ts";
+import type { TicketService } from "../flows/ticketing/contract.ts";
 import type { Coordination } from "../storage/coordination.ts";
 import type { Config } from "./config.ts";
 import type { PlatformHttp } from "./http-server.ts";
@@ -38,6 +39,8 @@ export interface PlatformServices extends DomainServices {
 export interface DomainAttachment {
   /** Every flow the engine runs, with the domain behind their actions (instead of the service-less `platformFlows`). */
   flows?: FlowBundle;
+  /** Customers' tickets, for channels that show them outside the engine (staff answering in a Discord ticket thread). */
+  tickets?: TicketService;
   /** After the channels and the scheduler started: schedule recurring jobs, recover undelivered orders. */
   started?(services: PlatformServices): Promise<void>;
   /** First thing on shutdown, before the channels stop. */

@@ -150,7 +150,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     }
     http.readiness("channels", () => channelsStarted);
 
-    const setup = { engine, config, encryptionKey, http, coordination, alerts, outbox, databaseAnswers: () => health.isUp("mongodb"), log: logger, logFor: tenantLogger };
+    const setup = { engine, config, encryptionKey, http, coordination, alerts, outbox, ...(attachment.tickets && { tickets: attachment.tickets }), databaseAnswers: () => health.isUp("mongodb"), log: logger, logFor: tenantLogger };
     for (const channel of platformChannels(setup)) {
       channels.add(channel);
       // Routes mount before the server listens, which it does before the channels start.

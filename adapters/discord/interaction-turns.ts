@@ -273,12 +273,15 @@ export class InteractionTurns {
     if (!staffWrote || !message.guildId || !message.channel.isThread() || message.content.trim() === "") return;
     const store = await this.#options.guilds.storeOf(message.guildId);
     if (!store || store.status !== "active") return;
-    const outcome = await staffWrote({
-      tenantId: store.tenantId, threadId: message.channel.id,
-      user: { id: message.author.id, name: message.member?.displayName ?? message.author.globalName ?? message.author.username },
-      text: message.content,
-    });
-    if (outcome !== "sent" && outcome !== "no-ticket") this.#log.info("discord thread message not passed on", { tenant: store.slug, outcome });
+    const user = { id: message.author.id, name: message.member?.displayName ?? message.author.globalName ?? message.author.username };
+    // Someone who only ever writes in threads holds the staff role too: settled here as for an interaction.
+    await this.#options.staff.settle(store, user, rolesOf(message.member));
+    const outcome = await staffWrote({ tenantId: store.tenantId, threadId: message.channel.id, user, text: message.content });
+    if (outcome === "sent" || outcome === "no-ticket") return;
+    this.#log.info("discord thread message not passed on", { tenant: store.slug, outcome });
+    // The writer learns why, in a short answer to their message: nobody else in the thread is pinged.
+    const notice = outcome === "closed" ? "desk.thread.closed" : "desk.thread.not_allowed";
+    await message.reply({ content: t(store.locale, notice), allowedMentions: NO_MENTIONS }).catch((error: unknown) => this.#log.warn("discord thread notice not sent", { error: describe(error) }));
   }
 
   /** The store a DM goes to: the one the person last used in a guild, if it is still linked. */

@@ -1,7 +1,7 @@
 // What seller administration needs from outside the engine, injected by the composition
 // root: the files sellers send, the outbox that messages them, the rate limiter, and the
 // platform owner's ids. Every part has a safe default, so the demo and tests run without.
-import type { MembershipChange, Outbox, UserFiles } from "../engine/index.ts";
+import type { ChannelAddress, MembershipChange, Outbox, UserFiles } from "../engine/index.ts";
 import { createInProcessRateLimiter, type RateLimiter } from "../../storage/rate-limit.ts";
 import type { Ordering } from "../ordering/ordering.ts";
 import { NO_PLATFORM_OWNERS, type PlatformOwners } from "./permissions.ts";
@@ -9,8 +9,18 @@ import type { StoreNumberLinking } from "./whatsapp-linking.ts";
 
 export type { MembershipChange } from "../engine/index.ts";
 
-/** Where a store's members are told things outside a conversation (alerts): the platform's `Outbox`. */
-export type TeamOutbox = Pick<Outbox, "send">;
+/**
+ * Where a store's members are told things outside a conversation (alerts): the platform's
+ * `Outbox`, and the store's team rooms when it has some.
+ */
+export interface TeamOutbox extends Pick<Outbox, "send"> {
+  /**
+   * The chats the whole team reads (a store's Discord staff channel): an alert meant for the
+   * room goes there once, and members on a room's channel are not also told one by one.
+   * Without it (or with none for the store) every member is told in their own chat.
+   */
+  teamRooms?(tenantId: string): Promise<ChannelAddress[]>;
+}
 
 /** The seller-side verbs of the ordering domain; the composition root passes its `Ordering`. */
 export type OrderDesk = Pick<Ordering, "approvePayment" | "rejectPayment" | "cancelOrder" | "refundOrder" | "resolveClaim" | "retryDelivery">;

@@ -1,5 +1,5 @@
 // Low-stock alerts: when a product's available stock falls to its threshold, the store's
-// owners and admins hear it once; they hear it again only after stock has risen above the
+// owners and admins (and its team room) hear it once; they hear it again only after stock has risen above the
 // threshold and fallen again. The scheduler runs `checkLowStock` after stock changes (an
 // order reserved or sold items, a seller added some), never on a timer per order.
 import { Schema, Types, model } from "mongoose";
@@ -9,7 +9,7 @@ import { tenantScoped } from "../../storage/tenant-scope.ts";
 import { Product } from "../ordering/product.ts";
 import { StockItem } from "../ordering/stock-item.ts";
 import type { TeamOutbox } from "./admin-services.ts";
-import { tellTeam } from "./seller-alerts.ts";
+import { actionChoice, tellTeam } from "./seller-alerts.ts";
 
 const lowStockStateSchema = new Schema(
   {
@@ -80,5 +80,6 @@ async function alertSellers(
     return;
   }
   const key = params.count === 0 ? "admin.low_stock.sold_out_alert" : "admin.low_stock.alert";
-  await tellTeam(tenantId, ALERTED_ROLES, (store) => ({ text: { key, params: { ...params, store: store.name } } }), outbox, log, "low_stock");
+  const choices = actionChoice("desk.alert_action.add_stock", "tambahstok", params.sku);
+  await tellTeam(tenantId, ALERTED_ROLES, (store) => ({ text: { key, params: { ...params, store: store.name } } }), outbox, log, "low_stock", { room: { choices } });
 }

