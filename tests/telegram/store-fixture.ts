@@ -13,6 +13,7 @@ import { defineFlow } from "../../flows/engine/flow-schema.ts";
 import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { initI18n } from "../../locales/i18n.ts";
 import { StoreBots, type StoreBotsOptions, type TelegramMode } from "../../adapters/telegram/store-bots.ts";
+import { eventually } from "../support/eventually.ts";
 import { openTestDatabase } from "../support/mongo.ts";
 import { seedStore } from "../support/stores.ts";
 import { samplePng, startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
