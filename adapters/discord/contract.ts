@@ -14,7 +14,7 @@
  * here against the store's members, never left to Discord's command permissions.
  */
 import type { ChatInputCommandInteraction } from "discord.js";
-import type { InboundMessage, Locale } from "../../flows/engine/index.ts";
+import type { Locale } from "../../flows/engine/index.ts";
 
 /** `Inbound.channel`, `Customer.channel`, `Member.channel` for Discord. */
 export const DISCORD_CHANNEL = "discord";
@@ -43,18 +43,6 @@ export function parseChatId(chatId: DiscordChatId): { kind: "user"; userId: stri
   if (/^#\d{5,25}$/.test(chatId)) return { kind: "channel", channelId: chatId.slice(1) };
   if (/^\d{5,25}$/.test(chatId)) return { kind: "user", userId: chatId };
   return undefined;
-}
-
-/**
- * A choice whose id starts with "/" is a command shortcut (`"/setujui ORD-7K2P"`): pressing
- * it runs that command as the person who pressed it. Sellers' alerts in the staff channel
- * carry their actions this way, so a press is checked against the presser's permissions like
- * any typed command.
- */
-export function commandShortcut(choiceId: string): Extract<InboundMessage, { kind: "command" }> | undefined {
-  const match = /^\/([a-z0-9_]{1,32})(?:\s+(.*))?$/s.exec(choiceId);
-  if (!match) return undefined;
-  return { kind: "command", command: match[1]!, args: (match[2] ?? "").trim() };
 }
 
 /** Where a store's guild stands; saved on the tenant as `channels.discord`. */

@@ -25,7 +25,7 @@ import type { Engine, EngineLog, InboundMessage, Locale, Outbound } from "../../
 import { resolveLocale, t } from "../../locales/i18n.ts";
 import { dmStoreOf, rememberDmStore } from "../../storage/discord/dm-stores.ts";
 import { Member, Tenant } from "../../storage/models/index.ts";
-import { commandShortcut, DISCORD_CHANNEL, DISCORD_ERRORS } from "./contract.ts";
+import { DISCORD_CHANNEL, DISCORD_ERRORS } from "./contract.ts";
 import type { DiscordGuildAdmin, DiscordServices, GuildStore } from "./contract.ts";
 import { modalId, openCustomId } from "./custom-ids.ts";
 import type { DiscordCustomers } from "./discord-customers.ts";
@@ -142,7 +142,7 @@ export class InteractionTurns {
     const paging = opened.choiceId === PAGE_NEXT || opened.choiceId === PAGE_PREV;
     const deferred = paging ? () => interaction.deferUpdate() : () => interaction.deferReply({ flags: MessageFlags.Ephemeral });
     if (!(await this.#acknowledge(interaction, deferred))) return;
-    const message: InboundMessage = commandShortcut(opened.choiceId) ?? { kind: "choice", choiceId: opened.choiceId, ...(opened.prompt && { prompt: opened.prompt }) };
+    const message: InboundMessage = { kind: "choice", choiceId: opened.choiceId, ...(opened.prompt && { prompt: opened.prompt }) };
     await this.#converse(interaction, message, replier(interaction));
   }
 
@@ -151,7 +151,7 @@ export class InteractionTurns {
     const choiceId = interaction.values[0];
     if (opened?.kind !== "select" || choiceId === undefined) return this.#unknownComponent(interaction);
     if (!(await this.#acknowledge(interaction, () => interaction.deferReply({ flags: MessageFlags.Ephemeral })))) return;
-    const message: InboundMessage = commandShortcut(choiceId) ?? { kind: "choice", choiceId, ...(opened.prompt && { prompt: opened.prompt }) };
+    const message: InboundMessage = { kind: "choice", choiceId, ...(opened.prompt && { prompt: opened.prompt }) };
     await this.#converse(interaction, message, replier(interaction));
   }
 

@@ -1,7 +1,6 @@
 // How an Outbound looks on Discord, and what its components carry back.
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { commandShortcut } from "../../adapters/discord/contract.ts";
 import { answerId, buttonId, MAX_CUSTOM_ID, openCustomId, selectId } from "../../adapters/discord/custom-ids.ts";
 import { inboundOfDm } from "../../adapters/discord/dm-messages.ts";
 import { componentsOf, renderOutbound } from "../../adapters/discord/render.ts";
@@ -65,11 +64,6 @@ describe("Discord custom ids", () => {
     assert.equal(openCustomId(answerId(undefined))?.kind, "answer");
     assert.equal(openCustomId("x|a|b"), undefined);
     assert.equal(openCustomId("c|a|b|"), undefined);
-  });
-
-  it("a command shortcut choice runs its command", () => {
-    assert.deepEqual(commandShortcut("/setujui INV-1"), { kind: "command", command: "setujui", args: "INV-1" });
-    assert.equal(commandShortcut("p1"), undefined);
   });
 });
 
