@@ -210,9 +210,10 @@ describe("tickets between a Telegram customer and the store's team", () => {
     assert.equal(again?.number, claimTicket.number);
     assert.equal(await Ticket.countDocuments({ tenantId: tenantId(), orderCode: buyer.code } as never), 1);
     const claimAlert = (m: Message) => words(m).startsWith(`🎫 Klaim pesanan ${buyer.code} menjadi tiket #${claimTicket.number}`);
-    await stores.tg.waitForSent(store.token, staff, claimAlert);
-    await stores.tg.waitForSent(store.token, owner, claimAlert);
-    await stores.tg.waitForSent(store.token, owner, (m) => words(m) === t(ID, "admin.order_alert.claim_opened", { code: buyer.code, store: STORE_NAME }));
+    // The team's chats were busy in the tests before: the alerts wait their turn within Telegram's per-chat pace.
+    await stores.tg.waitForSent(store.token, staff, claimAlert, 30_000);
+    await stores.tg.waitForSent(store.token, owner, claimAlert, 30_000);
+    await stores.tg.waitForSent(store.token, owner, (m) => words(m) === t(ID, "admin.order_alert.claim_opened", { code: buyer.code, store: STORE_NAME }), 30_000);
 
     // The owner accepts the claim in /klaim: the ticket closes with that as its resolution.
     const [, decide] = await send(owner, `/klaim ${buyer.code}`, 2);
