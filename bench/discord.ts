@@ -265,8 +265,11 @@ async function startPlatform(discordSide: ReturnType<typeof startDiscord>, setti
  */
 async function startBareBot(discordSide: ReturnType<typeof startDiscord>, settings: Settings): Promise<Served> {
   const { ActionRowBuilder, ButtonBuilder, ButtonStyle, Client, Events, GatewayIntentBits, MessageFlags } = await import("discord.js");
-  const { apiRoot, token } = await discordSide.ask({ type: "setup", guilds: settings.guilds, customers: settings.customers }, "ready");
+  const { apiRoot, token, applicationId } = await discordSide.ask({ type: "setup", guilds: settings.guilds, customers: settings.customers }, "ready");
+  const { exemptInteractionWebhooks } = await import("../adapters/discord/interaction-rest.ts");
   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: apiRoot } });
+  // As the channel does: interaction answers outside discord.js's global limit.
+  const stopInteractionRest = exemptInteractionWebhooks(client.rest, applicationId);
   const row = new ActionRowBuilder<InstanceType<typeof ButtonBuilder>>().addComponents(new ButtonBuilder().setCustomId("katalog").setLabel("Katalog").setStyle(ButtonStyle.Primary));
   client.on(Events.InteractionCreate, (interaction) => {
     if (!interaction.isRepliable()) return;
@@ -282,7 +285,10 @@ async function startBareBot(discordSide: ReturnType<typeof startDiscord>, settin
     { name: "toko", description: "Buka toko" },
     { name: "pesanan", description: "Pesanan" },
   ]);
-  return { label: "bare discord.js bot (defer + edit, no engine or database)", stop: async () => void (await client.destroy()) };
+  return { label: "bare discord.js bot (defer + edit, no engine or database)", stop: async () => {
+    await client.destroy();
+    stopInteractionRest();
+  } };
 }
 
 async function platformSide(settings: Settings): Promise<void> {
