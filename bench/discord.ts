@@ -16,9 +16,11 @@
 // rule) to: the first answer (the callback: reply or defer), and the first visible content
 // (the reply, or the edit / follow-up after a defer). p50/p95/p99/max of both, per kind and
 // overall, the errors Discord would have given (10062 late first answer, 40060 acknowledged
-// twice) and interactions left unanswered. Prints a table and writes bench/results/discord.json.
+// twice), interactions left unanswered and those the platform dropped as already too late on
+// arrival, and the CPU each process spent per interaction (platform, database, local Discord).
+// Prints a table and writes bench/results/discord.json (`--out` elsewhere).
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -184,6 +186,10 @@ function startDiscord(): ChildSide<ToDiscord, FromDiscord> {
 /** What answers the interactions: the platform (channel, engine, database), or a bare bot. */
 interface Served {
   readonly label: string;
+  /** The database's own process, when there is one (its CPU is reported apart). */
+  readonly databasePid?: number;
+  /** Interactions the platform dropped as already past Discord's deadline on arrival. */
+  late?(): number;
   stop(): Promise<void>;
 }
 
@@ -242,7 +248,11 @@ async function startPlatform(discordSide: ReturnType<typeof startDiscord>, setti
     channels.add(channel);
     const report = await channel.start();
     if (report.failed.length > 0) throw new Error(`stores failed to start: ${JSON.stringify(report.failed.slice(0, 3))}`);
-    return { label: "DiscordChannel + engine (store flows) + embedded MongoDB (separate process)", stop: () => stop(channel) };
+    return {
+      label: "DiscordChannel + engine (store flows) + embedded MongoDB (separate process)", stop: () => stop(channel),
+      ...(database.child.pid !== undefined && { databasePid: database.child.pid }),
+      late: () => channel.turns.late,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -255,8 +265,11 @@ async function startPlatform(discordSide: ReturnType<typeof startDiscord>, setti
  */
 async function startBareBot(discordSide: ReturnType<typeof startDiscord>, settings: Settings): Promise<Served> {
   const { ActionRowBuilder, ButtonBuilder, ButtonStyle, Client, Events, GatewayIntentBits, MessageFlags } = await import("discord.js");
-  const { apiRoot, token } = await discordSide.ask({ type: "setup", guilds: settings.guilds, customers: settings.customers }, "ready");
+  const { apiRoot, token, applicationId } = await discordSide.ask({ type: "setup", guilds: settings.guilds, customers: settings.customers }, "ready");
+  const { exemptInteractionWebhooks } = await import("../adapters/discord/interaction-rest.ts");
   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: apiRoot } });
+  // As the channel does: interaction answers outside discord.js's global limit.
+  const stopInteractionRest = exemptInteractionWebhooks(client.rest, applicationId);
   const row = new ActionRowBuilder<InstanceType<typeof ButtonBuilder>>().addComponents(new ButtonBuilder().setCustomId("katalog").setLabel("Katalog").setStyle(ButtonStyle.Primary));
   client.on(Events.InteractionCreate, (interaction) => {
     if (!interaction.isRepliable()) return;
@@ -272,7 +285,10 @@ async function startBareBot(discordSide: ReturnType<typeof startDiscord>, settin
     { name: "toko", description: "Buka toko" },
     { name: "pesanan", description: "Pesanan" },
   ]);
-  return { label: "bare discord.js bot (defer + edit, no engine or database)", stop: async () => void (await client.destroy()) };
+  return { label: "bare discord.js bot (defer + edit, no engine or database)", stop: async () => {
+    await client.destroy();
+    stopInteractionRest();
+  } };
 }
 
 async function platformSide(settings: Settings): Promise<void> {
@@ -285,8 +301,12 @@ async function platformSide(settings: Settings): Promise<void> {
     const load = loadavg()[0]!;
     // The platform's CPU over the whole drive (warm-up included), ÷ every interaction it served.
     const cpuBefore = process.cpuUsage();
+    const databaseCpuBefore = processCpuMs(served.databasePid);
+    const lateBefore = served.late?.() ?? 0;
     const result = await discordSide.ask({ type: "drive", rate: settings.rate, seconds: settings.seconds, warmup: settings.warmup }, "result");
     const cpu = process.cpuUsage(cpuBefore);
+    const databaseCpuAfter = processCpuMs(served.databasePid);
+    const late = (served.late?.() ?? 0) - lateBefore;
     const driven = Math.round(settings.rate * (settings.seconds + settings.warmup));
     const figuresOf = (measured: Measured[]) => {
       const acked = measured.filter((m) => m.ackMs !== undefined);
@@ -318,6 +338,8 @@ async function platformSide(settings: Settings): Promise<void> {
       unhandledRoutes: result.unhandled,
       platformCpuMsPerInteraction: Math.round(((cpu.user + cpu.system) / 1000 / driven) * 100) / 100,
       localDiscordCpuMsPerInteraction: Math.round((result.cpuMs / result.dispatched) * 100) / 100,
+      databaseCpuMsPerInteraction: databaseCpuBefore === undefined || databaseCpuAfter === undefined ? null : Math.round(((databaseCpuAfter - databaseCpuBefore) / driven) * 100) / 100,
+      droppedAsLate: late,
       served: served.label,
       discord: "local Discord (separate process)",
       node: process.version,
@@ -335,8 +357,8 @@ async function platformSide(settings: Settings): Promise<void> {
         row(`${kind === "seller" ? `/${figures.sellerCommand} (staff)` : kind === "toko" ? "/toko" : "menu button"} → answer`, byKind[kind]!.firstAnswerMs),
         row(`${kind === "seller" ? `/${figures.sellerCommand} (staff)` : kind === "toko" ? "/toko" : "menu button"} → content`, byKind[kind]!.firstContentMs),
       ]),
-      `  CPU per interaction: platform ${figures.platformCpuMsPerInteraction} ms, local Discord ${figures.localDiscordCpuMsPerInteraction} ms (load average before: ${figures.loadAverageBefore} on ${figures.cpus} CPUs)`,
-      `  unanswered ${figures.unanswered} · no content ${figures.withoutContent} · 10062 ${figures.unknownInteraction10062} · 40060 ${figures.alreadyAcknowledged40060} · other errors ${figures.otherErrors} · unhandled routes ${figures.unhandledRoutes}`,
+      `  CPU per interaction: platform ${figures.platformCpuMsPerInteraction} ms, database ${figures.databaseCpuMsPerInteraction ?? "?"} ms, local Discord ${figures.localDiscordCpuMsPerInteraction} ms (load average before: ${figures.loadAverageBefore} on ${figures.cpus} CPUs)`,
+      `  dropped by the platform as already too late ${figures.droppedAsLate} · unanswered ${figures.unanswered} · no content ${figures.withoutContent} · 10062 ${figures.unknownInteraction10062} · 40060 ${figures.alreadyAcknowledged40060} · other errors ${figures.otherErrors} · unhandled routes ${figures.unhandledRoutes}`,
     ];
     console.log(lines.join("\n"));
     mkdirSync(dirname(args.out), { recursive: true });
@@ -345,6 +367,18 @@ async function platformSide(settings: Settings): Promise<void> {
   } finally {
     await served?.stop();
     discordSide.child.send({ type: "stop" } satisfies ToDiscord);
+  }
+}
+
+/** A process's CPU time so far (user + system, ms), from /proc; undefined where there is none. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100 a second on Linux).
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
   }
 }
 

@@ -30,6 +30,7 @@ import { DISCORD_CHANNEL, DISCORD_ERRORS, parseChatId } from "./contract.ts";
 import type { DiscordGuildAdmin, DiscordServices } from "./contract.ts";
 import { downloadAttachment } from "./attachments.ts";
 import { DiscordCustomers } from "./discord-customers.ts";
+import { exemptInteractionWebhooks } from "./interaction-rest.ts";
 import { InteractionTurns, payloadOf } from "./interaction-turns.ts";
 import { renderOutbound, resolveMedia } from "./render.ts";
 import { failureOf, SendRefused } from "./send-failures.ts";
@@ -77,6 +78,7 @@ export class DiscordChannel implements Channel {
   readonly #sends = new Set<Promise<unknown>>();
   readonly #latest = new Map<string, { interaction: RepliableInteraction; at: number }>();
   readonly #served = new Map<string, string>();
+  readonly #stopInteractionRest: () => void;
   #commands: CommandSet | undefined;
   #ready = false;
   #stopped = false;
@@ -91,6 +93,7 @@ export class DiscordChannel implements Channel {
       partials: [Partials.Channel, Partials.Message],
       ...(options.apiRoot && { rest: { api: options.apiRoot } }),
     });
+    this.#stopInteractionRest = exemptInteractionWebhooks(this.client.rest, options.applicationId);
     this.turns = new InteractionTurns({
       engine: options.engine,
       guilds: options.guilds,
@@ -185,6 +188,7 @@ export class DiscordChannel implements Channel {
       clearTimeout(timer);
       this.#ready = false;
       await this.client.destroy().catch(() => undefined);
+      this.#stopInteractionRest();
       return inTime;
     })();
     return this.#stopping;

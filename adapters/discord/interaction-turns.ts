@@ -8,7 +8,11 @@
  * or `deferUpdate` for a page turn, which edits the pressed message), and the turn's replies
  * then fill it (`editReply`) and follow it (`followUp`). An "Answer" button opens its modal
  * as that first answer, so it is never deferred. Unknown-interaction (10062) and
- * already-acknowledged (40060) errors are logged, never thrown.
+ * already-acknowledged (40060) errors are logged, never thrown. An interaction that reaches
+ * the process already older than the deadline (its id carries its creation time, which is
+ * what Discord judges) can no longer be answered: it is dropped unanswered, without a turn,
+ * and counted (`late`), so a process that fell behind catches up instead of spending its
+ * time on answers Discord will refuse.
  *
  * Routing: an interaction in a guild goes to the guild's store (`DiscordGuildAdmin.storeOf`);
  * a guild linked to no store gets a store-free answer. A DM goes to the store the person
@@ -51,6 +55,8 @@ export interface InteractionTurnsOptions {
   acknowledged(userId: string, interaction: RepliableInteraction): void;
   /** How long an autocomplete may take before it answers with nothing. Default 2000 ms (Discord allows 3 s). */
   autocompleteBudgetMs?: number;
+  /** How old (from its id's time, on this machine's clock) an interaction may be and still get a first answer. Default 3000 ms, Discord's limit. */
+  answerDeadlineMs?: number;
 }
 
 /** Delivers rendered messages, in order, wherever a turn answers. */
@@ -59,6 +65,10 @@ type Replier = (messages: DiscordMessage[]) => Promise<void>;
 const MODAL_INPUT = "answer";
 const NO_MENTIONS = { parse: [] as [] };
 const DM_STORE_REMEMBER_MS = 10 * 60_000;
+/** Discord's time for an interaction's first answer. */
+const ANSWER_DEADLINE_MS = 3000;
+/** Interactions dropped as too old are logged at most this often (with how many since). */
+const LATE_LOG_EVERY_MS = 60_000;
 
 export class InteractionTurns {
   readonly #options: InteractionTurnsOptions;
@@ -67,6 +77,9 @@ export class InteractionTurns {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #dmStores = new Map<string, { tenantId: string; at: number }>();
   #closing = false;
+  #late = 0;
+  #lateUnlogged = 0;
+  #lateLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: InteractionTurnsOptions) {
     this.#options = options;
@@ -77,6 +90,11 @@ export class InteractionTurns {
     return this.#inFlight.size;
   }
 
+  /** Interactions dropped unanswered because they arrived older than the deadline. */
+  get late(): number {
+    return this.#late;
+  }
+
   /** Stops taking interactions and messages, and waits for the turns under way. */
   async close(): Promise<void> {
     this.#closing = true;
@@ -84,7 +102,23 @@ export class InteractionTurns {
   }
 
   interaction(interaction: Interaction): Promise<void> {
+    if (this.#tooLate(interaction)) return Promise.resolve();
     return this.#track(() => this.#interaction(interaction));
+  }
+
+  /** Whether the interaction is past its answer deadline already (counted, and logged now and then). */
+  #tooLate(interaction: Interaction): boolean {
+    const now = Date.now();
+    const ageMs = now - interaction.createdTimestamp;
+    if (ageMs < (this.#options.answerDeadlineMs ?? ANSWER_DEADLINE_MS)) return false;
+    this.#late++;
+    this.#lateUnlogged++;
+    if (now - this.#lateLoggedAt >= LATE_LOG_EVERY_MS) {
+      this.#log.warn("discord interactions arrived too late to answer, dropped", { count: this.#lateUnlogged, total: this.#late, ageMs, interactionId: interaction.id });
+      this.#lateLoggedAt = now;
+      this.#lateUnlogged = 0;
+    }
+    return true;
   }
 
   message(message: Message): Promise<void> {

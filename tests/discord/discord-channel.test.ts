@@ -11,7 +11,7 @@ import type { AutocompleteChoice } from "../../adapters/discord/contract.ts";
 import { initI18n, t } from "../../locales/i18n.ts";
 import { AuditLog, Member, Tenant } from "../../storage/models/index.ts";
 import { Turns } from "../conformance/channel-suite.ts";
-import { LocalDiscord } from "../support/discord/index.ts";
+import { LocalDiscord, snowflake } from "../support/discord/index.ts";
 import type { InteractionRecord, LocalMessage, LocalUser } from "../support/discord/index.ts";
 import { eventually } from "../support/eventually.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
@@ -213,6 +213,19 @@ describe("the Discord channel", () => {
     }
     const next = await run(late, () => discord.command(late, linked.guild.defaultChannel, "toko"));
     assert.equal(shown(next)[0]?.text(), "Selamat datang di Toko Kanal!");
+  });
+
+  it("an interaction that arrives older than Discord's 3 s is dropped: counted, never acknowledged, no turn", async () => {
+    const before = channel.turns.late;
+    const touched: string[] = [];
+    const created = Date.now() - 5000;
+    // Only its id and creation time may be read: any other use (isChatInputCommand, deferReply…) is recorded.
+    const stale = new Proxy({ id: snowflake(created), createdTimestamp: created }, {
+      get: (target, key) => (key in target ? target[key as keyof typeof target] : (touched.push(String(key)), () => undefined)),
+    });
+    await channel.turns.interaction(stale as never);
+    assert.equal(channel.turns.late, before + 1);
+    assert.deepEqual(touched, []);
   });
 
   it("/niaga goes to guild linking, which answers it itself", async () => {
