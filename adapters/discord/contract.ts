@@ -31,10 +31,6 @@ export const DISCORD_CHANNEL = "discord";
  */
 export type DiscordChatId = string;
 
-export function userChatId(userId: string): DiscordChatId {
-  return userId;
-}
-
 export function channelChatId(channelId: string): DiscordChatId {
   return `#${channelId}`;
 }
