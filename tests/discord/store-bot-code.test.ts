@@ -3,24 +3,17 @@
 // stands, a code that redeems to this store with the line to type, and "unlink" once linked.
 // Only owners may use it.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { User } from "grammy/types";
-import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
-import { createCommerce } from "../../bots/commerce.ts";
 import { configureLogging } from "../../bots/logger.ts";
-import { Channels, Outbox } from "../../flows/engine/index.ts";
-import { memberAudience } from "../../flows/engine/audience.ts";
-import { createEngine } from "../../flows/engine/engine.ts";
-import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
-import { roleMayStart } from "../../flows/tenant-admin/admin-flows.ts";
 import type { GuildLinkChange } from "../../flows/tenant-admin/admin-services.ts";
 import { t } from "../../locales/i18n.ts";
 import { GUILD_AUDIT, linkGuild } from "../../storage/discord/guild-links.ts";
 import { createMongoLinkCodes } from "../../storage/discord/link-codes.ts";
-import { AuditLog, Member, Tenant } from "../../storage/models/index.ts";
+import { AuditLog, Tenant } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
-import { startStores, storeChat, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { ownerAndAdminStore } from "../telegram/owner-store.ts";
+import { storeChat, words, type Store, type Stores } from "../telegram/store-fixture.ts";
 
 const GUILD = "1045678901234567890";
 
@@ -30,30 +23,15 @@ describe("a guild link code from the store's Telegram bot", () => {
   let owner: User;
   let admin: User;
   const changes: GuildLinkChange[] = [];
-  const channels = new Channels();
 
   const { send, press } = storeChat(() => stores, () => store);
   const label = (key: string) => t("id", key);
 
   before(async () => {
     configureLogging({ level: "error" });
-    const commerce = createCommerce({
-      outbox: new Outbox(channels),
-      files: channels,
-      encryptionKey: randomBytes(32),
-      payPageUrl: () => "http://127.0.0.1:9",
+    ({ stores, store, owner, admin } = await ownerAndAdminStore("Toko Kenanga", {
       discord: { inviteUrl: "https://discord.com/oauth2/authorize?client_id=1122334455667788990&scope=bot+applications.commands", onLinkChanged: (change) => void changes.push(change) },
-    });
-    const engine = createEngine({ ...commerce.flows, sessions: new MongoSessionStore(), audienceOf: memberAudience() });
-    stores = await startStores({ engine, sellerMenu: roleMayStart });
-    channels.add(new TelegramChannel(stores.bots));
-    store = await stores.createStore({ name: "Toko Kenanga" });
-    owner = stores.user({ first_name: "Pemilik" });
-    admin = stores.user({ first_name: "Admin" });
-    await Member.create({ tenantId: store.id, channel: "telegram", channelUserId: String(owner.id), role: "owner", displayName: "Pemilik" } as never);
-    await Member.create({ tenantId: store.id, channel: "telegram", channelUserId: String(admin.id), role: "admin", displayName: "Admin" } as never);
-    for (const user of [owner, admin]) stores.tg.openChat(store.token, user);
-    await stores.bots.start(store.id);
+    }));
   });
   after(async () => {
     await stores?.close();

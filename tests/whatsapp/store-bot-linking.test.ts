@@ -6,22 +6,15 @@
 // linking that plays the channel's events in order (the channel itself is tested against the
 // local WhatsApp Web); what is under test is the chat.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { User } from "grammy/types";
-import { TelegramChannel } from "../../adapters/telegram/telegram-channel.ts";
-import { createCommerce } from "../../bots/commerce.ts";
 import { configureLogging } from "../../bots/logger.ts";
-import { Channels, Outbox } from "../../flows/engine/index.ts";
-import { memberAudience } from "../../flows/engine/audience.ts";
-import { createEngine } from "../../flows/engine/engine.ts";
-import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
-import { roleMayStart } from "../../flows/tenant-admin/admin-flows.ts";
 import { qrPng, type NumberLinkEvent, type NumberView, type StoreNumberLinking } from "../../flows/tenant-admin/whatsapp-linking.ts";
 import { t } from "../../locales/i18n.ts";
-import { AuditLog, Member } from "../../storage/models/index.ts";
+import { AuditLog } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
-import { startStores, storeChat, words, type Store, type Stores } from "../telegram/store-fixture.ts";
+import { ownerAndAdminStore } from "../telegram/owner-store.ts";
+import { storeChat, words, type Store, type Stores } from "../telegram/store-fixture.ts";
 
 type End = Extract<NumberLinkEvent, { type: "linked" | "ended" }>;
 
@@ -60,24 +53,13 @@ describe("linking the store's WhatsApp from its Telegram bot", () => {
   let owner: User;
   let admin: User;
   const linking = new PlayedLinking();
-  const channels = new Channels();
 
   const { lastId, botMessagesAfter: after_, send, press } = storeChat(() => stores, () => store);
   const label = (key: string) => t("id", key);
 
   before(async () => {
     configureLogging({ level: "error" });
-    const commerce = createCommerce({ outbox: new Outbox(channels), files: channels, encryptionKey: randomBytes(32), payPageUrl: () => "http://127.0.0.1:9", whatsapp: () => linking });
-    const engine = createEngine({ ...commerce.flows, sessions: new MongoSessionStore(), audienceOf: memberAudience() });
-    stores = await startStores({ engine, sellerMenu: roleMayStart });
-    channels.add(new TelegramChannel(stores.bots));
-    store = await stores.createStore({ name: "Toko Melati" });
-    owner = stores.user({ first_name: "Pemilik" });
-    admin = stores.user({ first_name: "Admin" });
-    await Member.create({ tenantId: store.id, channel: "telegram", channelUserId: String(owner.id), role: "owner", displayName: "Pemilik" } as never);
-    await Member.create({ tenantId: store.id, channel: "telegram", channelUserId: String(admin.id), role: "admin", displayName: "Admin" } as never);
-    for (const user of [owner, admin]) stores.tg.openChat(store.token, user);
-    await stores.bots.start(store.id);
+    ({ stores, store, owner, admin } = await ownerAndAdminStore("Toko Melati", { whatsapp: () => linking }));
   });
   after(async () => {
     await stores?.close();
