@@ -96,6 +96,15 @@ export interface SendOptions {
   locale?: Locale;
   /** A broadcast: waits for every other message of the store (replies, deliveries, reminders) first. */
   bulk?: boolean;
+  /**
+   * The sender's last word, asked once right before the first message of the batch goes on
+   * the wire (after the channel's pacing): the broadcast ledger writes "sending" there, so
+   * a crash leaves only the messages truly in flight in doubt. `false` (the sender lost its
+   * claim) means do not send: the report says `failed` with detail `not-committed`. A
+   * channel that paces nothing may call it at once; the outbox calls it for a channel
+   * without `capabilities.commitsSends`.
+   */
+  committing?: () => Promise<boolean>;
 }
 
 /** What a channel can show. Flows check with `requireCapability`; the outbox refuses what cannot be shown. */
@@ -108,9 +117,11 @@ export interface ChannelCapabilities {
   media: boolean;
   /** The longest text one message may carry; longer replies are split in order. */
   maxTextLength: number;
+  /** The channel calls `SendOptions.committing` itself, after its pacing; else the outbox calls it before the send. */
+  commitsSends?: boolean;
 }
 
-export type Capability = Exclude<keyof ChannelCapabilities, "maxTextLength">;
+export type Capability = Exclude<keyof ChannelCapabilities, "maxTextLength" | "commitsSends">;
 
 /** A flow asked a channel for something it cannot do. The user is told so politely; nothing is lost. */
 export class NotSupportedOnChannel extends Error {
@@ -177,6 +188,13 @@ export interface Channel {
   send(to: ChannelAddress, outbounds: readonly Outbound[], options?: SendOptions): Promise<SendReport>;
   /** The bytes of a file a user sent, by the channel's reference; `FileFetchError` when it cannot. */
   fetchFile(tenantId: string, fileRef: string, options: { maxBytes: number }): Promise<Buffer>;
+  /**
+   * Replaces a message this channel sent outside a turn (`messageId` from a `SendReport`)
+   * with `outbound` (text and choices; no media): a progress message kept current.
+   * Optional; channels without `capabilities.messageEdits` leave it out, and the outbox
+   * then sends `outbound` as a new message. Never throws; paced like a proactive send.
+   */
+  edit?(to: ChannelAddress, messageId: string, outbound: Outbound, options?: Pick<SendOptions, "locale">): Promise<SendReport>;
   /** Hears that a member changed (their menu may change); optional. */
   membershipChanged?(change: MembershipChange): Promise<void>;
   /** HTTP routes the channel serves (webhooks), registered on the platform's server. */

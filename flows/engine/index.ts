@@ -74,7 +74,7 @@ export type {
   SentOutbound,
   UserFiles,
 } from "./channel.ts";
-export { Outbox, withTimeout } from "./outbox.ts";
+export { NOT_COMMITTED, Outbox, withTimeout } from "./outbox.ts";
 export type { OutboxMiddleware, OutboxSend } from "./outbox.ts";
 export { escapeHtml, pageLocale, sendNoticePage, sendPage } from "./web-page.ts";
 export { UNAUTHENTICATED } from "./unauthenticated.ts";

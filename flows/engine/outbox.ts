@@ -36,11 +36,37 @@ export class Outbox {
         return notSent(outbounds.length, "not-supported", `the ${to.channel} channel carries no media`);
       }
       try {
+        if (options.committing && !channel.capabilities.commitsSends) {
+          if (!(await options.committing())) return notSent(outbounds.length, "failed", NOT_COMMITTED);
+          const { committing: _asked, ...rest } = options;
+          return await channel.send(to, outbounds, rest);
+        }
         return await channel.send(to, outbounds, options);
       } catch (error) {
         return failedBy(error, outbounds.length);
       }
     };
+    this.#edit = async (to, messageId, outbound, options) => {
+      const channel = channels.get(to.channel);
+      if (!channel) return notSent(1, "no-channel", `no ${to.channel} channel runs in this process`);
+      try {
+        if (channel.edit && channel.capabilities.messageEdits) return await channel.edit(to, messageId, outbound, options);
+        return await this.#send(to, [outbound], options);
+      } catch (error) {
+        return failedBy(error, 1);
+      }
+    };
+  }
+
+  readonly #edit: (to: ChannelAddress, messageId: string, outbound: Outbound, options: Pick<SendOptions, "locale">) => Promise<SendReport>;
+
+  /**
+   * Replaces a message sent earlier outside a turn (a progress message), or sends
+   * `outbound` as a new message where the channel cannot edit: the report's `messageIds`
+   * then name the new one. Bypasses the middleware (nothing to time out twice: the channel's own calls have deadlines).
+   */
+  edit(to: ChannelAddress, messageId: string, outbound: Outbound, options: Pick<SendOptions, "locale"> = {}): Promise<SendReport> {
+    return this.#edit(to, messageId, outbound, options);
   }
 
   /** Adds middleware around every send. */
@@ -72,6 +98,9 @@ export function withTimeout(ms: number): OutboxMiddleware {
     return { ...notSent(outbounds.length, "failed", `the channel did not answer within ${ms} ms`), late };
   };
 }
+
+/** The report's detail when `SendOptions.committing` said no: the sender lost its claim, nothing went out. */
+export const NOT_COMMITTED = "not-committed";
 
 /** A batch the channel threw on: reported by the error's name only, since its message may quote the goods. */
 function failedBy(error: unknown, count: number): SendReport {

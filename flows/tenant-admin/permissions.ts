@@ -14,6 +14,9 @@ export const CATALOG_WRITE = `catalog${"."}write` as const;
 /** Working customers' tickets (`/tiket`); built from parts for the same reason (`tickets` is ticketing's text area). */
 export const TICKETS_HANDLE = `tickets${"."}handle` as const;
 
+/** Writing and sending broadcasts (`/siaran`); from parts for the same reason (`broadcast` is broadcasting's text area). */
+export const BROADCAST_SEND = `broadcast${"."}send` as const;
+
 export const PERMISSIONS = [
   CATALOG_WRITE,
   "stock.write",
@@ -26,6 +29,7 @@ export const PERMISSIONS = [
   "audit.read",
   "channels.link",
   TICKETS_HANDLE,
+  BROADCAST_SEND,
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -35,7 +39,7 @@ export type Permission = (typeof PERMISSIONS)[number];
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   owner: new Set(PERMISSIONS),
-  admin: new Set<Permission>([CATALOG_WRITE, "stock.write", "orders.read", "orders.approve", "orders.refund", "settings.write", "reports.read", "audit.read", TICKETS_HANDLE]),
+  admin: new Set<Permission>([CATALOG_WRITE, "stock.write", "orders.read", "orders.approve", "orders.refund", "settings.write", "reports.read", "audit.read", TICKETS_HANDLE, BROADCAST_SEND]),
   staff: new Set<Permission>(["stock.write", "orders.read", "orders.approve", TICKETS_HANDLE]),
 };
 

@@ -3,11 +3,11 @@ import { Schema, model } from "mongoose";
 import { tenantScoped } from "../tenant-scope.ts";
 
 /**
- * Per-tenant sequences (order and ticket numbers). One document per (tenant, name),
+ * Per-tenant sequences (order, ticket and broadcast numbers). One document per (tenant, name),
  * advanced with a single atomic `$inc`, so two processes never hand out the same number
  * and no transaction is needed.
  */
-export const SEQUENCES = ["order", "ticket"] as const;
+export const SEQUENCES = ["order", "ticket", "broadcast"] as const;
 export type SequenceName = (typeof SEQUENCES)[number];
 
 const counterSchema = new Schema({

@@ -64,6 +64,13 @@ const tenantSchema = new Schema(
       },
     },
     suspendedReason: { type: String, maxlength: 200 },
+    // What the platform owner allows the store; unset means the platform's defaults (flows/broadcast/contract.ts DEFAULT_BROADCAST_LIMITS).
+    limits: {
+      broadcast: {
+        perDay: { type: Number, min: 0, max: 100 },
+        maxRecipients: { type: Number, min: 0, max: 1_000_000 },
+      },
+    },
     settings: {
       // What the seller sets for their checkout (`/pengaturan` edits these).
       ordering: {

@@ -11,7 +11,7 @@ import { createOrdering } from "../../flows/ordering/ordering.ts";
 import { RecordingOutbox } from "../support/recording-outbox.ts";
 import { gatewayMap } from "../../flows/ordering/payments/gateway.ts";
 import { manualGateway } from "../../flows/ordering/payments/manual.ts";
-import { ROLE_PERMISSIONS, TICKETS_HANDLE } from "../../flows/tenant-admin/permissions.ts";
+import { BROADCAST_SEND, ROLE_PERMISSIONS, TICKETS_HANDLE } from "../../flows/tenant-admin/permissions.ts";
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import { createTicketFlows } from "../../flows/ticketing/ticket-flows.ts";
 import { createTicketing } from "../../flows/ticketing/tickets.ts";
@@ -368,7 +368,8 @@ describe("the role × command matrix", () => {
     assert.deepEqual([...ROLE_PERMISSIONS.staff].sort(), ["orders.approve", "orders.read", "stock.write", TICKETS_HANDLE]);
     assert.ok(!ROLE_PERMISSIONS.admin.has("staff.manage"));
     assert.ok(ROLE_PERMISSIONS.admin.has(TICKETS_HANDLE) && ROLE_PERMISSIONS.owner.has(TICKETS_HANDLE));
-    assert.equal(ROLE_PERMISSIONS.owner.size, 11);
+    assert.ok(ROLE_PERMISSIONS.admin.has(BROADCAST_SEND) && !ROLE_PERMISSIONS.staff.has(BROADCAST_SEND), "owners and admins send broadcasts, staff do not");
+    assert.equal(ROLE_PERMISSIONS.owner.size, 12);
     assert.ok(!ROLE_PERMISSIONS.admin.has("channels.link"), "only owners link the store's numbers");
   });
 
