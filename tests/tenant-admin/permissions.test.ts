@@ -14,6 +14,7 @@ import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import { BROADCAST_SEND, ROLE_PERMISSIONS, TICKETS_HANDLE } from "../../flows/tenant-admin/permissions.ts";
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import { createTicketFlows } from "../../flows/ticketing/ticket-flows.ts";
+import { createBroadcastFlows } from "../../flows/broadcast/broadcast-flows.ts";
 import { createTicketing } from "../../flows/ticketing/tickets.ts";
 import { guardedPermission } from "../../flows/tenant-admin/admin-access.ts";
 import { adminMenuFlow, createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
@@ -221,6 +222,8 @@ const MATRIX: Row[] = [
   },
   // Every member works customers' tickets; with none open, the list says so and offers the filters.
   { command: "tiket", english: "tickets", owner: true, admin: true, staff: true, bare: { keys: ["support.desk.empty", "support.desk.list"], choices: () => ["mine", "all"] } },
+  // Owners and admins write broadcasts; the menu offers a new one, the drafts and the list.
+  { command: "siaran", english: "broadcast", owner: true, admin: true, staff: false, bare: { keys: ["broadcast.menu.title"], choices: () => ["new", "drafts", "list"] } },
   {
     // Without a WhatsApp channel in the process the owner hears where to link instead.
     command: "whatsapp",
@@ -241,7 +244,7 @@ const MATRIX: Row[] = [
 
 const allowedFor = (row: Row, who: Who) => (who === "platform" ? true : row[who]);
 
-const bundle = combineFlowBundles(createAdminFlows(), createTicketFlows());
+const bundle = combineFlowBundles(createAdminFlows(), createTicketFlows(), createBroadcastFlows());
 const adminFlows = bundle.flows as { id: string; audience?: string; guard?: { name: string; arg?: string }; triggers?: { commands?: string[] } }[];
 const sellerFlows = adminFlows.filter((f) => f.audience === "seller");
 const sellerCommands = sellerFlows.flatMap((f) => f.triggers?.commands ?? []);
