@@ -4,13 +4,9 @@
 import type { BroadcastAudience, BroadcastButton } from "./contract.ts";
 import { parseStoreDay } from "./store-time.ts";
 
-/** Buttons under one broadcast, at most. */
-export const MAX_BUTTONS = 3;
 /** The text's longest length; with an image it is a caption, shorter. */
 export const MAX_TEXT = 3500;
 export const MAX_CAPTION = 900;
-/** The image a seller sends, at most (kept with the broadcast). */
-export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
 export const AUDIENCE_KINDS = ["all", "channel", "buyers", "period", "lapsed"] as const;
 export type AudienceKind = (typeof AUDIENCE_KINDS)[number];

@@ -15,7 +15,9 @@ import { adminAction, adminGuard, say, stop } from "../tenant-admin/admin-access
 import { resolveAdminServices } from "../tenant-admin/admin-services.ts";
 import { BROADCAST_SEND, type Actor } from "../tenant-admin/permissions.ts";
 import { BROADCAST_COMMANDS, type BroadcastContent, type BroadcastService, type BroadcastStatus, type BroadcastView } from "./contract.ts";
-import { AUDIENCE_KINDS, audienceOf, buttonsOf, buttonToken, MAX_BUTTONS, MAX_CAPTION, MAX_IMAGE_BYTES, MAX_TEXT, parsePeriod, type AudienceAnswers } from "./broadcast-draft.ts";
+import { AUDIENCE_KINDS, audienceOf, buttonsOf, buttonToken, MAX_CAPTION, MAX_TEXT, parsePeriod, type AudienceAnswers } from "./broadcast-draft.ts";
+import { MAX_IMAGE_BYTES } from "./broadcast-model.ts";
+import { MAX_BUTTONS } from "./message.ts";
 import { audienceText, broadcastDetail, byChannelText, channelName, formatCount, listLine } from "./broadcast-lines.ts";
 import { broadcastActor, refusal, type ResolvedBroadcastServices } from "./broadcast-services.ts";
 import { parseStoreTime } from "./store-time.ts";

@@ -66,7 +66,12 @@ export function adminEngine(services: AdminServices = {}, tickets?: TicketServic
   const { lines, logFor } = capturingLog();
   const owners = services.platformOwners && { platformOwners: services.platformOwners };
   const ticketing = createTicketFlows({ ...(tickets && { tickets }), ...owners });
-  const broadcasting = createBroadcastFlows({ ...(broadcasts && { broadcasts }), ...(services.files && { files: services.files }), ...owners });
+  const broadcasting = createBroadcastFlows({
+    ...(broadcasts && { broadcasts }),
+    ...(services.files && { files: services.files }),
+    ...(services.clock && { clock: services.clock }),
+    ...owners,
+  });
   const bundle = combineFlowBundles(catalogFlows, createAdminFlows(services), ticketing, broadcasting);
   const engine = testEngine({
     ...bundle,

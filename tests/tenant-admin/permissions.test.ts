@@ -15,6 +15,7 @@ import { BROADCAST_SEND, ROLE_PERMISSIONS, TICKETS_HANDLE } from "../../flows/te
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import { createTicketFlows } from "../../flows/ticketing/ticket-flows.ts";
 import { createBroadcastFlows } from "../../flows/broadcast/broadcast-flows.ts";
+import { createBroadcasting } from "../../flows/broadcast/index.ts";
 import { createTicketing } from "../../flows/ticketing/tickets.ts";
 import { guardedPermission } from "../../flows/tenant-admin/admin-access.ts";
 import { adminMenuFlow, createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
@@ -284,7 +285,8 @@ async function matrixStore(who: Who) {
   await AuditLog.deleteMany({ tenantId: oid(shop.id) }).exec();
   const platformOwners = { channel: "telegram", userIds: [777000] };
   const tickets = createTicketing({ outbox: new RecordingOutbox() });
-  const { engine } = adminEngine({ ordering, platformOwners, adminRateLimit: { limit: 10_000, windowMs: 60_000 } }, tickets);
+  const broadcasts = createBroadcasting({ outbox: new RecordingOutbox() });
+  const { engine } = adminEngine({ ordering, platformOwners, adminRateLimit: { limit: 10_000, windowMs: 60_000 } }, tickets, broadcasts);
   const me = who === "platform" ? person(engine, shop, "777000", { channel: "telegram" }) : person(engine, shop, "me");
   const actor = who === "platform" ? { channel: "telegram", userId: "777000", name: "Sari (platform)" } : { channel: "console", userId: "me", name: "Sari" };
   return { shop, orders, me, actor };
