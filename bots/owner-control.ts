@@ -15,7 +15,11 @@ import type { AlertLog, OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { OwnerBot } from "../admin-bot/owner-bot.ts";
 import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import { OWNER_WEBHOOK_PATH } from "../admin-bot/owner-webhook.ts";
-import type { JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreSummary, StoreWhatsApp } from "../admin-bot/owner-control.ts";
+import type {
+  JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreBroadcastLimits, StoreSummary, StoreWhatsApp,
+} from "../admin-bot/owner-control.ts";
+import { DEFAULT_BROADCAST_LIMITS } from "../flows/broadcast/contract.ts";
+import type { BroadcastLimits } from "../flows/broadcast/contract.ts";
 import type { Channel } from "../flows/engine/index.ts";
 import { Order } from "../flows/ordering/order.ts";
 import type { Backups } from "../storage/backup/service.ts";
@@ -36,7 +40,7 @@ const LEASE_READ_MS = 3_000;
 export interface OwnerControlSetup {
   channels: Iterable<Channel>;
   coordination: Pick<Coordination, "health" | "leases" | "redis">;
-  config: Pick<Config, "telegramApiRoot" | "platformAlerts">;
+  config: Pick<Config, "telegramApiRoot" | "platformAlerts" | "broadcast">;
   maintenance: MaintenanceSwitch;
   startedAt: Date;
   /** Whether the scheduler runs in this process. */
@@ -164,6 +168,20 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
       await bots().switchMode(store.tenantId, mode);
       return known(slug);
     },
+    async broadcastLimits(slug) {
+      return broadcastLimitsOf(await known(slug), setup.config);
+    },
+    async setBroadcastLimits(slug, change) {
+      const store = await known(slug);
+      const set: Record<string, number> = {};
+      const unset: Record<string, 1> = {};
+      for (const [field, value] of [["perDay", change.perDay], ["maxRecipients", change.maxRecipients]] as const) {
+        if (value === null) unset[`limits.broadcast.${field}`] = 1;
+        else if (value !== undefined) set[`limits.broadcast.${field}`] = value;
+      }
+      await Tenant.updateOne({ _id: store.tenantId }, { ...(Object.keys(set).length > 0 && { $set: set }), ...(Object.keys(unset).length > 0 && { $unset: unset }) }, { runValidators: true }).exec();
+      return broadcastLimitsOf(store, setup.config);
+    },
     async maintenance(): Promise<MaintenanceView> {
       return setup.maintenance.current();
     },
@@ -233,6 +251,20 @@ function jobSummary(doc: Record<string, unknown>, overdueMs: number, failed = fa
     overdue: !failed && nextRunAt !== undefined && nextRunAt.getTime() < Date.now() - overdueMs,
     failed,
   };
+}
+
+/** A store's broadcast limits as saved now, with the platform's (`BROADCAST_PER_DAY`, `BROADCAST_MAX_RECIPIENTS`, else the defaults). */
+async function broadcastLimitsOf(store: StoreSummary, config: Pick<Config, "broadcast">): Promise<StoreBroadcastLimits> {
+  const row = await Tenant.findById(store.tenantId, { limits: 1 }).lean<{ limits?: { broadcast?: { perDay?: number | null; maxRecipients?: number | null } } }>().exec();
+  const saved = row?.limits?.broadcast ?? {};
+  const own = { ...(typeof saved.perDay === "number" && { perDay: saved.perDay }), ...(typeof saved.maxRecipients === "number" && { maxRecipients: saved.maxRecipients }) };
+  const platform = platformBroadcastLimits(config);
+  return { own, platform, effective: { ...platform, ...own } };
+}
+
+/** The platform's broadcast limits per store: what is configured, else `DEFAULT_BROADCAST_LIMITS`. */
+export function platformBroadcastLimits(config: Pick<Config, "broadcast">): BroadcastLimits {
+  return { ...DEFAULT_BROADCAST_LIMITS, ...config.broadcast?.limits };
 }
 
 export interface OwnerBotSetup extends OwnerControlSetup {

@@ -18,7 +18,7 @@ import type { Context } from "grammy";
 import type { Update, User, UserFromGetMe } from "grammy/types";
 import { run, sequentialize } from "@grammyjs/runner";
 import type { RunnerHandle } from "@grammyjs/runner";
-import type { SendReport } from "../../flows/engine/index.ts";
+import type { SendOptions, SendReport } from "../../flows/engine/index.ts";
 import type { EngineLog } from "../../flows/engine/index.ts";
 import { ChatQueue, newErrorId } from "../../flows/engine/index.ts";
 import type { Engine } from "../../flows/engine/index.ts";
@@ -41,7 +41,7 @@ import type { PollingRight } from "./polling-leases.ts";
 import type { SellerMenuFilter } from "./member-menus.ts";
 import { sendingProactively } from "./outgoing-pacer.ts";
 import type { OutgoingPacer } from "./outgoing-pacer.ts";
-import { sendBatch } from "./proactive-send.ts";
+import { editMessage, sendBatch } from "./proactive-send.ts";
 
 export type TelegramMode = "polling" | "webhook";
 
@@ -330,11 +330,21 @@ export class StoreBot {
 
   /**
    * Sends `replies` to a chat outside a turn, rendered as a turn's replies are, paced as
-   * proactive sends, after the batches already queued for the chat. Never rejects.
+   * proactive sends, after the batches already queued for the chat; `committing` is asked
+   * once, when the first message has its turn (see `sendingProactively`). Never rejects.
    */
-  sendProactively(chatId: number, replies: readonly Outbound[], locale: Locale, opts: { bulk?: boolean } = {}): Promise<SendReport> {
+  sendProactively(chatId: number, replies: readonly Outbound[], locale: Locale, opts: Pick<SendOptions, "bulk" | "committing"> = {}): Promise<SendReport> {
     const line = opts.bulk ? this.#proactive.bulk : this.#proactive.proactive;
     return line.run(String(chatId), () => sendingProactively(() => sendBatch(this.#chatReplies(chatId, locale), replies), opts));
+  }
+
+  /**
+   * Replaces a message the bot sent outside a turn (a progress message) with `outbound`'s
+   * text and buttons, paced as a proactive send, in line with the chat's other proactive
+   * batches. Never rejects.
+   */
+  editProactively(chatId: number, messageId: number, outbound: Outbound, locale: Locale): Promise<SendReport> {
+    return this.#proactive.proactive.run(String(chatId), () => sendingProactively(() => editMessage(this.#chatReplies(chatId, locale), messageId, outbound)));
   }
 
   /** The language a customer chose in this store, if they did. */
