@@ -351,7 +351,7 @@ async function fetchImage(ctx: ActionContext, services: ResolvedBroadcastService
   if (!services.files) return { retry: say("broadcast.compose.image_unavailable") };
   try {
     const data = await services.files.fetchFile({ tenantId: ctx.tenant.id, channel: ctx.channel }, photo.fileRef, { maxBytes: MAX_IMAGE_BYTES });
-    return { data: new Uint8Array(data), fileName: photo.fileName ?? "broadcast.jpg", mime: photo.mimeType ?? "image/jpeg" };
+    return { data: new Uint8Array(data), fileName: photo.fileName ?? "image.jpg", mime: photo.mimeType ?? "image/jpeg" };
   } catch (error) {
     if (error instanceof FileFetchError && error.reason === "too-large") return { retry: say("broadcast.compose.image_too_large", { mb: MAX_IMAGE_BYTES / 1024 / 1024 }) };
     ctx.log.warn("broadcast image could not be fetched", { error: error instanceof Error ? error.name : "error" });
