@@ -166,6 +166,10 @@ export class BroadcastRunner {
     ).setOptions({ crossTenant: true }).lean<{ _id: Types.ObjectId; tenantId: Types.ObjectId }[]>().exec();
     for (const b of due) await startBroadcast(ctx, b.tenantId, b._id);
 
+    // A paused broadcast's sends cut short by a crash are settled too: its counts stay true while it waits.
+    const paused = await Broadcast.find({ status: "paused" }, { _id: 1, tenantId: 1 }).setOptions({ crossTenant: true }).lean<{ _id: Types.ObjectId; tenantId: Types.ObjectId }[]>().exec();
+    for (const b of paused) await settleInDoubt(ctx, b.tenantId, b._id);
+
     const sending = await Broadcast.find({ status: "sending" }, LANE_FIELDS).setOptions({ crossTenant: true }).lean<LaneView[]>().exec();
     for (const view of sending) {
       if (!once && !this.#running) break;
