@@ -171,6 +171,31 @@ describe("exactly once", () => {
   });
 });
 
+describe("the message on the wire", () => {
+  test("an image broadcast reaches every recipient with the image's bytes, the text in their language and the opt-out button", async () => {
+    const s = setup();
+    const broadcasting = s.make();
+    const store = await seedStore();
+    await seedCustomers(store, 1, { prefix: "id" });
+    const [english] = await seedCustomers(store, 1, { prefix: "en", fields: { locale: "en" } });
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 7, 7, 7]);
+    const saved = await broadcasting.saveDraft(store.tenantId, seller, { content: { text: "Lihat promo", image: { data: bytes, fileName: "promo.png", mime: "image/png" }, buttons: [] }, audience: { kind: "all" } });
+    assert.ok(saved.ok);
+    assert.ok((await broadcasting.schedule(store.tenantId, saved.broadcast.number, seller, {})).ok);
+    await eventually(async () => (await statusOf(store, saved.broadcast.number)) === "sending", "the start");
+    assert.equal((await broadcasting.get(store.tenantId, saved.broadcast.number))?.content.hasImage, true);
+    await broadcasting.runOnce();
+    const sent = s.channel.sends.filter((x) => x.to.tenantId === store.tenantId);
+    assert.equal(sent.length, 2);
+    for (const send of sent) {
+      assert.deepEqual(Buffer.from(send.outbounds[0].media!.data!), bytes);
+      assert.equal(send.outbounds[0].choices?.at(-1)?.id, "cmd:berhenti");
+    }
+    assert.equal(sent.find((x) => x.to.chatId === english.channelUserId)?.options.locale, "en");
+    assert.equal(sent.find((x) => x.to.chatId !== english.channelUserId)?.options.locale, "id", "the store's language when the customer chose none");
+  });
+});
+
 describe("what channels and customers answer", () => {
   test("a 429: the broadcast is held for retry_after and slowed, the recipient is queued again, nobody is lost", async () => {
     let answered429 = 0;
