@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Broadcast } from "../../flows/broadcast/index.ts";
+import { broadcastProgress } from "../../flows/broadcast/progress-notices.ts";
 import type { Outbound } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 import { Customer } from "../../storage/models/index.ts";
@@ -62,6 +63,37 @@ describe("pausing and resuming", () => {
     assert.ok([...world.received().values()].every((texts) => texts.length === 1));
     await eventually(() => sellerNotices(world).some((n) => n.startsWith("▶️ Siaran #1 dilanjutkan oleh Sari")), "the resumed notice");
     assert.ok(sellerNotices(world).some((n) => n.startsWith("⏸ Siaran #1 dijeda oleh Sari")), sellerNotices(world).join("\n---\n"));
+  });
+});
+
+describe("cancelling a running broadcast", () => {
+  test("the rest are not sent, the seller is told, and the broadcast says cancelled", async () => {
+    const world = await broadcastWorld({ customers: 3 });
+    const owner = world.member("owner-1");
+    await sendNow(owner, "Salah harga, batalkan!");
+    await running(world, 1);
+    await owner.say("/siaran 1 batal");
+    await owner.press("cmd:siaran:1:yakin");
+    assert.deepEqual(owner.keys, ["broadcast.one.cancelled", "inline"]);
+    await world.deliver();
+    assert.equal(world.telegram.delivered().length, 0);
+    await eventually(() => sellerNotices(world).some((n) => n.startsWith("⛔ Siaran #1 dibatalkan oleh Sari")), "the cancelled notice");
+    assert.match((await owner.say("/siaran 1"))[0]!, /^📣 Siaran #1 · dibatalkan/);
+  });
+});
+
+describe("a channel restricting the store", () => {
+  test("the seller hears the broadcast is paused, on which channel, with a resume button", async () => {
+    const world = await broadcastWorld({ customers: 1 });
+    const owner = world.member("owner-1");
+    await sendNow(owner, "Promo");
+    await running(world, 1);
+    const broadcast = (await world.broadcasting.get(world.shop.id, 1))!;
+    const notices = broadcastProgress(world.outbox, world.broadcasting, { info: () => undefined, warn: () => undefined, error: () => undefined });
+    notices({ type: "restricted", tenantId: world.shop.id, broadcast: { ...broadcast, status: "paused", pausedReason: "restricted" }, channel: "telegram", detail: "429: retry after 3600" });
+    const notice = await eventually(() => world.console.delivered().find(({ outbound }) => words(outbound).startsWith("⚠️ Telegram membatasi")), "the restriction notice");
+    assert.equal(words(notice.outbound), t("id", "broadcast.progress.restricted", { number: 1, channel: "Telegram", command: "siaran" }));
+    assert.deepEqual(notice.outbound.choices?.map((c) => c.id), ["cmd:siaran:1:lanjut"]);
   });
 });
 
