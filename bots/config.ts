@@ -17,6 +17,7 @@ import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import type { PacingOptions } from "../adapters/whatsapp/contract.ts";
 import { DEFAULT_PACING } from "../adapters/whatsapp/pacing.ts";
+import { DEFAULT_BROADCAST_LIMITS, type BroadcastLimits } from "../flows/broadcast/contract.ts";
 import { BROADCAST_LIMIT_RANGE } from "../storage/models/index.ts";
 import { registerSecret } from "./logger.ts";
 
@@ -99,6 +100,11 @@ export type Config = {
   /** `BROADCAST_RATE_<CHANNEL>` and the platform's limits per store (`BROADCAST_PER_DAY`, `BROADCAST_MAX_RECIPIENTS`); present only when one is set, holding what is set. */
   broadcast?: BroadcastConfig;
 };
+
+/** The platform's broadcast limits per store: what is configured, else `DEFAULT_BROADCAST_LIMITS`. */
+export function platformBroadcastLimits(broadcast: BroadcastConfig | undefined): BroadcastLimits {
+  return { ...DEFAULT_BROADCAST_LIMITS, ...broadcast?.limits };
+}
 
 /** What is set of the broadcasts' settings; the rest take `DEFAULT_BROADCAST_PACE` and `DEFAULT_BROADCAST_LIMITS` (flows/broadcast/contract.ts). */
 export interface BroadcastConfig {

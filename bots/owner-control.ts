@@ -18,8 +18,6 @@ import { OWNER_WEBHOOK_PATH } from "../admin-bot/owner-webhook.ts";
 import type {
   JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreBroadcastLimits, StoreSummary, StoreWhatsApp,
 } from "../admin-bot/owner-control.ts";
-import { DEFAULT_BROADCAST_LIMITS } from "../flows/broadcast/contract.ts";
-import type { BroadcastLimits } from "../flows/broadcast/contract.ts";
 import type { Channel } from "../flows/engine/index.ts";
 import { Order } from "../flows/ordering/order.ts";
 import type { Backups } from "../storage/backup/service.ts";
@@ -31,7 +29,7 @@ import { registerSecret } from "../storage/secrets-redaction.ts";
 import { settledWithin } from "../storage/settled-within.ts";
 import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
 import { storeBotOperations, whatsappLinkingOf } from "./channels.ts";
-import type { Config } from "./config.ts";
+import { platformBroadcastLimits, type Config } from "./config.ts";
 import { JOBS_COLLECTION } from "./scheduler.ts";
 import { DEFAULT_JOB_OVERDUE_AFTER_MS, overdueJobsQuery } from "../admin-bot/job-watch.ts";
 
@@ -258,17 +256,12 @@ async function broadcastLimitsOf(store: StoreSummary, config: Pick<Config, "broa
   const row = await Tenant.findById(store.tenantId, { limits: 1 }).lean<{ limits?: { broadcast?: { perDay?: number | null; maxRecipients?: number | null } } }>().exec();
   const saved = row?.limits?.broadcast ?? {};
   const own = { ...(typeof saved.perDay === "number" && { perDay: saved.perDay }), ...(typeof saved.maxRecipients === "number" && { maxRecipients: saved.maxRecipients }) };
-  const platform = platformBroadcastLimits(config);
+  const platform = platformBroadcastLimits(config.broadcast);
   return { own, platform, effective: { ...platform, ...own } };
 }
 
-/** The platform's broadcast limits per store: what is configured, else `DEFAULT_BROADCAST_LIMITS`. */
-export function platformBroadcastLimits(config: Pick<Config, "broadcast">): BroadcastLimits {
-  return { ...DEFAULT_BROADCAST_LIMITS, ...config.broadcast?.limits };
-}
-
 export interface OwnerBotSetup extends OwnerControlSetup {
-  config: Pick<Config, "telegramApiRoot" | "ownerBotToken" | "ownerChatIds" | "defaultLocale" | "pollLeaseMs" | "ownerBotMode" | "publicUrl">;
+  config: Pick<Config, "telegramApiRoot" | "ownerBotToken" | "ownerChatIds" | "defaultLocale" | "pollLeaseMs" | "ownerBotMode" | "publicUrl" | "broadcast">;
   alerts: OwnerAlerts;
   log: AlertLog;
   /** The webhook's secret is derived from it: the same on every instance, never stored. */
