@@ -109,6 +109,10 @@ export function broadcastProgress(
         return updateProgress(broadcast, chat, entry, event.counts, event.etaSec);
       case "finished":
         tracked.delete(broadcast.id);
+        // The progress message's last state: the final counts, and no pause button left to press.
+        if (entry.messageId !== undefined && canEdit(chat.channel)) {
+          await outbox.edit(addressOf(broadcast, chat), entry.messageId, await progressMessage(broadcast, locale, event.counts, 0, now(), { final: true }), { locale });
+        }
         await send(broadcast, chat, finalReport(broadcast, locale, event.counts));
         return;
       case "paused":
@@ -133,16 +137,23 @@ export function broadcastProgress(
   };
 }
 
-async function progressMessage(broadcast: BroadcastView, locale: Locale, counts: BroadcastCounts | undefined, etaSec: number | undefined, now: Date): Promise<Outbound> {
+async function progressMessage(
+  broadcast: BroadcastView,
+  locale: Locale,
+  counts: BroadcastCounts | undefined,
+  etaSec: number | undefined,
+  now: Date,
+  { final = false }: { final?: boolean } = {},
+): Promise<Outbound> {
   const timeZone = (await storeSettings(broadcast.tenantId))?.timezone ?? "Asia/Jakarta";
   const eta = etaSec === undefined ? t(locale, "broadcast.progress.eta_unknown") : formatWhen(new Date(now.getTime() + etaSec * 1000), { locale, timeZone });
   const shown = counts ?? broadcast.counts;
   return {
     text: {
-      key: "broadcast.progress.running",
+      key: final ? "broadcast.progress.sent" : "broadcast.progress.running",
       params: { number: broadcast.number, counts: shown ? countsText(locale, shown) : t(locale, "broadcast.progress.preparing"), eta },
     },
-    choices: [commandChoice({ key: "broadcast.action.pause" }, BROADCAST_COMMANDS.compose, broadcast.number, "jeda")],
+    choices: final ? [] : [commandChoice({ key: "broadcast.action.pause" }, BROADCAST_COMMANDS.compose, broadcast.number, "jeda")],
   };
 }
 

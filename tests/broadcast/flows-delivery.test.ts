@@ -163,12 +163,15 @@ describe("the seller's progress message and report", () => {
       ["✅ Siaran #1 selesai.", "Terkirim: 5 dari 6", "Gagal: 1 (memblokir bot 1)", "Dilewati: 0 (-)"].join("\n"),
     );
     const notices = sellerNotices(world);
-    assert.equal(notices.filter((n) => n.startsWith("📣 Siaran #1 sedang dikirim")).length, 1, "one progress message, then edits");
     const channel = world.console as EditingChannel;
+    assert.equal(notices.filter((n) => n.startsWith("📣 Siaran #1 sedang dikirim")).length, 1, "one progress message, then edits");
+    assert.match(words(channel.edits.at(-1)!.outbound), /^📣 Siaran #1 selesai dikirim\n/);
     assert.ok(channel.edits.length >= 1, "the progress message was edited");
     assert.ok(channel.edits.every((edit) => edit.messageId === channel.edits[0]!.messageId));
     const last = words(channel.edits.at(-1)!.outbound);
     assert.match(last, /✅ 5 terkirim · ❌ 1 gagal · ⏭ 0 dilewati · ⏳ 0 sisa \(dari 6\)/);
+    assert.deepEqual(channel.edits.at(-1)!.outbound.choices, [], "the finished progress message has no pause button left");
+    assert.deepEqual(channel.edits.at(-2)?.outbound.choices?.map((c) => c.id) ?? ["cmd:siaran:1:jeda"], ["cmd:siaran:1:jeda"]);
     const stored = await Broadcast.findOne({ tenantId: world.shop.tenant, number: 1 }).lean().exec();
     assert.equal(stored?.progressChat?.messageId, channel.edits[0]!.messageId, "the progress message's id is kept with the broadcast");
   });

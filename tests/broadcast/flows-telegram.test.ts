@@ -88,8 +88,9 @@ describe("a broadcast in a Telegram store bot", () => {
     }
     const report = await eventually(() => stores.tg.sent(store.token, owner).find((m) => words(m).startsWith("✅ Siaran #1 selesai.")), "the final report");
     assert.match(words(report), /Terkirim: 6 dari 6/);
-    const progressMessages = stores.tg.sent(store.token, owner).filter((m) => words(m).startsWith("📣 Siaran #1 sedang dikirim"));
+    const progressMessages = stores.tg.sent(store.token, owner).filter((m) => /^📣 Siaran #1 (sedang|selesai) dikirim/.test(words(m)));
     assert.equal(progressMessages.length, 1, "one progress message");
+    assert.match(words(progressMessages[0]!), /^📣 Siaran #1 selesai dikirim\n/);
     const edits = stores.tg.calls(store.token, "editMessageText").filter((c) => (c.params as { message_id?: number }).message_id === progressMessages[0]!.message_id);
     assert.ok(edits.length >= 1, "the progress message was edited in place");
     assert.match(words(progressMessages[0]!), /✅ 6 terkirim · ❌ 0 gagal · ⏭ 0 dilewati · ⏳ 0 sisa \(dari 6\)/);
