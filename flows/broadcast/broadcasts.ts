@@ -267,7 +267,7 @@ export function createBroadcasting(options: BroadcastingOptions): Broadcasting {
       const tenant = tenantObjectId(tenantId);
       if (!tenant) return false;
       const result = await Customer.updateOne({ ...customerFilter(tenant, customer), broadcastOptOut: { $ne: true } }, { $set: { broadcastOptOut: true } }).exec();
-      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-out", 0);
+      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-out", "customer");
       return result.modifiedCount === 1;
     },
 
@@ -275,7 +275,7 @@ export function createBroadcasting(options: BroadcastingOptions): Broadcasting {
       const tenant = tenantObjectId(tenantId);
       if (!tenant) return false;
       const result = await Customer.updateOne({ ...customerFilter(tenant, customer), broadcastOptOut: true }, { $set: { broadcastOptOut: false } }).exec();
-      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-in", 0);
+      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-in", "customer");
       return result.modifiedCount === 1;
     },
 
