@@ -231,7 +231,10 @@ export function composeActions(services: ResolvedBroadcastServices): ActionRegis
         } catch {
           return { outcome: "skip" };
         }
-        return services.files ? undefined : { outcome: "skip" };
+        if (!services.files) return { outcome: "skip" };
+        // With an image the text is its caption, which is shorter: a long text goes without one.
+        const length = (ctx.data.text ?? "").length;
+        return length > MAX_CAPTION ? { say: [say("broadcast.compose.too_long_for_image", { max: MAX_CAPTION, length })], outcome: "skip" } : undefined;
       }),
     ),
 
@@ -240,7 +243,6 @@ export function composeActions(services: ResolvedBroadcastServices): ActionRegis
       seller<"retry">(async (ctx) => {
         const photo = ctx.data.photo;
         if (photo?.sizeBytes !== undefined && photo.sizeBytes > MAX_IMAGE_BYTES) return { say: [say("broadcast.compose.image_too_large", { mb: MAX_IMAGE_BYTES / 1024 / 1024 })], data: { photo: undefined }, outcome: "retry" };
-        if ((ctx.data.text ?? "").length > MAX_CAPTION) return stop(say("broadcast.compose.caption_too_long", { max: MAX_CAPTION, length: (ctx.data.text ?? "").length }));
         return undefined;
       }),
     ),
@@ -351,7 +353,7 @@ async function fetchImage(ctx: ActionContext, services: ResolvedBroadcastService
   if (!services.files) return { retry: say("broadcast.compose.image_unavailable") };
   try {
     const data = await services.files.fetchFile({ tenantId: ctx.tenant.id, channel: ctx.channel }, photo.fileRef, { maxBytes: MAX_IMAGE_BYTES });
-    return { data: new Uint8Array(data), fileName: photo.fileName ?? "broadcast.jpg", mime: photo.mimeType ?? "image/jpeg" };
+    return { data: new Uint8Array(data), fileName: photo.fileName ?? "image.jpg", mime: photo.mimeType ?? "image/jpeg" };
   } catch (error) {
     if (error instanceof FileFetchError && error.reason === "too-large") return { retry: say("broadcast.compose.image_too_large", { mb: MAX_IMAGE_BYTES / 1024 / 1024 }) };
     ctx.log.warn("broadcast image could not be fetched", { error: error instanceof Error ? error.name : "error" });

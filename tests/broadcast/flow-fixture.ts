@@ -6,7 +6,7 @@ import { Broadcast, BroadcastRecipient, createBroadcasting, type Broadcasting } 
 import { broadcastProgress, type ProgressOptions } from "../../flows/broadcast/progress-notices.ts";
 import type { EngineLog } from "../../flows/engine/actions.ts";
 import type { Engine } from "../../flows/engine/engine.ts";
-import type { ChannelAddress, ChannelCapabilities, Outbound, SendOptions, SendReport } from "../../flows/engine/index.ts";
+import type { ChannelAddress, ChannelCapabilities, Outbound, Outbox, SendOptions, SendReport } from "../../flows/engine/index.ts";
 import type { InboundTenant } from "../../flows/engine/message.ts";
 import { Tenant, type Role } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
@@ -31,6 +31,7 @@ export interface BroadcastWorld {
   shop: InboundTenant & { tenant: Types.ObjectId };
   engine: Engine;
   broadcasting: Broadcasting;
+  outbox: Outbox;
   /** Where customers are messaged. */
   telegram: RecordingChannel;
   /** Where the sellers follow their broadcasts. */
@@ -78,6 +79,7 @@ export async function broadcastWorld(opts: {
     shop: { ...shop, tenant },
     engine,
     broadcasting,
+    outbox,
     telegram,
     console,
     customers,

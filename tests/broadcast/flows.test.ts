@@ -77,6 +77,15 @@ describe("writing a broadcast", () => {
     assert.equal(world.telegram.delivered().length, 3, "a second pass sends nobody twice");
   });
 
+  test("a text longer than a caption is told so and goes on without an image", async () => {
+    const world = await broadcastWorld();
+    const owner = world.member("owner-1");
+    await owner.say("/siaran");
+    await owner.press("new");
+    await owner.say("Panjang sekali. ".repeat(70).trim());
+    assert.deepEqual(owner.keys, ["broadcast.compose.too_long_for_image", "broadcast.compose.ask_buttons"]);
+  });
+
   test("audiences: one channel, buyers of a product, a date range and lapsed customers are each asked for what they need", async () => {
     const world = await broadcastWorld({ customers: 2 });
     const owner = world.member("owner-1");
