@@ -1,0 +1,115 @@
+// A broadcast to 2,000 Telegram customers survives `kill -9` of the process sending it:
+// half-way through, the `niaga start` running the broadcast runner is killed, started again
+// as a supervisor would, and goes on by itself. Every chat receives the broadcast exactly
+// once — counted at the emulator, where a crash cannot make anything up — and the ledger
+// says the same, in-doubt recipients (on the wire at the kill) included.
+//
+// The runner is paced at 150 messages/s here, with the emulator's flood limits set above
+// that, so the test takes seconds; Telegram's own figures are the benchmark's
+// (`npm run bench:broadcast`).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import type { Message, User } from "grammy/types";
+import { initI18n } from "../../locales/i18n.ts";
+import { openBroadcasts, recipientsOf, type BroadcastHandle } from "../support/broadcast-runs.ts";
+import { openChats, seedTelegramCustomers, tallyDeliveries } from "../support/broadcast-chats.ts";
+import { eventually } from "../support/eventually.ts";
+import { freePort } from "../support/free-port.ts";
+import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
+import { killIfRunning, startNiagaProcess, type Niaga } from "../support/niaga-process.ts";
+import { seedStore, type SeededStore } from "../support/stores.ts";
+import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
+
+const RECIPIENTS = 2000;
+const RATE = 150;
+const MARKER = `Promo kilat ${randomBytes(3).toString("hex")}`;
+const key = randomBytes(32);
+
+let db: TestDatabase;
+let tg: TelegramEmulator;
+let token: string;
+let store: SeededStore;
+let audience: User[];
+let env: Record<string, string>;
+let platform: Niaga | undefined;
+
+const isBroadcast = (m: Message) => (m.text ?? m.caption ?? "").includes(MARKER);
+const received = () => tg.sent(token).filter(isBroadcast).length;
+
+before(async () => {
+  await initI18n();
+  db = await openTestDatabase("niaga_broadcast_kill", { indexes: false, encryptionKey: key });
+  // Above the runner's pace, so this test proves exactly-once, not pacing (a 429 would only slow it).
+  tg = await startTelegramEmulator({ floodLimits: { perChatPerSecond: 1, perBotPerSecond: RATE * 4 } });
+  ({ token } = tg.bot());
+  store = await seedStore({ name: "Toko Siaran", telegram: { token, mode: "webhook" } });
+  audience = openChats(tg, token, RECIPIENTS);
+  await seedTelegramCustomers(store.tenant, audience);
+  const port = await freePort();
+  env = {
+    MONGODB_URI: db.uri,
+    ENCRYPTION_KEY: key.toString("base64"),
+    TELEGRAM_API_ROOT: tg.apiRoot,
+    HTTP_PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    RECONCILE_INTERVAL_MS: "1000",
+    BROADCAST_RATE_TELEGRAM: String(RATE),
+    LOG_LEVEL: "info",
+    NODE_ENV: "test",
+  };
+});
+
+after(async () => {
+  killIfRunning(platform);
+  await platform?.exited;
+  await tg?.stop();
+  await db?.close();
+});
+
+describe("a broadcast killed half-way (kill -9) and started again", () => {
+  let broadcast: BroadcastHandle;
+
+  it("every one of 2,000 chats receives it exactly once, and the ledger agrees", { timeout: 300_000 }, async (t) => {
+    ({ platform } = await startNiagaProcess(env));
+    const first = platform;
+    const broadcasts = openBroadcasts();
+    broadcast = await broadcasts.sendNow(store.tenantId, MARKER);
+
+    await eventually(() => received() >= RECIPIENTS / 2, "half of the broadcast at the emulator", { timeoutMs: 120_000, everyMs: 50 });
+    first.child.kill("SIGKILL");
+    assert.equal((await first.exited).signal, "SIGKILL");
+    const atKill = received();
+    const killedAt = Date.now();
+    t.diagnostic(`killed with ${atKill} of ${RECIPIENTS} received`);
+    assert.ok(atKill < RECIPIENTS, `the broadcast was still going when killed (${atKill} received)`);
+    assert.notEqual((await broadcasts.get(broadcast)).status, "done");
+
+    // Nothing but the restart: the runner finds the broadcast and its ledger by itself.
+    ({ platform } = await startNiagaProcess(env));
+    await eventually(async () => (await broadcasts.get(broadcast)).status === "done", "the broadcast to be done after the restart", { timeoutMs: 180_000, everyMs: 200 });
+    t.diagnostic(`done ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`);
+
+    const tally = tallyDeliveries(tg.sent(token), audience, isBroadcast);
+    assert.deepEqual(tally.duplicated, [], "no chat received it twice");
+    assert.deepEqual(tally.missing, [], "no chat was left out");
+    assert.deepEqual(tally.strangers, [], "nobody outside the audience received it");
+    assert.equal(tally.messages, RECIPIENTS);
+    assert.ok(tally.messages > atKill, "the restarted process sent the rest");
+
+    const counts = (await broadcasts.get(broadcast)).counts!;
+    assert.deepEqual(
+      { total: counts.total, sent: counts.sent, failed: counts.failed, skipped: counts.skipped, queued: counts.queued },
+      { total: RECIPIENTS, sent: RECIPIENTS, failed: 0, skipped: 0, queued: 0 },
+    );
+    const ledger = await recipientsOf(broadcast);
+    assert.equal(ledger.length, RECIPIENTS, "one ledger entry per recipient");
+    assert.deepEqual(ledger.filter((r) => r.state !== "sent").map((r) => `${r.chatId}: ${r.state}`), []);
+    const inDoubt = ledger.filter((r) => r.inDoubt);
+    t.diagnostic(`${inDoubt.length} recipient(s) in doubt after the kill`);
+    assert.equal(counts.inDoubt, inDoubt.length);
+    for (const recipient of inDoubt) {
+      assert.equal(tg.sent(token, Number(recipient.chatId)).filter(isBroadcast).length, 1, `in-doubt chat ${recipient.chatId} got it exactly once`);
+    }
+  });
+});
