@@ -18,6 +18,11 @@
  * bulk ones (`{ bulk: true }`: broadcasts) last; both are spaced per chat as well, in the
  * order they were asked for.
  *
+ * A proactive batch may carry the sender's last word (`committing`): asked once, when the
+ * batch's first call has been admitted — by this pacer and by the shared window — and is
+ * about to go on the wire; a retry of that call, and the batch's later calls, do not ask
+ * again. When it answers `false` nothing goes out: the call fails with `NotCommittedError`.
+ *
  * A call's slot is counted from when it is sent until a window after its answer arrived,
  * so however slow the network, Telegram never sees more than the limit in any window; the
  * price is a little throughput (30 per 1 s + one round trip).
@@ -61,16 +66,39 @@ export class PacerClosedError extends Error {
   }
 }
 
+/** The sender of a batch said not to send it (it lost its claim): nothing went out. */
+export class NotCommittedError extends Error {
+  override name = "NotCommittedError";
+  constructor() {
+    super("the sender withdrew the message before it went out");
+  }
+}
+
 type Kind = "reply" | "proactive" | "bulk";
 const KINDS: readonly Kind[] = ["reply", "proactive", "bulk"];
-const sendKind = new AsyncLocalStorage<Kind>();
+
+interface Sending {
+  kind: Kind;
+  committing?: () => Promise<boolean>;
+  /** The sender's answer, asked once for the whole batch. */
+  committed?: Promise<boolean>;
+}
+const sending = new AsyncLocalStorage<Sending>();
 
 /**
  * Runs `work` with its Bot API calls paced as proactive sends: behind replies (and, with
- * `bulk`, behind other proactive sends too), spaced per chat.
+ * `bulk`, behind other proactive sends too), spaced per chat. `committing` is asked once,
+ * right before the first of them goes on the wire.
  */
-export function sendingProactively<T>(work: () => Promise<T>, opts: { bulk?: boolean } = {}): Promise<T> {
-  return sendKind.run(opts.bulk ? "bulk" : "proactive", work);
+export function sendingProactively<T>(work: () => Promise<T>, opts: { bulk?: boolean; committing?: () => Promise<boolean> } = {}): Promise<T> {
+  return sending.run({ kind: opts.bulk ? "bulk" : "proactive", ...(opts.committing && { committing: opts.committing }) }, work);
+}
+
+/** Asks the batch's sender, the first time only; throws `NotCommittedError` when it says no. */
+async function commit(batch: Sending | undefined): Promise<void> {
+  if (!batch?.committing) return;
+  batch.committed ??= batch.committing();
+  if (!(await batch.committed)) throw new NotCommittedError();
 }
 
 /** What Telegram's flood limits count: calls that put or change a message in a chat. */
@@ -131,13 +159,14 @@ export class OutgoingPacer {
     return async (prev, method, payload, signal) => {
       if (!countsAsMessage(method)) return prev(method, payload, signal);
       const chat = chatOf(payload);
-      const refused = await this.#turn(chat, sendKind.getStore() ?? "reply", signal as CallSignal | undefined);
+      const batch = sending.getStore();
+      const refused = await this.#turn(chat, batch?.kind ?? "reply", signal as CallSignal | undefined);
       if (refused === "aborted") return prev(method, payload, signal);
       if (refused) return refused;
       try {
         const shared = await this.#sharedSlot(signal as CallSignal | undefined);
         if (shared && "ok" in shared) return shared;
-        const result = await prev(method, payload, signal).finally(() => {
+        const result = await commit(batch).then(() => prev(method, payload, signal)).finally(() => {
           if (shared?.slot && this.#shared) void this.#shared.pace.answered(this.#shared.key, shared.slot, this.#windowMs).catch(() => undefined);
         });
         const retryAfter = result.ok ? undefined : result.parameters?.retry_after;

@@ -121,7 +121,7 @@ export class OutsideTurns {
       return notSent(replies.length, error instanceof StoreBotError ? "store-unavailable" : "failed", describe(error));
     }
     const locale = opts.locale ?? (await bot.chosenLocale(chatId).catch(() => undefined)) ?? bot.tenant.locale;
-    const report = await bot.sendProactively(chatId, replies, locale, { bulk: opts.bulk === true });
+    const report = await bot.sendProactively(chatId, replies, locale, { bulk: opts.bulk === true, ...(opts.committing && { committing: opts.committing }) });
     if (!report.ok) {
       const log = this.#options.logFor(bot.tenant.slug);
       // A customer who left is news for the sender (in the report), not trouble for the operator.

@@ -10,7 +10,8 @@ import type { SendFailureReason, SendReport, SentOutbound } from "../../flows/en
 import type { Outbound } from "../../flows/engine/index.ts";
 import { sendOutbound } from "./chat-replies.ts";
 import type { ChatReplies } from "./chat-replies.ts";
-import { PacerClosedError } from "./outgoing-pacer.ts";
+import { NOT_COMMITTED } from "../../flows/engine/index.ts";
+import { NotCommittedError, PacerClosedError } from "./outgoing-pacer.ts";
 
 interface Failure {
   reason: SendFailureReason;
@@ -50,6 +51,7 @@ export async function sendBatch(chat: ChatReplies, replies: readonly Outbound[])
 /** What a failed call means for the sender. */
 export function failureOf(error: unknown): Failure {
   if (error instanceof PacerClosedError) return { reason: "shutting-down", detail: error.message };
+  if (error instanceof NotCommittedError) return { reason: "failed", detail: NOT_COMMITTED };
   if (error instanceof GrammyError) {
     const detail = redactText(error.description);
     const code = error.error_code;

@@ -18,7 +18,7 @@ import type { Context } from "grammy";
 import type { Update, User, UserFromGetMe } from "grammy/types";
 import { run, sequentialize } from "@grammyjs/runner";
 import type { RunnerHandle } from "@grammyjs/runner";
-import type { SendReport } from "../../flows/engine/index.ts";
+import type { SendOptions, SendReport } from "../../flows/engine/index.ts";
 import type { EngineLog } from "../../flows/engine/index.ts";
 import { ChatQueue, newErrorId } from "../../flows/engine/index.ts";
 import type { Engine } from "../../flows/engine/index.ts";
@@ -330,9 +330,10 @@ export class StoreBot {
 
   /**
    * Sends `replies` to a chat outside a turn, rendered as a turn's replies are, paced as
-   * proactive sends, after the batches already queued for the chat. Never rejects.
+   * proactive sends, after the batches already queued for the chat; `committing` is asked
+   * once, when the first message has its turn (see `sendingProactively`). Never rejects.
    */
-  sendProactively(chatId: number, replies: readonly Outbound[], locale: Locale, opts: { bulk?: boolean } = {}): Promise<SendReport> {
+  sendProactively(chatId: number, replies: readonly Outbound[], locale: Locale, opts: Pick<SendOptions, "bulk" | "committing"> = {}): Promise<SendReport> {
     const line = opts.bulk ? this.#proactive.bulk : this.#proactive.proactive;
     return line.run(String(chatId), () => sendingProactively(() => sendBatch(this.#chatReplies(chatId, locale), replies), opts));
   }

@@ -31,8 +31,12 @@ import { TelegramFileError } from "./file-download.ts";
 import { StoreBots } from "./store-bots.ts";
 import type { StoreBotsOptions } from "./store-bots.ts";
 
-/** What a Telegram chat shows: inline buttons, edited messages, photos and documents, 4096 characters a message. */
-export const TELEGRAM_CAPABILITIES: ChannelCapabilities = { buttons: true, messageEdits: true, media: true, maxTextLength: 4096 };
+/**
+ * What a Telegram chat shows: inline buttons, edited messages, photos and documents, 4096
+ * characters a message. The channel asks a sender's `committing` itself, after the bot's
+ * flood-limit pacing.
+ */
+export const TELEGRAM_CAPABILITIES: ChannelCapabilities = { buttons: true, messageEdits: true, media: true, maxTextLength: 4096, commitsSends: true };
 
 export class TelegramChannel implements Channel {
   readonly name = TELEGRAM_CHANNEL;

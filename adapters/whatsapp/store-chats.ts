@@ -16,8 +16,8 @@
 import { generateMessageIDV2, isLidUser, isPnUser } from "baileys";
 import type { AnyMessageContent, BaileysEventMap, WAMessage, WASocket } from "baileys";
 import { createHash } from "node:crypto";
-import { ChatQueue, newErrorId, notSent } from "../../flows/engine/index.ts";
-import type { Engine, EngineLog, InboundMessage, Locale, Outbound, SendFailureReason, SendReport, SentOutbound } from "../../flows/engine/index.ts";
+import { ChatQueue, newErrorId, NOT_COMMITTED, notSent } from "../../flows/engine/index.ts";
+import type { Engine, EngineLog, InboundMessage, Locale, Outbound, SendFailureReason, SendOptions, SendReport, SentOutbound } from "../../flows/engine/index.ts";
 import { t } from "../../locales/i18n.ts";
 import { Customer } from "../../storage/models/index.ts";
 import type { WhatsAppIdentities, WhatsAppMessageLog } from "../../storage/whatsapp/types.ts";
@@ -199,17 +199,19 @@ export class StoreChats {
    * its ids for `retryIdsForMs`: the same batch to the same chat again (the outbox's retry,
    * the delivery job) reuses them and skips the messages already sent, so a retry cannot
    * duplicate what went out; a batch that fully went out is forgotten, so the same text
-   * sent later on purpose is a new message. Never rejects.
+   * sent later on purpose is a new message. `committing` is asked once, when the number's
+   * pacer lets the batch's first message go (after its pause and typing); a no sends
+   * nothing. Never rejects.
    */
-  send(customerId: string, outbounds: readonly Outbound[], locale: Locale, bulk = false): Promise<SendReport> {
+  send(customerId: string, outbounds: readonly Outbound[], locale: Locale, options: Pick<SendOptions, "bulk" | "committing"> = {}): Promise<SendReport> {
     if (this.#closing) return Promise.resolve(notSent(outbounds.length, "shutting-down"));
-    return this.#chats.run(`out:${customerId}`, () => this.#sendBatch(customerId, outbounds, locale, bulk)).catch((error: unknown) => {
+    return this.#chats.run(`out:${customerId}`, () => this.#sendBatch(customerId, outbounds, locale, options)).catch((error: unknown) => {
       this.#log.error("whatsapp send failed", { tenant: this.tenant.slug, error: describe(error) });
       return notSent(outbounds.length, "failed", describe(error));
     });
   }
 
-  async #sendBatch(customerId: string, outbounds: readonly Outbound[], locale: Locale, bulk: boolean): Promise<SendReport> {
+  async #sendBatch(customerId: string, outbounds: readonly Outbound[], locale: Locale, { bulk = false, committing }: Pick<SendOptions, "bulk" | "committing">): Promise<SendReport> {
     const socket = this.#options.socket();
     if (typeof socket === "string") return notSent(outbounds.length, "store-unavailable", socket);
     const jid = await this.#options.identities.replyJid(this.tenant.id, customerId);
@@ -221,6 +223,8 @@ export class StoreChats {
     const ids = this.#unfinished.get(batchKey)?.ids ?? contents.map((parts) => parts.map(() => generateMessageIDV2(socket.user?.id)));
     this.#unfinished.set(batchKey, { ids, at: now });
     const messages: SentOutbound[] = [];
+    let committed: Promise<boolean> | undefined;
+    const commit = committing && (() => (committed ??= committing()));
     let stop: { reason: SendFailureReason; detail: string; retryAfterSec?: number } | undefined;
     for (const [i, parts] of contents.entries()) {
       if (stop) {
@@ -234,7 +238,7 @@ export class StoreChats {
           sentIds.push(messageId);
           continue;
         }
-        const failure = await this.#sendOne(socket, jid, content, messageId, bulk);
+        const failure = await this.#sendOne(socket, jid, content, messageId, { bulk, ...(commit && { commit }) });
         if (failure) {
           stop = failure;
           break;
@@ -259,12 +263,17 @@ export class StoreChats {
     return (await this.#options.messages.sentMessage(this.tenant.id, messageId).catch(() => undefined)) !== undefined;
   }
 
-  async #sendOne(socket: WASocket, jid: string, content: AnyMessageContent, messageId: string, bulk = false): Promise<{ reason: SendFailureReason; detail: string; retryAfterSec?: number } | undefined> {
+  async #sendOne(
+    socket: WASocket, jid: string, content: AnyMessageContent, messageId: string, { bulk = false, commit }: { bulk?: boolean; commit?: () => Promise<boolean> } = {},
+  ): Promise<{ reason: SendFailureReason; detail: string; retryAfterSec?: number } | undefined> {
     const text = "text" in content ? content.text : "caption" in content ? content.caption : undefined;
     try {
       const sent = await this.#options.pacer.schedule(this.tenant.id, {
         jid, textLength: typeof text === "string" ? text.length : 0, bulk,
-        send: () => socket.sendMessage(jid, content, { messageId }),
+        send: async () => {
+          if (commit && !(await commit())) throw new NotCommittedError();
+          return socket.sendMessage(jid, content, { messageId });
+        },
       });
       if (sent?.message) await this.#options.messages.rememberSent(this.tenant.id, messageId, jid, sent.message);
       return undefined;
@@ -315,8 +324,14 @@ function batchKeyOf(customerId: string, contents: AnyMessageContent[][]): string
   return hash.digest("hex");
 }
 
+/** The batch's sender said not to send it (it lost its claim): nothing went out. */
+class NotCommittedError extends Error {
+  override name = "NotCommittedError";
+}
+
 /** A failed `sendMessage` as the channel contract's reason. */
 export function failureOf(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {
+  if (error instanceof NotCommittedError) return { reason: "failed", detail: NOT_COMMITTED };
   if (error instanceof SendHeld) return { reason: error.reason, detail: error.message, ...(error.retryAfterSec !== undefined && { retryAfterSec: error.retryAfterSec }) };
   const code = statusCodeOf(error);
   const detail = describe(error);

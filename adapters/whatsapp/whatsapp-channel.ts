@@ -44,7 +44,8 @@ import type { SessionEnd, SocketSettings } from "./store-session.ts";
 import { setLinkStatus, StoreSessions } from "./store-sessions.ts";
 import type { SessionTenant } from "./store-sessions.ts";
 
-export const WHATSAPP_CAPABILITIES: ChannelCapabilities = { buttons: false, messageEdits: false, media: true, maxTextLength: 4000 };
+/** The channel asks a sender's `committing` itself, when the number's pacer lets the message go. */
+export const WHATSAPP_CAPABILITIES: ChannelCapabilities = { buttons: false, messageEdits: false, media: true, maxTextLength: 4000, commitsSends: true };
 
 export interface WhatsAppChannelOptions {
   /**
@@ -140,7 +141,7 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
     const chats = this.sessions.running(to.tenantId) ? this.#chats.get(to.tenantId) : undefined;
     if (!chats) return notSent(outbounds.length, "store-unavailable", await this.#whyNotHere(to.tenantId));
     const locale = options.locale ?? (await chats.chosenLocale(to.chatId).catch(() => undefined)) ?? chats.tenant.locale;
-    return chats.send(to.chatId, outbounds, locale, options.bulk === true);
+    return chats.send(to.chatId, outbounds, locale, { bulk: options.bulk === true, ...(options.committing && { committing: options.committing }) });
   }
 
   /** A customer's photo or document, by the reference its inbound message carried. */
