@@ -14,7 +14,7 @@
 //   a message over them is refused with 429 and counted.
 // - The broadcast is created and started through the broadcast service from this process,
 //   as a seller's `/siaran` would, after `--baseline` seconds of conversation alone.
-// - The conversation: `/start` about every second, the time until the store's greeting
+// - The conversation: `/katalog` a second after each answer, the time until the store's answer
 //   reaches the emulator, before the broadcast (baseline) and while it runs; the seconds
 //   around the restart (the platform is down) are counted apart.
 //
@@ -82,7 +82,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Polls `check` every `everyMs` until it holds; fails after `timeoutMs`. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs: number, everyMs = 100): Promise<void> {
+async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs: number, everyMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${Math.round(timeoutMs / 1000)} s`);
@@ -93,6 +93,21 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs: num
 /** Messages/s within one stretch of arrivals: (n − 1) intervals over its length. */
 function stretch(arrivals: readonly number[]): { count: number; ms: number } {
   return { count: arrivals.length, ms: arrivals.length > 1 ? arrivals.at(-1)! - arrivals[0]! : 0 };
+}
+
+/** The gaps between consecutive arrivals longer than `overMs`. */
+function pauses(arrivals: readonly number[], overMs: number): number[] {
+  return arrivals.slice(1).map((t, i) => t - arrivals[i]!).filter((gap) => gap > overMs);
+}
+
+/** How many arrived in each second from the first. */
+function perSecond(arrivals: readonly number[]): number[] {
+  const counts: number[] = [];
+  for (const t of arrivals) {
+    const second = Math.floor((t - arrivals[0]!) / 1000);
+    counts[second] = (counts[second] ?? 0) + 1;
+  }
+  return Array.from(counts, (n) => n ?? 0);
 }
 
 async function main(settings: Settings): Promise<void> {
@@ -126,28 +141,34 @@ async function main(settings: Settings): Promise<void> {
       NODE_ENV: "production",
     };
     ({ platform } = await startNiagaProcess(env));
-    await telegram.ask({ type: "talk", storeName: STORE_NAME }, "talking");
+    await telegram.ask({ type: "talk" }, "talking");
     await sleep(settings.baselineSec * 1000);
 
     const marker = `Promo bench ${randomBytes(3).toString("hex")}`;
     await telegram.ask({ type: "phase", phase: "broadcast" }, "phased");
     const startedAt = Date.now();
     const broadcast = await broadcasts.sendNow(store.tenantId, marker);
-    const received = async () => (await telegram.ask({ type: "progress", marker }, "progress")).received;
+    let latest = 0;
+    telegram.child.on("message", (message: FromSide) => {
+      if (message.type === "progress") latest = message.received;
+    });
+    telegram.child.send({ type: "watch", marker } satisfies ToSide);
+    const received = () => latest;
     const expectedSec = settings.recipients / settings.rate;
-    await until(async () => (await received()) >= settings.recipients / 2, "half of the broadcast", (expectedSec + 120) * 1000);
+    await until(() => received() >= settings.recipients / 2, "half of the broadcast", (expectedSec + 120) * 1000);
 
     await telegram.ask({ type: "phase", phase: "restart" }, "phased");
     const killedAt = Date.now();
     platform.child.kill("SIGKILL");
     await platform.exited;
-    const atKill = await received();
+    await sleep(500);
+    const atKill = received();
     const restartedAt = Date.now();
     const restarted = await startNiagaProcess(env);
     platform = restarted.platform;
     const upAt = Date.now();
     // The conversation counts as "during the broadcast" again once the store answers.
-    await until(async () => (await received()) > atKill, "the restarted process to send", 120_000, 50);
+    await until(() => received() > atKill, "the restarted process to send", 120_000, 50);
     await telegram.ask({ type: "phase", phase: "broadcast" }, "phased");
     await until(async () => (await broadcasts.get(broadcast)).status === "done", "the broadcast to finish", (expectedSec + 300) * 1000, 250);
     const doneAt = Date.now();
@@ -201,6 +222,9 @@ function figuresOf(settings: Settings, report: SideReport, m: Moments) {
     deliveredPerSecondBeforeKill: round(a.count > 1 ? (a.count - 1) / (a.ms / 1000) : Number.NaN, 2),
     deliveredPerSecondAfterRestart: round(b.count > 1 ? (b.count - 1) / (b.ms / 1000) : Number.NaN, 2),
     deliveredPerSecondOverall: round(overall, 2),
+    pausesOver500Ms: pauses(before, 500).length + pauses(afterKill, 500).length,
+    longestPauseMs: Math.round(Math.max(0, ...pauses(before, 0), ...pauses(afterKill, 0))),
+    arrivalsPerSecond: perSecond(report.arrivals),
     startToDoneSec: round((m.doneAt - m.startedAt) / 1000),
     firstMessageAfterStartSec: round((first - m.startedAt) / 1000, 2),
     messagesAtEmulator: report.messages,
@@ -210,6 +234,7 @@ function figuresOf(settings: Settings, report: SideReport, m: Moments) {
     strangers: report.strangers,
     floodRefusals429: report.refused.broadcast + report.refused.other,
     floodRefusals429Broadcast: report.refused.broadcast,
+    floodRefusalsSample: report.refusedSample,
     receivedAtKill: m.atKill,
     inDoubt: m.inDoubt,
     restartGapSec: round(((afterKill[0] ?? Number.NaN) - (before.at(-1) ?? Number.NaN)) / 1000, 2),
@@ -242,6 +267,7 @@ function print(f: ReturnType<typeof figuresOf>): void {
     `  delivered/s before kill | after restart     ${f.deliveredPerSecondBeforeKill} | ${f.deliveredPerSecondAfterRestart}`,
     `  delivered/s overall (first to last)         ${f.deliveredPerSecondOverall}`,
     `  start → done                                ${f.startToDoneSec} s`,
+    `  pauses over 500 ms | longest                ${f.pausesOver500Ms} | ${f.longestPauseMs} ms (restart gap apart)`,
     `  429s at the emulator                        ${f.floodRefusals429} (broadcast ${f.floodRefusals429Broadcast})`,
     `  duplicates | losses | outside the audience  ${f.duplicates} | ${f.losses} | ${f.strangers}`,
     `  received at the kill | in doubt             ${f.receivedAtKill} | ${f.inDoubt}`,

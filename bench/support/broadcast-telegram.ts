@@ -1,16 +1,16 @@
 // The Telegram side of `npm run bench:broadcast`, in its own process so its CPU is not the
 // platform's: the Bot API emulator with Telegram's documented flood limits enforced (30
 // messages/s per bot, 1/s per chat), the broadcast's audience (users with an open chat), and
-// one customer who keeps talking to the store — `/start` about every second, the time from
-// sending it to the store's greeting reaching the emulator recorded with the phase the
+// one customer who keeps talking to the store — `/katalog` a second after each answer, the
+// time from sending it to the store's answer reaching the emulator recorded with the phase the
 // coordinator says the run is in. Timestamps are wall-clock milliseconds, comparable with
 // the coordinator's.
 //
 // Run by `bench/broadcast.ts` (`--role telegram`), asked over IPC:
 //   setup {recipients, floodLimits}   → ready {apiRoot, token, audience, talker}
-//   talk {storeName}                  → talking           (the conversation starts)
+//   talk                              → talking           (the conversation starts)
 //   phase {phase}                     → phased            (later samples carry it)
-//   progress {marker}                 → progress {received}
+//   watch {marker}                    → progress {received}, every 200 ms from then on
 //   report {marker}                   → report {…}        (everything counted)
 //   stop                              → exits
 import { performance } from "node:perf_hooks";
@@ -41,14 +41,16 @@ export interface SideReport {
   strangers: number;
   /** Calls the emulator refused with 429 under its flood limits: broadcast messages and the rest. */
   refused: { broadcast: number; other: number };
+  /** The first few refused calls: method, chat, when (wall clock, ms). */
+  refusedSample: Array<{ method: string; chat: unknown; at: number }>;
   talk: TalkSample[];
 }
 
 export type ToSide =
   | { type: "setup"; recipients: number; floodLimits: FloodLimits }
-  | { type: "talk"; storeName: string }
+  | { type: "talk" }
   | { type: "phase"; phase: string }
-  | { type: "progress"; marker: string }
+  | { type: "watch"; marker: string }
   | { type: "report"; marker: string }
   | { type: "stop" };
 
@@ -62,8 +64,16 @@ export type FromSide =
 /** A greeting slower than this counts as not answered (the platform was down). */
 const REPLY_WAIT_MS = 30_000;
 const TALK_EVERY_MS = 1000;
+/**
+ * The store has no products, so `/katalog` is answered with one message and no buttons: a
+ * turn whose answer has buttons also takes the buttons off the previous answer (an edit in
+ * the same chat at the same moment), which the emulator's strict one-a-second per chat
+ * refuses with a 429 whether or not a broadcast runs.
+ */
+const TALK_COMMAND = "/katalog";
 
-const wallClock = (monotonic: number) => performance.timeOrigin + monotonic;
+/** The emulator stamps calls with `performance.now()`; this clock's wall time for one of those stamps. */
+const wallClock = (monotonic: number) => Date.now() - performance.now() + monotonic;
 const words = (m: Message) => m.text ?? m.caption ?? "";
 
 export async function runTelegramSide(): Promise<void> {
@@ -76,15 +86,16 @@ export async function runTelegramSide(): Promise<void> {
   let talking = false;
   const talk: TalkSample[] = [];
 
-  const converse = async (storeName: string) => {
+  const converse = async () => {
     while (talking) {
       const began = Date.now();
-      const asked = await tg.sendCommand(token, talker as never, "/start");
+      const asked = await tg.sendCommand(token, talker as never, TALK_COMMAND);
       const sample: TalkSample = { phase, at: began };
-      const greeted = await tg.waitForSent(token, talker!.id, (m) => m.message_id > asked.message_id && words(m).includes(storeName), REPLY_WAIT_MS).catch(() => undefined);
-      if (greeted) sample.ms = Date.now() - began;
+      const answered = await tg.waitForSent(token, talker!.id, (m) => m.message_id > asked.message_id && words(m).length > 0, REPLY_WAIT_MS).catch(() => undefined);
+      if (answered) sample.ms = Date.now() - began;
       talk.push(sample);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, began + TALK_EVERY_MS - Date.now())));
+      // A second after the answer: two answers in the chat never come within Telegram's one a second.
+      await new Promise((resolve) => setTimeout(resolve, TALK_EVERY_MS));
     }
   };
 
@@ -102,13 +113,15 @@ export async function runTelegramSide(): Promise<void> {
       send({ type: "ready", apiRoot: tg.apiRoot, token, audience, talker });
     } else if (message.type === "talk") {
       talking = true;
-      void converse(message.storeName);
+      void converse();
       send({ type: "talking" });
     } else if (message.type === "phase") {
       phase = message.phase;
       send({ type: "phased" });
-    } else if (message.type === "progress") {
-      send({ type: "progress", received: broadcastCalls(message.marker).filter((c) => c.response?.ok === true).length });
+    } else if (message.type === "watch") {
+      const tell = () => send({ type: "progress", received: broadcastCalls(message.marker).filter((c) => c.response?.ok === true).length });
+      tell();
+      setInterval(tell, 200).unref();
     } else if (message.type === "report") {
       talking = false;
       const calls = broadcastCalls(message.marker);
@@ -121,6 +134,7 @@ export async function runTelegramSide(): Promise<void> {
           arrivals, reached: tally.reached, messages: tally.messages, missing: tally.missing.length,
           duplicated: tally.duplicated.length, strangers: tally.strangers.length,
           refused: { broadcast: refusedBroadcast, other: tg.floodRefusals(token).length - refusedBroadcast },
+          refusedSample: tg.floodRefusals(token).slice(0, 10).map((c) => ({ method: c.method, chat: c.params.chat_id, at: wallClock(c.receivedAt) })),
           talk,
         },
       });
