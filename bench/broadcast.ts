@@ -33,7 +33,7 @@ import { DEFAULT_BROADCAST_PACE } from "../flows/broadcast/contract.ts";
 import { connectMongo, disconnectMongo } from "../storage/connection.ts";
 import { configureEncryption } from "../storage/crypto.ts";
 import { Customer } from "../storage/models/customer.ts";
-import { openBroadcasts } from "../tests/support/broadcast-runs.ts";
+import { broadcastPlatformEnv, openBroadcasts } from "../tests/support/broadcast-runs.ts";
 import { seedTelegramCustomers } from "../tests/support/broadcast-chats.ts";
 import { freePort } from "../tests/support/free-port.ts";
 import { seedStore } from "../tests/support/stores.ts";
@@ -129,17 +129,10 @@ async function main(settings: Settings): Promise<void> {
     console.log(`seeded ${audience.length} customers in ${round((Date.now() - seededAt) / 1000)} s`);
 
     const port = await freePort();
-    const env = {
-      MONGODB_URI: uri,
-      ENCRYPTION_KEY: key.toString("base64"),
-      TELEGRAM_API_ROOT: apiRoot,
-      HTTP_PORT: String(port),
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      BROADCAST_RATE_TELEGRAM: String(settings.rate),
-      BROADCAST_MAX_RECIPIENTS: String(Math.max(settings.recipients, 20_000)),
-      LOG_LEVEL: "info",
-      NODE_ENV: "production",
-    };
+    const env = broadcastPlatformEnv({
+      uri, key, apiRoot, rate: settings.rate, port,
+      more: { BROADCAST_MAX_RECIPIENTS: String(Math.max(settings.recipients, 20_000)), NODE_ENV: "production" },
+    });
     ({ platform } = await startNiagaProcess(env));
     await telegram.ask({ type: "talk" }, "talking");
     await sleep(settings.baselineSec * 1000);

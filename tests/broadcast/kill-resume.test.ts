@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { Message, User } from "grammy/types";
 import { initI18n } from "../../locales/i18n.ts";
-import { openBroadcasts, recipientsOf, type BroadcastHandle } from "../support/broadcast-runs.ts";
+import { broadcastPlatformEnv, openBroadcasts, recipientsOf, type BroadcastHandle } from "../support/broadcast-runs.ts";
 import { openChats, seedTelegramCustomers, tallyDeliveries } from "../support/broadcast-chats.ts";
 import { eventually } from "../support/eventually.ts";
 import { freePort } from "../support/free-port.ts";
@@ -46,18 +46,7 @@ before(async () => {
   store = await seedStore({ name: "Toko Siaran", telegram: { token, mode: "webhook" } });
   audience = openChats(tg, token, RECIPIENTS);
   await seedTelegramCustomers(store.tenant, audience);
-  const port = await freePort();
-  env = {
-    MONGODB_URI: db.uri,
-    ENCRYPTION_KEY: key.toString("base64"),
-    TELEGRAM_API_ROOT: tg.apiRoot,
-    HTTP_PORT: String(port),
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    RECONCILE_INTERVAL_MS: "1000",
-    BROADCAST_RATE_TELEGRAM: String(RATE),
-    LOG_LEVEL: "info",
-    NODE_ENV: "test",
-  };
+  env = broadcastPlatformEnv({ uri: db.uri, key, apiRoot: tg.apiRoot, rate: RATE, port: await freePort() });
 });
 
 after(async () => {

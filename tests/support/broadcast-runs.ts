@@ -71,3 +71,23 @@ export async function recipientsOf(handle: BroadcastHandle): Promise<LedgerEntry
     .toArray();
   return rows;
 }
+
+/**
+ * `niaga start`'s environment for a broadcast run: the database, the Bot API (the emulator),
+ * the runner's pace; with `port`, a fixed HTTP port that is also the public URL (webhooks
+ * reach the process again after a restart).
+ */
+export function broadcastPlatformEnv(run: { uri: string; key: Buffer; apiRoot: string; rate: number; port?: number; more?: Record<string, string> }): Record<string, string> {
+  return {
+    MONGODB_URI: run.uri,
+    ENCRYPTION_KEY: run.key.toString("base64"),
+    TELEGRAM_API_ROOT: run.apiRoot,
+    HTTP_PORT: String(run.port ?? 0),
+    ...(run.port !== undefined && { PUBLIC_URL: `http://127.0.0.1:${run.port}` }),
+    RECONCILE_INTERVAL_MS: "1000",
+    BROADCAST_RATE_TELEGRAM: String(run.rate),
+    LOG_LEVEL: "info",
+    NODE_ENV: "test",
+    ...run.more,
+  };
+}
