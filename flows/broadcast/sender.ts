@@ -27,7 +27,7 @@ const RESTRICTION_WAIT_SEC = 300;
 const SLOWER = 0.7;
 const MIN_PACE_AFTER_429 = 1;
 /** How stale a lane's view of its broadcast (paused? held?) may get between sends. */
-const REFRESH_MS = 1000;
+const REFRESH_MS = 250;
 /** What the Telegram adapter writes on a customer it cannot reach, so their next message clears it. */
 const UNREACHABLE_MARK: Record<string, string> = { blocked: "blocked-bot", unreachable: "deactivated-account" };
 
@@ -35,6 +35,8 @@ const UNREACHABLE_MARK: Record<string, string> = { blocked: "blocked-bot", unrea
 const HELD: RecipientState[] = ["claimed", "sending"];
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+type CustomerFlags = { broadcastOptOut?: boolean; blocked?: boolean };
 
 type LaneView = Pick<BroadcastRecord, "_id" | "tenantId" | "number" | "status" | "holdUntil" | "pace" | "startedAt">;
 
@@ -89,6 +91,8 @@ export class BroadcastRunner {
   readonly #lanes = new Map<string, Promise<void>>();
   readonly #progressCheckedAt = new Map<string, number>();
   #running = false;
+  /** Recipients claimed since `runOnce` last looked. */
+  #claimed = 0;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
 
@@ -144,14 +148,16 @@ export class BroadcastRunner {
 
   async runOnce(until?: () => boolean): Promise<void> {
     for (;;) {
-      const started = await this.#pass(until, true);
+      this.#claimed = 0;
+      await this.#pass(until, true);
       await Promise.all(this.#lanes.values());
-      if (started === 0 || until?.()) return;
+      // Nothing claimable is left: done, held by another instance, or held back by the channel.
+      if (this.#claimed === 0 || until?.()) return;
     }
   }
 
-  /** Starts due broadcasts, settles crashed sends, and opens a lane for every channel with work; how many lanes it opened. */
-  async #pass(until?: () => boolean, once = false): Promise<number> {
+  /** Starts due broadcasts, settles crashed sends, and opens a lane for every channel with work. */
+  async #pass(until?: () => boolean, once = false): Promise<void> {
     const ctx = this.#ctx;
     const now = ctx.now();
     const due = await Broadcast.find(
@@ -160,8 +166,11 @@ export class BroadcastRunner {
     ).setOptions({ crossTenant: true }).lean<{ _id: Types.ObjectId; tenantId: Types.ObjectId }[]>().exec();
     for (const b of due) await startBroadcast(ctx, b.tenantId, b._id);
 
+    // A paused broadcast's sends cut short by a crash are settled too: its counts stay true while it waits.
+    const paused = await Broadcast.find({ status: "paused" }, { _id: 1, tenantId: 1 }).setOptions({ crossTenant: true }).lean<{ _id: Types.ObjectId; tenantId: Types.ObjectId }[]>().exec();
+    for (const b of paused) await settleInDoubt(ctx, b.tenantId, b._id);
+
     const sending = await Broadcast.find({ status: "sending" }, LANE_FIELDS).setOptions({ crossTenant: true }).lean<LaneView[]>().exec();
-    let opened = 0;
     for (const view of sending) {
       if (!once && !this.#running) break;
       if (view.holdUntil && view.holdUntil.getTime() > ctx.now().getTime()) continue;
@@ -178,10 +187,8 @@ export class BroadcastRunner {
           })
           .finally(() => this.#lanes.delete(key));
         this.#lanes.set(key, work);
-        opened++;
       }
     }
-    return opened;
   }
 
   #keepsGoing(once: boolean, until?: () => boolean): boolean {
@@ -199,6 +206,8 @@ export class BroadcastRunner {
         if (lane.view.status !== "sending" || lane.held() || !this.#keepsGoing(once, until)) break;
         const batch = await this.#claim(lane, Math.min(20, Math.max(1, Math.ceil(lane.pace * 2))));
         if (batch.length === 0) break;
+        // Read right before the batch's turn (a couple of seconds of sends at most): who opted out or became unreachable since the start.
+        const flags = await this.#customerFlags(batch);
         let i = 0;
         for (; i < batch.length; i++) {
           await lane.refresh();
@@ -207,7 +216,7 @@ export class BroadcastRunner {
           while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
           if (lane.held()) break;
           const recipient = batch[i];
-          const send: Promise<void> = this.#sendOne(lane, recipient, outbound, recipient.locale ?? locale)
+          const send: Promise<void> = this.#sendOne(lane, recipient, flags.get(String(recipient.customerId)), outbound, recipient.locale ?? locale)
             .catch((error: unknown) => {
               this.#ctx.log.error("broadcast send not recorded", { number: lane.view.number, error: (error as Error).message });
             })
@@ -231,20 +240,36 @@ export class BroadcastRunner {
     return broadcastOutbound(doc.content, await productNames(lane.tenantId, doc.content.buttons ?? []));
   }
 
-  /** Up to `n` recipients of the lane, each claimed by its own conditional update. */
+  /**
+   * Up to `n` recipients of the lane, in ledger order: picks candidates, claims them with a
+   * conditional update per document (still queued, or still under a lapsed lease), then
+   * reads back the ones this instance got. Another instance racing for the same ones gets
+   * the rest; nobody is held by two.
+   */
   async #claim(lane: Lane, n: number): Promise<RecipientRecord[]> {
     const now = this.#ctx.now();
-    const claim = { $set: { state: "claimed", claimedBy: this.#ctx.token, claimedUntil: new Date(now.getTime() + this.#ctx.leaseMs) }, $inc: { attempts: 1 } };
-    const base = { tenantId: lane.tenantId, broadcastId: lane.broadcastId, channel: lane.channel };
-    const claimed: RecipientRecord[] = [];
-    while (claimed.length < n) {
-      const doc =
-        (await BroadcastRecipient.findOneAndUpdate({ ...base, state: "queued" }, claim, { sort: { _id: 1 }, returnDocument: "after" }).lean<RecipientRecord>().exec()) ??
-        (await BroadcastRecipient.findOneAndUpdate({ ...base, state: "claimed", claimedUntil: { $lt: now } }, claim, { sort: { _id: 1 }, returnDocument: "after" }).lean<RecipientRecord>().exec());
-      if (!doc) break;
-      claimed.push(doc);
+    const until = new Date(now.getTime() + this.#ctx.leaseMs);
+    const claim = { $set: { state: "claimed", claimedBy: this.#ctx.token, claimedUntil: until }, $inc: { attempts: 1 } };
+    const { tenantId, broadcastId, channel } = lane;
+    const pick = (filter: Record<string, unknown>, limit: number) =>
+      BroadcastRecipient.find({ tenantId, broadcastId, channel, ...filter }, { _id: 1 }).sort({ _id: 1 }).limit(limit).lean<{ _id: Types.ObjectId }[]>().exec();
+    const lapsed = { state: "claimed" as const, claimedUntil: { $lt: now } };
+    for (let round = 0; round < 3; round++) {
+      const queued = await pick({ state: "queued" }, n);
+      const expired = queued.length < n ? await pick(lapsed, n - queued.length) : [];
+      if (queued.length + expired.length === 0) return [];
+      const ids = (rows: { _id: Types.ObjectId }[]) => ({ $in: rows.map((r) => r._id) });
+      if (queued.length > 0) await BroadcastRecipient.updateMany({ tenantId, _id: ids(queued), state: "queued" }, claim).exec();
+      if (expired.length > 0) await BroadcastRecipient.updateMany({ tenantId, _id: ids(expired), ...lapsed }, claim).exec();
+      const got = await BroadcastRecipient.find({ tenantId, _id: ids([...queued, ...expired]), state: "claimed", claimedBy: this.#ctx.token, claimedUntil: until })
+        .sort({ _id: 1 })
+        .lean<RecipientRecord[]>()
+        .exec();
+      this.#claimed += got.length;
+      // All taken by another instance in the meantime: look again, past them.
+      if (got.length > 0) return got;
     }
-    return claimed;
+    return [];
   }
 
   async #release(recipients: RecipientRecord[]): Promise<void> {
@@ -272,12 +297,16 @@ export class BroadcastRunner {
     }
   }
 
-  async #sendOne(lane: Lane, recipient: RecipientRecord, outbound: Outbound, locale: "id" | "en"): Promise<void> {
+  async #customerFlags(batch: RecipientRecord[]): Promise<Map<string, CustomerFlags>> {
+    const found = await Customer.find({ tenantId: batch[0].tenantId, _id: { $in: batch.map((r) => r.customerId) } }, { _id: 1, broadcastOptOut: 1, blocked: 1 })
+      .lean<(CustomerFlags & { _id: Types.ObjectId })[]>()
+      .exec();
+    return new Map(found.map((c) => [String(c._id), c]));
+  }
+
+  async #sendOne(lane: Lane, recipient: RecipientRecord, customer: CustomerFlags | undefined, outbound: Outbound, locale: "id" | "en"): Promise<void> {
     const ctx = this.#ctx;
     const mine = { tenantId: recipient.tenantId, _id: recipient._id, claimedBy: ctx.token };
-    const customer = await Customer.findOne({ tenantId: recipient.tenantId, _id: recipient.customerId }, { _id: 0, broadcastOptOut: 1, blocked: 1 })
-      .lean<{ broadcastOptOut?: boolean; blocked?: boolean }>()
-      .exec();
     if (!customer || customer.blocked || customer.broadcastOptOut) {
       const reason = customer?.broadcastOptOut ? "opted-out" : "unreachable";
       await BroadcastRecipient.updateOne({ ...mine, state: "claimed" }, { $set: { state: "skipped", reason }, $unset: { claimedBy: 1, claimedUntil: 1 } }).exec();

@@ -37,6 +37,8 @@ export const welcomeFlow = defineFlow({
 });
 
 export type CatalogData = {
+  /** What followed the command (`/katalog netflix-1m`). */
+  commandArgs?: string;
   productCount?: number;
   productCode?: string;
   product?: ShownProduct;
@@ -49,7 +51,7 @@ export const catalogFlow = defineFlow<CatalogData>()({
   triggers: { commands: ["catalog", "katalog"], keywords: { id: ["katalog", "produk"], en: ["catalog", "products"] } },
   help: "catalog.help.catalog",
   steps: {
-    overview: { kind: "action", action: "checkCatalog", next: "pick", outcomes: { empty: "empty" } },
+    overview: { kind: "action", action: "checkCatalog", next: "pick", outcomes: { empty: "empty", product: "load" } },
     pick: {
       kind: "choose",
       text: "catalog.pick_product",
@@ -105,7 +107,10 @@ function inLocale(locale: Locale, key: string) {
 }
 
 const catalogActions: ActionRegistry = {
-  checkCatalog: catalogAction({ outcomes: ["empty"] }, async (ctx) => {
+  // `/katalog <code>` (a broadcast's product button) opens that product; anything else, the list.
+  checkCatalog: catalogAction({ outcomes: ["empty", "product"] }, async (ctx) => {
+    const asked = typeof ctx.data.commandArgs === "string" ? ctx.data.commandArgs.trim().toLowerCase() : "";
+    if (asked !== "" && (await findCatalogEntry(ctx.tenant.id, asked))) return { data: { productCode: asked }, outcome: "product" };
     const entries = await listCatalog(ctx.tenant.id);
     return entries.length === 0 ? { outcome: "empty" } : { data: { productCount: entries.length } };
   }),

@@ -84,9 +84,12 @@ export function compileProjection(projection: unknown, filter: Document | undefi
   } catch (err) {
     throw asCommandError(err);
   }
+  // mingo removes an excluded nested field (`"content.image": 0`) from the sub-document it
+  // was handed, which is the stored one: such projections work on copies.
+  const excludesNested = Object.entries(projection).some(([key, value]) => key.includes(".") && (value === 0 || value === false));
   return (docs) => {
     try {
-      const projected = query.find(docs, projection).all() as Document[];
+      const projected = query.find(excludesNested ? docs.map(deepCopy) : docs, projection).all() as Document[];
       return projected.map((p, i) => inStoredOrder(docs[i], p));
     } catch (err) {
       throw asCommandError(err);

@@ -38,6 +38,13 @@ describe("embedded server behaviour behind the driver", () => {
     assert.equal(err.codeName ?? err.errorResponse?.codeName, "DuplicateKey");
   });
 
+  it("leaves the stored document whole when a find excludes a nested field", async () => {
+    const coll = db.collection("nested_exclusion");
+    await coll.insertOne({ n: 1, content: { text: "promo", image: { data: "bytes", name: "a.jpg" } } });
+    assert.deepEqual(await coll.findOne({ n: 1 }, { projection: { _id: 0, "content.image.data": 0 } }), { n: 1, content: { text: "promo", image: { name: "a.jpg" } } });
+    assert.deepEqual(await coll.findOne({ n: 1 }, { projection: { _id: 0 } }), { n: 1, content: { text: "promo", image: { data: "bytes", name: "a.jpg" } } });
+  });
+
   it("answers drop of a missing collection with ok, as mongod 7 does", async () => {
     const reply = await db.command({ drop: "never_created" });
     assert.equal(reply.ok, 1);
