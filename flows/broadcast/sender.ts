@@ -19,6 +19,7 @@ import { Broadcast, BroadcastRecipient, type BroadcastRecord, type RecipientReco
 import type { RecipientState } from "./contract.ts";
 import { auditBroadcast, emit, ledgerCounts, RUNNER_ACTOR, toBroadcastView, WITHOUT_IMAGE, type BroadcastContext } from "./broadcast-records.ts";
 import { settleInDoubt, startBroadcast } from "./ledger.ts";
+import { storeOffChannel } from "./store-availability.ts";
 import { broadcastOutbound, productNames } from "./message.ts";
 
 /** A flood wait longer than this is the channel restricting the store, not pacing it: the broadcast pauses. */
@@ -26,6 +27,10 @@ const RESTRICTION_WAIT_SEC = 300;
 /** After a 429 the lane goes this much slower, down to one a second. */
 const SLOWER = 0.7;
 const MIN_PACE_AFTER_429 = 1;
+/** How long an instance that cannot reach a store on a channel leaves its lanes to the others. */
+const ASIDE_MS = 30_000;
+/** How far a lane may run ahead of its spacing to make up a pause of its own. */
+const CATCH_UP_MS = 250;
 /** How stale a lane's view of its broadcast (paused? held?) may get between sends. */
 const REFRESH_MS = 250;
 /** What the Telegram adapter writes on a customer it cannot reach, so their next message clears it. */
@@ -46,6 +51,8 @@ class Lane {
   readAt = 0;
   pace: number;
   nextSlotAt = 0;
+  /** This instance stepped aside from the lane (it does not serve the store on the channel now). */
+  aside = false;
   readonly key: string;
 
   constructor(
@@ -90,6 +97,8 @@ export class BroadcastRunner {
   readonly #ctx: BroadcastContext;
   readonly #lanes = new Map<string, Promise<void>>();
   readonly #progressCheckedAt = new Map<string, number>();
+  /** Store and channel pairs this instance does not serve for now (another instance holds the session): until when. */
+  readonly #aside = new Map<string, number>();
   #running = false;
   /** Recipients claimed since `runOnce` last looked. */
   #claimed = 0;
@@ -179,7 +188,7 @@ export class BroadcastRunner {
       if (channels.length === 0) await this.#finishIfDone(view);
       for (const channel of channels as string[]) {
         const key = `${String(view._id)}:${channel}`;
-        if (this.#lanes.has(key)) continue;
+        if (this.#lanes.has(key) || (this.#aside.get(`${String(view.tenantId)}:${channel}`) ?? 0) > Date.now()) continue;
         const lane = new Lane(ctx, view, channel);
         const work = this.#work(lane, until, once)
           .catch((error: unknown) => {
@@ -203,7 +212,7 @@ export class BroadcastRunner {
     try {
       for (;;) {
         await lane.refresh(true);
-        if (lane.view.status !== "sending" || lane.held() || !this.#keepsGoing(once, until)) break;
+        if (lane.view.status !== "sending" || lane.held() || lane.aside || !this.#keepsGoing(once, until)) break;
         const batch = await this.#claim(lane, Math.min(20, Math.max(1, Math.ceil(lane.pace * 2))));
         if (batch.length === 0) break;
         // Read right before the batch's turn (a couple of seconds of sends at most): who opted out or became unreachable since the start.
@@ -211,10 +220,10 @@ export class BroadcastRunner {
         let i = 0;
         for (; i < batch.length; i++) {
           await lane.refresh();
-          if (lane.view.status !== "sending" || lane.held() || !this.#keepsGoing(once, until)) break;
+          if (lane.view.status !== "sending" || lane.held() || lane.aside || !this.#keepsGoing(once, until)) break;
           await this.#slot(lane);
           while (inFlight.size >= maxInFlight) await Promise.race(inFlight);
-          if (lane.held()) break;
+          if (lane.held() || lane.aside) break;
           const recipient = batch[i];
           const send: Promise<void> = this.#sendOne(lane, recipient, flags.get(String(recipient.customerId)), outbound, recipient.locale ?? locale)
             .catch((error: unknown) => {
@@ -285,7 +294,8 @@ export class BroadcastRunner {
     const gap = 1000 / lane.pace;
     const wait = lane.nextSlotAt - Date.now();
     if (wait > 0) await sleep(wait);
-    lane.nextSlotAt = Math.max(Date.now(), lane.nextSlotAt) + gap;
+    // A quarter second of credit: time lost claiming the next batch is made up, not lost to the pace.
+    lane.nextSlotAt = Math.max(Date.now() - CATCH_UP_MS, lane.nextSlotAt) + gap;
     const shared = this.#ctx.options.sharedPace;
     if (!shared) return;
     const limit = Math.max(1, Math.floor(lane.pace));
@@ -356,7 +366,8 @@ export class BroadcastRunner {
     }
     if (reason === "store-unavailable") {
       await requeue();
-      await this.#restrict(lane, detail || reason);
+      if (await storeOffChannel(lane.tenantId, lane.channel)) await this.#restrict(lane, detail || reason);
+      else this.#stepAside(lane, detail);
       return;
     }
     await BroadcastRecipient.updateOne(mine, { $set: { state: "failed", reason, ...(detail && { detail }) }, $unset: unclaim }).exec();
@@ -366,6 +377,13 @@ export class BroadcastRunner {
         { $set: { blocked: true, blockedReason: UNREACHABLE_MARK[reason] } },
       ).exec();
     }
+  }
+
+  /** This instance cannot reach the store on the channel, though the store is on it: others (or this one, later) send instead. */
+  #stepAside(lane: Lane, detail: string): void {
+    lane.aside = true;
+    this.#aside.set(`${String(lane.tenantId)}:${lane.channel}`, Date.now() + ASIDE_MS);
+    this.#ctx.log.info("broadcast lane left to other instances", { tenantId: String(lane.tenantId), number: lane.view.number, channel: lane.channel, detail });
   }
 
   /** A 429: nobody sends for `retryAfterSec` (every instance reads `holdUntil`), then slower. */
