@@ -240,6 +240,8 @@ function figuresOf(settings: Settings, report: SideReport, m: Moments) {
       unansweredBaseline: talk("baseline").filter((s) => s.ms === undefined).length,
       unansweredDuringBroadcast: talk("broadcast").filter((s) => s.ms === undefined).length,
       aroundRestart: talk("restart").length,
+      /** Every turn: its phase, seconds from the broadcast's start, and its reply time. */
+      turns: report.talk.map((s) => ({ phase: s.phase, atSec: round((s.at - m.startedAt) / 1000), ms: s.ms ?? null })),
     },
     ledger: m.ledger,
     telegramLimits: TELEGRAM_LIMITS,
