@@ -65,6 +65,7 @@ export const ALERT_KINDS = {
   "whatsapp-unreachable": "critical",
   "discord-linked": "info",
   "discord-unlinked": "warning",
+  "broadcast-restricted": "critical",
 } as const satisfies Record<string, AlertSeverity>;
 
 export type AlertKind = keyof typeof ALERT_KINDS;

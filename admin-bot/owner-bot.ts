@@ -280,7 +280,7 @@ export class OwnerBot implements Channel {
   }
 }
 
-const OWNER_MENU = ["status", "stores", "store", "suspend", "resume", "restart", "mode", "maintenance", "alerts", "jobs", "newstore", "backup", "backups", "verify", "restore", "cancel", "help"] as const;
+const OWNER_MENU = ["status", "stores", "store", "suspend", "resume", "restart", "mode", "limit", "maintenance", "alerts", "jobs", "newstore", "backup", "backups", "verify", "restore", "cancel", "help"] as const;
 
 /** What a refused or failed Bot API call means for a send (see `SendFailureReason`). */
 function sendFailure(error: unknown): { reason: SendFailureReason; detail: string; retryAfterSec?: number } {

@@ -1,6 +1,6 @@
 /**
  * The owner bot's commands, behind `ownerAccess`: status and the stores, acting on one store's
- * bot, maintenance mode, alerts and jobs, the `/newstore` wizard, and backups
+ * bot, a store's broadcast limits (`/limit`), maintenance mode, alerts and jobs, the `/newstore` wizard, and backups
  * (`backup-commands.ts`). A command with wrong
  * arguments answers its usage; an unknown slug answers one clear line; every action is
  * audited with the owner as actor (`owner-audit.ts`).
@@ -12,6 +12,7 @@ import type { Locale } from "../flows/engine/index.ts";
 import { formatWhen } from "../locales/format-when.ts";
 import { t } from "../locales/i18n.ts";
 import type { Backups } from "../storage/backup/service.ts";
+import { BROADCAST_LIMIT_RANGE } from "../storage/models/index.ts";
 import { backupCommands } from "./backup-commands.ts";
 import type { BackupWork } from "./backup-work.ts";
 import { newStoreWizard, NEW_STORE_WIZARD } from "./new-store-wizard.ts";
@@ -20,7 +21,7 @@ import type { AlertLog, OwnerAlerts } from "./owner-alerts.ts";
 import { auditPlatform, auditStore, ownerActor } from "./owner-audit.ts";
 import type { OwnerContext } from "./owner-context.ts";
 import { OwnerControlError } from "./owner-control.ts";
-import type { OwnerControl, StoreSummary } from "./owner-control.ts";
+import type { BroadcastLimitsChange, OwnerControl, StoreBroadcastLimits, StoreSummary } from "./owner-control.ts";
 import { splitText } from "./owner-text.ts";
 import { alertsView, jobsView, statusView, storesPage, storeView } from "./owner-views.ts";
 
@@ -152,6 +153,34 @@ export function ownerCommands(o: OwnerCommandsOptions): Composer<OwnerContext> {
     });
   });
 
+  composer.command("limit", async (ctx) => {
+    const change = broadcastLimitsChange(args(ctx).slice(1));
+    if (!change) return say(ctx, "ownerbot.usage.limit");
+    const store = await storeArg(ctx, "limit");
+    if (!store) return;
+    await act(ctx, async () => {
+      if (Object.keys(change).length === 0) return sayText(ctx, limitsView(store.slug, await control.broadcastLimits(store.slug)));
+      const before = await control.broadcastLimits(store.slug);
+      const after = await control.setBroadcastLimits(store.slug, change);
+      // Audited as `niaga tenant set --broadcasts-per-day/--broadcast-recipients` is: `default` for the platform's limit.
+      const audited = (limits: StoreBroadcastLimits["own"], changed: BroadcastLimitsChange) => ({
+        ...(changed.perDay !== undefined && { broadcastsPerDay: limits.perDay ?? "default" }),
+        ...(changed.maxRecipients !== undefined && { broadcastRecipients: limits.maxRecipients ?? "default" }),
+      });
+      await auditStore(store, ownerActor(ctx), "tenant.update", { before: audited(before.own, change), after: audited(after.own, change) });
+      await sayText(ctx, `${t(locale, "ownerbot.limit.saved", { slug: store.slug })}\n${limitsView(store.slug, after)}`);
+    });
+  });
+  const limitsView = (slug: string, limits: StoreBroadcastLimits) => {
+    const source = (own: number | undefined) => t(locale, own === undefined ? "ownerbot.limit.platform" : "ownerbot.limit.own");
+    const number = new Intl.NumberFormat(locale === "id" ? "id-ID" : "en-US");
+    return t(locale, "ownerbot.limit.view", {
+      slug,
+      perDay: number.format(limits.effective.perDay), perDaySource: source(limits.own.perDay),
+      maxRecipients: number.format(limits.effective.maxRecipients), recipientsSource: source(limits.own.maxRecipients),
+    });
+  };
+
   composer.command("maintenance", async (ctx) => {
     const [onOff] = args(ctx);
     const text = ctx.match.trim().slice(onOff?.length ?? 0).trim();
@@ -199,6 +228,25 @@ export function ownerCommands(o: OwnerCommandsOptions): Composer<OwnerContext> {
 
   composer.on("message", (ctx) => say(ctx, "ownerbot.unknown_command"));
   return composer;
+}
+
+/**
+ * `/limit SLUG`'s words after the slug: pairs of `perday` or `recipients` and a number
+ * within what a store may be given, or `default`. `{}` for none (show the limits);
+ * undefined for anything else.
+ */
+export function broadcastLimitsChange(words: readonly string[]): BroadcastLimitsChange | undefined {
+  if (words.length % 2 !== 0) return undefined;
+  const change: BroadcastLimitsChange = {};
+  for (let i = 0; i < words.length; i += 2) {
+    const field = ({ perday: "perDay", recipients: "maxRecipients" } as const)[words[i]!.toLowerCase()];
+    const value = words[i + 1]!.toLowerCase();
+    if (!field || field in change) return undefined;
+    if (value === "default") change[field] = null;
+    else if (/^\d{1,7}$/.test(value) && Number(value) <= BROADCAST_LIMIT_RANGE[field].max) change[field] = Number(value);
+    else return undefined;
+  }
+  return change;
 }
 
 /** `30m`, `2h`, `1d` in ms, at most 30 days; undefined for anything else. */

@@ -97,6 +97,19 @@ export interface NewStore {
   token: string;
 }
 
+/** A store's broadcast limits: its own (set by the platform owner; unset: the platform's), the platform's, and what applies. */
+export interface StoreBroadcastLimits {
+  own: { perDay?: number; maxRecipients?: number };
+  platform: { perDay: number; maxRecipients: number };
+  effective: { perDay: number; maxRecipients: number };
+}
+
+/** A change of a store's broadcast limits: a number, or `null` for the platform's again; a limit left out stays. */
+export interface BroadcastLimitsChange {
+  perDay?: number | null;
+  maxRecipients?: number | null;
+}
+
 export interface OwnerControl {
   status(): Promise<PlatformStatus>;
   stores(): Promise<StoreSummary[]>;
@@ -107,6 +120,9 @@ export interface OwnerControl {
   resume(slug: string): Promise<StoreSummary>;
   restart(slug: string): Promise<StoreSummary>;
   switchMode(slug: string, mode: StoreBotMode): Promise<StoreSummary>;
+  broadcastLimits(slug: string): Promise<StoreBroadcastLimits>;
+  /** Saves the store's own broadcast limits; resolves with them as they are now. */
+  setBroadcastLimits(slug: string, change: BroadcastLimitsChange): Promise<StoreBroadcastLimits>;
   maintenance(): Promise<MaintenanceView>;
   setMaintenance(on: boolean, text: string | undefined, by: string): Promise<MaintenanceView>;
   /** Failed and overdue jobs, newest first. */

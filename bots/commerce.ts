@@ -21,7 +21,9 @@
  */
 import type { AddressInfo } from "node:net";
 import type { Agenda, Job } from "agenda";
-import type { ChannelAddress, FlowBundle, MembershipChange, Outbox, UserFiles } from "../flows/engine/index.ts";
+import type { ChannelAddress, ChannelCapabilities, FlowBundle, MembershipChange, Outbound, Outbox, SendOptions, UserFiles } from "../flows/engine/index.ts";
+import { createBroadcasting, defineBroadcastJobs, type Broadcasting } from "../flows/broadcast/index.ts";
+import { broadcastProgress } from "../flows/broadcast/progress-notices.ts";
 import { defineOrderJobs, orderJobTimers, scheduleRecurringOrderJobs } from "../flows/ordering/order-jobs.ts";
 import { createOrdering, type Ordering } from "../flows/ordering/ordering.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
@@ -40,10 +42,11 @@ import type { AdminServices, TeamOutbox } from "../flows/tenant-admin/admin-serv
 import type { PlatformOwners } from "../flows/tenant-admin/permissions.ts";
 import { alertSellers, isSellerAlert } from "../flows/tenant-admin/seller-alerts.ts";
 import type { RateLimiter } from "../storage/rate-limit.ts";
+import type { SharedPace } from "../storage/shared-pace.ts";
 import type { AlertSink } from "../admin-bot/owner-alerts.ts";
 import type { PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
-import { requireEncryptionKey } from "./config.ts";
-import { ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
+import { platformBroadcastLimits, requireEncryptionKey, type BroadcastConfig } from "./config.ts";
+import { ownerBroadcastAlerts, ownerConcurrentEditAlerts, ownerOrderingAlerts } from "./store-alerts.ts";
 import { discordLinkChanges, platformOwners, whatsappLinkingOf } from "./channels.ts";
 import { discordInviteUrl } from "./discord.ts";
 import { discordTeamRooms, discordTicketDesk } from "./discord-desk.ts";
@@ -52,7 +55,7 @@ import { logger } from "./logger.ts";
 
 export interface CommerceOptions {
   /** Reaches customers and sellers outside a turn, on whatever channel they use (`platformOutbox`). */
-  outbox: Pick<Outbox, "send">;
+  outbox: Pick<Outbox, "send"> & Partial<Pick<Outbox, "edit">>;
   /** The files users send (payment proofs, stock files), on whatever channel: `Channels`. */
   files?: UserFiles;
   /** `ENCRYPTION_KEY`; the simulator's webhook secret is derived from it. */
@@ -85,6 +88,12 @@ export interface CommerceOptions {
   teamRooms?: (tenantId: string) => Promise<ChannelAddress[]>;
   /** The store owner's `/discord`: the bot's invite link, and who hears of an unlink made there. */
   discord?: AdminServices["discord"];
+  /**
+   * Broadcasts: the pace per channel and the platform's limits per store (`BROADCAST_*`),
+   * the budget shared with the other instances (`coordination.pace`), and what each channel
+   * can show (its progress message is edited where it can be).
+   */
+  broadcast?: BroadcastConfig & { sharedPace?: SharedPace; capabilitiesOf?: (channel: string) => ChannelCapabilities | undefined };
 }
 
 export interface Commerce {
@@ -100,6 +109,11 @@ export interface Commerce {
    * their chat with the store's bot.
    */
   onTicketEvent(listener: TicketListener | TicketDesk): () => void;
+  /**
+   * Sellers' broadcasts (`/siaran`) and customers' opt-out; its runner sends only once
+   * `broadcasts.start()` ran (`niaga start` after the channels started, the demo).
+   */
+  readonly broadcasts: Broadcasting;
 }
 
 export function createCommerce(opts: CommerceOptions): Commerce {
@@ -157,9 +171,12 @@ export function createCommerce(opts: CommerceOptions): Commerce {
     );
   }
 
+  const broadcasts = createBroadcastingFor(opts, outbox, agenda);
+
   const flows = createPlatformFlows({
     ordering,
     tickets,
+    broadcasts,
     storefront: { ...(opts.files && { files: opts.files }), ...(opts.payInChat && { simulatePayment: ({ payUrl }) => pressPayButton(payUrl) }) },
     admin: {
       // Resolving a claim closes its ticket.
@@ -174,7 +191,37 @@ export function createCommerce(opts: CommerceOptions): Commerce {
       ...(opts.discord && { discord: opts.discord }),
     },
   });
-  return { ordering, simulator, flows, tickets, onTicketEvent: (listener) => ticketEvents.add(listener) };
+  return { ordering, simulator, flows, tickets, onTicketEvent: (listener) => ticketEvents.add(listener), broadcasts };
+}
+
+/**
+ * Broadcasting over the platform's outbox, its start jobs on `agenda`, its events to the
+ * seller's progress message and, when a channel restricts a store, to the owner.
+ */
+function createBroadcastingFor(opts: CommerceOptions, outbox: Pick<Outbox, "send">, agenda: Agenda | undefined): Broadcasting {
+  const log = logger;
+  const settings = opts.broadcast ?? {};
+  // An outbox without edits (a test's) shows each progress as a new message, as the outbox does for a channel without them.
+  const edit = opts.outbox.edit?.bind(opts.outbox) ?? ((to: ChannelAddress, _id: string, outbound: Outbound, options?: Pick<SendOptions, "locale">) => outbox.send(to, [outbound], options));
+  // The listener reads the domain it hears from: it exists once `createBroadcasting` returned.
+  const made: { broadcasts?: Broadcasting } = {};
+  const progress = broadcastProgress({ send: outbox.send, edit }, () => made.broadcasts, log, { ...(settings.capabilitiesOf && { capabilitiesOf: settings.capabilitiesOf }) });
+  const toOwner = opts.alerts && ownerBroadcastAlerts(opts.alerts);
+  const broadcasts = createBroadcasting({
+    outbox,
+    log,
+    ...(agenda && { agenda }),
+    ...(settings.sharedPace && { sharedPace: settings.sharedPace }),
+    ...(settings.pace && { pace: settings.pace }),
+    defaults: platformBroadcastLimits(settings),
+    onEvent: (event) => {
+      progress(event);
+      toOwner?.(event).catch((error: unknown) => log.warn("a broadcast's owner alert failed", { event: event.type, error: (error as Error).message }));
+    },
+  });
+  made.broadcasts = broadcasts;
+  if (agenda) defineBroadcastJobs(agenda, broadcasts);
+  return broadcasts;
 }
 
 /**
@@ -225,6 +272,8 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
     // The store owner's /discord: the bot's invite link, and an unlink there reaching the running Discord channel.
     discord: { ...(config.discordAppId !== undefined && { inviteUrl: discordInviteUrl(config.discordAppId) }), onLinkChanged: discordLinkChanges(channels, alerts) },
     alerts,
+    // Broadcasts paced per channel within the budget the instances share (Redis), their progress edited where the channel can.
+    broadcast: { ...config.broadcast, ...(coordination.pace && { sharedPace: coordination.pace }), capabilitiesOf: (name) => channels.get(name)?.capabilities },
     paymentAlerts: {
       ...(config.paymentFailuresInRow !== undefined && { inRow: config.paymentFailuresInRow }),
       ...(config.paymentFailureRatePercent !== undefined && { ratePercent: config.paymentFailureRatePercent }),
@@ -242,6 +291,10 @@ export const wireCommerce: DomainWiring = ({ config, coordination, http, channel
       await scheduleRecurringOrderJobs(scheduler.agenda);
       // Orders paid before a crash; `recoverUndelivered` logs what it delivered.
       await commerce.ordering.recoverUndelivered();
+      // Every instance sends: claims keep them apart, and a broadcast cut by a crash resumes here.
+      commerce.broadcasts.start();
     },
+    // Before the channels stop: sends under way finish, claims not yet sent go back to the queue.
+    stop: (graceMs) => commerce.broadcasts.stop(graceMs),
   };
 };

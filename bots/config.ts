@@ -17,6 +17,8 @@ import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import type { PacingOptions } from "../adapters/whatsapp/contract.ts";
 import { DEFAULT_PACING } from "../adapters/whatsapp/pacing.ts";
+import { DEFAULT_BROADCAST_LIMITS, type BroadcastLimits } from "../flows/broadcast/contract.ts";
+import { BROADCAST_LIMIT_RANGE } from "../storage/models/index.ts";
 import { registerSecret } from "./logger.ts";
 
 export type Config = {
@@ -94,7 +96,23 @@ export type Config = {
   // ---- WhatsApp pacing
   /** `WHATSAPP_GAP_MS`, `WHATSAPP_TYPING_*`, `WHATSAPP_WARMUP_*` and the restriction thresholds; present only when one is set, holding what is set (the rest take `DEFAULT_PACING`). */
   whatsappPacing?: Partial<PacingOptions>;
+  // ---- broadcasts
+  /** `BROADCAST_RATE_<CHANNEL>` and the platform's limits per store (`BROADCAST_PER_DAY`, `BROADCAST_MAX_RECIPIENTS`); present only when one is set, holding what is set. */
+  broadcast?: BroadcastConfig;
 };
+
+/** The platform's broadcast limits per store: what is configured, else `DEFAULT_BROADCAST_LIMITS`. */
+export function platformBroadcastLimits(broadcast: BroadcastConfig | undefined): BroadcastLimits {
+  return { ...DEFAULT_BROADCAST_LIMITS, ...broadcast?.limits };
+}
+
+/** What is set of the broadcasts' settings; the rest take `DEFAULT_BROADCAST_PACE` and `DEFAULT_BROADCAST_LIMITS` (flows/broadcast/contract.ts). */
+export interface BroadcastConfig {
+  /** Messages per second the broadcast runner aims at, by channel name. */
+  pace?: Record<string, number>;
+  /** Per store, unless the platform owner set the store's own (`niaga tenant set --broadcasts-per-day`). */
+  limits?: { perDay?: number; maxRecipients?: number };
+}
 
 /** When backups run, how many are kept, and when the owner hears that none is recent. */
 export interface BackupScheduleConfig {
@@ -168,6 +186,15 @@ function wholeNumber(min: number, max: number, unit: string) {
   return z
     .string()
     .refine((v) => /^\d{1,10}$/.test(v) && Number(v) >= min && Number(v) <= max, `expected a whole number of ${unit} (${min} to ${max})`)
+    .transform(Number)
+    .optional();
+}
+
+/** A broadcast pace: messages per second, more than 0, whole or with up to 3 decimals. */
+function messagesPerSecond(example: string) {
+  return z
+    .string()
+    .refine((v) => /^\d{1,4}(\.\d{1,3})?$/.test(v) && Number(v) > 0 && Number(v) <= 1000, `expected messages per second, more than 0 and at most 1000 (e.g. ${example} or 0.5)`)
     .transform(Number)
     .optional();
 }
@@ -457,6 +484,12 @@ const envSchema = z.object({
   WHATSAPP_STOP_AFTER_FAILURES: wholeNumber(1, 1000, "restriction signs, e.g. 6"),
   WHATSAPP_RESTRICTION_WINDOW_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 600000"),
   WHATSAPP_STOP_COOL_DOWN_MS: wholeNumber(60_000, 2_592_000_000, "milliseconds, e.g. 21600000"),
+  // ---- broadcasts
+  BROADCAST_RATE_TELEGRAM: messagesPerSecond("24"),
+  BROADCAST_RATE_WHATSAPP: messagesPerSecond("1"),
+  BROADCAST_RATE_DISCORD: messagesPerSecond("4"),
+  BROADCAST_PER_DAY: wholeNumber(0, BROADCAST_LIMIT_RANGE.perDay.max, "broadcasts a store may start per day, 0 for none"),
+  BROADCAST_MAX_RECIPIENTS: wholeNumber(0, BROADCAST_LIMIT_RANGE.maxRecipients.max, "recipients per broadcast"),
 })
   // What no single variable can say: METRICS_HOST means nothing alone, and one port cannot be both listeners.
   .superRefine((e, ctx) => {
@@ -588,7 +621,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // ---- WhatsApp
     whatsappWebUrl: e.WHATSAPP_WEB_URL,
     ...(e.WHATSAPP_SESSION_LEASE_MS !== undefined && { whatsappSessionLeaseMs: e.WHATSAPP_SESSION_LEASE_MS }),
+    // ---- broadcasts
+    ...broadcastOf(e),
   };
+}
+
+function broadcastOf(e: z.output<typeof envSchema>): Pick<Config, "broadcast"> {
+  const pace: Record<string, number> = {
+    ...(e.BROADCAST_RATE_TELEGRAM !== undefined && { telegram: e.BROADCAST_RATE_TELEGRAM }),
+    ...(e.BROADCAST_RATE_WHATSAPP !== undefined && { whatsapp: e.BROADCAST_RATE_WHATSAPP }),
+    ...(e.BROADCAST_RATE_DISCORD !== undefined && { discord: e.BROADCAST_RATE_DISCORD }),
+  };
+  const limits = {
+    ...(e.BROADCAST_PER_DAY !== undefined && { perDay: e.BROADCAST_PER_DAY }),
+    ...(e.BROADCAST_MAX_RECIPIENTS !== undefined && { maxRecipients: e.BROADCAST_MAX_RECIPIENTS }),
+  };
+  const set: BroadcastConfig = { ...(Object.keys(pace).length > 0 && { pace }), ...(Object.keys(limits).length > 0 && { limits }) };
+  return Object.keys(set).length > 0 ? { broadcast: set } : {};
 }
 
 function offsiteBackupOf(e: z.output<typeof envSchema>): Pick<Config, "offsiteBackup"> {

@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
   // The simulator's pay page, for a browser: the same page and signed webhook as on a server.
   const http = createPlatformHttp({ log: logger, collectProcessMetrics: false });
   const coordination = createCoordination({ log: logger });
+  let stopBroadcasts = async () => undefined as void;
   try {
     // The port first: the pay links carry it, and the pay page is registered with them.
     const port = await http.open(0, "127.0.0.1");
@@ -75,6 +76,9 @@ async function main(argv: string[]): Promise<number> {
     });
     http.register(paymentRoutes(commerce.ordering.deps, { simulator: commerce.simulator }));
     await http.serve();
+    // A seller's /siaran goes out here too, with its progress message in the terminal.
+    commerce.broadcasts.start();
+    stopBroadcasts = () => commerce.broadcasts.stop(1_000);
     process.stdout.write(`${t(locale, as === "seller" ? "demo.banner_seller" : "demo.banner_customer", { store: "Toko Demo", uri: `${server.uri}/niaga` })}\n\n`);
     return await openStoreChat({
       slug: DEMO_SLUG,
@@ -86,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
       io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
     });
   } finally {
+    await stopBroadcasts();
     await coordination.close();
     await http.close();
     await disconnectMongo();

@@ -43,8 +43,8 @@ export interface DomainAttachment {
   tickets?: TicketService;
   /** After the channels and the scheduler started: schedule recurring jobs, recover undelivered orders. */
   started?(services: PlatformServices): Promise<void>;
-  /** First thing on shutdown, before the channels stop. */
-  stop?(): Promise<void>;
+  /** First thing on shutdown, before the channels stop: what is under way finishes within `graceMs`. */
+  stop?(graceMs: number): Promise<void>;
 }
 
 /**

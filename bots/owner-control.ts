@@ -15,7 +15,9 @@ import type { AlertLog, OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { OwnerBot } from "../admin-bot/owner-bot.ts";
 import { OwnerControlError } from "../admin-bot/owner-control.ts";
 import { OWNER_WEBHOOK_PATH } from "../admin-bot/owner-webhook.ts";
-import type { JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreSummary, StoreWhatsApp } from "../admin-bot/owner-control.ts";
+import type {
+  JobSummary, MaintenanceView, NewStore, OrderSummary, OwnerControl, PlatformStatus, StoreBroadcastLimits, StoreSummary, StoreWhatsApp,
+} from "../admin-bot/owner-control.ts";
 import type { Channel } from "../flows/engine/index.ts";
 import { Order } from "../flows/ordering/order.ts";
 import type { Backups } from "../storage/backup/service.ts";
@@ -27,7 +29,7 @@ import { registerSecret } from "../storage/secrets-redaction.ts";
 import { settledWithin } from "../storage/settled-within.ts";
 import { displayPhone } from "../flows/tenant-admin/phone-numbers.ts";
 import { storeBotOperations, whatsappLinkingOf } from "./channels.ts";
-import type { Config } from "./config.ts";
+import { platformBroadcastLimits, type Config } from "./config.ts";
 import { JOBS_COLLECTION } from "./scheduler.ts";
 import { DEFAULT_JOB_OVERDUE_AFTER_MS, overdueJobsQuery } from "../admin-bot/job-watch.ts";
 
@@ -36,7 +38,7 @@ const LEASE_READ_MS = 3_000;
 export interface OwnerControlSetup {
   channels: Iterable<Channel>;
   coordination: Pick<Coordination, "health" | "leases" | "redis">;
-  config: Pick<Config, "telegramApiRoot" | "platformAlerts">;
+  config: Pick<Config, "telegramApiRoot" | "platformAlerts" | "broadcast">;
   maintenance: MaintenanceSwitch;
   startedAt: Date;
   /** Whether the scheduler runs in this process. */
@@ -164,6 +166,20 @@ export function createOwnerControl(setup: OwnerControlSetup): OwnerControl {
       await bots().switchMode(store.tenantId, mode);
       return known(slug);
     },
+    async broadcastLimits(slug) {
+      return broadcastLimitsOf(await known(slug), setup.config);
+    },
+    async setBroadcastLimits(slug, change) {
+      const store = await known(slug);
+      const set: Record<string, number> = {};
+      const unset: Record<string, 1> = {};
+      for (const [field, value] of [["perDay", change.perDay], ["maxRecipients", change.maxRecipients]] as const) {
+        if (value === null) unset[`limits.broadcast.${field}`] = 1;
+        else if (value !== undefined) set[`limits.broadcast.${field}`] = value;
+      }
+      await Tenant.updateOne({ _id: store.tenantId }, { ...(Object.keys(set).length > 0 && { $set: set }), ...(Object.keys(unset).length > 0 && { $unset: unset }) }, { runValidators: true }).exec();
+      return broadcastLimitsOf(store, setup.config);
+    },
     async maintenance(): Promise<MaintenanceView> {
       return setup.maintenance.current();
     },
@@ -235,8 +251,17 @@ function jobSummary(doc: Record<string, unknown>, overdueMs: number, failed = fa
   };
 }
 
+/** A store's broadcast limits as saved now, with the platform's (`BROADCAST_PER_DAY`, `BROADCAST_MAX_RECIPIENTS`, else the defaults). */
+async function broadcastLimitsOf(store: StoreSummary, config: Pick<Config, "broadcast">): Promise<StoreBroadcastLimits> {
+  const row = await Tenant.findById(store.tenantId, { limits: 1 }).lean<{ limits?: { broadcast?: { perDay?: number | null; maxRecipients?: number | null } } }>().exec();
+  const saved = row?.limits?.broadcast ?? {};
+  const own = { ...(typeof saved.perDay === "number" && { perDay: saved.perDay }), ...(typeof saved.maxRecipients === "number" && { maxRecipients: saved.maxRecipients }) };
+  const platform = platformBroadcastLimits(config.broadcast);
+  return { own, platform, effective: { ...platform, ...own } };
+}
+
 export interface OwnerBotSetup extends OwnerControlSetup {
-  config: Pick<Config, "telegramApiRoot" | "ownerBotToken" | "ownerChatIds" | "defaultLocale" | "pollLeaseMs" | "ownerBotMode" | "publicUrl">;
+  config: Pick<Config, "telegramApiRoot" | "ownerBotToken" | "ownerChatIds" | "defaultLocale" | "pollLeaseMs" | "ownerBotMode" | "publicUrl" | "broadcast">;
   alerts: OwnerAlerts;
   log: AlertLog;
   /** The webhook's secret is derived from it: the same on every instance, never stored. */

@@ -123,7 +123,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     });
     http.notice("ownerAlerts", () => (alerts.heard ? undefined : "nobody hears the owner alerts: set OWNER_BOT_TOKEN and OWNER_CHAT_IDS; until then they go to the log"));
     const attachment = (await (options.wireDomain ?? wireCommerce)({ config, coordination, http, channels, outbox, scheduler, alerts })) ?? {};
-    undo.push(async () => attachment.stop?.());
+    undo.push(async () => attachment.stop?.(1_000));
 
     const maintenance = new MaintenanceSwitch();
     const engine = createPlatformEngine({
@@ -213,9 +213,11 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       (stopped ??= (async () => {
         logger.info("niaga stopping: no new updates; finishing the turns under way");
         await sweep.stop();
-        await attachment.stop?.().catch((error: unknown) => logger.error("stopping the domain failed", { error: (error as Error).message }));
+        // The domain (the broadcast runner) gets half the grace period, the channels what is left of it.
+        const deadline = Date.now() + grace;
+        await attachment.stop?.(grace / 2).catch((error: unknown) => logger.error("stopping the domain failed", { error: (error as Error).message }));
         await engine.releaseHeld();
-        const finished = await stopChannels(channels, grace);
+        const finished = await stopChannels(channels, Math.max(grace / 2, deadline - Date.now()));
         if (!finished) logger.warn("some turns or sends were still under way when the grace period ended");
         await scheduler.stop().catch((error: unknown) => logger.error("stopping the scheduler failed", { error: (error as Error).message }));
         await watching.stop();

@@ -2,8 +2,9 @@
  * What the ordering domain tells the platform owner, naming the store: goods that could not
  * be delivered (one alert per order, resolved when that order is delivered after all) and
  * runs of failed payments per store and gateway (`recordPaymentOutcome`, resolved at the
- * next successful payment) — and two members editing one product or the SNK at once. Sellers hear about their orders through `alertSellers`; this is
- * the owner's side.
+ * next successful payment) — and two members editing one product or the SNK at once, and a
+ * broadcast stopped by a channel's restriction. Sellers hear about their orders through
+ * `alertSellers`; this is the owner's side.
  *
  * ```ts
  * const toOwner = ownerOrderingAlerts({ alerts, thresholds: { inRow: 3 } });
@@ -11,6 +12,7 @@
  * ```
  */
 import { alertKey, type AlertSink, type AlertStore } from "../admin-bot/owner-alerts.ts";
+import type { BroadcastEvent } from "../flows/broadcast/index.ts";
 import type { OrderingEvent } from "../flows/ordering/ordering-deps.ts";
 import type { OnConcurrentEdit } from "../flows/tenant-admin/admin-services.ts";
 import { recordPaymentOutcome, type PaymentRunThresholds } from "../flows/ordering/payments/payment-failure-runs.ts";
@@ -35,6 +37,25 @@ export function ownerConcurrentEditAlerts(alerts: AlertSink): OnConcurrentEdit {
       kind: "concurrent-edit", store, key: alertKey("concurrent-edit", store.slug, `${edit.target.type}:${edit.target.id}`),
       params: { first: edit.first, second: edit.second, target: edit.target.label },
       details: { saved: edit.first, stopped: edit.second },
+    });
+  };
+}
+
+/**
+ * A channel restricted a store while it broadcast (a long flood wait, a restricted number):
+ * the broadcast is paused and the owner hears it, once per broadcast; the alert recovers when
+ * the broadcast is resumed or cancelled. Rejects only when MongoDB does (the caller logs it).
+ */
+export function ownerBroadcastAlerts(alerts: AlertSink): (event: BroadcastEvent) => Promise<void> {
+  return async (event) => {
+    if (event.type !== "restricted" && event.type !== "resumed" && event.type !== "cancelled") return;
+    const store = await alertStoreOf(event.tenantId);
+    const key = alertKey("broadcast-restricted", store.slug, `#${event.broadcast.number}`);
+    if (event.type !== "restricted") return alerts.resolve(key, { number: event.broadcast.number, by: event.type });
+    await alerts.raise({
+      kind: "broadcast-restricted", store, key,
+      params: { number: event.broadcast.number, channel: event.channel, detail: event.detail, setting: `BROADCAST_RATE_${event.channel.toUpperCase()}` },
+      details: { broadcast: `#${event.broadcast.number}`, channel: event.channel },
     });
   };
 }

@@ -1,6 +1,8 @@
 // Every flow the platform runs, with the actions they call: what the composition root
 // (the `niaga` CLI, the demo, the store bots) hands to `createEngine`. A new flow folder
 // adds its bundle here.
+import type { BroadcastService } from "./broadcast/contract.ts";
+import { createBroadcastFlows } from "./broadcast/broadcast-flows.ts";
 import { combineFlowBundles } from "./engine/flow-bundle.ts";
 import type { FlowBundle } from "./engine/flow-bundle.ts";
 import { createOrderingFlows } from "./ordering/catalog-flows.ts";
@@ -23,6 +25,12 @@ export interface PlatformFlowServices {
   admin?: AdminServices;
   /** Ticketing (`createTicketing(…)`, or a getter); the platform owner comes from `admin`. */
   tickets?: TicketFlowServices["tickets"];
+  /**
+   * Broadcasting (`createBroadcasting(…)`, or a getter): `/siaran` for sellers, `/berhenti`
+   * and `/langganan` for customers; the seller's image comes from `admin.files`. Without it
+   * those commands say broadcasts are not available here.
+   */
+  broadcasts?: BroadcastService | (() => BroadcastService | undefined);
 }
 
 /**
@@ -45,6 +53,12 @@ export function createPlatformFlows(services: PlatformFlowServices = {}): Requir
     createAdminFlows({ ...(ordering && { ordering }), ...services.admin }),
     createTicketFlows({
       ...(services.tickets && { tickets: services.tickets }),
+      ...(services.admin?.platformOwners && { platformOwners: services.admin.platformOwners }),
+      ...(services.admin?.clock && { clock: services.admin.clock }),
+    }),
+    createBroadcastFlows({
+      ...(services.broadcasts && { broadcasts: services.broadcasts }),
+      ...(services.admin?.files && { files: services.admin.files }),
       ...(services.admin?.platformOwners && { platformOwners: services.admin.platformOwners }),
       ...(services.admin?.clock && { clock: services.admin.clock }),
     }),

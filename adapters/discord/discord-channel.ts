@@ -64,6 +64,8 @@ export interface DiscordChannelOptions {
 const FOLLOW_UP_WINDOW_MS = 14 * 60_000;
 const NO_MENTIONS = { parse: [] as [] };
 
+type DiscordTarget = NonNullable<ReturnType<typeof parseChatId>>;
+
 export class DiscordChannel implements Channel {
   readonly name = DISCORD_CHANNEL;
   readonly capabilities = DISCORD_CAPABILITIES;
@@ -202,26 +204,65 @@ export class DiscordChannel implements Channel {
    * store's guild (`#<id>`). Never throws.
    */
   send(to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions = {}): Promise<SendReport> {
-    if (this.#stopped) return Promise.resolve(notSent(outbounds.length, "shutting-down"));
-    const work = this.#outgoing.run(to.chatId, () => this.#send(to, outbounds, options)).catch((error: unknown) => {
+    return this.#inLine(to.chatId, outbounds.length, () => this.#send(to, outbounds, options));
+  }
+
+  /**
+   * Replaces the text and buttons of a message the channel sent outside a turn (a DM, or a
+   * message in the store's guild), in line with the chat's sends. An ephemeral follow-up
+   * cannot be edited: reported `rejected`, as is a message Discord no longer has. Never throws.
+   */
+  edit(to: ChannelAddress, messageId: string, outbound: Outbound, options: Pick<SendOptions, "locale"> = {}): Promise<SendReport> {
+    return this.#inLine(to.chatId, 1, () => this.#edit(to, messageId, outbound, options));
+  }
+
+  /** Runs a send or an edit after the ones under way for the chat, counted until it ends; never rejects. */
+  #inLine(chatId: string, count: number, work: () => Promise<SendReport>): Promise<SendReport> {
+    if (this.#stopped) return Promise.resolve(notSent(count, "shutting-down"));
+    const done = this.#outgoing.run(chatId, work).catch((error: unknown) => {
       this.#log.error("discord send failed", { error: describe(error) });
-      return notSent(outbounds.length, "failed", describe(error));
+      return notSent(count, "failed", describe(error));
     });
-    this.#sends.add(work);
-    void work.finally(() => this.#sends.delete(work));
-    return work;
+    this.#sends.add(done);
+    void done.finally(() => this.#sends.delete(done));
+    return done;
+  }
+
+  /** Where a send or an edit goes, and in which language; or the report of why it cannot. */
+  async #addressed(to: ChannelAddress, count: number, options: Pick<SendOptions, "locale">): Promise<SendReport | { target: DiscordTarget; guildId: string; locale: Locale }> {
+    const target = parseChatId(to.chatId);
+    if (!target) return notSent(count, "unreachable", `"${to.chatId}" is no Discord user or channel id`);
+    if (!this.#ready) return notSent(count, "store-unavailable", "not connected to Discord");
+    const store = await storeLink(to.tenantId);
+    if (!store || store.status !== "active") return notSent(count, "store-unavailable", store ? "the store is suspended" : "the store has no linked Discord guild");
+    const locale = options.locale ?? (target.kind === "user" ? await this.#customers.chosenLocale(to.tenantId, target.userId).catch(() => undefined) : undefined) ?? store.locale;
+    return { target, guildId: store.guildId, locale };
+  }
+
+  async #edit(to: ChannelAddress, messageId: string, outbound: Outbound, options: Pick<SendOptions, "locale">): Promise<SendReport> {
+    if (!/^\d{5,25}$/.test(messageId)) return notSent(1, "rejected", "not a Discord message id");
+    const addressed = await this.#addressed(to, 1, options);
+    if ("messages" in addressed) return addressed;
+    const { target, guildId, locale } = addressed;
+    try {
+      const channel = target.kind === "user" ? await this.client.users.createDM(target.userId) : await this.#guildChannel(target.channelId, guildId);
+      const [message] = renderOutbound({ text: outbound.text, ...(outbound.choices && { choices: outbound.choices }), ...(outbound.prompt && { prompt: outbound.prompt }) }, locale);
+      await channel.messages.edit(messageId, { ...(message.content !== "" && { content: message.content }), components: message.components, allowedMentions: NO_MENTIONS });
+      return { ok: true, sent: 1, messages: [{ status: "sent", messageIds: [messageId] }] };
+    } catch (error) {
+      const failure = failureOf(error);
+      this.#log.warn("discord message not edited", { reason: failure.reason, detail: failure.detail });
+      return notSent(1, failure.reason, failure.detail, failure.retryAfterSec);
+    }
   }
 
   async #send(to: ChannelAddress, outbounds: readonly Outbound[], options: SendOptions): Promise<SendReport> {
-    const target = parseChatId(to.chatId);
-    if (!target) return notSent(outbounds.length, "unreachable", `"${to.chatId}" is no Discord user or channel id`);
-    if (!this.#ready) return notSent(outbounds.length, "store-unavailable", "not connected to Discord");
-    const store = await storeLink(to.tenantId);
-    if (!store || store.status !== "active") return notSent(outbounds.length, "store-unavailable", store ? "the store is suspended" : "the store has no linked Discord guild");
-    const locale = options.locale ?? (target.kind === "user" ? await this.#customers.chosenLocale(to.tenantId, target.userId).catch(() => undefined) : undefined) ?? store.locale;
+    const addressed = await this.#addressed(to, outbounds.length, options);
+    if ("messages" in addressed) return addressed;
+    const { target, guildId, locale } = addressed;
     let post: (message: DiscordMessage) => Promise<string>;
     try {
-      post = target.kind === "user" ? await this.#dm(target.userId) : await this.#inGuildChannel(target.channelId, store.guildId);
+      post = target.kind === "user" ? await this.#dm(target.userId) : await this.#inGuildChannel(target.channelId, guildId);
     } catch (error) {
       const failure = failureOf(error);
       return notSent(outbounds.length, failure.reason, failure.detail, failure.retryAfterSec);
@@ -269,12 +310,17 @@ export class DiscordChannel implements Channel {
 
   /** Posts into a channel or thread, only if it belongs to the store's own guild. */
   async #inGuildChannel(channelId: string, guildId: string): Promise<(message: DiscordMessage) => Promise<string>> {
+    const sendable = await this.#guildChannel(channelId, guildId);
+    return async (message) => (await sendable.send({ ...payloadOf(message), allowedMentions: NO_MENTIONS })).id;
+  }
+
+  /** A channel or thread of the store's own guild; `SendRefused` for any other. */
+  async #guildChannel(channelId: string, guildId: string): Promise<SendableChannels> {
     const channel = await this.client.channels.fetch(channelId);
     if (!channel || !("guildId" in channel) || channel.guildId !== guildId || !channel.isSendable()) {
       throw new SendRefused("unreachable", "no such channel in the store's guild");
     }
-    const sendable = channel as SendableChannels;
-    return async (message) => (await sendable.send({ ...payloadOf(message), allowedMentions: NO_MENTIONS })).id;
+    return channel as SendableChannels;
   }
 
   #remember(userId: string, interaction: RepliableInteraction): void {

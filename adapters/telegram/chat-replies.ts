@@ -29,6 +29,8 @@ export const MAX_CAPTION_LENGTH = 1024;
 /** The engine's answer to a button of an old prompt; its message is not marked as chosen. */
 const STALE_CHOICE_TEXT = "engine.stale_choice";
 const NOT_MODIFIED = /message is not modified/i;
+/** Telegram's answer to a text edit of a photo or a document: its caption is edited instead. */
+const NO_TEXT = /there is no text in the message to edit/i;
 
 /**
  * Which message of each chat carries the live keyboard, so it can be taken off when the
@@ -111,6 +113,27 @@ export async function sendOutbound(chat: ChatReplies, outbound: Outbound, sent: 
   const last = sent.at(-1);
   if (keyboard && last) chat.keyboards.set(chatId, last.message_id);
   return sent;
+}
+
+/**
+ * Replaces the text and buttons of a message the bot sent (its caption, for a photo or a
+ * document), rendered as `sendOutbound` renders; media stay as they were. A text longer
+ * than the message can carry keeps its first part. Unchanged counts as done; other
+ * refusals propagate as `GrammyError`s.
+ */
+export async function editOutbound(chat: ChatReplies, messageId: number, outbound: Outbound): Promise<void> {
+  const text = renderText(outbound.text, chat.locale, i18nTexts);
+  const keyboard = keyboardOf(chat, outbound);
+  const markup = keyboard ? { reply_markup: keyboard } : {};
+  const firstPart = (max: number) => splitMessage(text, max)[0] ?? t(chat.locale, "telegram.choose_below");
+  try {
+    await chat.api.editMessageText(chat.chatId, messageId, firstPart(MAX_MESSAGE_LENGTH), markup).catch((error: unknown) => {
+      if (!(error instanceof GrammyError && NO_TEXT.test(error.description))) throw error;
+      return chat.api.editMessageCaption(chat.chatId, messageId, { caption: firstPart(MAX_CAPTION_LENGTH), ...markup });
+    });
+  } catch (error) {
+    if (!(error instanceof GrammyError && NOT_MODIFIED.test(error.description))) throw error;
+  }
 }
 
 async function sendText(chat: ChatReplies, text: string, markup: { reply_markup?: InlineKeyboardMarkup }, sent: Message[]): Promise<void> {

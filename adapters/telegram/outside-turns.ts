@@ -9,7 +9,7 @@
  */
 import { Api } from "grammy";
 import { notSent } from "../../flows/engine/index.ts";
-import type { EngineLog, MembershipChange, Outbound, SendOptions, SendReport } from "../../flows/engine/index.ts";
+import type { EngineLog, Locale, MembershipChange, Outbound, SendOptions, SendReport } from "../../flows/engine/index.ts";
 import { resolveLocale } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import type { TenantDoc } from "../../storage/models/index.ts";
@@ -54,17 +54,21 @@ export class OutsideTurns {
    * what was sent and why the rest was not. A customer who blocked the bot is recorded
    * (`blocked: true`) as when a reply bounces. Messages stop at the first failure.
    */
-  async sendTo(tenantId: string, chatId: string, replies: readonly Outbound[], opts: SendOptions = {}): Promise<SendReport> {
-    if (this.#closing) return notSent(replies.length, "shutting-down", "the platform is shutting down");
-    if (!/^-?\d{1,20}$/.test(chatId)) return notSent(replies.length, "unreachable", "not a Telegram chat id");
-    if (replies.length === 0) return notSent(0, "failed");
-    const work = this.#send(tenantId, Number(chatId), replies, opts);
-    this.#sending.add(work);
-    try {
-      return await work;
-    } finally {
-      this.#sending.delete(work);
-    }
+  sendTo(tenantId: string, chatId: string, replies: readonly Outbound[], opts: SendOptions = {}): Promise<SendReport> {
+    if (replies.length === 0) return Promise.resolve(notSent(0, "failed"));
+    return this.#outsideTurn(tenantId, chatId, replies.length, opts, (bot, chat, locale) =>
+      bot.sendProactively(chat, replies, locale, { bulk: opts.bulk === true, ...(opts.committing && { committing: opts.committing }) }));
+  }
+
+  /**
+   * Replaces a message the store's bot sent to a chat outside a turn (a seller's progress
+   * message) with `outbound`'s text and buttons, rendered and paced as `sendTo` does. A
+   * message Telegram no longer lets the bot edit (deleted, too old) is reported `rejected`.
+   * Never throws.
+   */
+  edit(tenantId: string, chatId: string, messageId: string, outbound: Outbound, opts: Pick<SendOptions, "locale"> = {}): Promise<SendReport> {
+    if (!/^\d{1,12}$/.test(messageId)) return Promise.resolve(notSent(1, "rejected", "not a Telegram message id"));
+    return this.#outsideTurn(tenantId, chatId, 1, opts, (bot, chat, locale) => bot.editProactively(chat, Number(messageId), outbound, locale));
   }
 
   /**
@@ -113,21 +117,38 @@ export class OutsideTurns {
     this.#idle.clear();
   }
 
-  async #send(tenantId: string, chatId: number, replies: readonly Outbound[], opts: SendOptions): Promise<SendReport> {
+  /** Runs `work` on the store's bot for `chatId`, counted as a send under way until it ends; `count` messages are at stake. */
+  async #outsideTurn(
+    tenantId: string, chatId: string, count: number, opts: Pick<SendOptions, "locale">, work: (bot: StoreBot, chatId: number, locale: Locale) => Promise<SendReport>,
+  ): Promise<SendReport> {
+    if (this.#closing) return notSent(count, "shutting-down", "the platform is shutting down");
+    if (!/^-?\d{1,20}$/.test(chatId)) return notSent(count, "unreachable", "not a Telegram chat id");
+    const sending = this.#onBot(tenantId, Number(chatId), count, opts, work);
+    this.#sending.add(sending);
+    try {
+      return await sending;
+    } finally {
+      this.#sending.delete(sending);
+    }
+  }
+
+  async #onBot(
+    tenantId: string, chatId: number, count: number, opts: Pick<SendOptions, "locale">, work: (bot: StoreBot, chatId: number, locale: Locale) => Promise<SendReport>,
+  ): Promise<SendReport> {
     let bot: StoreBot;
     try {
       bot = await this.#botFor(tenantId);
     } catch (error) {
-      return notSent(replies.length, error instanceof StoreBotError ? "store-unavailable" : "failed", describe(error));
+      return notSent(count, error instanceof StoreBotError ? "store-unavailable" : "failed", describe(error));
     }
     const locale = opts.locale ?? (await bot.chosenLocale(chatId).catch(() => undefined)) ?? bot.tenant.locale;
-    const report = await bot.sendProactively(chatId, replies, locale, { bulk: opts.bulk === true, ...(opts.committing && { committing: opts.committing }) });
+    const report = await work(bot, chatId, locale);
     if (!report.ok) {
       const log = this.#options.logFor(bot.tenant.slug);
       // A customer who left is news for the sender (in the report), not trouble for the operator.
       const expected = report.reason === "blocked" || report.reason === "unreachable";
       (expected ? log.info : log.warn).call(log, "telegram message to a customer not sent", {
-        tenant: bot.tenant.slug, chatId, reason: report.reason, detail: report.detail, sent: report.sent, of: replies.length,
+        tenant: bot.tenant.slug, chatId, reason: report.reason, detail: report.detail, sent: report.sent, of: count,
       });
     }
     return report;

@@ -2,13 +2,15 @@
  * A batch of `Outbound`s for one chat outside a conversation turn, sent in order and
  * reported message by message. The batch stops at the first message that fails: the rest
  * are reported `skipped`, so a customer never gets a later message without an earlier one.
+ * And an edit of one message sent earlier, reported the same way.
  */
 import { GrammyError, HttpError } from "grammy";
 import type { Message } from "grammy/types";
 import { redactText } from "../../storage/secrets-redaction.ts";
+import { notSent } from "../../flows/engine/index.ts";
 import type { SendFailureReason, SendReport, SentOutbound } from "../../flows/engine/index.ts";
 import type { Outbound } from "../../flows/engine/index.ts";
-import { sendOutbound } from "./chat-replies.ts";
+import { editOutbound, sendOutbound } from "./chat-replies.ts";
 import type { ChatReplies } from "./chat-replies.ts";
 import { NOT_COMMITTED } from "../../flows/engine/index.ts";
 import { NotCommittedError, PacerClosedError } from "./outgoing-pacer.ts";
@@ -46,6 +48,17 @@ export async function sendBatch(chat: ChatReplies, replies: readonly Outbound[])
     ...(failure.retryAfterSec !== undefined && { retryAfterSec: failure.retryAfterSec }),
     messages,
   };
+}
+
+/** Replaces one message the bot sent (see `editOutbound`), reported as a batch of one whose id is that message's. */
+export async function editMessage(chat: ChatReplies, messageId: number, outbound: Outbound): Promise<SendReport> {
+  try {
+    await editOutbound(chat, messageId, outbound);
+    return { ok: true, sent: 1, messages: [{ status: "sent", messageIds: [String(messageId)] }] };
+  } catch (error) {
+    const failure = failureOf(error);
+    return notSent(1, failure.reason, failure.detail, failure.retryAfterSec);
+  }
 }
 
 /** What a failed call means for the sender. */

@@ -41,7 +41,7 @@ import type { PollingRight } from "./polling-leases.ts";
 import type { SellerMenuFilter } from "./member-menus.ts";
 import { sendingProactively } from "./outgoing-pacer.ts";
 import type { OutgoingPacer } from "./outgoing-pacer.ts";
-import { sendBatch } from "./proactive-send.ts";
+import { editMessage, sendBatch } from "./proactive-send.ts";
 
 export type TelegramMode = "polling" | "webhook";
 
@@ -336,6 +336,15 @@ export class StoreBot {
   sendProactively(chatId: number, replies: readonly Outbound[], locale: Locale, opts: Pick<SendOptions, "bulk" | "committing"> = {}): Promise<SendReport> {
     const line = opts.bulk ? this.#proactive.bulk : this.#proactive.proactive;
     return line.run(String(chatId), () => sendingProactively(() => sendBatch(this.#chatReplies(chatId, locale), replies), opts));
+  }
+
+  /**
+   * Replaces a message the bot sent outside a turn (a progress message) with `outbound`'s
+   * text and buttons, paced as a proactive send, in line with the chat's other proactive
+   * batches. Never rejects.
+   */
+  editProactively(chatId: number, messageId: number, outbound: Outbound, locale: Locale): Promise<SendReport> {
+    return this.#proactive.proactive.run(String(chatId), () => sendingProactively(() => editMessage(this.#chatReplies(chatId, locale), messageId, outbound)));
   }
 
   /** The language a customer chose in this store, if they did. */

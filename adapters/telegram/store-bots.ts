@@ -194,6 +194,11 @@ export class StoreBots {
     return this.#outside.sendTo(tenantId, chatId, replies, opts);
   }
 
+  /** Replaces a message sent outside a turn; see `OutsideTurns.edit`. Never throws. */
+  edit(tenantId: string, chatId: string, messageId: string, outbound: Outbound, opts: Pick<SendOptions, "locale"> = {}): Promise<SendReport> {
+    return this.#outside.edit(tenantId, chatId, messageId, outbound, opts);
+  }
+
   /** A member's command menu follows their role (`AdminServices.onMembershipChanged`); never rejects. */
   memberChanged(change: MembershipChange): Promise<void> {
     return this.#outside.memberChanged(change);

@@ -70,6 +70,10 @@ export class TelegramChannel implements Channel {
     return this.stores.sendTo(to.tenantId, to.chatId, outbounds, options);
   }
 
+  edit(to: ChannelAddress, messageId: string, outbound: Outbound, options: Pick<SendOptions, "locale"> = {}): Promise<SendReport> {
+    return this.stores.edit(to.tenantId, to.chatId, messageId, outbound, options);
+  }
+
   async fetchFile(tenantId: string, fileRef: string, options: { maxBytes: number }): Promise<Buffer> {
     try {
       return await this.stores.downloadFile(tenantId, fileRef, options);

@@ -1,5 +1,5 @@
 import { linkGuild, SNOWFLAKE, unlinkGuild } from "../../storage/discord/guild-links.ts";
-import { Tenant, SLUG_PATTERN, sealTenantSecret, recordAudit, type TenantDoc } from "../../storage/models/index.ts";
+import { BROADCAST_LIMIT_RANGE, Tenant, SLUG_PATTERN, sealTenantSecret, recordAudit, type TenantDoc } from "../../storage/models/index.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
 import { requireEncryptionKey } from "../config.ts";
 import { parseFlags, requireFlag } from "./args.ts";
@@ -153,8 +153,9 @@ const PAYMENT_METHODS = ["manual", "simulator"];
  * `niaga tenant set S …`: what the operator changes on a store — its name, language, bot
  * token (a new one also clears a revocation), Telegram mode (the failover between polling
  * and webhook), payment methods, Discord guild (`--discord-guild ID`, or `none` to unlink;
- * `/niaga hubungkan peran kanal` in the guild then sets the staff role and channel). A
- * running `niaga start` follows within its sweep interval.
+ * `/niaga hubungkan peran kanal` in the guild then sets the staff role and channel), and
+ * its broadcast limits (`--broadcasts-per-day N`, `--broadcast-recipients N`, or `default`
+ * for the platform's). A running `niaga start` follows within its sweep interval.
  */
 async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
   const usage = "cli.usage_tenant_set";
@@ -167,6 +168,8 @@ async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
       "telegram-mode": { type: "string" },
       "payment-methods": { type: "string" },
       "discord-guild": { type: "string" },
+      "broadcasts-per-day": { type: "string" },
+      "broadcast-recipients": { type: "string" },
     },
     usage,
     1,
@@ -188,6 +191,8 @@ async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
   }
   const guild = values["discord-guild"]?.trim();
   if (guild !== undefined && guild !== "none" && !SNOWFLAKE.test(guild)) throw new UsageError("cli.bad_discord_guild", { guild }, usage);
+  const perDay = broadcastLimit(values["broadcasts-per-day"], "--broadcasts-per-day", BROADCAST_LIMIT_RANGE.perDay, usage);
+  const recipients = broadcastLimit(values["broadcast-recipients"], "--broadcast-recipients", BROADCAST_LIMIT_RANGE.maxRecipients, usage);
   const config = ctx.config();
   if (token !== undefined) configureEncryption(requireEncryptionKey(config), config.encryptionKeysOld);
 
@@ -208,6 +213,9 @@ async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
       change("telegramMode", "channels.telegram.mode", mode);
     }
     if (methods !== undefined) change("paymentMethods", "settings.ordering.paymentMethods", [...new Set(methods)]);
+    // `default` unsets the store's own limit: the platform's (BROADCAST_PER_DAY, BROADCAST_MAX_RECIPIENTS) applies again.
+    if (perDay !== undefined) change("broadcastsPerDay", "limits.broadcast.perDay", perDay === "default" ? undefined : perDay, perDay);
+    if (recipients !== undefined) change("broadcastRecipients", "limits.broadcast.maxRecipients", recipients === "default" ? undefined : recipients, recipients);
     if (token !== undefined) {
       change("telegramToken", "channels.telegram.token", sealTenantSecret(tenant, "channels.telegram.token", token), "changed");
       tenant.set("channels.telegram.revokedAt", undefined);
@@ -221,6 +229,15 @@ async function setTenant(argv: string[], ctx: CliContext): Promise<number> {
     ctx.out(ctx.t("cli.tenant_updated", { slug, fields: [...Object.keys(after), ...(guild !== undefined ? ["discordGuild"] : [])].join(", ") }));
     return 0;
   });
+}
+
+/** A store's broadcast limit as typed: a whole number within `range`, or `default`; undefined when not given. */
+function broadcastLimit(value: string | undefined, flag: string, range: { max: number }, usage: string): number | "default" | undefined {
+  if (value === undefined) return undefined;
+  const typed = value.trim();
+  if (typed === "default") return "default";
+  if (!/^\d+$/.test(typed) || Number(typed) > range.max) throw new UsageError("cli.bad_broadcast_limit", { flag, value, max: range.max }, usage);
+  return Number(typed);
 }
 
 /** Binds the store to a guild (its own audit entry), or unlinks it with `none`. */

@@ -89,18 +89,19 @@ export function broadcastAction(verb: string): string {
 /** The platform itself (the runner, a scheduled start), as the audit log records it. */
 export const RUNNER_ACTOR: BroadcastActor = { channel: "system", userId: "broadcast-runner" };
 
+/** Records a broadcast verb; `number` names the broadcast, or a customer's own opting out or in is the target. */
 export async function auditBroadcast(
   tenantId: Types.ObjectId,
   actor: BroadcastActor,
   verb: string,
-  number: number,
+  number: number | "customer",
   change: { before?: unknown; after?: unknown } = {},
 ): Promise<void> {
   await recordAudit({
     tenantId,
     actor: { channel: actor.channel, userId: actor.userId, ...(actor.name ? { name: actor.name } : {}) },
     action: broadcastAction(verb),
-    target: { type: "broadcast", id: String(number) },
+    target: number === "customer" ? { type: "customer", id: `${actor.channel}:${actor.userId}`.slice(0, 128) } : { type: "broadcast", id: String(number) },
     ...change,
     where: actor.channel.slice(0, 64),
   });

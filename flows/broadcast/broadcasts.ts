@@ -57,6 +57,7 @@ const PAST_GRACE_MS = 60_000;
 const MAX_AHEAD_MS = 30 * 86_400_000;
 
 const NOT_FOUND = { ok: false, reason: "not_found" } as const;
+const VERBS = { cancelled: "cancel", paused: "pause", resumed: "resume" } as const;
 const WRONG_STATUS = { ok: false, reason: "wrong_status" } as const;
 const INVALID = { ok: false, reason: "invalid" } as const;
 
@@ -120,6 +121,30 @@ export function createBroadcasting(options: BroadcastingOptions): Broadcasting {
     Broadcast.findOneAndUpdate({ tenantId: tenant, number, status: { $in: from } }, update, { returnDocument: "after", projection: WITHOUT_IMAGE })
       .lean<BroadcastRecord>()
       .exec();
+
+  /** A seller's cancel, pause or resume: one conditional move, its audit entry and its event. */
+  const sellerMove = async (
+    tenantId: string,
+    number: number,
+    actor: BroadcastActor,
+    event: "cancelled" | "paused" | "resumed",
+    from: BroadcastStatus[],
+    update: Record<string, unknown>,
+  ): Promise<BroadcastResult> => {
+    const tenant = tenantObjectId(tenantId);
+    if (!tenant) return NOT_FOUND;
+    const doc = await move(tenant, number, from, update);
+    if (!doc) return whyNot(tenant, number);
+    if (event === "cancelled") {
+      await skipUnsent(tenant, doc._id);
+      if (options.agenda) await cancelStartJob(options.agenda, String(doc._id));
+    }
+    await auditBroadcast(tenant, actor, VERBS[event], number, { after: { status: doc.status } });
+    const view = await viewWithCounts(doc);
+    emit(ctx, { type: event, tenantId, broadcast: view, by: actor });
+    if (event === "resumed") runner.wake();
+    return { ok: true, broadcast: view };
+  };
 
   const customerFilter = (tenant: Types.ObjectId, customer: { channel: string; userId: string }) => ({ tenantId: tenant, channel: customer.channel as Channel, channelUserId: customer.userId });
 
@@ -197,44 +222,16 @@ export function createBroadcasting(options: BroadcastingOptions): Broadcasting {
       return { ok: true, broadcast: toBroadcastView(doc) };
     },
 
-    async cancel(tenantId, number, actor) {
-      const tenant = tenantObjectId(tenantId);
-      if (!tenant) return NOT_FOUND;
-      const doc = await move(tenant, number, ["draft", "scheduled", "preparing", "sending", "paused"], {
+    cancel: (tenantId, number, actor) =>
+      sellerMove(tenantId, number, actor, "cancelled", ["draft", "scheduled", "preparing", "sending", "paused"], {
         $set: { status: "cancelled", cancelledAt: ctx.now() },
         $unset: { preparingUntil: 1 },
-      });
-      if (!doc) return whyNot(tenant, number);
-      await skipUnsent(tenant, doc._id);
-      if (options.agenda) await cancelStartJob(options.agenda, String(doc._id));
-      await auditBroadcast(tenant, actor, "cancel", number, { after: { status: "cancelled" } });
-      const view = await viewWithCounts(doc);
-      emit(ctx, { type: "cancelled", tenantId, broadcast: view, by: actor });
-      return { ok: true, broadcast: view };
-    },
+      }),
 
-    async pause(tenantId, number, actor) {
-      const tenant = tenantObjectId(tenantId);
-      if (!tenant) return NOT_FOUND;
-      const doc = await move(tenant, number, ["sending"], { $set: { status: "paused", pausedReason: "seller" } });
-      if (!doc) return whyNot(tenant, number);
-      await auditBroadcast(tenant, actor, "pause", number, { before: { status: "sending" }, after: { status: "paused" } });
-      const view = await viewWithCounts(doc);
-      emit(ctx, { type: "paused", tenantId, broadcast: view, by: actor });
-      return { ok: true, broadcast: view };
-    },
+    pause: (tenantId, number, actor) => sellerMove(tenantId, number, actor, "paused", ["sending"], { $set: { status: "paused", pausedReason: "seller" } }),
 
-    async resume(tenantId, number, actor) {
-      const tenant = tenantObjectId(tenantId);
-      if (!tenant) return NOT_FOUND;
-      const doc = await move(tenant, number, ["paused"], { $set: { status: "sending" }, $unset: { pausedReason: 1, holdUntil: 1 } });
-      if (!doc) return whyNot(tenant, number);
-      await auditBroadcast(tenant, actor, "resume", number, { before: { status: "paused" }, after: { status: "sending" } });
-      const view = await viewWithCounts(doc);
-      emit(ctx, { type: "resumed", tenantId, broadcast: view, by: actor });
-      runner.wake();
-      return { ok: true, broadcast: view };
-    },
+    resume: (tenantId, number, actor) =>
+      sellerMove(tenantId, number, actor, "resumed", ["paused"], { $set: { status: "sending" }, $unset: { pausedReason: 1, holdUntil: 1 } }),
 
     async get(tenantId, number): Promise<BroadcastView | undefined> {
       const tenant = tenantObjectId(tenantId);
@@ -270,7 +267,7 @@ export function createBroadcasting(options: BroadcastingOptions): Broadcasting {
       const tenant = tenantObjectId(tenantId);
       if (!tenant) return false;
       const result = await Customer.updateOne({ ...customerFilter(tenant, customer), broadcastOptOut: { $ne: true } }, { $set: { broadcastOptOut: true } }).exec();
-      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-out", 0);
+      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-out", "customer");
       return result.modifiedCount === 1;
     },
 
@@ -278,7 +275,7 @@ export function createBroadcasting(options: BroadcastingOptions): Broadcasting {
       const tenant = tenantObjectId(tenantId);
       if (!tenant) return false;
       const result = await Customer.updateOne({ ...customerFilter(tenant, customer), broadcastOptOut: true }, { $set: { broadcastOptOut: false } }).exec();
-      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-in", 0);
+      if (result.modifiedCount === 1) await auditBroadcast(tenant, { channel: customer.channel, userId: customer.userId }, "opt-in", "customer");
       return result.modifiedCount === 1;
     },
 

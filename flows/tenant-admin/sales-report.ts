@@ -20,7 +20,7 @@ export interface SalesReport {
 }
 
 /** Milliseconds the zone is ahead of UTC at that instant (Asia/Jakarta: +7 h). */
-function zoneOffset(at: number, timeZone: string): number {
+export function zoneOffset(at: number, timeZone: string): number {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" })
       .formatToParts(at)

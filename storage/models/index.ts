@@ -1,4 +1,4 @@
-export { Tenant, SLUG_PATTERN, FEATURES, CHANNELS, TENANT_SECRET_PATHS, sealTenantSecret, openTenantSecret } from "./tenant.ts";
+export { BROADCAST_LIMIT_RANGE, Tenant, SLUG_PATTERN, FEATURES, CHANNELS, TENANT_SECRET_PATHS, sealTenantSecret, openTenantSecret } from "./tenant.ts";
 export type { TenantDoc, TenantFields, Channel, TenantSecretPath } from "./tenant.ts";
 export { Member, ROLES } from "./member.ts";
 export type { MemberDoc, Role } from "./member.ts";

@@ -17,6 +17,9 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
+/** What the platform owner may set as a store's own broadcast limits (`limits.broadcast`); 0 allows none. */
+export const BROADCAST_LIMIT_RANGE = { perDay: { max: 100 }, maxRecipients: { max: 1_000_000 } } as const;
+
 const tenantSchema = new Schema(
   {
     slug: { type: String, required: true, unique: true, match: SLUG_PATTERN, immutable: true },
@@ -67,8 +70,8 @@ const tenantSchema = new Schema(
     // What the platform owner allows the store; unset means the platform's defaults (flows/broadcast/contract.ts DEFAULT_BROADCAST_LIMITS).
     limits: {
       broadcast: {
-        perDay: { type: Number, min: 0, max: 100 },
-        maxRecipients: { type: Number, min: 0, max: 1_000_000 },
+        perDay: { type: Number, min: 0, max: BROADCAST_LIMIT_RANGE.perDay.max },
+        maxRecipients: { type: Number, min: 0, max: BROADCAST_LIMIT_RANGE.maxRecipients.max },
       },
     },
     settings: {

@@ -22,7 +22,7 @@ after(async () => {
 });
 
 // Parameters every kind's text may ask for; each text uses some of them.
-const params = { slug: "x", reason: "ECONNREFUSED", pending: 3, orderCode: "INV-000901", count: 3, total: 4, inRow: 3, gateway: "simulator", job: "ordering.expire-order", error: "boom", jobs: "a", minutes: 7, dependency: "MongoDB", what: "disk", value: "1", threshold: "2", errorId: "3FA9C2D1", first: "Rina", second: "Budi", target: "SNK", user: 42, id: "niaga-20261202T023000Z-3fa9", where: "offsite", hours: 26, newest: "-", phone: "+62 812-3456-7890", code: 403, since: "03/12 06:30", guild: "1045678901234567890", by: "discord:80351110224678912" };
+const params = { slug: "x", reason: "ECONNREFUSED", pending: 3, orderCode: "INV-000901", count: 3, total: 4, inRow: 3, gateway: "simulator", job: "ordering.expire-order", error: "boom", jobs: "a", minutes: 7, dependency: "MongoDB", what: "disk", value: "1", threshold: "2", errorId: "3FA9C2D1", first: "Rina", second: "Budi", target: "SNK", user: 42, id: "niaga-20261202T023000Z-3fa9", where: "offsite", hours: 26, newest: "-", phone: "+62 812-3456-7890", code: 403, since: "03/12 06:30", guild: "1045678901234567890", by: "discord:80351110224678912", number: 7, channel: "telegram", setting: "BROADCAST_RATE_TELEGRAM", detail: "flood wait of 300 s" };
 
 describe("every kind of owner alert through the owner bot", () => {
   test("arrives once in the owner's chat naming the store, however often it is raised, and recovers once", async () => {

@@ -39,9 +39,14 @@ describe("the owner bot's commands", () => {
       ["/alerts mute job-failing", /^Cara pakai: \/alerts/],
       ["/jobs rerun", /^Cara pakai: \/jobs/],
       ["/stores dua", /^Cara pakai: \/stores/],
+      ["/limit", /^Cara pakai: \/limit SLUG/],
+      ["/limit toko-a perday", /^Cara pakai: \/limit/],
+      ["/limit toko-a perday 101", /^Cara pakai: \/limit/],
+      ["/limit toko-a weekly 3", /^Cara pakai: \/limit/],
+      ["/limit toko-a perday 2 perday 3", /^Cara pakai: \/limit/],
     ];
     for (const [command, usage] of usages) assert.match(await ask(command), usage, command);
-    for (const command of ["/store toko-hilang", "/suspend toko-hilang", "/resume toko-hilang", "/restart toko-hilang", "/mode toko-hilang polling"]) {
+    for (const command of ["/store toko-hilang", "/suspend toko-hilang", "/resume toko-hilang", "/restart toko-hilang", "/mode toko-hilang polling", "/limit toko-hilang perday 2"]) {
       assert.equal(await ask(command), 'Tidak ada toko dengan slug "toko-hilang". Lihat /stores.', command);
     }
     assert.match(await ask("/alerts mute hujan 2h"), /^Jenis alert tidak dikenal: hujan/);
@@ -83,6 +88,29 @@ describe("the owner bot's commands", () => {
     assert.equal(await ask(`/mode ${store.slug} polling`), `Toko ${store.slug} sekarang memakai polling; bot: jalan.`);
     assert.equal(stores.bots.status(store.id)?.mode, "polling");
     await stores.bots.stop(store.id);
+  });
+
+  test("/limit shows a store's broadcast limits, sets its own or the platform's again, each change audited with the owner as actor", async () => {
+    const store = await world.stores.createStore({ name: "Toko Siaran" });
+    assert.equal(
+      await ask(`/limit ${store.slug}`),
+      `Batas siaran ${store.slug}:\n• 3 siaran per hari (bawaan platform)\n• paling banyak 20.000 penerima per siaran (bawaan platform)`,
+    );
+
+    assert.equal(
+      await ask(`/limit ${store.slug} perday 10 recipients 500`),
+      `Batas siaran ${store.slug} diubah.\nBatas siaran ${store.slug}:\n• 10 siaran per hari (khusus toko ini)\n• paling banyak 500 penerima per siaran (khusus toko ini)`,
+    );
+    assert.deepEqual((await Tenant.findById(store.id).lean())?.limits?.broadcast, { perDay: 10, maxRecipients: 500 });
+    const set = (await storeAudit(store.id, "tenant.update"))!;
+    assert.deepEqual([set.actor, set.before, set.after], [
+      { ...ownerActor(), name: "Pemilik" }, { broadcastsPerDay: "default", broadcastRecipients: "default" }, { broadcastsPerDay: 10, broadcastRecipients: 500 },
+    ]);
+
+    assert.match(await ask(`/limit ${store.slug} perday default`), /• 3 siaran per hari \(bawaan platform\)\n• paling banyak 500 penerima per siaran \(khusus toko ini\)$/);
+    assert.deepEqual((await Tenant.findById(store.id).lean())?.limits?.broadcast, { maxRecipients: 500 });
+    const back = (await storeAudit(store.id, "tenant.update"))!;
+    assert.deepEqual([back.before, back.after], [{ broadcastsPerDay: 10 }, { broadcastsPerDay: "default" }]);
   });
 
   test("/store shows the store's state, its recent problems and its last orders; /stores pages the list", async () => {

@@ -271,6 +271,8 @@ describe("the message and opting out", () => {
     assert.equal(await broadcasting.optIn(store.tenantId, who), true);
     assert.equal(await broadcasting.optIn(store.tenantId, who), false);
     assert.equal(await broadcasting.subscribed(store.tenantId, who), true);
+    const entries = await AuditLog.find({ tenantId: store.tenant, "target.type": "customer" }).sort({ at: 1, _id: 1 }).lean().exec();
+    assert.deepEqual(entries.map((e) => [e.action, e.target?.id]), [["broadcast.opt-out", `telegram:${customer.channelUserId}`], ["broadcast.opt-in", `telegram:${customer.channelUserId}`]]);
   });
 });
 

@@ -266,5 +266,30 @@ describe("the Discord channel", () => {
       assert.deepEqual([refused.ok, refused.reason], [false, "unreachable"]);
       assert.equal(discord.messagesIn(other.staffChannel).length, 0);
     });
+
+    it("edits a DM or a staff-channel message in place with new text and buttons (a progress message); one it cannot edit is refused", async () => {
+      const fajar = newMember();
+      const progress = (sent: number, labels: string[]) => ({
+        text: { inline: { id: `Siaran #1: ${sent} dari 20 terkirim`, en: `Broadcast #1: ${sent} of 20 sent` } },
+        choices: labels.map((label) => ({ id: `/siaran ${label}`, label: { inline: { id: label, en: label } } })),
+      });
+      for (const chatId of [fajar.id, `#${linked.staffChannel.id}`]) {
+        const address = { tenantId: linked.store.id, channel: "discord", chatId };
+        const shownHere = () => (chatId === fajar.id ? discord.dmsOf(fajar) : discord.messagesIn(linked.staffChannel));
+        const [id] = (await channel.send(address, [progress(0, ["Jeda"])], { locale: "id" })).messages[0]!.messageIds;
+        const count = shownHere().length;
+
+        const edited = await channel.edit(address, id!, progress(10, ["Lanjut", "Batal"]), { locale: "id" });
+
+        assert.deepEqual([edited.ok, edited.messages[0]!.messageIds], [true, [id]], edited.detail);
+        assert.equal(shownHere().length, count, "no new message");
+        const message = shownHere().find((m) => m.id === id)!;
+        assert.equal(message.text(), "Siaran #1: 10 dari 20 terkirim");
+        assert.deepEqual(message.controls().map((c) => c.label), ["Lanjut", "Batal"]);
+      }
+      const address = { tenantId: linked.store.id, channel: "discord", chatId: fajar.id };
+      assert.equal((await channel.edit(address, snowflake(), progress(1, []))).reason, "rejected", "a message Discord does not have");
+      assert.equal((await channel.edit(address, "abc", progress(1, []))).reason, "rejected");
+    });
   });
 });

@@ -116,16 +116,19 @@ describe("niaga CLI", () => {
     assert.equal(res.stderr.trim().split("\n").length, 1);
   });
 
-  it("changes a store's token, Telegram mode and payment methods, audited without the token", async () => {
+  it("changes a store's token, Telegram mode, payment methods and broadcast limits, audited without the token", async () => {
     await run(["tenant", "create", "--slug", "toko-ganti", "--name", "Toko Ganti", "--telegram-token", token]);
     await Tenant.updateOne({ slug: "toko-ganti" }, { $set: { "channels.telegram.revokedAt": new Date() } });
     const fresh = "987654321:BBHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
     const res = await run(
-      ["tenant", "set", "toko-ganti", "--name", "Toko Ganti Baru", "--telegram-token", fresh, "--telegram-mode", "webhook", "--payment-methods", "simulator,manual"],
+      [
+        "tenant", "set", "toko-ganti", "--name", "Toko Ganti Baru", "--telegram-token", fresh, "--telegram-mode", "webhook", "--payment-methods", "simulator,manual",
+        "--broadcasts-per-day", "5", "--broadcast-recipients", "0",
+      ],
       { PUBLIC_URL: "https://niaga.example" },
     );
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /Store toko-ganti updated: name, telegramMode, paymentMethods, telegramToken\./);
+    assert.match(res.stdout, /Store toko-ganti updated: name, telegramMode, paymentMethods, broadcastsPerDay, broadcastRecipients, telegramToken\./);
     const tenant = await Tenant.findOne({ slug: "toko-ganti" }).lean();
     assert.equal(tenant?.name, "Toko Ganti Baru");
     assert.equal(tenant?.channels?.telegram?.mode, "webhook");
@@ -135,8 +138,18 @@ describe("niaga CLI", () => {
     const audit = await AuditLog.findOne({ tenantId: tenant!._id, action: "tenant.update" }).lean();
     // The audit log names that the token changed; its value is redacted by key name.
     assert.deepEqual(audit?.before, { name: "Toko Ganti", telegramMode: "polling", paymentMethods: ["manual"], telegramToken: "[REDACTED]" });
-    assert.deepEqual(audit?.after, { name: "Toko Ganti Baru", telegramMode: "webhook", paymentMethods: ["simulator", "manual"], telegramToken: "[REDACTED]" });
+    assert.deepEqual(audit?.after, {
+      name: "Toko Ganti Baru", telegramMode: "webhook", paymentMethods: ["simulator", "manual"], broadcastsPerDay: 5, broadcastRecipients: 0, telegramToken: "[REDACTED]",
+    });
     assert.ok(!JSON.stringify(audit).includes(fresh.split(":")[1]) && !res.stdout.includes(fresh), "the token is neither audited nor printed");
+    assert.deepEqual(tenant?.limits?.broadcast, { perDay: 5, maxRecipients: 0 });
+
+    const back = await run(["tenant", "set", "toko-ganti", "--broadcasts-per-day", "default"]);
+    assert.equal(back.code, 0, back.stderr);
+    const limits = (await Tenant.findOne({ slug: "toko-ganti" }).lean())?.limits?.broadcast;
+    assert.deepEqual(limits, { maxRecipients: 0 }, "default: the platform's daily limit applies again; the other limit stays");
+    const audits = await AuditLog.find({ tenantId: tenant!._id, action: "tenant.update" }).sort({ _id: 1 }).lean();
+    assert.deepEqual([audits.at(-1)?.before, audits.at(-1)?.after], [{ broadcastsPerDay: 5 }, { broadcastsPerDay: "default" }]);
   });
 
   it("refuses a bad Telegram mode, an unknown payment method, webhook mode without PUBLIC_URL, or nothing to set", async () => {
@@ -144,6 +157,7 @@ describe("niaga CLI", () => {
     await expectRefused(["tenant", "set", "toko-budi", "--payment-methods", "manual,bitcoin"], /unknown payment method "bitcoin"/);
     await expectRefused(["tenant", "set", "toko-budi", "--payment-methods", " , "], /unknown payment method/);
     await expectRefused(["tenant", "set", "toko-budi", "--telegram-mode", "webhook"], /webhook mode needs PUBLIC_URL/);
+    await expectRefused(["tenant", "set", "toko-budi", "--broadcast-recipients", "2000000"], /--broadcast-recipients "2000000" is not valid: expected a whole number from 0 to 1000000/);
     const res = await expectRefused(["tenant", "set", "toko-budi"], /say what to change/);
     assert.match(res.stderr, /Usage: niaga tenant set S/);
     await expectRefused(["tenant", "set", "--name", "X"], /name the store's slug/);

@@ -8,6 +8,8 @@ import { MongoSessionStore } from "../../flows/engine/mongo-session-store.ts";
 import { catalogFlows } from "../../flows/ordering/catalog-flows.ts";
 import { createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
 import { createTicketFlows } from "../../flows/ticketing/ticket-flows.ts";
+import { createBroadcastFlows } from "../../flows/broadcast/broadcast-flows.ts";
+import type { BroadcastService } from "../../flows/broadcast/contract.ts";
 import type { TicketService } from "../../flows/ticketing/contract.ts";
 import type { AdminServices } from "../../flows/tenant-admin/admin-services.ts";
 import { NO_PLATFORM_OWNERS, withPlatformOwners } from "../../flows/tenant-admin/permissions.ts";
@@ -60,10 +62,17 @@ export interface AdminHarness {
   logs: LogLine[];
 }
 
-export function adminEngine(services: AdminServices = {}, tickets?: TicketService): AdminHarness {
+export function adminEngine(services: AdminServices = {}, tickets?: TicketService, broadcasts?: BroadcastService): AdminHarness {
   const { lines, logFor } = capturingLog();
-  const ticketing = createTicketFlows({ ...(tickets && { tickets }), ...(services.platformOwners && { platformOwners: services.platformOwners }) });
-  const bundle = combineFlowBundles(catalogFlows, createAdminFlows(services), ticketing);
+  const owners = services.platformOwners && { platformOwners: services.platformOwners };
+  const ticketing = createTicketFlows({ ...(tickets && { tickets }), ...owners });
+  const broadcasting = createBroadcastFlows({
+    ...(broadcasts && { broadcasts }),
+    ...(services.files && { files: services.files }),
+    ...(services.clock && { clock: services.clock }),
+    ...owners,
+  });
+  const bundle = combineFlowBundles(catalogFlows, createAdminFlows(services), ticketing, broadcasting);
   const engine = testEngine({
     ...bundle,
     sessions: new MongoSessionStore(),

@@ -14,6 +14,8 @@ import { manualGateway } from "../../flows/ordering/payments/manual.ts";
 import { BROADCAST_SEND, ROLE_PERMISSIONS, TICKETS_HANDLE } from "../../flows/tenant-admin/permissions.ts";
 import { combineFlowBundles } from "../../flows/engine/flow-bundle.ts";
 import { createTicketFlows } from "../../flows/ticketing/ticket-flows.ts";
+import { createBroadcastFlows } from "../../flows/broadcast/broadcast-flows.ts";
+import { createBroadcasting } from "../../flows/broadcast/index.ts";
 import { createTicketing } from "../../flows/ticketing/tickets.ts";
 import { guardedPermission } from "../../flows/tenant-admin/admin-access.ts";
 import { adminMenuFlow, createAdminFlows } from "../../flows/tenant-admin/admin-flows.ts";
@@ -221,6 +223,8 @@ const MATRIX: Row[] = [
   },
   // Every member works customers' tickets; with none open, the list says so and offers the filters.
   { command: "tiket", english: "tickets", owner: true, admin: true, staff: true, bare: { keys: ["support.desk.empty", "support.desk.list"], choices: () => ["mine", "all"] } },
+  // Owners and admins write broadcasts; the menu offers a new one, the drafts and the list.
+  { command: "siaran", english: "broadcast", owner: true, admin: true, staff: false, bare: { keys: ["broadcast.menu.title"], choices: () => ["new", "drafts", "list"] } },
   {
     // Without a WhatsApp channel in the process the owner hears where to link instead.
     command: "whatsapp",
@@ -241,7 +245,7 @@ const MATRIX: Row[] = [
 
 const allowedFor = (row: Row, who: Who) => (who === "platform" ? true : row[who]);
 
-const bundle = combineFlowBundles(createAdminFlows(), createTicketFlows());
+const bundle = combineFlowBundles(createAdminFlows(), createTicketFlows(), createBroadcastFlows());
 const adminFlows = bundle.flows as { id: string; audience?: string; guard?: { name: string; arg?: string }; triggers?: { commands?: string[] } }[];
 const sellerFlows = adminFlows.filter((f) => f.audience === "seller");
 const sellerCommands = sellerFlows.flatMap((f) => f.triggers?.commands ?? []);
@@ -281,7 +285,8 @@ async function matrixStore(who: Who) {
   await AuditLog.deleteMany({ tenantId: oid(shop.id) }).exec();
   const platformOwners = { channel: "telegram", userIds: [777000] };
   const tickets = createTicketing({ outbox: new RecordingOutbox() });
-  const { engine } = adminEngine({ ordering, platformOwners, adminRateLimit: { limit: 10_000, windowMs: 60_000 } }, tickets);
+  const broadcasts = createBroadcasting({ outbox: new RecordingOutbox() });
+  const { engine } = adminEngine({ ordering, platformOwners, adminRateLimit: { limit: 10_000, windowMs: 60_000 } }, tickets, broadcasts);
   const me = who === "platform" ? person(engine, shop, "777000", { channel: "telegram" }) : person(engine, shop, "me");
   const actor = who === "platform" ? { channel: "telegram", userId: "777000", name: "Sari (platform)" } : { channel: "console", userId: "me", name: "Sari" };
   return { shop, orders, me, actor };

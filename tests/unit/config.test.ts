@@ -426,3 +426,32 @@ test("bad WhatsApp pacing settings stop the start with one line naming each", ()
   assert.match(configErrorFor({ WHATSAPP_STOP_AFTER_FAILURES: "2" }).message, /^WHATSAPP_STOP_AFTER_FAILURES: a number must be slowed before it is stopped: .* \(2\) .* \(3\)$/);
   assert.match(configErrorFor({ WHATSAPP_SLOW_AFTER_FAILURES: "8" }).message, /^WHATSAPP_SLOW_AFTER_FAILURES: .*\(6\) .*\(8\)$/);
 });
+
+// ---- broadcasts
+
+test("broadcast paces and the platform's limits per store are read when set, and absent otherwise", () => {
+  assert.equal(loadConfig({}).broadcast, undefined);
+  assert.deepEqual(loadConfig({ BROADCAST_RATE_TELEGRAM: "20" }).broadcast, { pace: { telegram: 20 } });
+  assert.deepEqual(
+    loadConfig({ BROADCAST_RATE_TELEGRAM: "25.5", BROADCAST_RATE_WHATSAPP: "0.5", BROADCAST_RATE_DISCORD: "4", BROADCAST_PER_DAY: "0", BROADCAST_MAX_RECIPIENTS: "50000" }).broadcast,
+    { pace: { telegram: 25.5, whatsapp: 0.5, discord: 4 }, limits: { perDay: 0, maxRecipients: 50_000 } },
+  );
+  assert.deepEqual(loadConfig({ BROADCAST_PER_DAY: "5" }).broadcast, { limits: { perDay: 5 } });
+});
+
+test("bad broadcast settings stop the start with one line naming each", () => {
+  const malformed: Record<string, string[]> = {
+    BROADCAST_RATE_TELEGRAM: ["0", "-1", "fast", "1001", "24/s", "0.0001"],
+    BROADCAST_RATE_WHATSAPP: ["0", "1,5"],
+    BROADCAST_RATE_DISCORD: ["0.000"],
+    BROADCAST_PER_DAY: ["-1", "101", "2.5", "lots"],
+    BROADCAST_MAX_RECIPIENTS: ["1000001", "20k"],
+  };
+  for (const [name, values] of Object.entries(malformed)) {
+    for (const value of values) {
+      const error = configErrorFor({ [name]: value });
+      assert.match(error.message, new RegExp(`^${name}: expected `), `${name}=${JSON.stringify(value)}`);
+      assert.doesNotMatch(error.message, /\n/);
+    }
+  }
+});
