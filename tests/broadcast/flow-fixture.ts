@@ -1,6 +1,7 @@
 // A store's sellers and customers talking to the platform's flows with the broadcast domain
 // behind them: members at the console (their progress messages land on a recording console
 // channel), customers on a recording Telegram channel, the broadcast runner run by hand.
+import assert from "node:assert/strict";
 import { Types } from "mongoose";
 import { Broadcast, BroadcastRecipient, createBroadcasting, type Broadcasting } from "../../flows/broadcast/index.ts";
 import { broadcastProgress, type ProgressOptions } from "../../flows/broadcast/progress-notices.ts";
@@ -100,4 +101,15 @@ export async function broadcastWorld(opts: {
       return byUser;
     },
   };
+}
+
+/** Writes a text-only broadcast to everyone, up to the send/schedule/keep/drop question. */
+export async function composeToAll(owner: ChatUser, text: string): Promise<void> {
+  await owner.say("/siaran");
+  await owner.press("new");
+  await owner.say(text);
+  await owner.press("skip");
+  await owner.press("done");
+  await owner.press("all");
+  assert.deepEqual(owner.choiceIds, ["now", "schedule", "draft", "drop"], owner.keys.join(", "));
 }

@@ -12,17 +12,12 @@ import { Customer } from "../../storage/models/index.ts";
 import { eventually } from "../support/eventually.ts";
 import { useTestDatabase } from "../support/mongo.ts";
 import type { ChatUser } from "../tenant-admin/admin-fixture.ts";
-import { broadcastWorld, type BroadcastWorld, type EditingChannel } from "./flow-fixture.ts";
+import { broadcastWorld, composeToAll, type BroadcastWorld, type EditingChannel } from "./flow-fixture.ts";
 
 useTestDatabase("broadcast_flows_delivery");
 
 async function sendNow(owner: ChatUser, text: string): Promise<void> {
-  await owner.say("/siaran");
-  await owner.press("new");
-  await owner.say(text);
-  await owner.press("skip");
-  await owner.press("done");
-  await owner.press("all");
+  await composeToAll(owner, text);
   await owner.press("now");
   assert.deepEqual(owner.keys, ["broadcast.compose.started"]);
 }

@@ -7,21 +7,9 @@ import { describe, test } from "node:test";
 import { Broadcast } from "../../flows/broadcast/index.ts";
 import { t } from "../../locales/i18n.ts";
 import { useTestDatabase } from "../support/mongo.ts";
-import { broadcastWorld, type BroadcastWorld } from "./flow-fixture.ts";
-import type { ChatUser } from "../tenant-admin/admin-fixture.ts";
+import { broadcastWorld, composeToAll, type BroadcastWorld } from "./flow-fixture.ts";
 
 useTestDatabase("broadcast_flows");
-
-/** Writes a text-only broadcast to everyone, up to the send/schedule/keep question. */
-async function composeToAll(owner: ChatUser, text: string): Promise<void> {
-  await owner.say("/siaran");
-  await owner.press("new");
-  await owner.say(text);
-  await owner.press("skip");
-  await owner.press("done");
-  await owner.press("all");
-  assert.deepEqual(owner.choiceIds, ["now", "schedule", "draft", "drop"], owner.keys.join(", "));
-}
 
 async function scheduledAt(world: BroadcastWorld, number: number): Promise<Date | undefined> {
   return (await Broadcast.findOne({ tenantId: world.shop.tenant, number }).lean().exec())?.scheduledAt ?? undefined;
