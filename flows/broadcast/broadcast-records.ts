@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { Types } from "mongoose";
 import type { Agenda } from "agenda";
 import type { Outbox } from "../engine/index.ts";
+import { tellListener } from "../engine/listeners.ts";
 import { recordAudit } from "../../storage/models/index.ts";
 import type { SharedPace } from "../../storage/shared-pace.ts";
 import type { BroadcastActor, BroadcastCounts, BroadcastEvent, BroadcastLimits, BroadcastView } from "./contract.ts";
@@ -70,15 +71,7 @@ export function contextOf(options: BroadcastingOptions): BroadcastContext {
 
 /** Passes an event on; a failing listener is logged and the broadcast's change stands. */
 export function emit(ctx: BroadcastContext, event: BroadcastEvent): void {
-  const listener = ctx.options.onEvent;
-  if (!listener) return;
-  const failed = (error: unknown) => ctx.log.warn("broadcast event listener failed", { event: event.type, error: (error as Error)?.message ?? String(error) });
-  try {
-    const result = listener(event);
-    if (result && typeof (result as Promise<void>).catch === "function") (result as Promise<void>).catch(failed);
-  } catch (error) {
-    failed(error);
-  }
+  tellListener(ctx.options.onEvent, event, ctx.log, "broadcast event listener failed");
 }
 
 /** The audit action for a broadcast verb (built so it is not read as a text key). */

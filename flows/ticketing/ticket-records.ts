@@ -2,6 +2,7 @@
 // ticket, the audit record, events that never break the service, and the customer's notices.
 import { Types } from "mongoose";
 import type { Outbound, Outbox } from "../engine/index.ts";
+import { tellListener } from "../engine/listeners.ts";
 import { recordAudit } from "../../storage/models/index.ts";
 import type { TicketActor, TicketEvent, TicketMessageView, TicketView } from "./contract.ts";
 import type { SlaScheduler } from "./sla.ts";
@@ -42,15 +43,7 @@ export function contextOf(options: TicketingOptions): TicketingContext {
 
 /** Passes an event on; a failing listener is logged and the ticket's change stands. */
 export function emit(ctx: TicketingContext, event: TicketEvent): void {
-  const listener = ctx.options.onEvent;
-  if (!listener) return;
-  const failed = (error: unknown) => ctx.log.warn("ticket event listener failed", { event: event.type, error: (error as Error)?.message ?? String(error) });
-  try {
-    const result = listener(event);
-    if (result && typeof (result as Promise<void>).catch === "function") (result as Promise<void>).catch(failed);
-  } catch (error) {
-    failed(error);
-  }
+  tellListener(ctx.options.onEvent, event, ctx.log, "ticket event listener failed");
 }
 
 /** The audit action for a ticket verb (built so it is not read as a text key). */
