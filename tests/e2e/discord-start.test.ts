@@ -110,8 +110,10 @@ describe("niaga start on Discord", () => {
     assert.ok(guildId);
     discord.removeBot(discord.botGuild(guildId)!);
     await eventually(async () => (await Tenant.findById(storeId).lean())?.channels?.discord?.guildId === undefined, "the guild unlinked", { timeoutMs: REPLY_MS });
-    const audit = await AuditLog.findOne({ tenantId: storeId, action: GUILD_AUDIT.unlink } as never).lean<{ after?: { reason?: string } }>();
-    assert.equal(audit?.after?.reason, "bot-removed");
+    // The audit record is written right after the link is cleared: wait for it, do not race it.
+    const unlinkAudit = () => AuditLog.findOne({ tenantId: storeId, action: GUILD_AUDIT.unlink } as never).lean<{ after?: { reason?: string } }>();
+    await eventually(async () => (await unlinkAudit()) !== null, "the unlink audited", { timeoutMs: REPLY_MS });
+    assert.equal((await unlinkAudit())?.after?.reason, "bot-removed");
     const alert = await platform!.waitForLog((l) => l.alert === "discord-unlinked" && l.tenant === "toko-seruni", "the discord-unlinked owner alert", REPLY_MS);
     assert.match(String(alert.message), /bot-removed/);
   });
