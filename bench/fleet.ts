@@ -1,4 +1,4 @@
-// `npm run bench:fleet [-- --stores 1000] [--whatsapp 100] [--chatty 20] [--lease-ms 15000] [--out FILE]`
+// `npm run bench:fleet [-- --stores 1000] [--whatsapp 100] [--chatty 20] [--lease-ms 15000] [--out FILE] [--cpu-prof DIR]`
 //
 // A fleet of stores on the real `niaga start`, run as child processes the way an operator
 // runs them, against the embedded MongoDB (its own process, as a mongod would be) and the
@@ -53,6 +53,8 @@ const { values: args } = parseArgs({
     chatty: { type: "string", default: "20" },
     "lease-ms": { type: "string", default: "15000" },
     out: { type: "string", default: resultsFile },
+    // A CPU profile of each start's `niaga start` (cold, warm), written in this folder when it exits.
+    "cpu-prof": { type: "string" },
   },
   strict: true,
 });
@@ -369,7 +371,10 @@ async function platformSide(settings: Settings): Promise<void> {
     // ---- 1–3. Starts in webhook mode, with customers writing from the first moment.
     const startOnce = async (label: string) => {
       const spawnedAt = now();
-      const platform = new Niaga(["start"], env(label, port));
+      const platform = new Niaga(["start"], {
+        ...env(label, port),
+        ...(args["cpu-prof"] && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${args["cpu-prof"]} --cpu-prof-name=fleet-${label}.cpuprofile` }),
+      });
       running.push(platform);
       await answers(`http://127.0.0.1:${port}/healthz`, 120_000);
       const listeningAt = now();
@@ -406,9 +411,18 @@ async function platformSide(settings: Settings): Promise<void> {
       progress(`${label} start: every store answered ${figures.everyStoreAnsweredMs} ms after spawn (start line at ${figures.startLineMs} ms)`);
       return { platform, figures };
     };
+    // Written after every part, so a run cut short still leaves what it measured.
+    const partial: Record<string, unknown> = { stores: settings.stores, whatsappNumbers: settings.whatsapp, incomplete: true };
+    const save = (part: string, figures: unknown) => {
+      partial[part] = figures;
+      mkdirSync(dirname(args.out), { recursive: true });
+      writeFileSync(args.out, `${JSON.stringify({ ...partial, node: process.version, cpus: cpus().length, recordedAt: new Date().toISOString() }, null, 2)}\n`);
+    };
     const cold = await startOnce("cold");
+    save("coldStart", cold.figures);
     await stopped(cold.platform);
     const warm = await startOnce("warm");
+    save("warmStart", warm.figures);
     await pause(3000);
     const loaded = await memoryOf(port);
     await stopped(warm.platform);
@@ -426,6 +440,7 @@ async function platformSide(settings: Settings): Promise<void> {
       withoutStores: bare,
     };
     progress(`memory: ${(memory.storeRssBytes / 1024).toFixed(1)} KiB RSS per store`);
+    save("memoryPerIdleStore", memory);
 
     // ---- 4. One sweep after one store changed elsewhere.
     const sweeper = startChildSide<ToSweep, FromSweep>(import.meta.url, "sweep");
@@ -440,6 +455,7 @@ async function platformSide(settings: Settings): Promise<void> {
       unchangedStoresRead: swept.idleChecked,
     };
     progress(`reconcile: one changed store, sweep ${reconcile.sweepMs} ms, ${reconcile.storesRead} stores read`);
+    save("reconcile", reconcile);
     await Tenant.updateOne({ slug: slugOf(settings.stores - 1) }, { $set: { status: "active" } }).exec();
 
     // ---- 5. Failover between two instances in polling mode (Telegram only: the WhatsApp numbers are set aside).
@@ -448,18 +464,20 @@ async function platformSide(settings: Settings): Promise<void> {
     const b = new Niaga(["start"], env("b", 0));
     running.push(a, b);
     await Promise.all([a, b].map((p) => p.waitForLog((l) => /^niaga started/.test(l.message ?? ""), "its start line", 600_000)));
-    // The split is stable when every store is polled and who polls what has not changed for 3 s.
+    // The split is stable when every store is polled and who polls what has not changed for two
+    // lease ticks (a third of the lease each: the instances hand stores over at their ticks).
+    const stableMs = Math.max(3000, (2 * settings.leaseMs) / 3);
     let split = "";
     let stableSince = now();
     let pollers: Array<{ client: string; at: number } | null> = [];
-    const splitDeadline = now() + 90_000;
+    const splitDeadline = now() + 120_000;
     for (;;) {
       pollers = (await telegram.ask({ type: "pollers" }, "pollers")).last;
       const current = pollers.map((p) => p?.client ?? "-").join();
       if (current !== split) {
         split = current;
         stableSince = now();
-      } else if (!current.includes("-") && now() - stableSince > 3000) break;
+      } else if (!current.includes("-") && now() - stableSince > stableMs) break;
       if (now() > splitDeadline) break;
       await pause(500);
     }
@@ -574,7 +592,7 @@ if (args.role === "telegram") {
     || !Number.isInteger(settings.whatsapp) || settings.whatsapp < 0 || settings.whatsapp > settings.stores
     || !Number.isInteger(settings.leaseMs) || settings.leaseMs < 3000;
   if (bad) {
-    console.error("usage: npm run bench:fleet [-- --stores N≥2] [--whatsapp W≤N] [--chatty C≤N] [--lease-ms MS≥3000] [--out FILE]");
+    console.error("usage: npm run bench:fleet [-- --stores N≥2] [--whatsapp W≤N] [--chatty C≤N] [--lease-ms MS≥3000] [--out FILE] [--cpu-prof DIR]");
     process.exit(2);
   }
   await platformSide(settings);
