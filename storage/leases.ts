@@ -56,6 +56,26 @@ export interface Leases {
   release(keys: readonly string[]): Promise<void>;
   /** The current holder of each of `keys` that is held now (lapsed and free ones are absent). */
   holders(keys: readonly string[]): Promise<Map<string, string>>;
+  /**
+   * Like `holders`, with how long each lease has left, so a waiting instance can take it the
+   * moment it lapses rather than at its next look. Redis counts on its own clock; MongoDB
+   * compares the expiry (written with the holder's clock) with this process's.
+   */
+  held(keys: readonly string[]): Promise<Map<string, HeldLease>>;
+  /**
+   * Says this holder is alive in `group` for `ttlMs` (call it again before that runs out) and
+   * resolves with every holder alive in the group now, this one included: how instances
+   * sharing work count each other.
+   */
+  announce(group: string, ttlMs: number): Promise<string[]>;
+  /** Leaves `group` at once (a graceful stop), so the others count one fewer. */
+  withdraw(group: string): Promise<void>;
+}
+
+export interface HeldLease {
+  readonly holder: string;
+  /** Milliseconds until the lease lapses unless its holder renews it; above 0. */
+  readonly remainingMs: number;
 }
 
 /** A holder name that tells an operator which host and process it is, and never repeats. */
@@ -106,6 +126,25 @@ for _, key in ipairs(KEYS) do
   if redis.call("get", key) == ARGV[1] then redis.call("del", key) end
 end
 return 0`;
+// KEYS: leases. Returns holder and PTTL per key, in order ("" and -2 for a free one).
+const HELD = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[2 * i - 1] = redis.call("get", key) or ""
+  out[2 * i] = redis.call("pttl", key)
+end
+return out`;
+// KEYS: the group's sorted set (member → expiry on Redis's clock). ARGV: holder, ttl.
+const ANNOUNCE = `
+local time = redis.call("time")
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call("zremrangebyscore", KEYS[1], "-inf", now)
+redis.call("zadd", KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call("pexpire", KEYS[1], 2 * tonumber(ARGV[2]))
+return redis.call("zrange", KEYS[1], 0, -1)`;
+
+/** Where a group's live members are counted in Redis (a sorted set by expiry). */
+export const REDIS_LEASE_GROUP_PREFIX = "niaga:lease-group:";
 
 /**
  * Leases in Redis. The keys of one call go to one script, so they must live on one node:
@@ -142,6 +181,24 @@ export function createRedisLeases(redis: Redis, opts: { holder?: string } = {}):
       }
       return held;
     },
+    async held(keys) {
+      const held = new Map<string, HeldLease>();
+      for (const batch of batches(keys)) {
+        const answers = (await redis.eval(HELD, batch.length, ...batch.map(redisKey))) as Array<string | number>;
+        batch.forEach((key, i) => {
+          const [owner, remainingMs] = [String(answers[2 * i]), Number(answers[2 * i + 1])];
+          if (owner && remainingMs > 0) held.set(key, { holder: owner, remainingMs });
+        });
+      }
+      return held;
+    },
+    async announce(group, ttlMs) {
+      checkTtl(ttlMs);
+      return (await redis.eval(ANNOUNCE, 1, REDIS_LEASE_GROUP_PREFIX + group, holder, ttlMs)) as string[];
+    },
+    async withdraw(group) {
+      await redis.zrem(REDIS_LEASE_GROUP_PREFIX + group, holder);
+    },
   };
 }
 
@@ -177,6 +234,7 @@ export const LeaseRecord = model<LeaseFields>("Lease", leaseSchema);
 export function createMongoLeases(opts: { holder?: string; now?: () => number } = {}): Leases {
   const holder = opts.holder ?? newLeaseHolder();
   const now = opts.now ?? Date.now;
+  const announced = new Set<string>();
   return {
     holder,
     backend: "mongodb",
@@ -225,5 +283,47 @@ export function createMongoLeases(opts: { holder?: string; now?: () => number } 
       }
       return held;
     },
+    async held(keys) {
+      const held = new Map<string, HeldLease>();
+      for (const batch of batches(keys)) {
+        const at = now();
+        const rows = await LeaseRecord.find({ _id: { $in: batch }, expiresAt: { $gt: new Date(at) } }, { holder: 1, expiresAt: 1 })
+          .lean<Array<Pick<LeaseFields, "_id" | "holder" | "expiresAt">>>().exec();
+        for (const row of rows) if (row.holder) held.set(row._id, { holder: row.holder, remainingMs: Math.max(1, row.expiresAt.getTime() - at) });
+      }
+      return held;
+    },
+    async announce(group, ttlMs) {
+      checkTtl(ttlMs);
+      const at = now();
+      const members = groupRange(group);
+      // Each process start is a new member: the records of long-gone ones go at a member's first announcement.
+      if (!announced.has(group)) {
+        announced.add(group);
+        await LeaseRecord.deleteMany({ _id: members, expiresAt: { $lt: new Date(at - GONE_MEMBER_MS) } }).exec();
+      }
+      await LeaseRecord.updateOne(
+        { _id: memberKey(group, holder) },
+        { $set: { holder, expiresAt: new Date(at + ttlMs) }, $setOnInsert: { epoch: 0 } },
+        { upsert: true },
+      ).exec();
+      const rows = await LeaseRecord.find({ _id: members, expiresAt: { $gt: new Date(at) } }, { holder: 1 }).lean<Array<Pick<LeaseFields, "holder">>>().exec();
+      return rows.flatMap((row) => (row.holder ? [row.holder] : []));
+    },
+    async withdraw(group) {
+      await LeaseRecord.deleteOne({ _id: memberKey(group, holder), holder }).exec();
+    },
   };
 }
+
+/** A group member's record in `leases`: `<group>/<holder>`, so one `_id` range holds the whole group. */
+function memberKey(group: string, holder: string): string {
+  return `${group}/${holder}`;
+}
+
+function groupRange(group: string): { $gte: string; $lt: string } {
+  return { $gte: `${group}/`, $lt: `${group}/\uffff` };
+}
+
+/** How long after lapsing a member's record is kept (it only tells an operator who was there). */
+const GONE_MEMBER_MS = 24 * 60 * 60_000;

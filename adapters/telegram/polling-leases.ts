@@ -28,7 +28,8 @@ import { performance } from "node:perf_hooks";
 import { Gauge } from "prom-client";
 import type { Registry } from "prom-client";
 import type { EngineLog } from "../../flows/engine/index.ts";
-import type { LeaseGrant, Leases } from "../../storage/leases.ts";
+import { LeaseLapses } from "../../storage/lease-lapses.ts";
+import type { HeldLease, LeaseGrant, Leases } from "../../storage/leases.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
 
 export const DEFAULT_POLL_LEASE_MS = 15_000;
@@ -54,6 +55,12 @@ export interface PollingLeasesOptions {
   onGranted(tenantId: string): void;
   /** The lease of a store polled here is gone: stop polling it now. */
   onLost(tenantId: string): void;
+  /**
+   * This instance holds more than its share: stop polling the store as on a graceful stop
+   * (confirming what was fetched; the lease is still renewed meanwhile), then call
+   * `giveBack`. Without it the lease is given back at once.
+   */
+  onHandOver?(tenantId: string): void;
   logFor(slug: string): EngineLog;
   /** For what concerns every store at once (renewals failing). */
   log: EngineLog;
@@ -74,11 +81,15 @@ interface Entry {
   readonly tenantId: string;
   readonly slug: string;
   readonly key: string;
-  state: "waiting" | "acquiring" | "held";
-  /** Local deadline (`performance.now()`), while held. */
+  /** `handing`: still held (and renewed) while its polling stops, then released for another instance. */
+  state: "waiting" | "acquiring" | "held" | "handing";
+  /** Local deadline (`performance.now()`), while held or handing. */
   validUntil: number;
   epoch: number;
 }
+
+/** The group the instances polling stores announce themselves in (`Leases.announce`). */
+export const POLLING_INSTANCES_GROUP = "telegram-pollers";
 
 export class PollingLeases {
   readonly holder: string;
@@ -87,11 +98,16 @@ export class PollingLeases {
   readonly #options: PollingLeasesOptions;
   readonly #entries = new Map<string, Entry>();
   readonly #gauge: Gauge<"store"> | undefined;
+  readonly #instancesGauge: Gauge | undefined;
+  readonly #lapses = new LeaseLapses<Entry>((entries) => void this.#takeOver(entries));
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #closed = false;
   #renewalsFailing = false;
   #pendingRelease: { keys: string[]; done: Promise<void> } | undefined;
+  /** Live instances polling stores, this one included, as last counted; undefined before the first count. */
+  #instances: number | undefined;
+  #announcing: Promise<void> | undefined;
 
   constructor(options: PollingLeasesOptions) {
     this.#options = options;
@@ -105,6 +121,11 @@ export class PollingLeases {
       labelNames: ["store"],
       registers: [options.metrics],
     });
+    this.#instancesGauge = options.metrics && new Gauge({
+      name: "niaga_telegram_polling_instances",
+      help: "Live instances sharing the polling-mode stores, as this instance last counted them",
+      registers: [options.metrics],
+    });
   }
 
   /** How often held leases are renewed and waiting stores look for a free one. */
@@ -112,7 +133,21 @@ export class PollingLeases {
     return Math.max(1, Math.floor(this.leaseMs / 3));
   }
 
-  /** The store wants polling here. Tries to take its lease now; true when it is held, else it waits for a tick to find it free. */
+  /**
+   * How many stores this instance polls at most: its fair share of the stores wanting polling
+   * here, over the live instances (`ceil(stores / instances)`). It takes free stores up to
+   * it and hands over what it holds beyond it plus `slack`.
+   */
+  get share(): number {
+    return Math.ceil(this.#entries.size / Math.max(1, this.#instances ?? 1));
+  }
+
+  /** The stores this instance polls now (held, not being handed over). */
+  get polled(): number {
+    return this.#count("held") + this.#count("acquiring");
+  }
+
+  /** The store wants polling here. Takes its lease now if free and within this instance's share; true when it is held, else it waits for a tick. */
   async join(tenantId: string, slug: string): Promise<boolean> {
     const known = this.#entries.get(tenantId);
     if (known) return known.state === "held";
@@ -120,7 +155,8 @@ export class PollingLeases {
     this.#entries.set(tenantId, entry);
     this.#gauge?.set({ store: slug }, 0);
     this.#startTicking();
-    await this.#acquire(entry, false);
+    if (this.#instances === undefined) await this.#announce();
+    if (this.polled < this.share) await this.#acquire(entry, false);
     return entry.state === "held";
   }
 
@@ -129,17 +165,18 @@ export class PollingLeases {
     const entry = this.#entries.get(tenantId);
     if (!entry) return;
     this.#entries.delete(tenantId);
+    this.#lapses.cancel(entry);
     this.#gauge?.remove({ store: entry.slug });
-    if (entry.state === "held") await this.#release(entry.key);
+    if (entry.state === "held" || entry.state === "handing") await this.#release(entry.key);
   }
 
   /**
-   * This instance could not use the lease it took (its polling did not start): it is given
-   * back, and the store waits for the next tick to try again.
+   * This instance could not use the lease it took (its polling did not start), or has stopped
+   * polling a store it hands over: the lease is given back, and the store waits here.
    */
   async giveBack(tenantId: string): Promise<void> {
     const entry = this.#entries.get(tenantId);
-    if (entry?.state !== "held") return;
+    if (entry?.state !== "held" && entry?.state !== "handing") return;
     entry.state = "waiting";
     entry.validUntil = 0;
     this.#gauge?.set({ store: entry.slug }, 0);
@@ -156,26 +193,30 @@ export class PollingLeases {
     return {
       remainingMs: () => {
         const entry = this.#entries.get(tenantId);
-        return entry?.state === "held" ? entry.validUntil - performance.now() : 0;
+        return entry?.state === "held" || entry?.state === "handing" ? entry.validUntil - performance.now() : 0;
       },
     };
   }
 
-  /** Renews what is held and takes what is free; the timer calls it, tests may too. One at a time. */
+  /** Counts the instances, renews what is held, takes what is free and hands over the excess; the timer calls it, tests may too. One at a time. */
   tick(): Promise<void> {
     this.#ticking ??= this.#tick().finally(() => (this.#ticking = undefined));
     return this.#ticking;
   }
 
-  /** Stops the timer, waits for a tick under way and releases every lease still held. */
+  /** Stops the timer, waits for a tick under way, releases every lease still held and leaves the count of instances. */
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    this.#lapses.clear();
     await this.#ticking;
-    const held = [...this.#entries.values()].filter((e) => e.state === "held");
+    const held = [...this.#entries.values()].filter((e) => e.state === "held" || e.state === "handing");
     for (const entry of this.#entries.values()) this.#gauge?.remove({ store: entry.slug });
     this.#entries.clear();
-    if (held.length > 0) await this.#release(...held.map((e) => e.key));
+    await Promise.all([
+      held.length > 0 ? this.#release(...held.map((e) => e.key)) : undefined,
+      this.#options.leases.withdraw(POLLING_INSTANCES_GROUP).catch(() => undefined),
+    ]);
   }
 
   // ---------------------------------------------------------------- internals
@@ -191,15 +232,30 @@ export class PollingLeases {
 
   async #tick(): Promise<void> {
     if (this.#closed) return;
+    // Announced before the renewal: a holder that dies is counted out no later than its leases lapse.
+    await this.#announce();
     await this.#renewHeld();
-    await this.#takeFree();
+    await this.#takeFree([...this.#entries.values()]);
+    this.#handOverExcess();
+  }
+
+  /** Says this instance is alive and counts the live ones; the last count stays when the lease store does not answer. */
+  #announce(): Promise<void> {
+    this.#announcing ??= (async () => {
+      if (this.#options.leaseStoreAnswers?.() === false) return;
+      const answer = await settledWithin(this.#options.leases.announce(POLLING_INSTANCES_GROUP, this.leaseMs), this.tickMs);
+      if (answer.state !== "fulfilled" || this.#closed) return;
+      this.#instances = Math.max(1, new Set([...answer.value, this.holder]).size);
+      this.#instancesGauge?.set(this.#instances);
+    })().finally(() => (this.#announcing = undefined));
+    return this.#announcing;
   }
 
   async #renewHeld(): Promise<void> {
     const sentAt = performance.now();
-    const held = [...this.#entries.values()].filter((e) => e.state === "held");
+    const held = [...this.#entries.values()].filter((e) => e.state === "held" || e.state === "handing");
     for (const entry of held) if (entry.validUntil <= sentAt) this.#lose(entry, "lapsed");
-    const live = held.filter((e) => e.state === "held");
+    const live = held.filter((e) => e.state === "held" || e.state === "handing");
     if (live.length === 0) return;
     const storeDown = () => this.#options.leaseStoreAnswers?.() === false;
     // A renewal that hangs (a frozen server) counts as failed after a tick; landing later only extends the lease.
@@ -228,31 +284,78 @@ export class PollingLeases {
     }
     const answeredAt = performance.now();
     for (const entry of live) {
-      if (this.#entries.get(entry.tenantId) !== entry || entry.state !== "held") continue;
+      if (this.#entries.get(entry.tenantId) !== entry || (entry.state !== "held" && entry.state !== "handing")) continue;
       if (!renewed.has(entry.key)) this.#lose(entry, "taken");
       else if (sentAt + this.leaseMs - this.#marginMs <= answeredAt) this.#lose(entry, "lapsed");
       else entry.validUntil = sentAt + this.leaseMs - this.#marginMs;
     }
   }
 
-  async #takeFree(): Promise<void> {
-    const waiting = [...this.#entries.values()].filter((e) => e.state === "waiting");
+  /**
+   * Takes the free leases among `candidates` that are waiting here, up to this instance's
+   * share, and schedules taking those whose holder has missed a renewal for the moment they
+   * lapse (a live holder renews every tick, so its leases always have two ticks left).
+   */
+  async #takeFree(candidates: readonly Entry[]): Promise<void> {
+    const waiting = candidates.filter((e) => e.state === "waiting" && this.#entries.get(e.tenantId) === e);
     if (waiting.length === 0) return;
-    let holders: Map<string, string>;
+    let held: Map<string, HeldLease>;
     try {
-      holders = await this.#options.leases.holders(waiting.map((e) => e.key));
+      held = await this.#options.leases.held(waiting.map((e) => e.key));
     } catch {
-      return; // the renewal above has said it once
+      return; // the renewal has said it once
     }
-    // A lease still ours (renewed too late to use) is free to take again.
-    const free = waiting.filter((e) => (holders.get(e.key) ?? this.holder) === this.holder);
-    for (let i = 0; i < free.length; i += ACQUIRE_CONCURRENCY) {
-      await Promise.all(free.slice(i, i + ACQUIRE_CONCURRENCY).map((entry) => this.#acquire(entry, true)));
+    const free: Entry[] = [];
+    for (const entry of waiting) {
+      const lease = held.get(entry.key);
+      // A lease still ours (renewed too late to use) is free to take again.
+      if (!lease || lease.holder === this.holder) free.push(entry);
+      else if (lease.remainingMs < this.tickMs * 1.5) this.#lapses.schedule(entry, lease.remainingMs);
     }
+    const room = this.share - this.polled;
+    const taking = free.slice(0, Math.max(0, room));
+    for (let i = 0; i < taking.length; i += ACQUIRE_CONCURRENCY) {
+      await Promise.all(taking.slice(i, i + ACQUIRE_CONCURRENCY).map((entry) => this.#acquire(entry, true)));
+    }
+  }
+
+  /** Leases that lapsed just now (their holder stopped renewing): count the instances again, then take them. */
+  async #takeOver(entries: Entry[]): Promise<void> {
+    if (this.#closed) return;
+    await this.#announce();
+    await this.#takeFree(entries);
+  }
+
+  /**
+   * Over its share plus a little slack (so two instances do not trade stores back and forth),
+   * this instance hands the excess over: each store stops polling as on a graceful stop, then
+   * its lease is released, and the others take it at their next tick.
+   */
+  #handOverExcess(): void {
+    const share = this.share;
+    const slack = Math.max(1, Math.ceil(share / 20));
+    if (this.#closed || this.polled <= share + slack) return;
+    const held = [...this.#entries.values()].filter((e) => e.state === "held");
+    const excess = held.slice(held.length - Math.min(held.length, this.polled - share));
+    for (const entry of excess) entry.state = "handing";
+    this.#options.log.info("telegram polling leases handed over for balance: another instance polls these stores next", {
+      holder: this.holder, stores: excess.length, share, instances: this.#instances ?? 1,
+    });
+    for (const entry of excess) {
+      if (this.#options.onHandOver) this.#options.onHandOver(entry.tenantId);
+      else void this.giveBack(entry.tenantId);
+    }
+  }
+
+  #count(state: Entry["state"]): number {
+    let n = 0;
+    for (const entry of this.#entries.values()) if (entry.state === state) n++;
+    return n;
   }
 
   async #acquire(entry: Entry, notify: boolean): Promise<void> {
     if (entry.state !== "waiting" || this.#closed) return;
+    this.#lapses.cancel(entry);
     entry.state = "acquiring";
     const sentAt = performance.now();
     let grant: LeaseGrant | undefined;
@@ -316,7 +419,7 @@ export class PollingLeases {
 }
 
 /** Acquires in flight at once when many stores are free (an instance taking over a thousand). */
-const ACQUIRE_CONCURRENCY = 16;
+const ACQUIRE_CONCURRENCY = 32;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

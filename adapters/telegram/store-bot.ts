@@ -215,12 +215,17 @@ export class StoreBot {
     return this.bot.botInfo;
   }
 
-  /** Starts long polling; removes a webhook first, since Telegram refuses getUpdates while one is set. */
-  async startPolling(): Promise<void> {
+  /**
+   * Starts long polling; removes a webhook first, since Telegram refuses getUpdates while one
+   * is set. `webhookRemoved` skips that call (a takeover: the store's last poller removed it);
+   * should a webhook be set after all, the first getUpdates fails with 409 and polling starts
+   * again at once, removing it.
+   */
+  async startPolling(opts: { webhookRemoved?: boolean } = {}): Promise<void> {
     await this.#stopping;
     this.#cancelRetry();
     if (this.#runner) return;
-    await this.bot.api.deleteWebhook();
+    if (!opts.webhookRemoved) await this.bot.api.deleteWebhook();
     await this.#options.memory?.remember("webhook", undefined);
     const runner = run(this.bot, {
       runner: { fetch: { timeout: this.#options.pollingTimeoutSec ?? 30, allowed_updates: [...ALLOWED_UPDATES] }, silent: true },
@@ -231,6 +236,9 @@ export class StoreBot {
       if (this.#runner !== runner) return;
       this.#runner = undefined;
       this.#guard?.abandon();
+      if (error instanceof GrammyError && error.error_code === 409 && opts.webhookRemoved && /webhook is active/.test(error.description)) {
+        return void this.startPolling().catch((retryError: unknown) => this.#conflicted(retryError instanceof GrammyError ? retryError : error));
+      }
       if (error instanceof GrammyError && error.error_code === 409) return this.#conflicted(error);
       this.#mode = "stopped";
       this.#log.error("telegram long polling stopped", { tenant: this.tenant.slug, error: describe(error) });

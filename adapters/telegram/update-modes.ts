@@ -44,6 +44,7 @@ export class UpdateModes {
       ...(options.metrics && { metrics: options.metrics }),
       onGranted: (tenantId) => void this.#leaseGranted(tenantId),
       onLost: (tenantId) => this.#leaseLost(tenantId),
+      onHandOver: (tenantId) => void this.#handOver(tenantId),
     });
   }
 
@@ -99,12 +100,32 @@ export class UpdateModes {
     await this.#options.serially(tenantId, async () => {
       const bot = this.#options.runningBot(tenantId);
       if (!bot || bot.mode !== "polling" || bot.fetching || this.#options.closing() || !this.#polling?.holds(tenantId)) return;
-      await bot.startPolling();
+      // Whoever polled the store before removed its webhook; if someone set one since, the
+      // first getUpdates fails with 409 and the bot removes it then (see `startPolling`).
+      await bot.startPolling({ webhookRemoved: true });
     }).catch(async (error: unknown) => {
       const slug = this.#options.runningBot(tenantId)?.tenant.slug ?? tenantId;
       this.#options.logFor(slug).warn("telegram polling did not start after taking the store's polling lease; trying again at the next tick", { tenant: slug, error: describe(error) });
       await this.#polling?.giveBack(tenantId);
     });
+  }
+
+  /**
+   * This instance polls more than its share: the store stops polling here as on a graceful
+   * stop (the updates fetched are handled and confirmed), then its lease goes back for
+   * another instance to take.
+   */
+  async #handOver(tenantId: string): Promise<void> {
+    await this.#options.serially(tenantId, async () => {
+      const bot = this.#options.runningBot(tenantId);
+      if (bot?.mode !== "polling") return;
+      if (bot.fetching) await bot.stopPolling();
+      await bot.standBy();
+    }).catch((error: unknown) => {
+      const slug = this.#options.runningBot(tenantId)?.tenant.slug ?? tenantId;
+      this.#options.logFor(slug).warn("telegram polling did not stop cleanly when handing the store over to another instance", { tenant: slug, error: describe(error) });
+    });
+    await this.#polling?.giveBack(tenantId);
   }
 
   /** The lease of a store polled here is gone: stop at once, not behind the store's other operations. */

@@ -27,6 +27,9 @@ function freezable(inner: Leases): Leases & { freeze(): void } {
     renew: (keys, ttl) => (frozen ? new Promise(() => undefined) : inner.renew(keys, ttl)),
     release: (keys) => (frozen ? Promise.resolve() : inner.release(keys)),
     holders: (keys) => inner.holders(keys),
+    held: (keys) => inner.held(keys),
+    announce: (group, ttl) => inner.announce(group, ttl),
+    withdraw: (group) => inner.withdraw(group),
     freeze: () => void (frozen = true),
   };
 }

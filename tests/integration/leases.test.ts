@@ -6,6 +6,8 @@ import { Redis } from "ioredis";
 import { PollingLeases } from "../../adapters/telegram/polling-leases.ts";
 import type { EngineLog } from "../../flows/engine/actions.ts";
 import { createMongoLeases, createRedisLeases, LeaseRecord, type Leases } from "../../storage/leases.ts";
+import { performance } from "node:perf_hooks";
+import { eventually } from "../support/eventually.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 
@@ -98,18 +100,49 @@ for (const [backend, leasesFor] of Object.entries(backends)) {
       assert.deepEqual(await a.holders([key]), new Map([[key, "b"]]), "a release by someone else changes nothing");
     });
 
-    it("a thousand stores cost one renewal and one lookup a tick, whichever instance holds them", async () => {
-      const calls = { renew: 0, holders: 0, acquire: 0 };
+    it("held tells each lease's holder and how long it has left; free and lapsed ones are absent", async () => {
+      const [a, b] = [leasesFor("a"), leasesFor("b")];
+      const [long, short, free] = [freshKey(), freshKey(), freshKey()];
+      await a.acquire(long, 10_000);
+      await b.acquire(short, TTL_MS);
+      const held = await b.held([long, short, free]);
+      assert.deepEqual([...held.keys()].sort(), [long, short].sort());
+      assert.equal(held.get(long)?.holder, "a");
+      assert.ok(held.get(long)!.remainingMs > TTL_MS && held.get(long)!.remainingMs <= 10_000, `a's lease has ${held.get(long)!.remainingMs} ms left`);
+      assert.ok(held.get(short)!.remainingMs > 0 && held.get(short)!.remainingMs <= TTL_MS, `b's lease has ${held.get(short)!.remainingMs} ms left`);
+      await sleep(held.get(short)!.remainingMs + 50);
+      assert.deepEqual([...(await a.held([short]))], [], "lapsed once its time was up");
+      assert.ok(await a.acquire(short, TTL_MS), "and can be taken then");
+    });
+
+    it("members of a group count each other while they announce themselves; one that stops is counted out when its term ends, one that withdraws at once", async () => {
+      const group = `group-${freshKey()}`;
+      const [a, b, c] = [leasesFor("a"), leasesFor("b"), leasesFor("c")];
+      assert.deepEqual(await a.announce(group, 10_000), ["a"]);
+      assert.deepEqual((await b.announce(group, TTL_MS)).sort(), ["a", "b"]);
+      assert.deepEqual((await c.announce(group, 10_000)).sort(), ["a", "b", "c"]);
+      await sleep(TTL_MS + 100);
+      assert.deepEqual((await a.announce(group, 10_000)).sort(), ["a", "c"], "b stopped announcing");
+      await c.withdraw(group);
+      assert.deepEqual(await a.announce(group, 10_000), ["a"], "c withdrew");
+      assert.deepEqual(await leasesFor("d").announce(`other-${group}`, 10_000), ["d"], "groups are apart");
+    });
+
+    it("a thousand stores between two instances: split in halves, then one renewal, one announcement and one lookup a tick each", async () => {
+      const calls = { renew: 0, held: 0, announce: 0, acquire: 0 };
       const counted = (leases: Leases): Leases => ({
         ...leases,
         renew: (k, ttl) => (calls.renew++, leases.renew(k, ttl)),
-        holders: (k) => (calls.holders++, leases.holders(k)),
+        held: (k) => (calls.held++, leases.held(k)),
+        announce: (g, ttl) => (calls.announce++, leases.announce(g, ttl)),
         acquire: (k, ttl) => (calls.acquire++, leases.acquire(k, ttl)),
       });
+      const handedOver: number[] = [];
       const keeper = (holder: string) => new PollingLeases({
-        leases: counted(leasesFor(holder)), leaseMs: 60_000, logFor: () => quiet, log: quiet, onGranted: () => undefined, onLost: () => undefined,
+        leases: counted(leasesFor(holder)), leaseMs: 60_000, onGranted: () => undefined, onLost: () => undefined, logFor: () => quiet,
+        log: { ...quiet, info: (message, meta) => void (/handed over for balance/.test(message) && handedOver.push(meta?.stores as number)) },
       });
-      const [a, b] = [keeper(`${backend}-a`), keeper(`${backend}-b`)];
+      const [a, b] = [keeper(`${backend}-a-${Date.now()}`), keeper(`${backend}-b-${Date.now()}`)];
       const stores = Array.from({ length: 1000 }, (_, i) => `store-${backend}-${i}`);
       try {
         const joinAll = async (keeper: PollingLeases) => {
@@ -117,19 +150,63 @@ for (const [backend, leasesFor] of Object.entries(backends)) {
           for (let i = 0; i < stores.length; i += 50) held.push(...(await Promise.all(stores.slice(i, i + 50).map((id) => keeper.join(id, id)))));
           return held;
         };
-        assert.ok((await joinAll(a)).every(Boolean), "a takes every free lease");
-        assert.ok(!(await joinAll(b)).some(Boolean), "b takes none");
-        Object.assign(calls, { renew: 0, holders: 0, acquire: 0 });
+        assert.ok((await joinAll(a)).every(Boolean), "a, alone, takes every free lease");
+        assert.ok(!(await joinAll(b)).some(Boolean), "b takes none: a holds them");
         await a.tick();
-        await b.tick();
-        assert.deepEqual(calls, { renew: 1, holders: 1, acquire: 0 });
-        assert.ok(stores.every((id) => a.holds(id) && !b.holds(id)));
+        assert.deepEqual(handedOver, [500], "a, counting two instances now, hands half over");
+        await eventually(async () => {
+          await b.tick();
+          return b.polled === 500;
+        }, "b to take the half a handed over");
+        assert.deepEqual([a.polled, b.polled], [500, 500]);
+        assert.ok(stores.every((id) => a.holds(id) !== b.holds(id)), "each store polled by exactly one");
+
+        Object.assign(calls, { renew: 0, held: 0, announce: 0, acquire: 0 });
+        for (let i = 0; i < 3; i++) {
+          await a.tick();
+          await b.tick();
+        }
+        assert.deepEqual(calls, { renew: 6, held: 6, announce: 6, acquire: 0 }, "three quiet ticks each");
+        assert.deepEqual([a.polled, b.polled, handedOver.length], [500, 500, 1], "the split stays");
       } finally {
         await a.close();
         await b.close();
       }
       const released = await leasesFor("probe").holders(stores.map((id) => `telegram-polling:${id}`));
       assert.equal(released.size, 0, "closing released every lease in one go");
+    });
+
+    it("a waiting instance takes a dead holder's leases the moment they lapse, with no tick in between", async () => {
+      const lease = 1500;
+      // A holder that dies: from `die()` on, none of its calls reaches the lease store.
+      let dying = false;
+      const mortal = (leases: Leases): Leases => {
+        const unlessDead = <A extends unknown[], R>(call: (...args: A) => Promise<R>) => (...args: A) => (dying ? new Promise<R>(() => undefined) : call(...args));
+        return {
+          ...leases, renew: unlessDead(leases.renew), announce: unlessDead(leases.announce), acquire: unlessDead(leases.acquire),
+          held: unlessDead(leases.held), release: unlessDead(leases.release), withdraw: unlessDead(leases.withdraw),
+        };
+      };
+      const dead = new PollingLeases({ leases: mortal(leasesFor(`dead-${Date.now()}`)), leaseMs: lease, onGranted: () => undefined, onLost: () => undefined, logFor: () => quiet, log: quiet });
+      const granted: string[] = [];
+      const survivor = new PollingLeases({
+        leases: leasesFor(`survivor-${Date.now()}`), leaseMs: 60_000, logFor: () => quiet, log: quiet, onLost: () => undefined,
+        onGranted: (id) => void granted.push(id),
+      });
+      const stores = Array.from({ length: 20 }, (_, i) => `lapse-${backend}-${Date.now()}-${i}`);
+      try {
+        for (const id of stores) assert.ok(await dead.join(id, id));
+        for (const id of stores) assert.ok(!(await survivor.join(id, id)));
+        // The holder dies: no more renewals, nothing released. The survivor's own ticks are a minute apart.
+        const diedAt = performance.now();
+        dying = true;
+        await survivor.tick();
+        await eventually(() => granted.length === stores.length, "the survivor to take every lapsed lease", { timeoutMs: lease * 4 });
+        console.log(`${backend}: ${stores.length} leases taken ${Math.round(performance.now() - diedAt)} ms after their holder died (lease ${lease} ms)`);
+        assert.ok(stores.every((id) => survivor.holds(id)));
+      } finally {
+        await survivor.close();
+      }
     });
   });
 }

@@ -83,6 +83,8 @@ function freezable(leases: Leases) {
       ...leases,
       renew: async (keys: readonly string[], ttlMs: number) => { await frozen; return leases.renew(keys, ttlMs); },
       holders: async (keys: readonly string[]) => { await frozen; return leases.holders(keys); },
+      held: async (keys: readonly string[]) => { await frozen; return leases.held(keys); },
+      announce: async (group: string, ttlMs: number) => { await frozen; return leases.announce(group, ttlMs); },
       acquire: async (key: string, ttlMs: number) => { await frozen; return leases.acquire(key, ttlMs); },
     } satisfies Leases,
     freeze() {
