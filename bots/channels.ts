@@ -86,6 +86,7 @@ const CHANNELS: ReadonlyArray<(setup: ChannelSetup) => Channel | undefined> = [
       sellerMenu: roleMayStart,
       ...telegramAlerts(s.alerts),
       ...(s.config.telegramUnreachableAfterMs !== undefined && { unreachableAfterMs: s.config.telegramUnreachableAfterMs }),
+      ...(s.config.telegramStartConcurrency !== undefined && { startConcurrency: s.config.telegramStartConcurrency }),
       webhookHealth: {
         ...telegramWebhookAlerts(s.alerts),
         ...(s.config.webhookCheckEveryMs !== undefined && { everyMs: s.config.webhookCheckEveryMs }),

@@ -64,6 +64,8 @@ export type Config = {
   // ---- Store alerts (Telegram health, webhook fallback, payment failure runs); each present only when set.
   /** `TELEGRAM_UNREACHABLE_AFTER_MS`: how long a store bot's calls must all fail before the owner hears it. Default 60 000. */
   telegramUnreachableAfterMs?: number;
+  /** `TELEGRAM_START_CONCURRENCY`: store bots started (and reconciled) at once. Default 16. */
+  telegramStartConcurrency?: number;
   /** `WEBHOOK_CHECK_EVERY_MS`: how often webhook-mode stores' `getWebhookInfo` is read. Default 60 000. */
   webhookCheckEveryMs?: number;
   /** `WEBHOOK_MAX_PENDING`: more updates than this waiting at Telegram count as a failing webhook. Default 100. */
@@ -407,6 +409,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"], { error: "expected development, production or test" }).default("development"),
   // ---- Store alerts (Telegram health, webhook fallback, payment failure runs)
   TELEGRAM_UNREACHABLE_AFTER_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 60000"),
+  TELEGRAM_START_CONCURRENCY: wholeNumber(1, 64, "stores at once, e.g. 16"),
   WEBHOOK_CHECK_EVERY_MS: wholeNumber(1000, 86_400_000, "milliseconds, e.g. 60000"),
   WEBHOOK_MAX_PENDING: wholeNumber(1, 1_000_000, "updates, e.g. 100"),
   WEBHOOK_FALLBACK_AFTER_CHECKS: wholeNumber(1, 100, "checks, e.g. 3"),
@@ -603,6 +606,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     nodeEnv: e.NODE_ENV,
     // ---- Store alerts
     ...(e.TELEGRAM_UNREACHABLE_AFTER_MS !== undefined && { telegramUnreachableAfterMs: e.TELEGRAM_UNREACHABLE_AFTER_MS }),
+    ...(e.TELEGRAM_START_CONCURRENCY !== undefined && { telegramStartConcurrency: e.TELEGRAM_START_CONCURRENCY }),
     ...(e.WEBHOOK_CHECK_EVERY_MS !== undefined && { webhookCheckEveryMs: e.WEBHOOK_CHECK_EVERY_MS }),
     ...(e.WEBHOOK_MAX_PENDING !== undefined && { webhookMaxPending: e.WEBHOOK_MAX_PENDING }),
     ...(e.WEBHOOK_FALLBACK_AFTER_CHECKS !== undefined && { webhookFallbackAfterChecks: e.WEBHOOK_FALLBACK_AFTER_CHECKS }),

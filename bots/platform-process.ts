@@ -26,6 +26,7 @@
  * then the scheduler, the HTTP server, the coordination and MongoDB close, and the log
  * files are flushed.
  */
+import { performance } from "node:perf_hooks";
 import mongoose from "mongoose";
 import { alertOnEngineFailure, alertOnHttpFailure } from "../admin-bot/error-alerts.ts";
 import { OwnerAlerts } from "../admin-bot/owner-alerts.ts";
@@ -208,7 +209,7 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
       httpPort: port,
       ...(metrics && { metricsPort: metrics.port }),
       storeBots: { started: bots.started.length, failed: bots.failed.length },
-      channels: Object.fromEntries(Object.entries(started).map(([name, report]) => [name, { started: report.started.length, failed: report.failed.length }])),
+      channels: Object.fromEntries(Object.entries(started).map(([name, report]) => [name, { started: report.started.length, failed: report.failed.length, ms: report.ms }])),
       started: listed(bots.started),
       failed: bots.failed,
     });
@@ -251,15 +252,19 @@ async function ensureIndexes(): Promise<void> {
 }
 
 /** Starts each channel in turn; one that throws is reported with every store failed, not thrown. */
-async function startChannels(channels: Iterable<Channel>): Promise<Record<string, ChannelStoresReport>> {
-  const reports: Record<string, ChannelStoresReport> = {};
-  for (const channel of channels) {
-    reports[channel.name] = await channel.start().catch((error: unknown) => {
-      logger.error("a channel did not start", { channel: channel.name, error: (error as Error).message });
-      return { started: [], stopped: [], failed: [{ slug: "*", reason: (error as Error).message }] };
-    });
-  }
-  return reports;
+async function startChannels(channels: Iterable<Channel>): Promise<Record<string, ChannelStoresReport & { ms: number }>> {
+  // All at once: one channel's slow start (WhatsApp opening its sessions) holds up no other.
+  const reports = await Promise.all(
+    [...channels].map(async (channel) => {
+      const startedAt = performance.now();
+      const report = await channel.start().catch((error: unknown): ChannelStoresReport => {
+        logger.error("a channel did not start", { channel: channel.name, error: (error as Error).message });
+        return { started: [], stopped: [], failed: [{ slug: "*", reason: (error as Error).message }] };
+      });
+      return [channel.name, { ...report, ms: Math.round(performance.now() - startedAt) }] as const;
+    }),
+  );
+  return Object.fromEntries(reports);
 }
 
 /** Stops every channel at once, each within `graceMs`; true when all finished in time. */

@@ -54,9 +54,15 @@ export function sellerCommands(flows: FlowSet, locale: Locale, store: string, ma
   return commandList(flows.listedFor("seller").filter((flow) => mayUse(flow.id)), locale, store);
 }
 
-export async function registerCustomerCommands(api: Api, flows: FlowSet, store: string): Promise<void> {
-  await api.setMyCommands(customerCommands(flows, "id", store));
-  await api.setMyCommands(customerCommands(flows, "en", store), { language_code: "en" });
+/** The customer menus by language, the default first: what `registerCustomerCommands` sends. */
+export function customerMenus(flows: FlowSet, store: string): BotCommand[][] {
+  return MENU_LOCALES.map((locale) => customerCommands(flows, locale, store));
+}
+
+export async function registerCustomerCommands(api: Api, menus: readonly BotCommand[][]): Promise<void> {
+  for (const [i, locale] of MENU_LOCALES.entries()) {
+    await api.setMyCommands(menus[i], { ...(i > 0 && { language_code: locale }) });
+  }
 }
 
 /** Sets a member's own menu in their private chat with the bot, in both languages. */

@@ -22,7 +22,8 @@
  * sync that still meets one stops there (logged) rather than hammer Telegram.
  *
  * The catch: membership changed by another process (`niaga member add|remove`) reaches a
- * member's menu at the bot's next start.
+ * member's menu at the bot's next start: the members and roles read then differ from those
+ * the last complete pass set, so the pass runs again.
  */
 import { GrammyError, type Api } from "grammy";
 import type { EngineLog } from "../../flows/engine/index.ts";
@@ -30,8 +31,10 @@ import { ChatQueue } from "../../flows/engine/index.ts";
 import type { FlowSet } from "../../flows/engine/index.ts";
 import type { InboundTenant } from "../../flows/engine/index.ts";
 import { Member, type Role } from "../../storage/models/index.ts";
-import { registerMemberCommands, removeMemberCommands } from "./bot-commands.ts";
+import { registerMemberCommands, removeMemberCommands, sellerCommands } from "./bot-commands.ts";
 import { TELEGRAM_CHANNEL } from "./customer-records.ts";
+import { digestOf } from "./telegram-memory.ts";
+import type { TelegramMemory } from "./telegram-memory.ts";
 
 /** Which seller commands a member's menu lists, by their role and the command's flow id. */
 export type SellerMenuFilter = (role: Role, flowId: string) => boolean;
@@ -47,6 +50,11 @@ export interface MemberMenusOptions {
   sellerMenu?: SellerMenuFilter;
   /** Members read per page by `syncAll`. Default 100. */
   pageSize?: number;
+  /**
+   * What Telegram already has: `syncAll` sets nothing when the members, their roles and
+   * their menus are the ones it last set completely.
+   */
+  memory?: TelegramMemory;
 }
 
 /** What one refresh did. */
@@ -60,6 +68,8 @@ export interface MenuSyncReport {
   failed: number;
   /** The pass stopped early: the bot stopped, or Telegram kept answering 429. */
   stopped: boolean;
+  /** Telegram had every member's menu already (see `MemberMenusOptions.memory`): nothing was sent. */
+  unchanged?: boolean;
 }
 
 const TELEGRAM_USER_ID = /^[1-9]\d{0,19}$/;
@@ -107,45 +117,62 @@ export class MemberMenus {
 
   async #syncAll(): Promise<MenuSyncReport> {
     const report: MenuSyncReport = { members: 0, set: 0, waiting: 0, failed: 0, stopped: false };
-    const { tenant, log } = this.#options;
-    const pageSize = Math.max(1, this.#options.pageSize ?? 100);
-    let after: unknown;
+    const { tenant, log, memory } = this.#options;
+    let members: Array<{ channelUserId: string; role: Role }>;
     try {
-      for (;;) {
-        if (this.#closed) {
-          report.stopped = true;
-          return report;
-        }
-        // The tenant wall adds `tenantId` outside the schema's inferred type.
-        const filter = { tenantId: tenant.id, channel: TELEGRAM_CHANNEL, ...(after !== undefined && { _id: { $gt: after } }) };
-        const page = await Member.find(filter as never, { channelUserId: 1 }).sort({ _id: 1 }).limit(pageSize).lean<{ _id: unknown; channelUserId: string }[]>().exec();
-        for (const member of page) {
-          if (this.#closed) {
-            report.stopped = true;
-            return report;
-          }
-          report.members += 1;
-          const outcome = await this.#perPerson.run(member.channelUserId, () => this.#refresh(member.channelUserId));
-          if (outcome === "seller") report.set += 1;
-          else if (outcome === "unknown-chat") report.waiting += 1;
-          else if (outcome === "rate-limited") {
-            report.failed += 1;
-            report.stopped = true;
-            log.warn("telegram member menus: Telegram keeps asking to slow down; the rest wait for the bot's next start", { tenant: tenant.slug, done: report.members });
-            return report;
-          } else if (outcome !== "customer") report.failed += 1;
-        }
-        if (page.length < pageSize) break;
-        after = page[page.length - 1]._id;
-      }
+      members = await this.#members();
     } catch (error) {
       report.failed += 1;
       report.stopped = true;
       log.warn("telegram member menus not synchronised", { tenant: tenant.slug, error: describe(error) });
       return report;
     }
+    const digest = this.#digest(members);
+    if (memory?.has("memberMenus", digest)) return { ...report, members: members.length, unchanged: true };
+    for (const member of members) {
+      if (this.#closed) {
+        report.stopped = true;
+        return report;
+      }
+      report.members += 1;
+      const outcome = await this.#perPerson.run(member.channelUserId, () => this.#refresh(member.channelUserId));
+      if (outcome === "seller") report.set += 1;
+      else if (outcome === "unknown-chat") report.waiting += 1;
+      else if (outcome === "rate-limited") {
+        report.failed += 1;
+        report.stopped = true;
+        log.warn("telegram member menus: Telegram keeps asking to slow down; the rest wait for the bot's next start", { tenant: tenant.slug, done: report.members });
+        return report;
+      } else if (outcome !== "customer") report.failed += 1;
+    }
+    // Only a complete pass is remembered: a member still waiting for their first message
+    // gets their menu then, which a restart must not skip.
+    if (report.waiting === 0 && report.failed === 0) await memory?.remember("memberMenus", digest);
     if (report.members > 0) log.info("telegram member menus set", { tenant: tenant.slug, ...report });
     return report;
+  }
+
+  /** The store's Telegram members, a page at a time. */
+  async #members(): Promise<Array<{ channelUserId: string; role: Role }>> {
+    const pageSize = Math.max(1, this.#options.pageSize ?? 100);
+    const members: Array<{ channelUserId: string; role: Role }> = [];
+    let after: unknown;
+    for (;;) {
+      // The tenant wall adds `tenantId` outside the schema's inferred type.
+      const filter = { tenantId: this.#options.tenant.id, channel: TELEGRAM_CHANNEL, ...(after !== undefined && { _id: { $gt: after } }) };
+      const page = await Member.find(filter as never, { channelUserId: 1, role: 1 }).sort({ _id: 1 }).limit(pageSize).lean<{ _id: unknown; channelUserId: string; role: Role }[]>().exec();
+      members.push(...page.map(({ channelUserId, role }) => ({ channelUserId, role })));
+      if (page.length < pageSize) return members;
+      after = page[page.length - 1]._id;
+    }
+  }
+
+  /** What the members' menus are made of: who, in which role, and each role's menu. */
+  #digest(members: ReadonlyArray<{ channelUserId: string; role: Role }>): string {
+    const { flows, tenant, sellerMenu } = this.#options;
+    const roles = [...new Set(members.map((m) => m.role))].sort();
+    const menus = roles.map((role) => [role, sellerCommands(flows, "id", tenant.name, sellerMenu && ((flowId) => sellerMenu(role, flowId))), sellerCommands(flows, "en", tenant.name, sellerMenu && ((flowId) => sellerMenu(role, flowId)))]);
+    return digestOf(["memberMenus", menus, members.map((m) => [m.channelUserId, m.role]).sort()]);
   }
 
   async #refresh(userId: string): Promise<MenuOutcome> {

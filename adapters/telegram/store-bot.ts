@@ -28,7 +28,7 @@ import { resilientCalls } from "./api-resilience.ts";
 import { BotHealth } from "./bot-health.ts";
 import type { StoreTroubles } from "./bot-health.ts";
 import type { ResilientCallsOptions } from "./api-resilience.ts";
-import { registerCustomerCommands } from "./bot-commands.ts";
+import { customerMenus, registerCustomerCommands } from "./bot-commands.ts";
 import type { ButtonSigner, PromptTags } from "./button-data.ts";
 import { deliverReplies, LiveKeyboards } from "./chat-replies.ts";
 import type { ChatReplies, PressedButton } from "./chat-replies.ts";
@@ -42,6 +42,8 @@ import type { SellerMenuFilter } from "./member-menus.ts";
 import { sendingProactively } from "./outgoing-pacer.ts";
 import type { OutgoingPacer } from "./outgoing-pacer.ts";
 import { editMessage, sendBatch } from "./proactive-send.ts";
+import { digestOf } from "./telegram-memory.ts";
+import type { TelegramMemory } from "./telegram-memory.ts";
 
 export type TelegramMode = "polling" | "webhook";
 
@@ -93,6 +95,11 @@ export interface StoreBotOptions extends StoreBotShared {
   pollingRight?: PollingRight;
   /** Where the bot reports trouble reaching Telegram and polling conflicts (see `BotHealth`). */
   troubles?: StoreTroubles;
+  /**
+   * What Telegram already has for this bot (see `TelegramMemory`): with a remembered
+   * identity, `init` asks nothing, and the webhook and menus are set only when they differ.
+   */
+  memory?: TelegramMemory;
 }
 
 // Update ids remembered to drop a redelivered update (polling and webhook overlapping during a switch).
@@ -113,6 +120,7 @@ export class StoreBot {
   /** Polling again after a 409 Conflict. */
   #retryTimer: NodeJS.Timeout | undefined;
   #webhookSecretDigest: Buffer | undefined;
+  readonly #identityRemembered: boolean;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #seen = new Set<number>();
   #highestUpdateId = 0;
@@ -132,12 +140,14 @@ export class StoreBot {
     this.#options = options;
     this.#log = options.log;
     this.tenant = options.tenant;
+    this.#identityRemembered = options.memory?.botInfo !== undefined;
     this.customers = new CustomerRecords({
       tenantId: options.tenant.id,
       log: options.log,
       ...(options.lookupBudgetMs !== undefined && { lookupBudgetMs: options.lookupBudgetMs }),
     });
-    this.bot = new Bot(options.token, { client: { apiRoot: options.apiRoot } });
+    const botInfo = options.memory?.botInfo;
+    this.bot = new Bot(options.token, { client: { apiRoot: options.apiRoot }, ...(botInfo && { botInfo }) });
     // First of all, right above the network: each getUpdates' offset is recorded as it goes
     // out, and, when instances share stores, checked against this one's right to poll.
     this.bot.api.config.use((prev, method, payload, signal) => {
@@ -165,6 +175,7 @@ export class StoreBot {
     }));
     this.memberMenus = new MemberMenus({
       api: this.bot.api, flows: options.engine.platformFlows, tenant: options.tenant, log: options.log,
+      ...(options.memory && { memory: options.memory }),
       ...(options.sellerMenu !== undefined && { sellerMenu: options.sellerMenu }),
       ...(options.memberMenuPageSize !== undefined && { pageSize: options.memberMenuPageSize }),
     });
@@ -181,9 +192,14 @@ export class StoreBot {
     return this.#runner !== undefined;
   }
 
+  /** Whether the bot's identity came from memory, so no `getMe` has checked its token yet. */
+  get identityRemembered(): boolean {
+    return this.#identityRemembered;
+  }
+
   /**
-   * Asks Telegram who the bot is (`getMe`); a revoked token fails here with a 401
-   * `GrammyError`. grammY retries a failing network or Telegram for ever; this gives up
+   * Asks Telegram who the bot is (`getMe`), unless it is remembered; a revoked token fails
+   * here with a 401 `GrammyError`. grammY retries a failing network or Telegram for ever; this gives up
    * after `startTimeoutMs`, so one unreachable store cannot hold up the others' start.
    */
   async init(): Promise<UserFromGetMe> {
@@ -205,6 +221,7 @@ export class StoreBot {
     this.#cancelRetry();
     if (this.#runner) return;
     await this.bot.api.deleteWebhook();
+    await this.#options.memory?.remember("webhook", undefined);
     const runner = run(this.bot, {
       runner: { fetch: { timeout: this.#options.pollingTimeoutSec ?? 30, allowed_updates: [...ALLOWED_UPDATES] }, silent: true },
     });
@@ -291,8 +308,25 @@ export class StoreBot {
   /** Points Telegram at the platform's endpoint for this store, with the secret it must send back. */
   async useWebhook(url: string, secret: string): Promise<void> {
     this.acceptSecret(secret);
-    await this.bot.api.setWebhook(url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] });
+    const memory = this.#options.memory;
+    const digest = digestOf(["webhook", url, secret, ALLOWED_UPDATES]);
+    if (!memory?.has("webhook", digest)) {
+      await this.bot.api.setWebhook(url, { secret_token: secret, allowed_updates: [...ALLOWED_UPDATES] });
+      await memory?.remember("webhook", digest);
+    }
     this.#mode = "webhook";
+  }
+
+  /**
+   * Asks Telegram who the bot is now: a revoked token answers 401 (and `onUnauthorized`
+   * stops the bot); a renamed bot is remembered under its new name.
+   */
+  async checkIdentity(): Promise<void> {
+    const timeoutMs = this.#options.startTimeoutMs ?? 20_000;
+    const me = await this.bot.api.getMe(AbortSignal.timeout(timeoutMs) as Parameters<Bot["api"]["getMe"]>[0]);
+    if (JSON.stringify(me) === JSON.stringify(this.bot.botInfo)) return;
+    this.bot.botInfo = me;
+    await this.#options.memory?.rememberBotInfo(me, undefined);
   }
 
   /** The webhook secret this bot accepts (also while polling, for deliveries still under way during a switch). */
@@ -319,9 +353,14 @@ export class StoreBot {
     this.#health?.close();
   }
 
-  /** The customer menu, for everyone; members get theirs from `memberMenus`. */
-  registerCommands(): Promise<void> {
-    return registerCustomerCommands(this.bot.api, this.#options.engine.platformFlows, this.tenant.name);
+  /** The customer menu, for everyone, unless Telegram has it already; members get theirs from `memberMenus`. */
+  async registerCommands(): Promise<void> {
+    const menus = customerMenus(this.#options.engine.platformFlows, this.tenant.name);
+    const digest = digestOf(["commands", menus]);
+    const memory = this.#options.memory;
+    if (memory?.has("commands", digest)) return;
+    await registerCustomerCommands(this.bot.api, menus);
+    await memory?.remember("commands", digest);
   }
 
   download(fileRef: string, maxBytes?: number): Promise<Buffer> {

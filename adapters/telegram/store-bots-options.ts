@@ -41,8 +41,21 @@ export interface StoreBotsOptions {
   maxDownloadBytes?: number;
   /** A webhook request is answered after at most this long, the turn going on. Default 8000 ms. */
   webhookAnswerWithinMs?: number;
-  /** Stores started (or reconciled) at once by `startAll` and `reconcileChanged`. Default 8. */
+  /**
+   * Stores started (or reconciled) at once by `startAll` and `reconcileChanged`
+   * (`TELEGRAM_START_CONCURRENCY`). Default 16: a store started from what is remembered
+   * makes no call to Telegram; one that is not makes at most two in a row (`getMe`,
+   * `setWebhook`), so at most 16 calls are in flight — far below any bot's limits, and
+   * a few hundred calls a second from one address at most.
+   */
   startConcurrency?: number;
+  /**
+   * How long a webhook request for a store that `startAll` is about to start waits for its
+   * bot before it is answered 503 (Telegram retries). Default: half of `webhookAnswerWithinMs`, at most 4000 ms.
+   */
+  webhookHoldMs?: number;
+  /** Bots started from a remembered identity asked `getMe` per second in the background. Default 5. */
+  identityChecksPerSecond?: number;
   /** Each bot's flood limits (defaults: 1 message/s per chat for proactive sends, 30/s per bot). */
   outgoingLimits?: Omit<OutgoingLimits, "shared">;
   /** Each bot's budget shared with the other instances (`coordination.pace`), so together they stay within the limits. */

@@ -43,7 +43,7 @@ import type { EngineLog, MembershipChange, Outbound, SendOptions, SendReport, St
 import { resolveLocale } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import type { TenantDoc } from "../../storage/models/index.ts";
-import { AbsentStores } from "./absent-stores.ts";
+import { AbsentStores, StartingStores } from "./absent-stores.ts";
 import { BotTroubles } from "./bot-health.ts";
 import { describe, StoreBotError } from "./bot-status.ts";
 import type { StartAllReport, StoreBotStatus, SweepReport } from "./bot-status.ts";
@@ -55,6 +55,9 @@ import { StoreBot } from "./store-bot.ts";
 import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
 import type { StoreBotsOptions } from "./store-bots-options.ts";
 import { StoreSweep } from "./store-sweep.ts";
+import type { LoadedStore } from "./store-sweep.ts";
+import { IdentityChecks } from "./identity-checks.ts";
+import { TelegramMemory } from "./telegram-memory.ts";
 import { UpdateModes } from "./update-modes.ts";
 import { WebhookHealth } from "./webhook-health.ts";
 import { telegramWebhookRoutes } from "./webhook-endpoint.ts";
@@ -79,8 +82,14 @@ export class StoreBots {
   readonly #bots = new Map<string, StoreBot>();
   readonly #bySlug = new Map<string, StoreBot>();
   readonly #live = new WeakSet<StoreBot>();
+  /** Each bot's menus being set in the background after its start. */
+  readonly #menus = new WeakMap<StoreBot, Promise<void>>();
   readonly #lifecycle = new ChatQueue();
   readonly #absent = new AbsentStores();
+  /** Stores `startAll` is about to start: their webhook requests wait for their bot. */
+  readonly #starting = new StartingStores();
+  /** Bots started from a remembered identity, each asked `getMe` once in the background. */
+  readonly #identityChecks: IdentityChecks;
   /** Per store, outliving its bot's restarts: a flood wait Telegram imposed still holds after a re-token. */
   readonly #pacers = new Map<string, OutgoingPacer>();
   /** Sends, menu refreshes and downloads, on the running bot or an idle one. */
@@ -126,11 +135,27 @@ export class StoreBots {
       fallBack: (tenantId) => this.switchMode(tenantId, "polling"),
       onError: (store, error) => this.#logFor(store.slug).warn("telegram webhook check failed", { tenant: store.slug, error: describe(error) }),
     });
+    const answerWithinMs = options.webhookAnswerWithinMs ?? 8000;
     this.routes = telegramWebhookRoutes({
       botFor: (slug) => this.#bySlug.get(slug),
+      starting: (slug, secret) =>
+        this.#starting.waitFor(slug, secret, options.webhookHoldMs ?? Math.min(4000, answerWithinMs / 2), (tenantId) => this.#sweep.hurry(tenantId)),
       absentStatus: (slug, secret) => this.#absent.statusFor(slug, secret),
       closing: () => this.#closing,
-      answerWithinMs: options.webhookAnswerWithinMs ?? 8000,
+      answerWithinMs,
+    });
+    this.#identityChecks = new IdentityChecks({
+      perSecond: options.identityChecksPerSecond ?? 5,
+      check: async (tenantId) => {
+        const bot = this.#bots.get(tenantId);
+        if (!bot || !this.#live.has(bot)) return;
+        await bot.checkIdentity().catch((error: unknown) => {
+          // A 401 already took the revoked-token path (`onUnauthorized`).
+          if (error instanceof GrammyError && error.error_code === 401) return;
+          this.#logFor(bot.tenant.slug).warn("telegram background identity check failed; trying again later", { tenant: bot.tenant.slug, error: describe(error) });
+          throw error;
+        });
+      },
     });
     this.#modes = new UpdateModes({
       ...(options.publicUrl !== undefined && { publicUrl: options.publicUrl }),
@@ -158,17 +183,30 @@ export class StoreBots {
       {
         closing: () => this.#closing,
         running: () => this.#bots,
-        start: (tenantId) => this.start(tenantId),
+        start: (tenantId, loaded) => this.#serially(tenantId, () => this.#start(tenantId, loaded)),
+        expect: (stores) => this.#starting.expect(stores.map((store) => ({ tenantId: String(store._id), slug: store.slug, secret: savedWebhookSecret(store) }))),
+        settle: (slug, up) => this.#starting.settled(slug, up),
         reconcile: (tenantId) => this.reconcile(tenantId),
       },
       options.startConcurrency,
     );
   }
 
-  /** Starts the bot of every active store that has a token Telegram has not revoked. Never throws for one store. */
-  startAll(): Promise<StartAllReport> {
+  /**
+   * Starts the bot of every active store that has a token Telegram has not revoked, from one
+   * read of the stores; a store whose bot identity, webhook and menus are remembered (see
+   * `TelegramMemory`) starts without a call to Telegram, and is checked with `getMe` in the
+   * background afterwards (`identityChecksPerSecond`). Each store takes webhook updates as
+   * soon as its own bot is up; one that arrives earlier waits for it (`webhookHoldMs`) and
+   * moves its start to the front. Never throws for one store.
+   */
+  async startAll(): Promise<StartAllReport> {
     this.#webhookHealth.start();
-    return this.#sweep.startAll();
+    try {
+      return await this.#sweep.startAll();
+    } finally {
+      this.#starting.settleAll();
+    }
   }
 
   /**
@@ -306,6 +344,15 @@ export class StoreBots {
     return this.#outside.downloadFile(tenantId, fileRef, options);
   }
 
+  /**
+   * Resolves once the store's running bot has set its command menus (customers' and
+   * members'), or found Telegram has them already. Never rejects.
+   */
+  async menusSettled(tenantId: string): Promise<void> {
+    const bot = this.#bots.get(tenantId);
+    if (bot) await this.#menus.get(bot);
+  }
+
   status(tenantId: string): StoreBotStatus | undefined {
     const bot = this.#bots.get(tenantId);
     return bot && this.#status(bot);
@@ -330,6 +377,8 @@ export class StoreBots {
   async close(graceMs = 10_000): Promise<boolean> {
     this.#closing = true;
     this.#webhookHealth.stop();
+    this.#identityChecks.close();
+    this.#starting.settleAll();
     const closed = this.#outside.close();
     const drained = (async () => {
       await this.stopAll();
@@ -353,11 +402,12 @@ export class StoreBots {
     return this.#lifecycle.run(tenantId, work);
   }
 
-  async #start(tenantId: string): Promise<StoreBotStatus> {
+  /** Starts a store's bot, from `loaded` (read by `startAll`) or from a fresh read. */
+  async #start(tenantId: string, loaded?: LoadedStore): Promise<StoreBotStatus> {
     const running = this.#bots.get(tenantId);
     if (running) return this.#status(running);
     if (this.#closing) throw new StoreBotError("shutting-down", "the platform is shutting down");
-    const tenant = await this.#load(tenantId);
+    const tenant = loaded ?? (await this.#load(tenantId));
     const token = tokenOf(tenant);
     if (!token) throw new StoreBotError("no-token", `store ${tenant.slug} has no Telegram bot token`);
     if (tenant.channels?.telegram?.revokedAt) {
@@ -368,10 +418,12 @@ export class StoreBots {
     const store: StoreTenant = { id: tenantId, slug: tenant.slug, name: tenant.name, locale: resolveLocale(tenant.locale) };
     const log = this.#logFor(store.slug);
     const pollingRight = this.#modes.pollingRight(tenantId);
+    const memory = TelegramMemory.of(tenantId, store.slug, token, tenant.channels?.telegram?.known, log);
     const bot: StoreBot = new StoreBot({
       ...this.#shared, tenant: store, token, log, pacer: this.#pacerFor(tenantId), troubles: this.#troubles.of(store),
       onUnauthorized: () => void this.#tokenRevoked(bot),
       ...(pollingRight && { pollingRight }),
+      memory,
     });
     let me;
     try {
@@ -383,9 +435,7 @@ export class StoreBots {
       }
       throw error;
     }
-    if (me.username !== tenant.channels?.telegram?.botUsername) {
-      await Tenant.updateOne({ _id: tenantId }, { $set: { "channels.telegram.botUsername": me.username } }).exec();
-    }
+    if (!bot.identityRemembered) await memory.rememberBotInfo(me, tenant.channels?.telegram?.botUsername);
     const secret = savedWebhookSecret(tenant);
     if (secret) bot.acceptSecret(secret);
     this.#bots.set(tenantId, bot);
@@ -393,20 +443,25 @@ export class StoreBots {
     this.#outside.forgetIdle(tenantId);
     this.#live.add(bot);
     this.#absent.forget(store.slug);
+    // From here its webhook requests are taken (the secret is accepted): whoever waited goes on.
+    this.#starting.settled(store.slug, true);
     try {
-      await this.#modes.begin(bot, mode);
+      await this.#modes.begin(bot, mode, secret);
     } catch (error) {
       await this.#stop(tenantId);
       throw error;
     }
     // In the background: a store with hundreds of members must not hold up its start.
-    void bot
+    const menus = bot
       .registerCommands()
       .catch((error: unknown) => {
         log.warn("telegram commands not registered", { tenant: store.slug, error: describe(error) });
       })
-      .then(() => bot.memberMenus.syncAll());
-    log.info("telegram store bot started", { tenant: store.slug, mode, bot: me.username });
+      .then(() => bot.memberMenus.syncAll())
+      .then(() => undefined);
+    this.#menus.set(bot, menus);
+    if (bot.identityRemembered) this.#identityChecks.add(tenantId);
+    log.info("telegram store bot started", { tenant: store.slug, mode, bot: me.username, ...(bot.identityRemembered && { remembered: true }) });
     if (this.#revokedHere.delete(tenantId)) this.#tokenAccepted(store);
     return this.#status(bot);
   }
@@ -417,6 +472,7 @@ export class StoreBots {
     this.#bots.delete(tenantId);
     this.#bySlug.delete(bot.tenant.slug);
     this.#live.delete(bot);
+    this.#identityChecks.drop(tenantId);
     await bot.stop();
     await this.#modes.stopped(tenantId);
     this.#logFor(bot.tenant.slug).info("telegram store bot stopped", { tenant: bot.tenant.slug });

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import { isValidObjectId } from "mongoose";
 import { Tenant } from "../../storage/models/index.ts";
 import type { StoreChangeSet } from "../../storage/store-changes.ts";
+import type { TenantFields } from "../../storage/models/index.ts";
 import type { StartAllReport, StoreBotStatus, SweepReport } from "./bot-status.ts";
 import type { TelegramMode } from "./store-bot.ts";
 
@@ -34,12 +35,22 @@ interface Wanted {
   mode: TelegramMode;
 }
 
+/** A store as `startAll` reads it, all at once: what its bot's start needs. */
+export type LoadedStore = Pick<TenantFields, "slug" | "name" | "locale" | "status" | "channels"> & { _id: unknown };
+/** What `startAll` reads of each store: the sweep's fields and everything Telegram (`channels.telegram`). */
+const START_FIELDS = { slug: 1, name: 1, locale: 1, status: 1, "channels.telegram": 1 } as const;
+
 /** The registry as the sweep sees it. */
 export interface SweptBots {
   closing(): boolean;
   /** The running bots, by store id. */
   running(): ReadonlyMap<string, { mode: TelegramMode | "stopped"; tenant: { slug: string } }>;
-  start(tenantId: string): Promise<unknown>;
+  /** Starts a store's bot; `loaded`: the store as `startAll` read it. */
+  start(tenantId: string, loaded?: LoadedStore): Promise<unknown>;
+  /** `startAll` is about to start these stores. */
+  expect?(stores: readonly LoadedStore[]): void;
+  /** A store's start failed: it is not coming up in this start-up. */
+  settle?(slug: string, up: boolean): void;
   reconcile(tenantId: string): Promise<StoreBotStatus | undefined>;
 }
 
@@ -51,31 +62,53 @@ export class StoreSweep {
   readonly #retries = new Map<string, { at: number; delayMs: number }>();
   /** What each store read by a sweep wants of its bot: whether it runs, and in which mode. */
   readonly #wanted = new Map<string, Wanted>();
+  /** The line of `startAll` under way, which `hurry` reorders. */
+  #startLine: StartLine | undefined;
 
-  constructor(bots: SweptBots, concurrency = 8) {
+  constructor(bots: SweptBots, concurrency = 16) {
     this.#bots = bots;
     this.#concurrency = Math.max(1, concurrency);
   }
 
-  /** Starts the bot of every active store that has a token Telegram has not revoked. Never throws for one store. */
+  /**
+   * Starts the bot of every active store that has a token Telegram has not revoked, from one
+   * read of them all, `concurrency` at a time, in the order read unless `hurry` moves one
+   * ahead. Never throws for one store.
+   */
   async startAll(): Promise<StartAllReport> {
     const stores = await Tenant.find(
       { status: "active", "channels.telegram.token": { $exists: true, $nin: [null, ""] }, "channels.telegram.revokedAt": { $exists: false } },
-      SWEEP_FIELDS,
-    ).lean<SweepRow[]>().exec();
+      START_FIELDS,
+    ).lean<LoadedStore[]>().exec();
     const report: StartAllReport = { started: [], failed: [] };
-    await this.#eachAtOnce(stores, async (store) => {
-      const id = String(store._id);
-      this.#fingerprints.set(id, fingerprintOf(store));
-      try {
-        await this.#bots.start(id);
-        report.started.push(store.slug);
-      } catch (error) {
-        this.#retryLater(id);
-        report.failed.push({ slug: store.slug, reason: (error as Error).message });
+    this.#bots.expect?.(stores);
+    const line = new StartLine(stores);
+    this.#startLine = line;
+    const worker = async () => {
+      for (let store = line.next(); store; store = line.next()) {
+        const id = String(store._id);
+        this.#fingerprints.set(id, fingerprintOf(store as SweepRow));
+        try {
+          await this.#bots.start(id, store);
+          report.started.push(store.slug);
+        } catch (error) {
+          this.#retryLater(id);
+          this.#bots.settle?.(store.slug, false);
+          report.failed.push({ slug: store.slug, reason: (error as Error).message });
+        }
       }
-    });
+    };
+    try {
+      await Promise.all(Array.from({ length: this.#concurrency }, worker));
+    } finally {
+      if (this.#startLine === line) this.#startLine = undefined;
+    }
     return report;
+  }
+
+  /** Moves a store's start to the front of the line of `startAll` under way (a customer waits for it). */
+  hurry(tenantId: string): void {
+    this.#startLine?.hurry(tenantId);
   }
 
   /**
@@ -168,6 +201,35 @@ function wantedOf(row: SweepRow): Wanted {
 /** The bot is not as its store wants: running when it should not, missing, or in another mode (or stopped). */
 function isOff(wanted: Wanted, bot: { mode: TelegramMode | "stopped" } | undefined): boolean {
   return wanted.runs !== (bot !== undefined) || (bot !== undefined && bot.mode !== wanted.mode);
+}
+
+/** Stores waiting for their start, in order, with some moved to the front. */
+class StartLine {
+  readonly #stores: readonly LoadedStore[];
+  readonly #index = new Map<string, number>();
+  readonly #taken = new Set<number>();
+  readonly #front: number[] = [];
+  #next = 0;
+
+  constructor(stores: readonly LoadedStore[]) {
+    this.#stores = stores;
+    stores.forEach((store, i) => this.#index.set(String(store._id), i));
+  }
+
+  next(): LoadedStore | undefined {
+    for (;;) {
+      const i = this.#front.length > 0 ? this.#front.shift()! : this.#next++;
+      if (i >= this.#stores.length) return undefined;
+      if (this.#taken.has(i)) continue;
+      this.#taken.add(i);
+      return this.#stores[i];
+    }
+  }
+
+  hurry(tenantId: string): void {
+    const i = this.#index.get(tenantId);
+    if (i !== undefined && !this.#taken.has(i)) this.#front.push(i);
+  }
 }
 
 /** A store's sweep fields in one string; the token only as a digest of its ciphertext. */

@@ -59,9 +59,9 @@ export class UpdateModes {
     return `${base}/telegram/${encodeURIComponent(slug)}`;
   }
 
-  /** Starts receiving a new bot's updates in `mode`. */
-  async begin(bot: StoreBot, mode: TelegramMode): Promise<void> {
-    if (mode === "webhook") await bot.useWebhook(this.webhookUrl(bot.tenant.slug), await webhookSecretOf(bot.tenant.id));
+  /** Starts receiving a new bot's updates in `mode`; `savedSecret`: the webhook secret read with the store, if it has one. */
+  async begin(bot: StoreBot, mode: TelegramMode, savedSecret?: string): Promise<void> {
+    if (mode === "webhook") await bot.useWebhook(this.webhookUrl(bot.tenant.slug), savedSecret ?? (await webhookSecretOf(bot.tenant.id)));
     else await this.#poll(bot);
   }
 

@@ -7,6 +7,7 @@
  * | a store bot running here, the right `X-Telegram-Bot-Api-Secret-Token` | 200 once the customer has the reply (or after `answerWithinMs`, the turn going on) |
  * | no such store, or a wrong or missing secret | the same 401 for all, the body not even read: a stranger cannot tell which stores exist |
  * | the store's saved secret, the store suspended | 410 |
+ * | the store's saved secret, its bot starting in this start-up | held until the bot is up (at most `holdMs`), then as if it ran |
  * | the store's saved secret, its bot not running here | 503, so Telegram keeps the update and retries |
  * | the platform is shutting down | 503, the body not read |
  * | a body that is not an update | 400 |
@@ -26,6 +27,12 @@ export const WEBHOOK_SECRET_HEADER = "x-telegram-bot-api-secret-token";
 export interface WebhookEndpointOptions {
   /** The running bot of a store, by slug. */
   botFor(slug: string): StoreBot | undefined;
+  /**
+   * For a store whose bot this start-up is about to start, and a request carrying its saved
+   * secret: resolves true once the bot runs (false: it did not in time). Undefined when there
+   * is nothing to wait for.
+   */
+  starting?(slug: string, secret: string | undefined): Promise<boolean> | undefined;
   /** Why a store has no running bot here, told only to a request carrying the store's secret (else 401). */
   absentStatus(slug: string, secret: string | undefined): Promise<401 | 410 | 503>;
   /** True once the platform stops taking updates. */
@@ -49,7 +56,8 @@ export function telegramWebhookRoutes(options: WebhookEndpointOptions): FastifyP
         const slug = request.params.tenant;
         const header = request.headers[WEBHOOK_SECRET_HEADER];
         const secret = typeof header === "string" ? header : undefined;
-        const bot = options.botFor(slug);
+        let bot = options.botFor(slug);
+        if (!bot && (await options.starting?.(slug, secret))) bot = options.botFor(slug);
         if (bot?.checkSecret(secret)) return void authenticated.set(request, bot);
         const status = bot ? 401 : await options.absentStatus(slug, secret);
         if (status === 401) return reply.code(UNAUTHENTICATED.status).send(UNAUTHENTICATED.body);

@@ -39,6 +39,17 @@ const tenantSchema = new Schema(
         botUsername: { type: String },
         // Set when Telegram answered 401 for the token: the bot stays stopped until re-tokened.
         revokedAt: { type: Date },
+        // What Telegram already has for the token whose digest is `token`, so a start skips the
+        // calls that would not change it (adapters/telegram/telegram-memory.ts). Digests only, no secret.
+        known: {
+          token: { type: String },
+          // getMe's answer, as JSON: grammY's botInfo.
+          botInfo: { type: String },
+          // The webhook set (url, secret, allowed updates), the customer menus, the members' menus.
+          webhook: { type: String },
+          commands: { type: String },
+          memberMenus: { type: String },
+        },
       },
       // adapters/discord/contract.ts DiscordStoreLink: the store's guild, once linked.
       discord: {
@@ -125,7 +136,7 @@ export function sealTenantSecret(tenant: { _id: unknown }, path: TenantSecretPat
   return encryptSecret(plain, tenantSecretContext(tenant._id, path));
 }
 
-export function openTenantSecret(tenant: TenantDoc | (TenantFields & { _id: unknown }), path: TenantSecretPath): string | undefined {
+export function openTenantSecret(tenant: { _id: unknown; channels?: TenantFields["channels"] }, path: TenantSecretPath): string | undefined {
   const sealed = path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], tenant);
   return typeof sealed === "string" && sealed ? decryptSecret(sealed, tenantSecretContext(tenant._id, path)) : undefined;
 }

@@ -86,6 +86,8 @@ test("a complete environment is parsed into typed values", () => {
   assert.equal(config.nodeEnv, "production");
   assert.equal(requireEncryptionKey(config), config.encryptionKey);
   assert.equal(loadConfig({ POLL_LEASE_MS: "20000" }).pollLeaseMs, 20_000);
+  assert.equal(loadConfig({ TELEGRAM_START_CONCURRENCY: "32" }).telegramStartConcurrency, 32);
+  assert.equal(loadConfig({}).telegramStartConcurrency, undefined);
 });
 
 const malformed: Record<string, string[]> = {
@@ -109,6 +111,7 @@ const malformed: Record<string, string[]> = {
   NODE_ENV: ["staging"],
   // Store alerts
   TELEGRAM_UNREACHABLE_AFTER_MS: ["999", "60s"],
+  TELEGRAM_START_CONCURRENCY: ["0", "65", "eight", "2.5"],
   WEBHOOK_CHECK_EVERY_MS: ["0", "1m"],
   WEBHOOK_MAX_PENDING: ["0", "many"],
   WEBHOOK_FALLBACK_AFTER_CHECKS: ["0", "101"],
