@@ -56,6 +56,7 @@ import type { StoreBotShared, StoreTenant, TelegramMode } from "./store-bot.ts";
 import type { StoreBotsOptions } from "./store-bots-options.ts";
 import { StoreSweep } from "./store-sweep.ts";
 import type { LoadedStore } from "./store-sweep.ts";
+import { BackgroundLine } from "./background-line.ts";
 import { IdentityChecks } from "./identity-checks.ts";
 import { TelegramMemory } from "./telegram-memory.ts";
 import { UpdateModes } from "./update-modes.ts";
@@ -84,6 +85,7 @@ export class StoreBots {
   readonly #live = new WeakSet<StoreBot>();
   /** Each bot's menus being set in the background after its start. */
   readonly #menus = new WeakMap<StoreBot, Promise<void>>();
+  readonly #background = new BackgroundLine(8);
   readonly #lifecycle = new ChatQueue();
   readonly #absent = new AbsentStores();
   /** Stores `startAll` is about to start: their webhook requests wait for their bot. */
@@ -452,13 +454,13 @@ export class StoreBots {
       throw error;
     }
     // In the background: a store with hundreds of members must not hold up its start.
-    const menus = bot
-      .registerCommands()
-      .catch((error: unknown) => {
+    const menus = this.#background.run(async () => {
+      if (!this.#live.has(bot)) return;
+      await bot.registerCommands().catch((error: unknown) => {
         log.warn("telegram commands not registered", { tenant: store.slug, error: describe(error) });
-      })
-      .then(() => bot.memberMenus.syncAll())
-      .then(() => undefined);
+      });
+      await bot.memberMenus.syncAll();
+    });
     this.#menus.set(bot, menus);
     if (bot.identityRemembered) this.#identityChecks.add(tenantId);
     log.info("telegram store bot started", { tenant: store.slug, mode, bot: me.username, ...(bot.identityRemembered && { remembered: true }) });

@@ -68,6 +68,9 @@ describe("niaga start", () => {
     assert.equal(line.mode, "single-instance");
     assert.ok(Number.isInteger(port) && port > 0);
     assert.deepEqual(line.storeBots, { started: 1, failed: 0 });
+    const channels = line.channels as Record<string, { started: number; failed: number; ms: number }>;
+    assert.equal(channels.telegram.started, 1);
+    assert.ok(Object.values(channels).every((c) => Number.isInteger(c.ms) && c.ms >= 0), "each channel's start duration, in ms");
     assert.deepEqual(line.started, [SLUG]);
     assert.match(line.message!, /single-instance, HTTP on port \d+, 1 store bots started, 0 failed/);
     assert.ok(!platform.stderr.includes(token.split(":")[1]), "the bot token never reaches the log");
