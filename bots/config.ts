@@ -50,6 +50,12 @@ export type Config = {
    */
   reconcileIntervalMs?: number;
   /**
+   * How often the reconcile sweep reads every store anyway (`STORE_FULL_SWEEP_MS`), not only
+   * those that changed: it is what notices a deleted store on a standalone server, or a write
+   * that bypassed the `changedAt` stamp; present only when set, else 10 min.
+   */
+  storeFullSweepMs?: number;
+  /**
    * How long an instance's right to poll a store lasts without renewal (`POLL_LEASE_MS`);
    * present only when set, else the store bots' default (15 s).
    */
@@ -390,6 +396,11 @@ const envSchema = z.object({
     .refine((v) => /^\d{1,9}$/.test(v) && Number(v) >= 100, "expected a whole number of milliseconds, at least 100 (e.g. 15000)")
     .transform(Number)
     .optional(),
+  STORE_FULL_SWEEP_MS: z
+    .string()
+    .refine((v) => /^\d{1,10}$/.test(v) && (Number(v) === 0 || Number(v) >= 1000), "expected a whole number of milliseconds, 0 (never) or at least 1000 (e.g. 600000)")
+    .transform(Number)
+    .optional(),
   POLL_LEASE_MS: z
     .string()
     .refine((v) => /^\d{1,9}$/.test(v) && Number(v) >= 3000, "expected a whole number of milliseconds, at least 3000 (e.g. 15000)")
@@ -590,6 +601,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.METRICS_TOKEN,
     metricsListener: e.METRICS_PORT === undefined ? undefined : { host: e.METRICS_HOST ?? "127.0.0.1", port: e.METRICS_PORT },
     ...(e.RECONCILE_INTERVAL_MS !== undefined && { reconcileIntervalMs: e.RECONCILE_INTERVAL_MS }),
+    ...(e.STORE_FULL_SWEEP_MS !== undefined && { storeFullSweepMs: e.STORE_FULL_SWEEP_MS }),
     ...(e.POLL_LEASE_MS !== undefined && { pollLeaseMs: e.POLL_LEASE_MS }),
     nodeEnv: e.NODE_ENV,
     // ---- Store alerts

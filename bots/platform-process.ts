@@ -15,7 +15,8 @@
  * metrics' own listener, the channels, the scheduler, the platform's own alerts (MongoDB and
  * Redis outages, failing and overdue jobs, resources: `platform-alerts.ts`), and a sweep every
  * `RECONCILE_INTERVAL_MS` that makes each channel follow what other processes write
- * (`niaga tenant suspend|resume`, a new store, a new token).
+ * (`niaga tenant suspend|resume`, a new store, a new token), reading only the stores that
+ * changed (and every store each `STORE_FULL_SWEEP_MS`).
  *
  * The HTTP server listens before the channels start: a store in webhook mode can be sent
  * an update the moment its webhook is set. `/readyz` says "not ready" until they have.
@@ -30,13 +31,15 @@ import mongoose from "mongoose";
 import { alertOnEngineFailure, alertOnHttpFailure } from "../admin-bot/error-alerts.ts";
 import { OwnerAlerts } from "../admin-bot/owner-alerts.ts";
 import { Channels } from "../flows/engine/index.ts";
-import type { Channel, ChannelStoresReport, FlowBundle } from "../flows/engine/index.ts";
+import type { Channel, ChannelStoresReport, FlowBundle, StoreChangeSet } from "../flows/engine/index.ts";
 import { platformFlows } from "../flows/platform.ts";
 import { initI18n } from "../locales/i18n.ts";
 import { connectMongo, disconnectMongo, isDatabaseOutage, pingMongo } from "../storage/connection.ts";
 import { createCoordination } from "../storage/coordination.ts";
 import { MaintenanceSwitch } from "../storage/maintenance.ts";
 import { configureEncryption } from "../storage/crypto.ts";
+import { openStoreChangeFeed } from "../storage/store-changes.ts";
+import type { StoreChangeFeed, StoreChangeFeedOptions } from "../storage/store-changes.ts";
 import { platformChannels } from "./channels.ts";
 import { DEFAULT_RECONCILE_INTERVAL_MS, requireEncryptionKey } from "./config.ts";
 import type { Config } from "./config.ts";
@@ -197,7 +200,9 @@ export async function startPlatform(config: Config, options: PlatformOptions = {
     http.onFailure(alertOnHttpFailure(alerts));
     // ---- end of platform alerts.
 
-    const sweep = reconcileEvery(channels, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"));
+    const sweep = reconcileEvery(channels, config.reconcileIntervalMs ?? DEFAULT_RECONCILE_INTERVAL_MS, () => health.isUp("mongodb"), {
+      ...(config.storeFullSweepMs !== undefined && { fullSweepMs: config.storeFullSweepMs }),
+    });
     logger.info(startLine(coordination.mode, port, bots), {
       mode: coordination.mode,
       instance: coordination.leases.holder,
@@ -281,25 +286,40 @@ function overall(reports: Record<string, ChannelStoresReport>): StartAllReport {
 }
 
 /**
- * Makes every channel follow the saved stores every `intervalMs`, one sweep at a time;
- * skipped while MongoDB is known not to answer (that is logged already).
+ * Makes every channel follow the saved stores every `intervalMs`, one sweep at a time: the
+ * store change feed (`storage/store-changes.ts`) is asked once a sweep which stores changed,
+ * and every channel gets the same answer. Skipped while MongoDB is known not to answer
+ * (that is logged already); a feed that cannot answer skips the sweep, and the next one
+ * covers the same span.
  */
-function reconcileEvery(channels: Iterable<Channel>, intervalMs: number, databaseAnswers: () => boolean): { stop(): Promise<void> } {
+function reconcileEvery(channels: Iterable<Channel>, intervalMs: number, databaseAnswers: () => boolean, feedOptions: StoreChangeFeedOptions): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
-  const sweepOne = async (channel: Channel) => {
+  let feed: StoreChangeFeed | undefined;
+  const sweepOne = async (channel: Channel, changes: StoreChangeSet) => {
     try {
-      const report = await channel.followStoreChanges();
+      const report = await channel.followStoreChanges(changes);
       if (report.started.length + report.stopped.length + report.failed.length > 0) {
-        logger.info("store bots reconciled with the saved stores", { channel: channel.name, started: report.started, stopped: report.stopped, failed: report.failed });
+        logger.info("store bots reconciled with the saved stores", { channel: channel.name, checked: report.checked, started: report.started, stopped: report.stopped, failed: report.failed });
       }
     } catch (error) {
       logger.warn("reconciling the store bots failed; trying again at the next sweep", { channel: channel.name, error: (error as Error).message });
     }
   };
+  const sweep = async () => {
+    let changes: StoreChangeSet;
+    try {
+      feed ??= await openStoreChangeFeed(feedOptions);
+      changes = await feed.changes();
+    } catch (error) {
+      logger.warn("the stores changed since the last sweep could not be read; trying again at the next sweep", { error: (error as Error).message });
+      return;
+    }
+    for (const channel of channels) await sweepOne(channel, changes);
+  };
   const tick = () => {
-    running = (databaseAnswers() ? (async () => { for (const channel of channels) await sweepOne(channel); })() : Promise.resolve()).finally(() => {
+    running = (databaseAnswers() ? sweep() : Promise.resolve()).finally(() => {
       running = undefined;
       if (!stopped) timer = setTimeout(tick, intervalMs);
     });
@@ -310,6 +330,7 @@ function reconcileEvery(channels: Iterable<Channel>, intervalMs: number, databas
       stopped = true;
       clearTimeout(timer);
       await running;
+      await feed?.close();
     },
   };
 }

@@ -23,7 +23,7 @@ import type { RepliableInteraction, SendableChannels } from "discord.js";
 import { Types } from "mongoose";
 import { ChatQueue, notSent } from "../../flows/engine/index.ts";
 import type {
-  Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Engine, EngineLog, Locale, Outbound, SendFailureReason, SendOptions, SendReport, SentOutbound,
+  Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Engine, EngineLog, Locale, Outbound, SendFailureReason, SendOptions, SendReport, SentOutbound, StoreChangeSet,
 } from "../../flows/engine/index.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { DISCORD_CHANNEL, DISCORD_ERRORS, parseChatId } from "./contract.ts";
@@ -166,16 +166,36 @@ export class DiscordChannel implements Channel {
     }
   }
 
-  /** Drops the guild cache and reports which stores were linked, unlinked or suspended since. */
-  async followStoreChanges(): Promise<ChannelStoresReport> {
+  /**
+   * Drops the guild cache and reports which stores were linked, unlinked or suspended since:
+   * of the stores in `changes` (from the store change feed), or of every store without it.
+   */
+  async followStoreChanges(changes: StoreChangeSet = { all: true }): Promise<ChannelStoresReport> {
+    if (!changes.all && changes.ids.length === 0) return { started: [], stopped: [], failed: [], checked: 0 };
     this.#options.guilds.forget();
     if (this.#stopped) return { started: [], stopped: [], failed: [] };
-    const now = await linkedStores();
-    const started = [...now].filter(([id]) => !this.#served.has(id)).map(([, slug]) => slug);
-    const stopped = [...this.#served].filter(([id]) => !now.has(id)).map(([, slug]) => slug);
-    this.#served.clear();
-    for (const [id, slug] of now) this.#served.set(id, slug);
-    return { started, stopped, failed: [] };
+    if (changes.all) {
+      const now = await linkedStores();
+      const started = [...now].filter(([id]) => !this.#served.has(id)).map(([, slug]) => slug);
+      const stopped = [...this.#served].filter(([id]) => !now.has(id)).map(([, slug]) => slug);
+      this.#served.clear();
+      for (const [id, slug] of now) this.#served.set(id, slug);
+      return { started, stopped, failed: [], checked: now.size };
+    }
+    const ids = changes.ids.filter((id) => Types.ObjectId.isValid(id));
+    const rows = await Tenant.find({ _id: { $in: ids } }, { slug: 1, status: 1, "channels.discord.guildId": 1 })
+      .lean<Array<{ _id: unknown; slug: string; status?: string; channels?: { discord?: { guildId?: string } } }>>().exec();
+    const linked = new Map(rows.filter((row) => row.status === "active" && typeof row.channels?.discord?.guildId === "string").map((row) => [String(row._id), row.slug]));
+    const report: ChannelStoresReport = { started: [], stopped: [], failed: [], checked: rows.length };
+    for (const id of ids) {
+      const slug = linked.get(id);
+      const served = this.#served.get(id);
+      if (slug !== undefined && served === undefined) report.started.push(slug);
+      if (slug === undefined && served !== undefined) report.stopped.push(served);
+      if (slug !== undefined) this.#served.set(id, slug);
+      else this.#served.delete(id);
+    }
+    return report;
   }
 
   /** Stops taking interactions; turns and sends under way get `graceMs`, then the client is destroyed. */

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Api } from "grammy";
-import { openTenantSecret, sealTenantSecret, Tenant } from "../../storage/models/index.ts";
+import { openTenantSecret, QUIET, sealTenantSecret, Tenant } from "../../storage/models/index.ts";
 import { registerSecret } from "../../storage/secrets-redaction.ts";
 import { describe, StoreBotError } from "./bot-status.ts";
 
@@ -56,6 +56,8 @@ export async function webhookSecretOf(tenantId: string): Promise<string> {
   await Tenant.updateOne(
     { _id: tenantId, [WEBHOOK_SECRET_PATH]: { $in: [null, ""] } },
     { $set: { [WEBHOOK_SECRET_PATH]: sealTenantSecret({ _id: tenantId }, WEBHOOK_SECRET_PATH, fresh) } },
+    // The bot's own bookkeeping: no other instance has to follow it.
+    QUIET,
   ).exec();
   const tenant = await Tenant.findById(tenantId).exec();
   const secret = tenant ? openTenantSecret(tenant, WEBHOOK_SECRET_PATH) : undefined;

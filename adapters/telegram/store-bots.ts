@@ -39,7 +39,7 @@
 import { GrammyError } from "grammy";
 import type { FastifyPluginAsync } from "fastify";
 import { ChatQueue } from "../../flows/engine/index.ts";
-import type { EngineLog, MembershipChange, Outbound, SendOptions, SendReport } from "../../flows/engine/index.ts";
+import type { EngineLog, MembershipChange, Outbound, SendOptions, SendReport, StoreChangeSet } from "../../flows/engine/index.ts";
 import { resolveLocale } from "../../locales/i18n.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import type { TenantDoc } from "../../storage/models/index.ts";
@@ -222,11 +222,12 @@ export class StoreBots {
 
   /**
    * Makes the running bots match what is saved now, for stores changed by anyone — `niaga
-   * tenant suspend` in another process, a re-token, a mode switch (see `StoreSweep`). Cheap
-   * enough to run every few seconds. Never throws for one store.
+   * tenant suspend` in another process, a re-token, a mode switch (see `StoreSweep`): the
+   * stores in `changes` (from the store change feed), or every store without it. Never
+   * throws for one store.
    */
-  reconcileChanged(): Promise<SweepReport> {
-    return this.#sweep.reconcileChanged();
+  reconcileChanged(changes?: StoreChangeSet): Promise<SweepReport> {
+    return this.#sweep.reconcileChanged(changes);
   }
 
   /** Sends messages to a chat outside a conversation turn; see `OutsideTurns.sendTo`. Never throws. */

@@ -1,13 +1,16 @@
 /**
  * The sweep that makes the running bots follow what is saved, whoever saved it: `niaga
- * tenant suspend` in another process, a new store, a re-token, a mode switch. One query
- * reads a few fields of every store; only stores whose fields changed since the last sweep
- * are reconciled, plus stores that should run but do not (a start that failed, a poller
- * that died), tried again with back-off from 30 s to 10 min. Cheap enough to run every few
- * seconds.
+ * tenant suspend` in another process, a new store, a re-token, a mode switch. It reads a few
+ * fields of the stores the store change feed says changed (`storage/store-changes.ts`), or
+ * of every store when asked for a full sweep, and reconciles only stores whose fields
+ * differ from what it saw last, plus stores that should run here but do not (a start that
+ * failed, a poller that died), tried again with back-off from 30 s to 10 min. A store seen
+ * again unchanged costs its read and nothing else.
  */
 import { createHash } from "node:crypto";
+import { isValidObjectId } from "mongoose";
 import { Tenant } from "../../storage/models/index.ts";
+import type { StoreChangeSet } from "../../storage/store-changes.ts";
 import type { TenantFields } from "../../storage/models/index.ts";
 import type { StartAllReport, StoreBotStatus, SweepReport } from "./bot-status.ts";
 import type { TelegramMode } from "./store-bot.ts";
@@ -25,6 +28,11 @@ interface SweepRow {
   locale?: string | null;
   status?: string | null;
   channels?: { telegram?: { mode?: string | null; token?: string | null; revokedAt?: Date | null } | null } | null;
+}
+
+interface Wanted {
+  runs: boolean;
+  mode: TelegramMode;
 }
 
 /** A store as `startAll` reads it, all at once: what its bot's start needs. */
@@ -52,6 +60,8 @@ export class StoreSweep {
   /** Each store's sweep fields as last seen, and when a store that failed is tried again. */
   readonly #fingerprints = new Map<string, string>();
   readonly #retries = new Map<string, { at: number; delayMs: number }>();
+  /** What each store read by a sweep wants of its bot: whether it runs, and in which mode. */
+  readonly #wanted = new Map<string, Wanted>();
   /** The line of `startAll` under way, which `hurry` reorders. */
   #startLine: StartLine | undefined;
 
@@ -101,14 +111,19 @@ export class StoreSweep {
     this.#startLine?.hurry(tenantId);
   }
 
-  /** One sweep over the saved stores (see the top of this file). Never throws for one store. */
-  async reconcileChanged(): Promise<SweepReport> {
+  /**
+   * One sweep over the saved stores (see the top of this file). With `changes` (from the
+   * store change feed) it reads only the stores named there, plus those it still has to
+   * retry; without, or with `{ all: true }`, every store. Never throws for one store.
+   */
+  async reconcileChanged(changes: StoreChangeSet = { all: true }): Promise<SweepReport> {
     const report: SweepReport = { checked: 0, reconciled: 0, started: [], stopped: [], failed: [] };
     if (this.#bots.closing()) return report;
-    const rows = await Tenant.find({}, SWEEP_FIELDS).lean<SweepRow[]>().exec();
-    report.checked = rows.length;
     const now = Date.now();
     const running = this.#bots.running();
+    const asked = changes.all ? undefined : this.#toRead(changes.ids, running, now);
+    const rows = await Tenant.find(asked ? { _id: { $in: asked } } : {}, SWEEP_FIELDS).lean<SweepRow[]>().exec();
+    report.checked = rows.length;
     const due: Array<{ id: string; slug: string }> = [];
     const present = new Set<string>();
     for (const row of rows) {
@@ -117,21 +132,24 @@ export class StoreSweep {
       const fingerprint = fingerprintOf(row);
       const before = this.#fingerprints.get(id);
       this.#fingerprints.set(id, fingerprint);
-      const telegram = row.channels?.telegram;
-      const runnable = row.status === "active" && Boolean(telegram?.token) && !telegram?.revokedAt;
-      const bot = running.get(id);
-      const off = runnable !== (bot !== undefined) || (bot !== undefined && bot.mode !== (telegram?.mode ?? "polling"));
+      const wanted = wantedOf(row);
+      this.#wanted.set(id, wanted);
       if (before !== undefined && before !== fingerprint) {
         this.#retries.delete(id);
         due.push({ id, slug: row.slug });
-      } else if (off && (this.#retries.get(id)?.at ?? 0) <= now) {
+      } else if (isOff(wanted, running.get(id)) && this.#retryDue(id, now)) {
         due.push({ id, slug: row.slug });
       }
     }
-    for (const [id, bot] of running) {
-      if (!present.has(id)) due.push({ id, slug: bot.tenant.slug });
+    // Read and not found, or (on a full sweep) not read at all: the store is gone.
+    const gone = asked ? asked.filter((id) => !present.has(id)) : [...new Set([...this.#fingerprints.keys(), ...running.keys()])].filter((id) => !present.has(id));
+    for (const id of gone) {
+      const bot = running.get(id);
+      if (bot) due.push({ id, slug: bot.tenant.slug });
+      this.#fingerprints.delete(id);
+      this.#wanted.delete(id);
+      this.#retries.delete(id);
     }
-    for (const id of this.#fingerprints.keys()) if (!present.has(id)) this.#fingerprints.delete(id);
     report.reconciled = due.length;
     await this.#eachAtOnce(due, async ({ id, slug }) => {
       const wasRunning = this.#bots.running().has(id);
@@ -149,6 +167,18 @@ export class StoreSweep {
     return report;
   }
 
+  /** The stores a cheap sweep reads: those changed, and those known to be off here whose next try is due. */
+  #toRead(changed: readonly string[], running: ReturnType<SweptBots["running"]>, now: number): string[] {
+    const ids = new Set(changed.filter((id) => isValidObjectId(id)));
+    for (const id of this.#retries.keys()) if (this.#retryDue(id, now)) ids.add(id);
+    for (const [id, wanted] of this.#wanted) if (isOff(wanted, running.get(id)) && this.#retryDue(id, now)) ids.add(id);
+    return [...ids];
+  }
+
+  #retryDue(tenantId: string, now: number): boolean {
+    return (this.#retries.get(tenantId)?.at ?? 0) <= now;
+  }
+
   #retryLater(tenantId: string): void {
     const delayMs = Math.min(RETRY_MAX_MS, Math.max(RETRY_FIRST_MS, (this.#retries.get(tenantId)?.delayMs ?? 0) * 2));
     this.#retries.set(tenantId, { at: Date.now() + delayMs, delayMs });
@@ -161,6 +191,16 @@ export class StoreSweep {
     };
     await Promise.all(Array.from({ length: this.#concurrency }, worker));
   }
+}
+
+function wantedOf(row: SweepRow): Wanted {
+  const telegram = row.channels?.telegram;
+  return { runs: row.status === "active" && Boolean(telegram?.token) && !telegram?.revokedAt, mode: telegram?.mode === "webhook" ? "webhook" : "polling" };
+}
+
+/** The bot is not as its store wants: running when it should not, missing, or in another mode (or stopped). */
+function isOff(wanted: Wanted, bot: { mode: TelegramMode | "stopped" } | undefined): boolean {
+  return wanted.runs !== (bot !== undefined) || (bot !== undefined && bot.mode !== wanted.mode);
 }
 
 /** Stores waiting for their start, in order, with some moved to the front. */

@@ -24,6 +24,7 @@ import type {
   Outbound,
   SendOptions,
   SendReport,
+  StoreChangeSet,
 } from "../../flows/engine/index.ts";
 import { StoreBotError } from "./bot-status.ts";
 import { TELEGRAM_CHANNEL } from "./customer-records.ts";
@@ -61,9 +62,9 @@ export class TelegramChannel implements Channel {
     return this.stores.close(graceMs);
   }
 
-  async followStoreChanges(): Promise<ChannelStoresReport> {
-    const { started, stopped, failed } = await this.stores.reconcileChanged();
-    return { started, stopped, failed };
+  async followStoreChanges(changes?: StoreChangeSet): Promise<ChannelStoresReport> {
+    const { started, stopped, failed, checked } = await this.stores.reconcileChanged(changes);
+    return { started, stopped, failed, checked };
   }
 
   send(to: ChannelAddress, outbounds: readonly Outbound[], options?: SendOptions): Promise<SendReport> {

@@ -23,8 +23,9 @@
  * (401, session wiped), `restricted` (403/419); the matching event tells the platform.
  */
 import type { WASocket } from "baileys";
+import { isValidObjectId } from "mongoose";
 import type { EngineLog } from "../../flows/engine/index.ts";
-import type { ChannelStoresReport, Locale } from "../../flows/engine/index.ts";
+import type { ChannelStoresReport, Locale, StoreChangeSet } from "../../flows/engine/index.ts";
 import type { LeaseGrant, Leases } from "../../storage/leases.ts";
 import { Tenant } from "../../storage/models/index.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
@@ -87,6 +88,8 @@ export class StoreSessions {
   readonly leaseMs: number;
   readonly #marginMs: number;
   readonly #entries = new Map<string, Entry>();
+  /** Linked stores whose session could not start here: read again at the next reconcile, changed or not. */
+  readonly #failed = new Set<string>();
   readonly #options: StoreSessionsOptions;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -129,14 +132,22 @@ export class StoreSessions {
     return this.reconcile();
   }
 
-  /** Starts newly linked stores, stops unlinked or suspended ones, tries leases held elsewhere. */
-  async reconcile(): Promise<ChannelStoresReport> {
+  /**
+   * Starts newly linked stores, stops unlinked or suspended ones, tries leases held elsewhere.
+   * With `changes` (from the store change feed) only the stores named there are read, plus
+   * those that failed to start before; without, or with `{ all: true }`, every store.
+   */
+  async reconcile(changes: StoreChangeSet = { all: true }): Promise<ChannelStoresReport> {
     const report: ChannelStoresReport = { started: [], stopped: [], failed: [] };
     if (this.#closed) return report;
-    const rows = await Tenant.find({ status: "active", "channels.whatsapp.status": "linked" }, TENANT_FIELDS).lean<TenantRow[]>().exec();
-    const wanted = new Map(rows.map((row) => [String(row._id), row]));
+    const linked = { status: "active" as const, "channels.whatsapp.status": "linked" };
+    const asked = changes.all ? undefined : [...new Set([...changes.ids, ...this.#failed])].filter((id) => isValidObjectId(id));
+    const rows = await Tenant.find(asked ? { _id: { $in: asked } } : linked, TENANT_FIELDS).lean<TenantRow[]>().exec();
+    report.checked = rows.length;
+    const wanted = new Map(rows.filter((row) => row.status === "active" && row.channels?.whatsapp?.status === "linked").map((row) => [String(row._id), row]));
+    this.#failed.clear();
     for (const [tenantId, entry] of this.#entries) {
-      if (wanted.has(tenantId) || entry.linking) continue;
+      if (wanted.has(tenantId) || entry.linking || (asked && !asked.includes(tenantId))) continue;
       await this.stopStore(tenantId);
       report.stopped.push(entry.tenant.slug);
     }
@@ -148,6 +159,7 @@ export class StoreSessions {
       }
       try {
         if (!(await this.#options.store.isRegistered(tenantId))) {
+          this.#failed.add(tenantId);
           report.failed.push({ slug: row.slug, reason: "linked, but no registered session is stored" });
           continue;
         }
@@ -156,6 +168,7 @@ export class StoreSessions {
         await this.#tryAcquire(entry);
         report.started.push(row.slug);
       } catch (error) {
+        this.#failed.add(tenantId);
         report.failed.push({ slug: row.slug, reason: describe(error) });
       }
     }

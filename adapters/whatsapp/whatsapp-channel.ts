@@ -27,7 +27,7 @@ import type { WASocket } from "baileys";
 import { Types } from "mongoose";
 import { FileFetchError, notSent } from "../../flows/engine/index.ts";
 import type {
-  Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Engine, EngineLog, Locale, Outbound, OutboundMedia, SendOptions, SendReport,
+  Channel, ChannelAddress, ChannelCapabilities, ChannelStoresReport, Engine, EngineLog, Locale, Outbound, OutboundMedia, SendOptions, SendReport, StoreChangeSet,
 } from "../../flows/engine/index.ts";
 import type { Leases } from "../../storage/leases.ts";
 import { recordAudit, Tenant } from "../../storage/models/index.ts";
@@ -118,8 +118,8 @@ export class WhatsAppChannel implements Channel, WhatsAppLinking {
     return this.sessions.startAll();
   }
 
-  followStoreChanges(): Promise<ChannelStoresReport> {
-    return this.sessions.reconcile();
+  followStoreChanges(changes?: StoreChangeSet): Promise<ChannelStoresReport> {
+    return this.sessions.reconcile(changes);
   }
 
   /** Stops taking messages; turns and paced sends under way get `graceMs` to finish, then every socket closes. */

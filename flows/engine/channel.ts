@@ -21,7 +21,10 @@
  * `if (channel === "…")` anywhere.
  */
 import type { FastifyPluginAsync } from "fastify";
+import type { StoreChangeSet } from "../../storage/store-changes.ts";
 import type { Locale, Outbound } from "./message.ts";
+
+export type { StoreChangeSet };
 
 /** One chat of one store on one channel. `chatId` is the channel's own id for the chat. */
 export interface ChannelAddress {
@@ -151,6 +154,8 @@ export interface ChannelStoresReport {
   started: string[];
   stopped: string[];
   failed: { slug: string; reason: string }[];
+  /** A sweep: how many saved stores it read (every store, or only those that changed). */
+  checked?: number;
 }
 
 /** Fetching a file a user sent failed; `reason` says whether trying again can help. */
@@ -179,8 +184,14 @@ export interface Channel {
    * stops. Resolves `false` when the grace period ended first. Safe to call twice.
    */
   stop(graceMs: number): Promise<boolean>;
-  /** Makes the running stores follow what was saved (a new store, a suspension, new credentials). */
-  followStoreChanges(): Promise<ChannelStoresReport>;
+  /**
+   * Makes the running stores follow what was saved (a new store, a suspension, new
+   * credentials). `changes` says which stores changed since the last sweep (the platform's
+   * store change feed, one answer for every channel): only those are read, plus what the
+   * channel itself still has to retry. Without it, or with `{ all: true }`, every store is
+   * read.
+   */
+  followStoreChanges(changes?: StoreChangeSet): Promise<ChannelStoresReport>;
   /**
    * Sends `outbounds` to one chat outside a turn, in order, within the channel's limits.
    * Never throws for what the user or the channel did: the report says what went out.

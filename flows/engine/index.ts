@@ -72,6 +72,7 @@ export type {
   SendOptions,
   SendReport,
   SentOutbound,
+  StoreChangeSet,
   UserFiles,
 } from "./channel.ts";
 export { NOT_COMMITTED, Outbox, withTimeout } from "./outbox.ts";

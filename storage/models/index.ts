@@ -1,3 +1,4 @@
+export { QUIET } from "./change-stamp.ts";
 export { BROADCAST_LIMIT_RANGE, Tenant, SLUG_PATTERN, FEATURES, CHANNELS, TENANT_SECRET_PATHS, sealTenantSecret, openTenantSecret } from "./tenant.ts";
 export type { TenantDoc, TenantFields, Channel, TenantSecretPath } from "./tenant.ts";
 export { Member, ROLES } from "./member.ts";

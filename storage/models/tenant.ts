@@ -1,6 +1,7 @@
 import { Schema, model, type HydratedDocument, type InferSchemaType } from "mongoose";
 import { decryptSecret, encryptSecret } from "../crypto.ts";
 import { registerSecretFields } from "../secret-fields.ts";
+import { stampChanges } from "./change-stamp.ts";
 
 /** A store. `slug` names it in commands; `name` is its `bot_store_name`, shown to customers and in alerts. */
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{1,30}[a-z0-9])$/;
@@ -108,6 +109,9 @@ const tenantSchema = new Schema(
   },
   { timestamps: true },
 );
+
+// `changedAt` on every write not marked QUIET: what `storage/store-changes.ts` asks about.
+tenantSchema.plugin(stampChanges);
 
 // One store per guild: a second store cannot claim a guild already linked.
 tenantSchema.index({ "channels.discord.guildId": 1 }, { unique: true, partialFilterExpression: { "channels.discord.guildId": { $type: "string" } } });
