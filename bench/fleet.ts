@@ -226,10 +226,22 @@ async function whatsAppSide(): Promise<void> {
 // ---------------------------------------------------------------- the reconcile sweep (child process)
 
 type ToSweep = { type: "sweep"; uri: string; key: string; apiRoot: string; suspend: string };
-type FromSweep = { type: "swept"; startAllMs: number; started: number; sweepMs: number; checked: number; stopped: string[]; idleSweepMs: number; idleChecked: number };
+type FromSweep = {
+  type: "swept";
+  startAllMs: number;
+  started: number;
+  fullSweepMs: number;
+  fullChecked: number;
+  sweepMs: number;
+  checked: number;
+  stopped: string[];
+  idleSweepMs: number;
+  idleChecked: number;
+  feed: string;
+};
 
 async function sweepSide(): Promise<void> {
-  const [{ configureLogging, logger }, { defineFlow }, { createEngine }, { memberAudience }, { MongoSessionStore }, { initI18n }, { connectMongo, disconnectMongo }, { configureEncryption }, { StoreBots }] = await Promise.all([
+  const [{ configureLogging, logger }, { defineFlow }, { createEngine }, { memberAudience }, { MongoSessionStore }, { initI18n }, { connectMongo, disconnectMongo }, { configureEncryption }, { StoreBots }, { openStoreChangeFeed }] = await Promise.all([
     import("../bots/logger.ts"),
     import("../flows/engine/flow-schema.ts"),
     import("../flows/engine/engine.ts"),
@@ -239,6 +251,7 @@ async function sweepSide(): Promise<void> {
     import("../storage/connection.ts"),
     import("../storage/crypto.ts"),
     import("../adapters/telegram/store-bots.ts"),
+    import("../storage/store-changes.ts"),
   ]);
   process.on("disconnect", () => process.exit(0));
   process.on("message", async (message: ToSweep) => {
@@ -251,21 +264,32 @@ async function sweepSide(): Promise<void> {
     const engine = createEngine({ flows: [hello], sessions: new MongoSessionStore(), audienceOf: memberAudience() });
     // No webhook request reaches this process: its stores' webhooks point nowhere.
     const bots = new StoreBots({ engine, encryptionKey: key, apiRoot: message.apiRoot, publicUrl: "http://127.0.0.1:9", log: logger });
-    let at = now();
+    const at = now();
     const report = await bots.startAll();
     const startAllMs = now() - at;
-    // A sweep with nothing changed first: what every interval costs.
-    at = now();
-    const idle = await bots.reconcileChanged();
-    const idleSweepMs = now() - at;
+    // Each sweep as `niaga start` runs it: the feed asked which stores changed, then the registry
+    // reconciles those. The feed's first answer is "all of them": the first sweep reads every store.
+    const feed = await openStoreChangeFeed();
+    const sweep = async () => {
+      const began = now();
+      const swept = await bots.reconcileChanged(await feed.changes());
+      return { ms: now() - began, swept };
+    };
+    const full = await sweep();
+    // Then a sweep with nothing changed: what every interval costs.
+    const idle = await sweep();
     const suspended = await runNiaga(["tenant", "suspend", message.suspend], { MONGODB_URI: message.uri, ENCRYPTION_KEY: message.key, NODE_ENV: "production" });
     if (suspended.code !== 0) throw new Error(`niaga tenant suspend failed: ${suspended.stderr.slice(-2000)}`);
-    at = now();
-    const swept = await bots.reconcileChanged();
-    const sweepMs = now() - at;
+    const changed = await sweep();
+    await feed.close();
     await bots.close(5_000);
     await disconnectMongo();
-    process.send!({ type: "swept", startAllMs, started: report.started.length, sweepMs, checked: swept.checked, stopped: swept.stopped, idleSweepMs, idleChecked: idle.checked } satisfies FromSweep);
+    process.send!({
+      type: "swept", startAllMs, started: report.started.length, feed: feed.kind,
+      fullSweepMs: full.ms, fullChecked: full.swept.checked,
+      idleSweepMs: idle.ms, idleChecked: idle.swept.checked,
+      sweepMs: changed.ms, checked: changed.swept.checked, stopped: changed.swept.stopped,
+    } satisfies FromSweep);
   });
 }
 
@@ -447,7 +471,10 @@ async function platformSide(settings: Settings): Promise<void> {
     const swept = await sweeper.ask({ type: "sweep", uri, key: key.toString("base64"), apiRoot: `${apiRoot}/client/sweep`, suspend: slugOf(settings.stores - 1) }, "swept");
     sweeper.child.kill();
     const reconcile = {
+      feed: swept.feed,
       storesRunning: swept.started,
+      firstSweepMs: round(swept.fullSweepMs, 1),
+      firstSweepStoresRead: swept.fullChecked,
       sweepMs: round(swept.sweepMs, 1),
       storesRead: swept.checked,
       stopped: swept.stopped,
@@ -537,7 +564,7 @@ function report(r: {
   coldStart: StartFigures;
   warmStart: StartFigures;
   memoryPerIdleStore: { storeRssBytes: number; storeHeapBytes: number };
-  reconcile: { sweepMs: number; storesRead: number; unchangedSweepMs: number; unchangedStoresRead: number };
+  reconcile: { feed: string; sweepMs: number; storesRead: number; unchangedSweepMs: number; unchangedStoresRead: number; firstSweepMs: number; firstSweepStoresRead: number };
   failover: { leaseMs: number; storesMoved: number; everyStoreAnsweredMs: number; replyAfterKill: LatencySummary; unanswered: number; withinLeasePlus5s: boolean };
 }): void {
   const start = (label: string, s: StartFigures) => [
@@ -557,7 +584,8 @@ function report(r: {
     `Idle store (warm instance vs. one with no store, ÷ ${r.stores})`,
     `  RSS                           ${(r.memoryPerIdleStore.storeRssBytes / 1024).toFixed(1)} KiB`,
     `  heap                          ${(r.memoryPerIdleStore.storeHeapBytes / 1024).toFixed(1)} KiB`,
-    `Reconcile sweep, ${r.stores} stores running`,
+    `Reconcile sweep, ${r.stores} stores running (feed: ${r.reconcile.feed})`,
+    `  first sweep (reads all)       ${r.reconcile.firstSweepMs} ms, ${r.reconcile.firstSweepStoresRead} stores read`,
     `  1 store changed               ${r.reconcile.sweepMs} ms, ${r.reconcile.storesRead} stores read`,
     `  nothing changed               ${r.reconcile.unchangedSweepMs} ms, ${r.reconcile.unchangedStoresRead} stores read`,
     `Failover (polling mode, lease ${r.failover.leaseMs} ms): ${r.failover.storesMoved} stores of the killed instance`,
