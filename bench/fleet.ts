@@ -1,4 +1,4 @@
-// `npm run bench:fleet [-- --stores 1000] [--whatsapp 100] [--chatty 20] [--lease-ms 15000] [--out FILE] [--cpu-prof DIR]`
+// `npm run bench:fleet [-- --stores 1000] [--whatsapp 100] [--chatty 20] [--lease-ms 15000] [--out FILE] [--cpu-prof DIR] [--logs DIR]`
 //
 // A fleet of stores on the real `niaga start`, run as child processes the way an operator
 // runs them, against the embedded MongoDB (its own process, as a mongod would be) and the
@@ -31,7 +31,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -55,6 +55,8 @@ const { values: args } = parseArgs({
     out: { type: "string", default: resultsFile },
     // A CPU profile of each start's `niaga start` (cold, warm), written in this folder when it exits.
     "cpu-prof": { type: "string" },
+    // Every `niaga start`'s log (JSON lines), one file each, in this folder.
+    logs: { type: "string" },
   },
   strict: true,
 });
@@ -330,11 +332,18 @@ async function memoryOf(port: number): Promise<{ rss: number; heap: number }> {
   return { rss: value("process_resident_memory_bytes"), heap: value("nodejs_heap_size_used_bytes") };
 }
 
-async function stopped(platform: Niaga): Promise<void> {
+async function stopped(platform: Niaga, label: string): Promise<void> {
   platform.child.kill("SIGTERM");
   const timer = setTimeout(() => killIfRunning(platform), 30_000);
   await platform.exited;
   clearTimeout(timer);
+  keepLog(platform, label);
+}
+
+function keepLog(platform: Niaga, label: string): void {
+  if (!args.logs) return;
+  mkdirSync(args.logs, { recursive: true });
+  writeFileSync(join(args.logs, `fleet-${label}.log`), platform.stderr);
 }
 
 async function platformSide(settings: Settings): Promise<void> {
@@ -444,19 +453,19 @@ async function platformSide(settings: Settings): Promise<void> {
     };
     const cold = await startOnce("cold");
     save("coldStart", cold.figures);
-    await stopped(cold.platform);
+    await stopped(cold.platform, "cold");
     const warm = await startOnce("warm");
     save("warmStart", warm.figures);
     await pause(3000);
     const loaded = await memoryOf(port);
-    await stopped(warm.platform);
+    await stopped(warm.platform, "warm");
 
     const empty = new Niaga(["start"], env("empty", port, `${database.server}/niaga_bench_fleet_empty`));
     running.push(empty);
     await empty.waitForLog((l) => /^niaga started/.test(l.message ?? ""), "its start line", 120_000);
     await pause(3000);
     const bare = await memoryOf(port);
-    await stopped(empty);
+    await stopped(empty, "empty");
     const memory = {
       storeRssBytes: round((loaded.rss - bare.rss) / settings.stores),
       storeHeapBytes: round((loaded.heap - bare.heap) / settings.stores),
@@ -527,7 +536,8 @@ async function platformSide(settings: Settings): Promise<void> {
       withinLeasePlus5s: answered.length === affected.length && Math.max(...answered.map((g) => g.repliedAt!)) - killedAt <= settings.leaseMs + 5000,
     };
     progress(`failover: ${failover.storesMoved} stores answered within ${failover.everyStoreAnsweredMs} ms of the kill`);
-    await stopped(victim === "a" ? b : a);
+    await stopped(victim === "a" ? b : a, victim === "a" ? "b" : "a");
+    keepLog(victim === "a" ? a : b, victim);
 
     const results = {
       stores: settings.stores,
@@ -620,7 +630,7 @@ if (args.role === "telegram") {
     || !Number.isInteger(settings.whatsapp) || settings.whatsapp < 0 || settings.whatsapp > settings.stores
     || !Number.isInteger(settings.leaseMs) || settings.leaseMs < 3000;
   if (bad) {
-    console.error("usage: npm run bench:fleet [-- --stores N≥2] [--whatsapp W≤N] [--chatty C≤N] [--lease-ms MS≥3000] [--out FILE] [--cpu-prof DIR]");
+    console.error("usage: npm run bench:fleet [-- --stores N≥2] [--whatsapp W≤N] [--chatty C≤N] [--lease-ms MS≥3000] [--out FILE] [--cpu-prof DIR] [--logs DIR]");
     process.exit(2);
   }
   await platformSide(settings);
