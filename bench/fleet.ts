@@ -17,7 +17,8 @@
 //    one message at a time. Webhook answers other than 2xx (a store not ready: Telegram
 //    retries later) and updates never answered are counted.
 // 3. Memory per idle store: the warm instance's RSS and heap (its /metrics), against the same
-//    `niaga start` with no store, ÷ stores. No forced GC in the child: heap is as it stands.
+//    `niaga start` with no store, ÷ stores: each started afresh with no customer writing and
+//    read after idling 10 s. No forced GC in the child: heap is as it stands.
 // 4. Reconcile cost: the Telegram registry (`StoreBots`) of `--stores` running stores in a
 //    process of its own; one store is suspended with `niaga tenant suspend`, from another
 //    process; then one sweep is timed, with the stores it read.
@@ -68,6 +69,9 @@ const loadAtStart = Math.round(loadavg()[0] * 10) / 10;
 const progress = (what: string) => console.error(`[${((now() - began) / 1000).toFixed(1)} s] ${what}`);
 const round = (value: number, digits = 0) => Math.round(value * 10 ** digits) / 10 ** digits;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How long an instance idles before its memory is read. */
+const IDLE_MS = 10_000;
 
 const slugOf = (i: number) => `armada-${String(i).padStart(4, "0")}`;
 const nameOf = (i: number) => `Toko Armada ${String(i).padStart(4, "0")}`;
@@ -227,7 +231,7 @@ async function whatsAppSide(): Promise<void> {
 
 // ---------------------------------------------------------------- the reconcile sweep (child process)
 
-type ToSweep = { type: "sweep"; uri: string; key: string; apiRoot: string; suspend: string };
+type ToSweep = { type: "sweep"; uri: string; key: string; apiRoot: string; publicUrl: string; suspend: string };
 type FromSweep = {
   type: "swept";
   startAllMs: number;
@@ -264,8 +268,8 @@ async function sweepSide(): Promise<void> {
     await connectMongo(message.uri, { attempts: 3 });
     const hello = defineFlow({ id: "hello", triggers: { commands: ["start"] }, steps: { hello: { kind: "end", text: { id: "Halo.", en: "Hello." } } } });
     const engine = createEngine({ flows: [hello], sessions: new MongoSessionStore(), audienceOf: memberAudience() });
-    // No webhook request reaches this process: its stores' webhooks point nowhere.
-    const bots = new StoreBots({ engine, encryptionKey: key, apiRoot: message.apiRoot, publicUrl: "http://127.0.0.1:9", log: logger });
+    // The platform's webhook address, as Telegram already has it (no request reaches this process).
+    const bots = new StoreBots({ engine, encryptionKey: key, apiRoot: message.apiRoot, publicUrl: message.publicUrl, log: logger });
     const at = now();
     const report = await bots.startAll();
     const startAllMs = now() - at;
@@ -456,16 +460,20 @@ async function platformSide(settings: Settings): Promise<void> {
     await stopped(cold.platform, "cold");
     const warm = await startOnce("warm");
     save("warmStart", warm.figures);
-    await pause(3000);
-    const loaded = await memoryOf(port);
     await stopped(warm.platform, "warm");
 
-    const empty = new Niaga(["start"], env("empty", port, `${database.server}/niaga_bench_fleet_empty`));
-    running.push(empty);
-    await empty.waitForLog((l) => /^niaga started/.test(l.message ?? ""), "its start line", 120_000);
-    await pause(3000);
-    const bare = await memoryOf(port);
-    await stopped(empty, "empty");
+    // Idle: started again with no customer writing, measured once it has idled for a while.
+    const idleFor = async (label: string, database: string) => {
+      const platform = new Niaga(["start"], env(label, port, database));
+      running.push(platform);
+      await platform.waitForLog((l) => /^niaga started/.test(l.message ?? ""), "its start line", 600_000);
+      await pause(IDLE_MS);
+      const memory = await memoryOf(port);
+      await stopped(platform, label);
+      return memory;
+    };
+    const loaded = await idleFor("idle", uri);
+    const bare = await idleFor("empty", `${database.server}/niaga_bench_fleet_empty`);
     const memory = {
       storeRssBytes: round((loaded.rss - bare.rss) / settings.stores),
       storeHeapBytes: round((loaded.heap - bare.heap) / settings.stores),
@@ -477,7 +485,7 @@ async function platformSide(settings: Settings): Promise<void> {
 
     // ---- 4. One sweep after one store changed elsewhere.
     const sweeper = startChildSide<ToSweep, FromSweep>(import.meta.url, "sweep");
-    const swept = await sweeper.ask({ type: "sweep", uri, key: key.toString("base64"), apiRoot: `${apiRoot}/client/sweep`, suspend: slugOf(settings.stores - 1) }, "swept");
+    const swept = await sweeper.ask({ type: "sweep", uri, key: key.toString("base64"), apiRoot: `${apiRoot}/client/sweep`, publicUrl: `http://127.0.0.1:${port}`, suspend: slugOf(settings.stores - 1) }, "swept");
     sweeper.child.kill();
     const reconcile = {
       feed: swept.feed,
@@ -591,7 +599,7 @@ function report(r: {
   console.log([
     ...start("Cold", r.coldStart),
     ...start("Warm", r.warmStart),
-    `Idle store (warm instance vs. one with no store, ÷ ${r.stores})`,
+    `Idle store (an instance with the stores vs. one with none, each idle ${IDLE_MS / 1000} s, ÷ ${r.stores})`,
     `  RSS                           ${(r.memoryPerIdleStore.storeRssBytes / 1024).toFixed(1)} KiB`,
     `  heap                          ${(r.memoryPerIdleStore.storeHeapBytes / 1024).toFixed(1)} KiB`,
     `Reconcile sweep, ${r.stores} stores running (feed: ${r.reconcile.feed})`,

@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import type { UserFromGetMe } from "grammy/types";
 import type { EngineLog } from "../../flows/engine/index.ts";
-import { Tenant } from "../../storage/models/index.ts";
+import { QUIET, Tenant } from "../../storage/models/index.ts";
 import { describe } from "./bot-status.ts";
 
 const KNOWN = "channels.telegram.known";
@@ -107,7 +107,7 @@ export class TelegramMemory {
     // One write at a time, each of the whole memory as it is then: the last one saved is the newest.
     this.#writing = this.#writing.then(async () => {
       try {
-        await Tenant.updateOne({ _id: this.tenantId }, { $set: { [KNOWN]: { ...this.#known, token: this.token }, ...also } }, { timestamps: false }).exec();
+        await Tenant.updateOne({ _id: this.tenantId }, { $set: { [KNOWN]: { ...this.#known, token: this.token }, ...also } }, { ...QUIET, timestamps: false }).exec();
       } catch (error) {
         this.#log.warn("telegram bot state not remembered; the next start asks Telegram again", { tenant: this.#slug, error: describe(error) });
       }
