@@ -232,9 +232,12 @@ export class PollingLeases {
 
   async #tick(): Promise<void> {
     if (this.#closed) return;
-    // Announced before the renewal: a holder that dies is counted out no later than its leases lapse.
-    await this.#announce();
+    // Announced just before the renewal is sent (not after its answer, which a slow lease
+    // store would push towards the leases' end): a holder that dies is counted out no later
+    // than its leases lapse.
+    const announced = this.#announce();
     await this.#renewHeld();
+    await announced;
     await this.#takeFree([...this.#entries.values()]);
     this.#handOverExcess();
   }
@@ -299,12 +302,10 @@ export class PollingLeases {
   async #takeFree(candidates: readonly Entry[]): Promise<void> {
     const waiting = candidates.filter((e) => e.state === "waiting" && this.#entries.get(e.tenantId) === e);
     if (waiting.length === 0) return;
-    let held: Map<string, HeldLease>;
-    try {
-      held = await this.#options.leases.held(waiting.map((e) => e.key));
-    } catch {
-      return; // the renewal has said it once
-    }
+    // Bounded like the renewal, so a lease store that hangs cannot stall the ticks that notice lapsed leases.
+    const read = await settledWithin(this.#options.leases.held(waiting.map((e) => e.key)), this.tickMs);
+    if (read.state !== "fulfilled") return; // the renewal has said it once
+    const held: Map<string, HeldLease> = read.value;
     const free: Entry[] = [];
     for (const entry of waiting) {
       const lease = held.get(entry.key);
