@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { eventually } from "../support/eventually.ts";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
-import { killIfRunning, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
+import { instanceEnv, killIfRunning, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { seedStore } from "../support/stores.ts";
 import { startTelegramEmulator, type TelegramEmulator } from "../support/telegram-emulator.ts";
 
@@ -42,16 +42,7 @@ after(async () => {
 
 /** `niaga start` whose Bot API calls the emulator tags with `client`. */
 async function niaga(client: string): Promise<Niaga> {
-  const { platform } = await startNiagaProcess({
-    MONGODB_URI: db.uri,
-    ENCRYPTION_KEY: key.toString("base64"),
-    TELEGRAM_API_ROOT: tg.apiRootFor(client),
-    HTTP_PORT: "0",
-    POLL_LEASE_MS: String(LEASE_MS),
-    LOG_LEVEL: "info",
-    NODE_ENV: "test",
-    DEFAULT_LOCALE: "en",
-  });
+  const { platform } = await startNiagaProcess(instanceEnv({ mongodbUri: db.uri, encryptionKey: key, telegramApiRoot: tg.apiRootFor(client), pollLeaseMs: LEASE_MS }));
   running.push(platform);
   return platform;
 }
