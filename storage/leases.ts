@@ -11,7 +11,9 @@
  * ```
  *
  * A lease is held by `leases.holder` (this process) until `ttlMs` after the last successful
- * acquire or renew. Whoever acquires a free or lapsed lease gets a higher `epoch` than any
+ * acquire or renew. `held(keys)` says who holds each and for how long yet, so a waiting
+ * instance can take a lease the moment it lapses; `announce(group, ttl)` keeps this holder
+ * counted among a group's live members (instances sharing work count each other with it). Whoever acquires a free or lapsed lease gets a higher `epoch` than any
  * holder before (a fencing token). `renew` and `release` act only on leases this holder
  * still has, and take many keys in one round trip, so a thousand stores cost one call
  * per renewal, not a thousand.
@@ -20,11 +22,13 @@
  *
  * - {@link createRedisLeases}: `SET key holder NX PX ttl`, compare-and-renew and
  *   compare-and-release in Lua; the epoch is a counter beside the key that never expires.
- *   Expiry runs on Redis's clock, relative to when Redis carried out the call.
+ *   Expiry runs on Redis's clock, relative to when Redis carried out the call (`PTTL` for
+ *   `held`); a group is a sorted set of members by expiry on Redis's clock.
  * - {@link createMongoLeases}: one document per lease in `leases` (`_id` = key, `holder`,
  *   `expiresAt`, `epoch`), taken with one `findOneAndUpdate` whose filter says "lapsed or
  *   mine" (upsert for a first-ever lease; a duplicate-key error means someone else has
  *   it). No transactions, no TTL monitor: a lapsed document stays until someone takes it.
+ *   A group member is a document `<group>/<holder>` in the same collection.
  *   Expiry is a timestamp written with **this process's clock** and compared with the
  *   clock of whoever reads it, so instances' clocks must agree (NTP) to well within the
  *   safety margin their users keep (see `PollingLeases`: a fifth of the lease).

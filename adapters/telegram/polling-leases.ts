@@ -21,8 +21,20 @@
  * lease by default) covers the difference between instances' clocks (MongoDB leases expire
  * on the writer's clock) and the last long poll's round trip.
  *
- * Each takeover and each loss is logged once, with the store's slug; the gauge
- * `niaga_telegram_polling_lease{store}` is 1 where the store is polled and 0 where it waits.
+ * A holder that dies leaves its leases to lapse: the tick's read tells how long each has
+ * left, and a lease whose holder missed a renewal is taken the moment it lapses, all those
+ * lapsing together by one timer (`LeaseLapses`), not at the next tick.
+ *
+ * Stores are spread over the instances: each announces itself at every tick
+ * (`Leases.announce`, group `telegram-pollers`) and so counts the live ones, and polls at most
+ * its `share`, `ceil(stores / instances)`: it takes free stores up to it, and beyond it plus
+ * a slack of 5 % (at least one) hands the excess over — `onHandOver` stops each as on a
+ * graceful stop, then `giveBack` releases it — for the others to take at their next tick.
+ * An instance that dies stops announcing, so the survivors' share grows to every store.
+ *
+ * Each takeover and each loss is logged once, with the store's slug, each hand-over once
+ * for all its stores; the gauge `niaga_telegram_polling_lease{store}` is 1 where the store is
+ * polled and 0 where it waits, `niaga_telegram_polling_instances` the instances counted.
  */
 import { performance } from "node:perf_hooks";
 import { Gauge } from "prom-client";
@@ -232,9 +244,12 @@ export class PollingLeases {
 
   async #tick(): Promise<void> {
     if (this.#closed) return;
-    // Announced before the renewal: a holder that dies is counted out no later than its leases lapse.
-    await this.#announce();
+    // Announced just before the renewal is sent (not after its answer, which a slow lease
+    // store would push towards the leases' end): a holder that dies is counted out no later
+    // than its leases lapse.
+    const announced = this.#announce();
     await this.#renewHeld();
+    await announced;
     await this.#takeFree([...this.#entries.values()]);
     this.#handOverExcess();
   }
@@ -299,12 +314,10 @@ export class PollingLeases {
   async #takeFree(candidates: readonly Entry[]): Promise<void> {
     const waiting = candidates.filter((e) => e.state === "waiting" && this.#entries.get(e.tenantId) === e);
     if (waiting.length === 0) return;
-    let held: Map<string, HeldLease>;
-    try {
-      held = await this.#options.leases.held(waiting.map((e) => e.key));
-    } catch {
-      return; // the renewal has said it once
-    }
+    // Bounded like the renewal, so a lease store that hangs cannot stall the ticks that notice lapsed leases.
+    const read = await settledWithin(this.#options.leases.held(waiting.map((e) => e.key)), this.tickMs);
+    if (read.state !== "fulfilled") return; // the renewal has said it once
+    const held: Map<string, HeldLease> = read.value;
     const free: Entry[] = [];
     for (const entry of waiting) {
       const lease = held.get(entry.key);

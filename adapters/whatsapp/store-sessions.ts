@@ -16,8 +16,9 @@
  * call; a lease is good until `leaseMs − marginMs` after its renewal was *sent*. A renewal
  * that finds the lease taken, or answers too late, closes that store's socket at once (and
  * the session store refuses a stale holder's writes by the lease's epoch anyway). Stores
- * that should run here but whose lease another instance holds are tried at each tick, so
- * when that instance dies (stops renewing), this one takes over within a lease period.
+ * that should run here but whose lease another instance holds are looked up at each tick in
+ * one read, which also tells how long each lease has left: when that instance dies (stops
+ * renewing), this one takes its stores the moment their leases lapse (`LeaseLapses`).
  *
  * A session that ends by itself sets the store's `channels.whatsapp.status`: `logged-out`
  * (401, session wiped), `restricted` (403/419); the matching event tells the platform.
@@ -28,6 +29,7 @@ import type { EngineLog } from "../../flows/engine/index.ts";
 import type { ChannelStoresReport, Locale, StoreChangeSet } from "../../flows/engine/index.ts";
 import type { LeaseGrant, Leases } from "../../storage/leases.ts";
 import { Tenant } from "../../storage/models/index.ts";
+import { LeaseLapses } from "../../storage/lease-lapses.ts";
 import { settledWithin } from "../../storage/settled-within.ts";
 import { sessionLeaseKey } from "../../storage/whatsapp/auth-state.ts";
 import type { WhatsAppMessageLog, WhatsAppSessionStore } from "../../storage/whatsapp/types.ts";
@@ -36,6 +38,9 @@ import { describe, StoreSession } from "./store-session.ts";
 import type { SessionEnd, SocketSettings, StoreSessionEvents } from "./store-session.ts";
 
 export const DEFAULT_SESSION_LEASE_MS = 30_000;
+
+/** Session leases taken at once when many lapse together (an instance taking over a dead one's stores). */
+const TAKEOVER_CONCURRENCY = 16;
 
 
 /** A store as its session needs it. */
@@ -91,6 +96,7 @@ export class StoreSessions {
   /** Linked stores whose session could not start here: read again at the next reconcile, changed or not. */
   readonly #failed = new Set<string>();
   readonly #options: StoreSessionsOptions;
+  readonly #lapses = new LeaseLapses<Entry>((entries) => void this.#takeFree(entries));
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -180,6 +186,7 @@ export class StoreSessions {
     const entry = this.#entries.get(tenantId);
     if (!entry) return;
     this.#entries.delete(tenantId);
+    this.#lapses.cancel(entry);
     await entry.session?.stop();
     if (entry.state === "running") await this.#options.leases.release([entry.key]).catch(() => undefined);
   }
@@ -237,6 +244,7 @@ export class StoreSessions {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
+    this.#lapses.clear();
     const entries = [...this.#entries.values()];
     this.#entries.clear();
     await Promise.all(entries.map((entry) => entry.session?.stop()));
@@ -248,9 +256,11 @@ export class StoreSessions {
   async tick(): Promise<void> {
     if (this.#closed) return;
     await this.#renewHeld();
-    for (const entry of [...this.#entries.values()]) {
-      if (entry.state === "elsewhere") await this.#tryAcquire(entry);
-    }
+    await this.#takeFree([...this.#entries.values()]);
+  }
+
+  get #tickMs(): number {
+    return Math.max(1000, Math.floor(this.leaseMs / 3));
   }
 
   #startTicking(): void {
@@ -258,10 +268,31 @@ export class StoreSessions {
     const next = () => {
       this.#timer = setTimeout(() => void this.tick().catch((error: unknown) => {
         this.#options.log.warn("whatsapp session leases: a tick failed", { error: describe(error) });
-      }).finally(next), Math.max(1000, Math.floor(this.leaseMs / 3)));
+      }).finally(next), this.#tickMs);
       this.#timer.unref();
     };
     next();
+  }
+
+  /**
+   * One read of who holds the leases of `candidates` waiting here; the free ones are taken,
+   * and those whose holder missed a renewal (a live one renews every tick, so its lease has
+   * two ticks left) are taken the moment they lapse, not at the next tick.
+   */
+  async #takeFree(candidates: readonly Entry[]): Promise<void> {
+    const elsewhere = candidates.filter((e) => e.state === "elsewhere" && this.#entries.get(e.tenant.id) === e);
+    if (elsewhere.length === 0 || this.#closed) return;
+    const read = await settledWithin(this.#options.leases.held(elsewhere.map((e) => e.key)), this.#tickMs);
+    if (read.state !== "fulfilled") return; // the renewal says it when the lease store fails
+    const free: Entry[] = [];
+    for (const entry of elsewhere) {
+      const lease = read.value.get(entry.key);
+      if (!lease || lease.holder === this.holder) free.push(entry);
+      else if (lease.remainingMs < this.#tickMs * 1.5) this.#lapses.schedule(entry, lease.remainingMs);
+    }
+    for (let i = 0; i < free.length; i += TAKEOVER_CONCURRENCY) {
+      await Promise.all(free.slice(i, i + TAKEOVER_CONCURRENCY).map((entry) => this.#tryAcquire(entry)));
+    }
   }
 
   async #renewHeld(): Promise<void> {
@@ -294,6 +325,7 @@ export class StoreSessions {
 
   async #tryAcquire(entry: Entry): Promise<void> {
     if (entry.state !== "elsewhere" || this.#closed) return;
+    this.#lapses.cancel(entry);
     entry.state = "acquiring";
     let taken: { grant: LeaseGrant; sentAt: number } | undefined;
     try {

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { User } from "grammy/types";
 import { openTestDatabase, type TestDatabase } from "../support/mongo.ts";
-import { killIfRunning, type LogLine, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
+import { instanceEnv, killIfRunning, type LogLine, type Niaga, startNiagaProcess } from "../support/niaga-process.ts";
 import { startRedis, type TestRedis } from "../support/redis.ts";
 import { startTelegramEmulator, type ApiCall, type TelegramEmulator } from "../support/telegram-emulator.ts";
 import { seedStore } from "../support/stores.ts";
@@ -64,15 +64,8 @@ for (const backend of ["mongodb", "redis"] as const) {
     /** `niaga start` whose Bot API calls the emulator tags with `client`. */
     async function niaga(client: string): Promise<Niaga> {
       const { platform } = await startNiagaProcess({
-        MONGODB_URI: db.uri,
-        ENCRYPTION_KEY: key.toString("base64"),
-        TELEGRAM_API_ROOT: tg.apiRootFor(client),
-        HTTP_PORT: "0",
+        ...instanceEnv({ mongodbUri: db.uri, encryptionKey: key, telegramApiRoot: tg.apiRootFor(client), pollLeaseMs: LEASE_MS }),
         RECONCILE_INTERVAL_MS: "1000",
-        POLL_LEASE_MS: String(LEASE_MS),
-        LOG_LEVEL: "info",
-        NODE_ENV: "test",
-        DEFAULT_LOCALE: "en",
         ...(redis && { REDIS_URL: redis.url }),
       });
       running.push(platform);

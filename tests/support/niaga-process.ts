@@ -74,6 +74,20 @@ export class Niaga {
   }
 }
 
+/** `niaga start`'s environment for a test of several instances on the Telegram emulator: English, JSON logs at info, any free HTTP port. */
+export function instanceEnv(o: { mongodbUri: string; encryptionKey: Buffer; telegramApiRoot: string; pollLeaseMs: number }): Record<string, string> {
+  return {
+    MONGODB_URI: o.mongodbUri,
+    ENCRYPTION_KEY: o.encryptionKey.toString("base64"),
+    TELEGRAM_API_ROOT: o.telegramApiRoot,
+    HTTP_PORT: "0",
+    POLL_LEASE_MS: String(o.pollLeaseMs),
+    LOG_LEVEL: "info",
+    NODE_ENV: "test",
+    DEFAULT_LOCALE: "en",
+  };
+}
+
 /** `niaga start` with `env`, once it has logged its start line. */
 export async function startNiagaProcess(env: Record<string, string>): Promise<{ platform: Niaga; port: number; startLine: LogLine }> {
   const platform = new Niaga(["start"], env);
