@@ -18,7 +18,7 @@
 import { createHash } from "node:crypto";
 import type { UserFromGetMe } from "grammy/types";
 import type { EngineLog } from "../../flows/engine/index.ts";
-import { Tenant } from "../../storage/models/index.ts";
+import { QUIET, Tenant } from "../../storage/models/index.ts";
 import { describe } from "./bot-status.ts";
 
 const KNOWN = "channels.telegram.known";
@@ -100,14 +100,14 @@ export class TelegramMemory {
 
   /**
    * Every write of this bookkeeping goes through here. It is no change of the store: the
-   * sweep does not read these fields and `updatedAt` stays. Never throws: a write that fails
+   * sweep does not read these fields, `updatedAt` stays and `changedAt` too (`QUIET`). Never throws: a write that fails
    * only costs the same calls again at the next start.
    */
   #write(also: Record<string, string> = {}): Promise<void> {
     // One write at a time, each of the whole memory as it is then: the last one saved is the newest.
     this.#writing = this.#writing.then(async () => {
       try {
-        await Tenant.updateOne({ _id: this.tenantId }, { $set: { [KNOWN]: { ...this.#known, token: this.token }, ...also } }, { timestamps: false }).exec();
+        await Tenant.updateOne({ _id: this.tenantId }, { $set: { [KNOWN]: { ...this.#known, token: this.token }, ...also } }, { ...QUIET, timestamps: false }).exec();
       } catch (error) {
         this.#log.warn("telegram bot state not remembered; the next start asks Telegram again", { tenant: this.#slug, error: describe(error) });
       }
