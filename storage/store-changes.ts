@@ -185,38 +185,54 @@ export class ChangeStreamFeed implements StoreChangeFeed {
     await this.#drop();
   }
 
-  /** Opens the stream if needed (resuming from the token once) and reads what it holds; throws when MongoDB does not answer. */
+  /**
+   * Opens the stream if needed (resuming from the token once) and reads what it holds;
+   * throws when MongoDB does not answer. A stream that ends (invalidate) is replaced at
+   * once: the full read its `{ all: true }` asks for must come after the new stream began.
+   */
   async #read(): Promise<void> {
-    const resuming = !this.#stream && this.#token !== undefined;
-    if (!this.#stream) {
-      const options: ChangeStreamOptions = { maxAwaitTimeMS: AWAIT_MS, ...(resuming && { resumeAfter: this.#token as ChangeStreamOptions["resumeAfter"] }) };
-      this.#stream = this.#collection.watch(CHANGE_STREAM_PIPELINE, options);
-    }
-    const stream = this.#stream;
-    try {
-      for (let n = 0; n < MAX_EVENTS_PER_CALL; n++) {
-        const event = (await stream.tryNext()) as { operationType?: string; documentKey?: { _id?: unknown } } | null;
-        if (!event) break;
-        if (DOCUMENT_EVENTS.has(event.operationType ?? "") && event.documentKey?._id !== undefined) {
-          this.#pending.add(String(event.documentKey._id));
-          continue;
-        }
-        // drop, rename, dropDatabase, invalidate: the collection itself changed. An invalidate ends the stream.
-        this.#lost = true;
-        if (event.operationType === "invalidate") {
-          this.#token = undefined;
-          await this.#drop();
-          return;
-        }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const resuming = !this.#stream && this.#token !== undefined;
+      if (!this.#stream) {
+        const options: ChangeStreamOptions = { maxAwaitTimeMS: AWAIT_MS, ...(resuming && { resumeAfter: this.#token as ChangeStreamOptions["resumeAfter"] }) };
+        this.#stream = this.#collection.watch(CHANGE_STREAM_PIPELINE, options);
       }
-      this.#token = stream.resumeToken ?? this.#token;
-    } catch (error) {
-      this.#token = resuming ? undefined : (stream.resumeToken ?? this.#token);
-      // A stream opened afresh has seen nothing yet: whatever changed before it is read in full.
-      if (this.#token === undefined) this.#lost = true;
+      const stream = this.#stream;
+      let ended: boolean;
+      try {
+        ended = await this.#drain(stream);
+      } catch (error) {
+        this.#token = resuming ? undefined : (stream.resumeToken ?? this.#token);
+        // A stream opened afresh has seen nothing yet: whatever changed before it is read in full.
+        if (this.#token === undefined) this.#lost = true;
+        await this.#drop();
+        throw error;
+      }
+      if (!ended) {
+        this.#token = stream.resumeToken ?? this.#token;
+        return;
+      }
+      this.#lost = true;
+      this.#token = undefined;
       await this.#drop();
-      throw error;
     }
+    throw new Error("the stores' change stream ended at every reopening");
+  }
+
+  /** Reads the stream's events into the pending ids; true when it ended (invalidate). */
+  async #drain(stream: ReturnType<WatchedCollection["watch"]>): Promise<boolean> {
+    for (let n = 0; n < MAX_EVENTS_PER_CALL; n++) {
+      const event = (await stream.tryNext()) as { operationType?: string; documentKey?: { _id?: unknown } } | null;
+      if (!event) return false;
+      if (DOCUMENT_EVENTS.has(event.operationType ?? "")) {
+        if (event.documentKey?._id !== undefined) this.#pending.add(String(event.documentKey._id));
+        continue;
+      }
+      // drop, rename, dropDatabase, invalidate: the collection itself changed. An invalidate ends the stream.
+      this.#lost = true;
+      if (event.operationType === "invalidate") return true;
+    }
+    return false;
   }
 
   async #drop(): Promise<void> {
