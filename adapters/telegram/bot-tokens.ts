@@ -52,13 +52,16 @@ export async function recordRevoked(tenantId: string): Promise<void> {
 /** The store's webhook secret, made and saved (sealed) the first time it is needed. */
 export async function webhookSecretOf(tenantId: string): Promise<string> {
   const fresh = randomBytes(32).toString("base64url");
+  registerSecret(fresh);
   // Only where none is saved yet: two processes switching at once end up with the same secret.
-  await Tenant.updateOne(
+  const made = await Tenant.updateOne(
     { _id: tenantId, [WEBHOOK_SECRET_PATH]: { $in: [null, ""] } },
     { $set: { [WEBHOOK_SECRET_PATH]: sealTenantSecret({ _id: tenantId }, WEBHOOK_SECRET_PATH, fresh) } },
     // The bot's own bookkeeping: no other instance has to follow it.
     QUIET,
   ).exec();
+  // Ours was saved: no need to read it back.
+  if (made.modifiedCount === 1) return fresh;
   const tenant = await Tenant.findById(tenantId).exec();
   const secret = tenant ? openTenantSecret(tenant, WEBHOOK_SECRET_PATH) : undefined;
   if (!secret) throw new StoreBotError("unknown-store", `no store has the id ${tenantId}`);

@@ -57,7 +57,10 @@ export function telegramWebhookRoutes(options: WebhookEndpointOptions): FastifyP
         const header = request.headers[WEBHOOK_SECRET_HEADER];
         const secret = typeof header === "string" ? header : undefined;
         let bot = options.botFor(slug);
-        if (!bot && (await options.starting?.(slug, secret))) bot = options.botFor(slug);
+        if (!bot && (await options.starting?.(slug, secret))) {
+          if (options.closing()) return reply.code(503).send({ error: "shutting down" });
+          bot = options.botFor(slug);
+        }
         if (bot?.checkSecret(secret)) return void authenticated.set(request, bot);
         const status = bot ? 401 : await options.absentStatus(slug, secret);
         if (status === 401) return reply.code(UNAUTHENTICATED.status).send(UNAUTHENTICATED.body);
