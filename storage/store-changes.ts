@@ -12,9 +12,8 @@
  *
  * - **Replica set** (the server's `hello` names a set, or it is a `mongos`): a change stream
  *   on the stores' collection, read only when asked (the server keeps the cursor's place
- *   between sweeps), carrying only the document ids. Inserts, replacements, deletes and the
- *   updates that stamp `changedAt` count (a `QUIET` write does not, as on a standalone
- *   server). A resumable error is resumed by the driver; any other error closes the stream,
+ *   between sweeps), carrying only the document ids. Every write counts, a `QUIET` one too
+ *   (see `CHANGE_STREAM_PIPELINE`), and so does a delete. A resumable error is resumed by the driver; any other error closes the stream,
  *   which is resumed once from its last token at the next call, and opened afresh (with
  *   `{ all: true }`) when that fails too. A dropped or renamed collection (`invalidate`)
  *   answers `{ all: true }` once and opens afresh.
@@ -131,13 +130,12 @@ export type WatchedCollection = Pick<Collection, "watch">;
 /** The events that say a store's document changed; the others (drop, rename, invalidate) mean track was lost. */
 const DOCUMENT_EVENTS = new Set(["insert", "update", "replace", "delete"]);
 /**
- * Every event but an update that did not stamp `changedAt` (a `QUIET` write), and of each
- * only its resume token, kind and document key.
+ * Of each event only its resume token, kind and document key. Every write counts, `QUIET`
+ * ones too: telling them apart by `updateDescription.updatedFields.changedAt` would miss a
+ * write whose stamp equals the one before (same millisecond: MongoDB lists no unchanged
+ * field), and a bookkeeping write seen costs one read.
  */
-export const CHANGE_STREAM_PIPELINE: Document[] = [
-  { $match: { $or: [{ operationType: { $ne: "update" } }, { "updateDescription.updatedFields.changedAt": { $exists: true } }] } },
-  { $project: { operationType: 1, documentKey: 1 } },
-];
+export const CHANGE_STREAM_PIPELINE: Document[] = [{ $project: { operationType: 1, documentKey: 1 } }];
 /** How long one read of the stream waits for an event when none is buffered. */
 const AWAIT_MS = 100;
 /** Events read in one call at most; the rest stay in the stream for the next. */

@@ -1,8 +1,8 @@
 // The store change feed on a replica set: what it answers for the events, errors and
 // invalidations of a change stream. There is no replica set here (the embedded server
 // refuses `$changeStream`, as a standalone mongod does), so the stream is scripted below in
-// the shape of the driver's `ChangeStream` (tryNext, resumeToken, close); its pipeline's
-// filter runs on the embedded server's aggregation over events shaped like MongoDB's.
+// the shape of the driver's `ChangeStream` (tryNext, resumeToken, close); its pipeline runs
+// on the embedded server's aggregation over events shaped like MongoDB's.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import mongoose from "mongoose";
@@ -172,7 +172,7 @@ describe("the store change feed against this (standalone) server", () => {
     await feed.close();
   });
 
-  it("the stream's pipeline keeps inserts, deletes, replacements, collection events and stamped updates, drops QUIET updates, and keeps only the token, kind and key", async () => {
+  it("the stream's pipeline keeps every event, each with only its token, kind and document key", async () => {
     const key = (n: number) => ({ _id: new mongoose.Types.ObjectId(ID[n]) });
     const events = [
       { _id: { _data: "a" }, operationType: "update", documentKey: key(0), updateDescription: { updatedFields: { name: "Toko Baru", changedAt: new Date(), updatedAt: new Date() }, removedFields: [] } },
@@ -185,7 +185,8 @@ describe("the store change feed against this (standalone) server", () => {
     const scratch = mongoose.connection.db!.collection("change_events_shape");
     await scratch.insertMany(events as unknown as Document[]);
     const kept = await scratch.aggregate([{ $sort: { "_id._data": 1 } }, ...CHANGE_STREAM_PIPELINE]).toArray();
-    assert.deepEqual(kept.map((e) => (e._id as { _data: string })._data), ["a", "c", "d", "e", "f"]);
-    assert.deepEqual(Object.keys(kept[0]).sort(), ["_id", "documentKey", "operationType"]);
+    assert.deepEqual(kept.map((e) => (e._id as { _data: string })._data), ["a", "b", "c", "d", "e", "f"]);
+    for (const e of kept.slice(0, 5)) assert.deepEqual(Object.keys(e).sort(), ["_id", "documentKey", "operationType"]);
+    assert.deepEqual(Object.keys(kept[5]).sort(), ["_id", "operationType"]);
   });
 });
