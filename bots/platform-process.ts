@@ -289,21 +289,26 @@ function overall(reports: Record<string, ChannelStoresReport>): StartAllReport {
  * Makes every channel follow the saved stores every `intervalMs`, one sweep at a time: the
  * store change feed (`storage/store-changes.ts`) is asked once a sweep which stores changed,
  * and every channel gets the same answer. Skipped while MongoDB is known not to answer
- * (that is logged already); a feed that cannot answer skips the sweep, and the next one
- * covers the same span.
+ * (that is logged already). When the feed cannot answer, the sweep reads every store (the
+ * feed's next answer still covers the span); a channel whose sweep failed reads every store
+ * at its next one.
  */
 function reconcileEvery(channels: Iterable<Channel>, intervalMs: number, databaseAnswers: () => boolean, feedOptions: StoreChangeFeedOptions): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
   let feed: StoreChangeFeed | undefined;
+  // A channel whose sweep failed missed changes the feed will not name again: its next sweep reads every store.
+  const behind = new Set<Channel>();
   const sweepOne = async (channel: Channel, changes: StoreChangeSet) => {
     try {
-      const report = await channel.followStoreChanges(changes);
+      const report = await channel.followStoreChanges(behind.has(channel) ? { all: true } : changes);
+      behind.delete(channel);
       if (report.started.length + report.stopped.length + report.failed.length > 0) {
         logger.info("store bots reconciled with the saved stores", { channel: channel.name, checked: report.checked, started: report.started, stopped: report.stopped, failed: report.failed });
       }
     } catch (error) {
+      behind.add(channel);
       logger.warn("reconciling the store bots failed; trying again at the next sweep", { channel: channel.name, error: (error as Error).message });
     }
   };
@@ -313,8 +318,9 @@ function reconcileEvery(channels: Iterable<Channel>, intervalMs: number, databas
       feed ??= await openStoreChangeFeed(feedOptions);
       changes = await feed.changes();
     } catch (error) {
-      logger.warn("the stores changed since the last sweep could not be read; trying again at the next sweep", { error: (error as Error).message });
-      return;
+      // Read every store instead: following changes must not hang on the feed (a change stream the user may not open, say).
+      logger.warn("the stores changed since the last sweep could not be read; this sweep reads every store", { error: (error as Error).message });
+      changes = { all: true };
     }
     for (const channel of channels) await sweepOne(channel, changes);
   };

@@ -12,9 +12,8 @@
  *
  * - **Replica set** (the server's `hello` names a set, or it is a `mongos`): a change stream
  *   on the stores' collection, read only when asked (the server keeps the cursor's place
- *   between sweeps), carrying only the document ids. Inserts, replacements, deletes and the
- *   updates that stamp `changedAt` count (a `QUIET` write does not, as on a standalone
- *   server). A resumable error is resumed by the driver; any other error closes the stream,
+ *   between sweeps), carrying only the document ids. Every write counts, a `QUIET` one too
+ *   (see `CHANGE_STREAM_PIPELINE`), and so does a delete. A resumable error is resumed by the driver; any other error closes the stream,
  *   which is resumed once from its last token at the next call, and opened afresh (with
  *   `{ all: true }`) when that fails too. A dropped or renamed collection (`invalidate`)
  *   answers `{ all: true }` once and opens afresh.
@@ -131,13 +130,12 @@ export type WatchedCollection = Pick<Collection, "watch">;
 /** The events that say a store's document changed; the others (drop, rename, invalidate) mean track was lost. */
 const DOCUMENT_EVENTS = new Set(["insert", "update", "replace", "delete"]);
 /**
- * Every event but an update that did not stamp `changedAt` (a `QUIET` write), and of each
- * only its resume token, kind and document key.
+ * Of each event only its resume token, kind and document key. Every write counts, `QUIET`
+ * ones too: telling them apart by `updateDescription.updatedFields.changedAt` would miss a
+ * write whose stamp equals the one before (same millisecond: MongoDB lists no unchanged
+ * field), and a bookkeeping write seen costs one read.
  */
-export const CHANGE_STREAM_PIPELINE: Document[] = [
-  { $match: { $or: [{ operationType: { $ne: "update" } }, { "updateDescription.updatedFields.changedAt": { $exists: true } }] } },
-  { $project: { operationType: 1, documentKey: 1 } },
-];
+export const CHANGE_STREAM_PIPELINE: Document[] = [{ $project: { operationType: 1, documentKey: 1 } }];
 /** How long one read of the stream waits for an event when none is buffered. */
 const AWAIT_MS = 100;
 /** Events read in one call at most; the rest stay in the stream for the next. */
@@ -185,38 +183,54 @@ export class ChangeStreamFeed implements StoreChangeFeed {
     await this.#drop();
   }
 
-  /** Opens the stream if needed (resuming from the token once) and reads what it holds; throws when MongoDB does not answer. */
+  /**
+   * Opens the stream if needed (resuming from the token once) and reads what it holds;
+   * throws when MongoDB does not answer. A stream that ends (invalidate) is replaced at
+   * once: the full read its `{ all: true }` asks for must come after the new stream began.
+   */
   async #read(): Promise<void> {
-    const resuming = !this.#stream && this.#token !== undefined;
-    if (!this.#stream) {
-      const options: ChangeStreamOptions = { maxAwaitTimeMS: AWAIT_MS, ...(resuming && { resumeAfter: this.#token as ChangeStreamOptions["resumeAfter"] }) };
-      this.#stream = this.#collection.watch(CHANGE_STREAM_PIPELINE, options);
-    }
-    const stream = this.#stream;
-    try {
-      for (let n = 0; n < MAX_EVENTS_PER_CALL; n++) {
-        const event = (await stream.tryNext()) as { operationType?: string; documentKey?: { _id?: unknown } } | null;
-        if (!event) break;
-        if (DOCUMENT_EVENTS.has(event.operationType ?? "") && event.documentKey?._id !== undefined) {
-          this.#pending.add(String(event.documentKey._id));
-          continue;
-        }
-        // drop, rename, dropDatabase, invalidate: the collection itself changed. An invalidate ends the stream.
-        this.#lost = true;
-        if (event.operationType === "invalidate") {
-          this.#token = undefined;
-          await this.#drop();
-          return;
-        }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const resuming = !this.#stream && this.#token !== undefined;
+      if (!this.#stream) {
+        const options: ChangeStreamOptions = { maxAwaitTimeMS: AWAIT_MS, ...(resuming && { resumeAfter: this.#token as ChangeStreamOptions["resumeAfter"] }) };
+        this.#stream = this.#collection.watch(CHANGE_STREAM_PIPELINE, options);
       }
-      this.#token = stream.resumeToken ?? this.#token;
-    } catch (error) {
-      this.#token = resuming ? undefined : (stream.resumeToken ?? this.#token);
-      // A stream opened afresh has seen nothing yet: whatever changed before it is read in full.
-      if (this.#token === undefined) this.#lost = true;
+      const stream = this.#stream;
+      let ended: boolean;
+      try {
+        ended = await this.#drain(stream);
+      } catch (error) {
+        this.#token = resuming ? undefined : (stream.resumeToken ?? this.#token);
+        // A stream opened afresh has seen nothing yet: whatever changed before it is read in full.
+        if (this.#token === undefined) this.#lost = true;
+        await this.#drop();
+        throw error;
+      }
+      if (!ended) {
+        this.#token = stream.resumeToken ?? this.#token;
+        return;
+      }
+      this.#lost = true;
+      this.#token = undefined;
       await this.#drop();
-      throw error;
     }
+    throw new Error("the stores' change stream ended at every reopening");
+  }
+
+  /** Reads the stream's events into the pending ids; true when it ended (invalidate). */
+  async #drain(stream: ReturnType<WatchedCollection["watch"]>): Promise<boolean> {
+    for (let n = 0; n < MAX_EVENTS_PER_CALL; n++) {
+      const event = (await stream.tryNext()) as { operationType?: string; documentKey?: { _id?: unknown } } | null;
+      if (!event) return false;
+      if (DOCUMENT_EVENTS.has(event.operationType ?? "")) {
+        if (event.documentKey?._id !== undefined) this.#pending.add(String(event.documentKey._id));
+        continue;
+      }
+      // drop, rename, dropDatabase, invalidate: the collection itself changed. An invalidate ends the stream.
+      this.#lost = true;
+      if (event.operationType === "invalidate") return true;
+    }
+    return false;
   }
 
   async #drop(): Promise<void> {

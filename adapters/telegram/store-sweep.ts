@@ -122,7 +122,7 @@ export class StoreSweep {
     const now = Date.now();
     const running = this.#bots.running();
     const asked = changes.all ? undefined : this.#toRead(changes.ids, running, now);
-    const rows = await Tenant.find(asked ? { _id: { $in: asked } } : {}, SWEEP_FIELDS).lean<SweepRow[]>().exec();
+    const rows = asked?.length === 0 ? [] : await Tenant.find(asked ? { _id: { $in: asked } } : {}, SWEEP_FIELDS).lean<SweepRow[]>().exec();
     report.checked = rows.length;
     const due: Array<{ id: string; slug: string }> = [];
     const present = new Set<string>();

@@ -100,7 +100,7 @@ export class TelegramMemory {
 
   /**
    * Every write of this bookkeeping goes through here. It is no change of the store: the
-   * sweep does not read these fields and `updatedAt` stays. Never throws: a write that fails
+   * sweep does not read these fields, `updatedAt` stays and `changedAt` too (`QUIET`). Never throws: a write that fails
    * only costs the same calls again at the next start.
    */
   #write(also: Record<string, string> = {}): Promise<void> {

@@ -148,7 +148,7 @@ export class StoreSessions {
     if (this.#closed) return report;
     const linked = { status: "active" as const, "channels.whatsapp.status": "linked" };
     const asked = changes.all ? undefined : [...new Set([...changes.ids, ...this.#failed])].filter((id) => isValidObjectId(id));
-    const rows = await Tenant.find(asked ? { _id: { $in: asked } } : linked, TENANT_FIELDS).lean<TenantRow[]>().exec();
+    const rows = asked?.length === 0 ? [] : await Tenant.find(asked ? { _id: { $in: asked } } : linked, TENANT_FIELDS).lean<TenantRow[]>().exec();
     report.checked = rows.length;
     const wanted = new Map(rows.filter((row) => row.status === "active" && row.channels?.whatsapp?.status === "linked").map((row) => [String(row._id), row]));
     this.#failed.clear();

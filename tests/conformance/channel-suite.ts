@@ -284,9 +284,19 @@ export function channelConformance(factory: ChannelFactory): void {
           await hana.write("/start");
           assert.equal((await texts(hana)).at(-1), "Selamat datang di Toko Baru!");
 
+          // As the platform's sweep calls it: with the stores the change feed names.
           await Tenant.updateOne({ _id: late.tenant }, { $set: { status: "suspended" } }).exec();
-          const suspended = await under.channel.followStoreChanges();
-          assert.ok(suspended.stopped.includes(late.slug), "a suspended store stops being served");
+          const suspended = await under.channel.followStoreChanges({ ids: [late.tenantId] });
+          assert.ok(suspended.stopped.includes(late.slug), "a suspended store named by the change feed stops being served");
+          assert.ok((suspended.checked ?? 1) <= 1, `only the changed store is read, not ${suspended.checked}`);
+          const unchanged = await under.channel.followStoreChanges({ ids: [] });
+          assert.deepEqual([unchanged.started, unchanged.stopped, unchanged.checked ?? 0], [[], [], 0], "no change named, no store read");
+          await Tenant.updateOne({ _id: late.tenant }, { $set: { status: "active" } }).exec();
+          const resumed = await under.channel.followStoreChanges({ ids: [late.tenantId] });
+          assert.ok(resumed.started.includes(late.slug), "a resumed store named by the change feed is served again");
+          await Tenant.updateOne({ _id: late.tenant }, { $set: { status: "suspended" } }).exec();
+          const full = await under.channel.followStoreChanges({ all: true });
+          assert.ok(full.stopped.includes(late.slug), "a full sweep sees it too");
           const stillUp = await under.channel.followStoreChanges();
           assert.deepEqual([stillUp.started, stillUp.stopped], [[], []], "nothing changes without a change");
 

@@ -132,6 +132,8 @@ function storeFlows(publicUrl: string, downloads: () => StoreBots) {
 }
 
 export interface Stores {
+  /** The database's connection string and sealing key, for a `niaga` child process on the same stores. */
+  database: { uri: string; encryptionKey: Buffer };
   tg: TelegramEmulator;
   bots: StoreBots;
   engine: Engine;
@@ -193,6 +195,7 @@ export async function startStores(options: Partial<StoreBotsOptions> = {}): Prom
   const instances: StoreBots[] = [];
 
   return {
+    database: { uri: db.uri, encryptionKey },
     tg, bots, engine, http, publicUrl, log, revoked,
     instance(client, { lock, ...instanceOptions } = {}) {
       const logHere = (slug: string): EngineLog => {

@@ -88,6 +88,9 @@ test("a complete environment is parsed into typed values", () => {
   assert.equal(loadConfig({ POLL_LEASE_MS: "20000" }).pollLeaseMs, 20_000);
   assert.equal(loadConfig({ TELEGRAM_START_CONCURRENCY: "32" }).telegramStartConcurrency, 32);
   assert.equal(loadConfig({}).telegramStartConcurrency, undefined);
+  assert.equal(loadConfig({ STORE_FULL_SWEEP_MS: "300000" }).storeFullSweepMs, 300_000);
+  assert.equal(loadConfig({ STORE_FULL_SWEEP_MS: "0" }).storeFullSweepMs, 0, "0: never");
+  assert.equal(loadConfig({}).storeFullSweepMs, undefined);
 });
 
 const malformed: Record<string, string[]> = {
@@ -108,6 +111,7 @@ const malformed: Record<string, string[]> = {
   METRICS_TOKEN: ["short", "has a space in it somewhere"],
   METRICS_PORT: ["abc", "65536", "-1"],
   POLL_LEASE_MS: ["2999", "15s", "-15000"],
+  STORE_FULL_SWEEP_MS: ["999", "10m", "-1"],
   NODE_ENV: ["staging"],
   // Store alerts
   TELEGRAM_UNREACHABLE_AFTER_MS: ["999", "60s"],
