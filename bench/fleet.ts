@@ -1,4 +1,4 @@
-// `npm run bench:fleet [-- --stores 1000] [--whatsapp 100] [--chatty 20] [--lease-ms 15000] [--out FILE] [--cpu-prof DIR] [--logs DIR]`
+// `npm run bench:fleet [-- --stores 1000] [--whatsapp 10] [--chatty 20] [--lease-ms 15000] [--out FILE] [--cpu-prof DIR] [--logs DIR]`
 //
 // A fleet of stores on the real `niaga start`, run as child processes the way an operator
 // runs them, against the embedded MongoDB (its own process, as a mongod would be) and the
@@ -50,7 +50,7 @@ const { values: args } = parseArgs({
   options: {
     role: { type: "string", default: "platform" },
     stores: { type: "string", default: "1000" },
-    whatsapp: { type: "string", default: "100" },
+    whatsapp: { type: "string", default: "10" },
     chatty: { type: "string", default: "20" },
     "lease-ms": { type: "string", default: "15000" },
     out: { type: "string", default: resultsFile },
