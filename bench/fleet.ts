@@ -408,10 +408,7 @@ async function platformSide(settings: Settings): Promise<void> {
     // ---- 1–3. Starts in webhook mode, with customers writing from the first moment.
     const startOnce = async (label: string) => {
       const spawnedAt = now();
-      const platform = new Niaga(["start"], {
-        ...env(label, port),
-        ...(args["cpu-prof"] && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${args["cpu-prof"]} --cpu-prof-name=fleet-${label}.cpuprofile` }),
-      });
+      const platform = new Niaga(["start"], env(label, port), args["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${args["cpu-prof"]}`, `--cpu-prof-name=fleet-${label}.cpuprofile`] : []);
       running.push(platform);
       await answers(`http://127.0.0.1:${port}/healthz`, 120_000);
       const listeningAt = now();

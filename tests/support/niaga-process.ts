@@ -20,8 +20,9 @@ export class Niaga {
   readonly #waiters = new Set<() => void>();
   #gone = false;
 
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, [niaga, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  /** `nodeArgs` go to node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  constructor(args: string[], env: Record<string, string>, nodeArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, [...nodeArgs, niaga, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let partial = "";
     this.child.stdout!.on("data", (chunk: Buffer) => (this.stdout += chunk.toString()));
     this.child.stderr!.on("data", (chunk: Buffer) => {

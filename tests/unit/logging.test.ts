@@ -165,6 +165,21 @@ test("a secret registered later is masked in free text, also URL-encoded", () =>
   assert.equal(redactText("order 12345678 at 10:30"), "order 12345678 at 10:30");
 });
 
+test("with two thousand secrets registered, each is masked wherever it appears, the longest of overlapping ones whole", () => {
+  const secrets = Array.from({ length: 2000 }, (_, i) => `fleet${i}-${randomBytes(6).toString("hex")}`);
+  for (const secret of secrets) registerSecret(secret);
+  // One secret that begins with another: the longer one is masked whole, not its tail left.
+  const longer = `${secrets[7]}-and-more`;
+  registerSecret(longer);
+  registerSecret("Zq"); // shorter than the lookup prefix
+  assert.equal(redactText(`first ${secrets[0]} last ${secrets[1999]}`), "first [REDACTED] last [REDACTED]");
+  assert.equal(redactText(`${secrets[42]}${secrets[43]}`), "[REDACTED][REDACTED]");
+  assert.equal(redactText(`x ${longer} y ${secrets[7]}!`), "x [REDACTED] y [REDACTED]!");
+  assert.equal(redactText(`grab ${secrets[5].slice(0, -1)} kept`), `grab ${secrets[5].slice(0, -1)} kept`);
+  assert.equal(redactText("cZq"), "c[REDACTED]");
+  assert.equal(redactText("fle"), "fle");
+});
+
 test("the slug of a tenant logger is on every line", () => {
   configureLogging({ level: "info", json: true });
   const capture = captureRootLogger();
