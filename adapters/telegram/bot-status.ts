@@ -1,5 +1,7 @@
 /** What the Telegram channel says about its stores' bots: their state, and why one could not run. */
-import type { TelegramMode } from "./store-bot.ts";
+
+/** How a store's bot receives its updates. */
+export type TelegramMode = "polling" | "webhook";
 
 /** Why a store's bot could not be started or used; `message` is for the operator. */
 export class StoreBotError extends Error {

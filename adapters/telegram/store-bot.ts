@@ -45,7 +45,9 @@ import { editMessage, sendBatch } from "./proactive-send.ts";
 import { digestOf } from "./telegram-memory.ts";
 import type { TelegramMemory } from "./telegram-memory.ts";
 
-export type TelegramMode = "polling" | "webhook";
+import type { TelegramMode } from "./bot-status.ts";
+
+export type { TelegramMode };
 
 /** The updates a store bot asks Telegram for. */
 export const ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"] as const;
