@@ -66,9 +66,13 @@ if (files.length === 0) {
 }
 
 const concurrency = process.env.TEST_CONCURRENCY ?? "2";
+// TEST_TIMINGS=<file> also writes each file's time there, slowest first.
+const timings = process.env.TEST_TIMINGS
+  ? ["--test-reporter-destination=stdout", `--test-reporter=${join(root, "tests/support/timing-reporter.mjs")}`, `--test-reporter-destination=${resolve(process.env.TEST_TIMINGS)}`]
+  : [];
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", `--test-concurrency=${concurrency}`, ...files],
+  ["--import", "tsx", "--test", "--test-reporter=spec", ...timings, `--test-concurrency=${concurrency}`, ...files],
   { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "test" } },
 );
 
