@@ -1,6 +1,5 @@
 // A test reporter for `TEST_TIMINGS=<file> npm test`: writes, per test file, the sum of its
 // top-level tests' durations, slowest first, so the run's slow files can be found and shortened.
-import { writeFileSync } from "node:fs";
 import { relative } from "node:path";
 
 export default async function* timings(source) {
