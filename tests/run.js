@@ -70,11 +70,12 @@ const concurrency = process.env.TEST_CONCURRENCY ?? "2";
 const timings = process.env.TEST_TIMINGS
   ? ["--test-reporter-destination=stdout", `--test-reporter=${join(root, "tests/support/timing-reporter.mjs")}`, `--test-reporter-destination=${resolve(process.env.TEST_TIMINGS)}`]
   : [];
-// No test file waits without end: one still running after this long fails (and its tests).
+// No test file waits without end: one still running after this long fails (and its tests),
+// and one whose tests are done exits even if a handle (a timer, a socket) was left open.
 const timeout = process.env.TEST_TIMEOUT_MS ?? "600000";
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", ...timings, `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, ...files],
+  ["--import", "tsx", "--test", "--test-reporter=spec", ...timings, `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, "--test-force-exit", ...files],
   { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "test" } },
 );
 
