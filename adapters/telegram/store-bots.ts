@@ -476,6 +476,9 @@ export class StoreBots {
     this.#live.delete(bot);
     this.#identityChecks.drop(tenantId);
     await bot.stop();
+    // Its menus in the background: not begun, they are skipped; under way, they end after the
+    // call in flight, whose result is remembered before the database goes away.
+    await this.#menus.get(bot)?.catch(() => undefined);
     await this.#modes.stopped(tenantId);
     this.#logFor(bot.tenant.slug).info("telegram store bot stopped", { tenant: bot.tenant.slug });
   }

@@ -95,6 +95,23 @@ describe("starting the store bots", () => {
     await eventually(() => tg.sent(store.token, sari).filter((m) => words(m).includes("Toko Ingat")).length === 2, "the customer answered by the remembered bot");
   });
 
+  it("a bot stopped while its menu is being set waits for that call and remembers it: the next start sets nothing", async () => {
+    const { tg, bots, log } = stores;
+    const store = await stores.createStore({ mode: "webhook" });
+    tg.failNext(store.token, "setMyCommands", { delayMs: 400 });
+    await bots.start(store.id);
+    await eventually(() => tg.calls(store.token, "setMyCommands").length > 0 || undefined, "the menu being set");
+    await bots.stop(store.id);
+    const known = (await Tenant.findById(store.id).lean().exec())?.channels?.telegram?.known;
+    assert.equal(typeof known?.commands, "string", "the customer menu set before the stop is remembered");
+    assert.ok(!log.some((l) => l.message.includes("not remembered") && l.meta.tenant === store.slug), "nothing was cut off");
+
+    const before = methods(store).length;
+    await bots.start(store.id);
+    await bots.menusSettled(store.id);
+    assert.deepEqual(methods(store).slice(before), [], "no getMe, setWebhook or setMyCommands");
+  });
+
   it("a new member from another process, a mode switch and a new token each make the start call Telegram again", async () => {
     const { tg, bots } = stores;
     const store = await stores.createStore({ mode: "webhook" });
