@@ -85,6 +85,8 @@ export class StoreBots {
   readonly #live = new WeakSet<StoreBot>();
   /** Each bot's menus being set in the background after its start. */
   readonly #menus = new WeakMap<StoreBot, Promise<void>>();
+  /** Bots whose background menus have left the line and begun. */
+  readonly #menusBegun = new WeakSet<StoreBot>();
   readonly #background = new BackgroundLine(8);
   readonly #lifecycle = new ChatQueue();
   readonly #absent = new AbsentStores();
@@ -456,6 +458,7 @@ export class StoreBots {
     // In the background: a store with hundreds of members must not hold up its start.
     const menus = this.#background.run(async () => {
       if (!this.#live.has(bot)) return;
+      this.#menusBegun.add(bot);
       await bot.registerCommands().catch((error: unknown) => {
         log.warn("telegram commands not registered", { tenant: store.slug, error: describe(error) });
       });
@@ -476,9 +479,10 @@ export class StoreBots {
     this.#live.delete(bot);
     this.#identityChecks.drop(tenantId);
     await bot.stop();
-    // Its menus in the background: not begun, they are skipped; under way, they end after the
-    // call in flight, whose result is remembered before the database goes away.
-    await this.#menus.get(bot)?.catch(() => undefined);
+    // Its menus in the background: still in line, they are skipped when their turn comes (not
+    // waited for); under way, they end after the call in flight, whose result is remembered
+    // before the database goes away.
+    if (this.#menusBegun.has(bot)) await this.#menus.get(bot)?.catch(() => undefined);
     await this.#modes.stopped(tenantId);
     this.#logFor(bot.tenant.slug).info("telegram store bot stopped", { tenant: bot.tenant.slug });
   }

@@ -112,6 +112,25 @@ describe("starting the store bots", () => {
     assert.deepEqual(methods(store).slice(before), [], "no getMe, setWebhook or setMyCommands");
   });
 
+  it("a bot stopped while its menus still wait in the background line stops at once, and they are skipped", async () => {
+    const { tg, bots } = stores;
+    // Eight stores whose menu calls are slow fill the line (eight at a time); a ninth waits behind them.
+    const slow: Store[] = [];
+    for (let i = 0; i < 8; i++) slow.push(await stores.createStore({ mode: "webhook" }));
+    for (const s of slow) tg.failNext(s.token, "setMyCommands", { delayMs: 3000 });
+    for (const s of slow) await bots.start(s.id);
+    const queued = await stores.createStore({ mode: "webhook" });
+    await bots.start(queued.id);
+    let aheadDone = false;
+    const ahead = Promise.all(slow.map((s) => bots.menusSettled(s.id).then(() => (aheadDone = true))));
+    await bots.stop(queued.id);
+    assert.equal(aheadDone, false, "the stop did not wait for a place in the line");
+    await ahead;
+    await bots.menusSettled(queued.id);
+    assert.deepEqual(methods(queued).filter((m) => m === "setMyCommands"), [], "its menus were skipped");
+    for (const s of slow) await bots.stop(s.id);
+  });
+
   it("a new member from another process, a mode switch and a new token each make the start call Telegram again", async () => {
     const { tg, bots } = stores;
     const store = await stores.createStore({ mode: "webhook" });
