@@ -59,7 +59,7 @@ export { MemorySessionStore } from "./session.ts";
 export type { Conversation, SessionStore, StoredSession } from "./session.ts";
 export { MongoSessionStore, ConversationSession } from "./mongo-session-store.ts";
 export { MongoStoreFlows, StoreFlow, saveStoreFlow } from "./store-flows.ts";
-export { memberAudience } from "./audience.ts";
+export { forgetMembership, memberAudience } from "./audience.ts";
 export { Channels, FileFetchError, NotSupportedOnChannel, notSent, requireCapability } from "./channel.ts";
 export type {
   Capability,

@@ -1,6 +1,7 @@
 // The store's team from the chat: list it, add someone by their user id, remove someone,
 // or send a single-use invite link; and, for the invited person, joining with it.
 import type { ActionContext, ActionRegistry } from "../engine/actions.ts";
+import { forgetMembership } from "../engine/audience.ts";
 import { defineFlow } from "../engine/flow-schema.ts";
 import type { Locale } from "../engine/message.ts";
 import { t } from "../../locales/i18n.ts";
@@ -78,8 +79,13 @@ function memberLine(locale: Locale, m: MemberView): string {
   return t(locale, "admin.staff.line", { name: m.displayName ?? "–", role: roleName(locale, m.role), channel: m.channel, id: m.userId });
 }
 
-/** Tells `onMembershipChanged` without holding up the reply; its failure is the log's, not the seller's. */
+/**
+ * The person's role changed: this process's engines forget the role they remembered, and
+ * `onMembershipChanged` is told without holding up the reply (its failure is the log's, not
+ * the seller's).
+ */
 function membershipChanged(services: ResolvedAdminServices, ctx: ActionContext, channel: string, userId: string): void {
+  forgetMembership({ tenantId: ctx.tenant.id, channel, userId });
   const hook = services.onMembershipChanged;
   if (!hook) return;
   void Promise.resolve()

@@ -62,7 +62,13 @@ export interface AdminHarness {
   logs: LogLine[];
 }
 
-export function adminEngine(services: AdminServices = {}, tickets?: TicketService, broadcasts?: BroadcastService): AdminHarness {
+export function adminEngine(
+  services: AdminServices = {},
+  tickets?: TicketService,
+  broadcasts?: BroadcastService,
+  /** Who is a seller; default: membership looked up on every message. */
+  audienceOf: (inbound: Inbound) => Promise<Audience> = membersAreSellers,
+): AdminHarness {
   const { lines, logFor } = capturingLog();
   const owners = services.platformOwners && { platformOwners: services.platformOwners };
   const ticketing = createTicketFlows({ ...(tickets && { tickets }), ...owners });
@@ -76,7 +82,7 @@ export function adminEngine(services: AdminServices = {}, tickets?: TicketServic
   const engine = testEngine({
     ...bundle,
     sessions: new MongoSessionStore(),
-    audienceOf: withPlatformOwners(membersAreSellers, services.platformOwners ?? NO_PLATFORM_OWNERS),
+    audienceOf: withPlatformOwners(audienceOf, services.platformOwners ?? NO_PLATFORM_OWNERS),
     logFor,
   });
   return { engine, logs: lines };

@@ -2,6 +2,7 @@
 // store that always keeps an owner.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { memberAudience } from "../../flows/engine/index.ts";
 import { StaffInvite } from "../../flows/tenant-admin/invites.ts";
 import { AuditLog, Member } from "../../storage/models/index.ts";
 import { adminEngine, oid, person, seedShop } from "./admin-fixture.ts";
@@ -109,6 +110,22 @@ describe("invites", () => {
     const latecomer = person(engine, shop, "calon-2");
     assert.deepEqual(await latecomer.say(`/join ${token}`), ["Undangan ini sudah dipakai. Minta undangan baru ke pemilik toko."]);
     assert.deepEqual(await team(shop.id), ["console:calon-1:admin", "console:owner-1:owner"]);
+  });
+
+  test("with the platform's remembered audience, someone who joins or is removed is answered in the new role from the next message", async () => {
+    const shop = await seedShop({ members: { "owner-1": "owner" }, botUsername: "toko_uji_bot" });
+    const { engine } = adminEngine({ clock: () => new Date("2030-03-01T10:00:00Z") }, undefined, undefined, memberAudience());
+    const owner = person(engine, shop, "owner-1");
+    const token = tokenIn((await owner.say("/undang staff"))[0]);
+    const newcomer = person(engine, shop, "calon-9");
+    await newcomer.say("/stok");
+    assert.deepEqual(newcomer.keys, ["engine.unknown_command"], "a customer, and remembered as one");
+    await newcomer.say(`/gabung ${token}`);
+    await newcomer.say("/stok");
+    assert.deepEqual(newcomer.keys, ["admin.stock.summary"], "a seller at once, not ten seconds later");
+    assert.match((await owner.say("/hapusstaf console:calon-9"))[0], /dihapus dari tim/);
+    await newcomer.say("/stok");
+    assert.deepEqual(newcomer.keys, ["engine.unknown_command"], "a customer again at once");
   });
 
   test("an expired invite is refused; without a Telegram bot the invite is a command", async () => {
