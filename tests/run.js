@@ -71,12 +71,13 @@ const concurrency = process.env.TEST_CONCURRENCY ?? "3";
 const timings = process.env.TEST_TIMINGS
   ? ["--test-reporter-destination=stdout", `--test-reporter=${join(root, "tests/support/timing-reporter.mjs")}`, "--test-reporter-destination=stderr"]
   : [];
-// No test file waits without end: one still running after this long fails (and its tests),
-// and one whose tests are done exits even if a handle (a timer, a socket) was left open.
+// No test file waits without end: one still running after this long fails, naming itself
+// (a test stuck, or a timer or socket left open that keeps the file's process alive).
+// Not --test-force-exit: on Node 24 it ended a file with tests still to run, unreported.
 const timeout = process.env.TEST_TIMEOUT_MS ?? "600000";
 const child = spawn(
   process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", ...timings, `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, "--test-force-exit", ...files],
+  ["--import", "tsx", "--test", "--test-reporter=spec", ...timings, `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, ...files],
   { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "test" } },
 );
 
