@@ -3,8 +3,8 @@
 // (or the files/folders given as arguments), runs them with Node's test runner through
 // tsx, streams the spec report, and closes with one line: `N passed, N failed`.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
-import { delimiter, join, resolve } from "node:path";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { delimiter, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(import.meta.url), "../..");
@@ -66,39 +66,103 @@ if (files.length === 0) {
 }
 
 // Three files at a time: most tests wait on timers and child processes rather than compute.
-const concurrency = process.env.TEST_CONCURRENCY ?? "3";
-// TEST_TIMINGS=<file> also writes each file's time there, slowest first.
-const timings = process.env.TEST_TIMINGS
-  ? ["--test-reporter-destination=stdout", `--test-reporter=${join(root, "tests/support/timing-reporter.mjs")}`, "--test-reporter-destination=stderr"]
-  : [];
-// No test file waits without end: one still running after this long fails, naming itself
-// (a test stuck, or a timer or socket left open that keeps the file's process alive).
-// Not --test-force-exit: on Node 24 it ended a file with tests still to run, unreported.
-const timeout = process.env.TEST_TIMEOUT_MS ?? "600000";
-const child = spawn(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", ...timings, `--test-concurrency=${concurrency}`, `--test-timeout=${timeout}`, ...files],
-  { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NODE_ENV: "test" } },
-);
+const concurrency = Math.max(1, Number(process.env.TEST_CONCURRENCY ?? "3") || 3);
+// No test file runs without end: one still running after this long is killed and counted as
+// failed, naming itself. That covers a stuck test and also a timer or socket left open that
+// keeps the file's process alive after its tests: Node 24's runner then waits for ever (its
+// --test-timeout is per test; --test-force-exit ended files with tests still to run, unreported).
+const fileTimeoutMs = Number(process.env.TEST_TIMEOUT_MS ?? "600000");
+// TEST_TIMINGS=<file>: each test file's wall-clock time, slowest first, written as files end.
+const timingsFile = process.env.TEST_TIMINGS && resolve(process.env.TEST_TIMINGS);
 
-// The spec reporter prints its summary (`ℹ pass N`) and then, when something failed, the
-// failing tests again; so the summary lines are picked out of the whole stream, not the tail.
-const summary = {};
-let pending = "";
-child.stdout.on("data", (chunk) => {
-  process.stdout.write(chunk);
-  const lines = (pending + chunk.toString()).split("\n");
-  pending = lines.pop() ?? "";
-  for (const line of lines) {
-    const m = line.match(/^\S*\s*(pass|fail|cancelled) (\d+)\s*$/);
-    if (m) summary[m[1]] = Number(m[2]);
+// Not NODE_TEST_CONTEXT: set when this runner itself runs inside a test, it would make the
+// files' runners skip their files.
+const { NODE_TEST_CONTEXT: _inTest, ...inherited } = process.env;
+const fileEnv = { ...inherited, NODE_ENV: "test" };
+
+/** Each file in a `node --test` of its own, its output printed whole once it ends, in the order files end. */
+const totals = { pass: 0, fail: 0, cancelled: 0 };
+const troubles = [];
+const durations = new Map();
+const running = new Set();
+
+function runFile(file) {
+  return new Promise((done) => {
+    const began = Date.now();
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--test", "--test-reporter=spec", `--test-timeout=${fileTimeoutMs}`, file],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: fileEnv, detached: true },
+    );
+    running.add(child);
+    const chunks = [];
+    child.stdout.on("data", (chunk) => chunks.push(chunk));
+    child.stderr.on("data", (chunk) => chunks.push(chunk));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child);
+    }, fileTimeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      const output = Buffer.concat(chunks).toString();
+      process.stdout.write(output.endsWith("\n") || output === "" ? output : `${output}\n`);
+      // The spec reporter prints its summary (`ℹ pass N`) and then, when something failed, the
+      // failing tests again; so the summary lines are picked out of the whole output.
+      const counts = {};
+      for (const line of output.split("\n")) {
+        const m = line.match(/^\S*\s*(pass|fail|cancelled) (\d+)\s*$/);
+        if (m) counts[m[1]] = Number(m[2]);
+      }
+      const name = relative(root, file);
+      const reported = (counts.pass ?? 0) + (counts.fail ?? 0) + (counts.cancelled ?? 0);
+      for (const key of Object.keys(totals)) totals[key] += counts[key] ?? 0;
+      if (timedOut) {
+        totals.fail += 1;
+        troubles.push(`${name}: still running after ${fileTimeoutMs / 1000} s, killed (a stuck test, or a timer or socket left open)`);
+      } else if (code !== 0 && !(counts.fail || counts.cancelled)) {
+        totals.fail += 1;
+        troubles.push(`${name}: exited with ${signal ?? `code ${code}`}${reported ? "" : " without reporting a test"}`);
+      } else if (counts.fail || counts.cancelled) {
+        troubles.push(`${name}: ${counts.fail ?? 0} failed, ${counts.cancelled ?? 0} cancelled`);
+      }
+      durations.set(name, Date.now() - began);
+      if (timingsFile) writeTimings();
+      done();
+    });
+  });
+}
+
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
   }
-});
-child.on("close", (code) => {
-  const count = (label) => summary[label] ?? 0;
-  const passed = count("pass");
-  const failed = count("fail") + count("cancelled");
-  const ranNothing = passed + failed === 0;
-  console.log(`${passed} passed, ${ranNothing ? 1 : failed} failed`);
-  process.exit(code === 0 && !ranNothing ? 0 : 1);
-});
+}
+
+function writeTimings() {
+  const rows = [...durations].sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${(ms / 1000).toFixed(1).padStart(8)} s  ${name}`);
+  writeFileSync(timingsFile, `${rows.join("\n")}\n`);
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of running) killGroup(child);
+    process.exit(1);
+  });
+}
+
+const queue = [...files];
+await Promise.all(
+  Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+    while (queue.length > 0) await runFile(queue.shift());
+  }),
+);
+const passed = totals.pass;
+const failed = totals.fail + totals.cancelled;
+const ranNothing = passed + failed === 0;
+if (troubles.length > 0) console.log(`\nfiles with failures:\n${troubles.map((t) => `  ${t}`).join("\n")}`);
+console.log(`${passed} passed, ${ranNothing ? 1 : failed} failed`);
+process.exit(failed === 0 && !ranNothing ? 0 : 1);
