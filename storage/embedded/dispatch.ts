@@ -22,7 +22,8 @@ function handlerFor(server: ServerState, name: string): AwaitingCommandHandler |
     const { set } = server.replication;
     return () => set.status(set.member, server.startedAt);
   }
-  if (name === "configureFailPoint" && server.failPoints) return server.failPoints.configure;
+  const failPoints = server.failPoints;
+  if (name === "configureFailPoint" && failPoints) return ({ command }) => failPoints.configure(command);
   return commands.get(name);
 }
 

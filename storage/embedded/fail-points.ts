@@ -3,7 +3,6 @@
 // and labels, or have their connection closed, so a client's error handling can be tested
 // against real replies. Modes: "alwaysOn", "off", { times: n }, { skip: n } (then always on).
 import type { Document } from "bson";
-import type { CommandHandler } from "./command.ts";
 import { CommandError } from "./errors.ts";
 import { isPlainObject, toNumber } from "./bson-values.ts";
 
@@ -40,7 +39,8 @@ export class FailPoints {
     return { closeConnection: false, reply };
   }
 
-  readonly configure: CommandHandler = ({ command }) => {
+  /** The `configureFailPoint` command: its reply without `ok`. */
+  configure(command: Document): Document {
     if (command.configureFailPoint !== "failCommand") {
       throw new CommandError("BadValue", `the embedded MongoDB server has only the 'failCommand' fail point, not '${String(command.configureFailPoint)}'`);
     }
@@ -71,5 +71,5 @@ export class FailPoints {
       times,
     };
     return { count: 0 };
-  };
+  }
 }

@@ -135,6 +135,8 @@ function encodeSafely(request: CommandRequest, reply: Document): Buffer {
 export function startEmbeddedServer(opts: EmbeddedServerOptions = {}): Promise<EmbeddedServer> {
   const host = opts.host ?? "127.0.0.1";
   if (opts.replicaSet !== undefined && !/^[^/\s,]+$/.test(opts.replicaSet)) return Promise.reject(new Error(`invalid replica set name '${opts.replicaSet}'`));
+  const history = opts.changeStreamHistory;
+  if (history !== undefined && (!Number.isInteger(history) || history < 1)) return Promise.reject(new Error(`changeStreamHistory must be a whole number of events, at least 1; got ${history}`));
   const changes = opts.replicaSet === undefined ? undefined : new ChangeLog(opts.changeStreamHistory ?? DEFAULT_CHANGE_HISTORY);
   const store = new Store(changes);
   const cursors = new CursorRegistry();
