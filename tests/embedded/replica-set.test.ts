@@ -387,6 +387,22 @@ describe("replica-set mode: change streams", () => {
     await dbStream.close();
   });
 
+  it("client.watch() follows every database; a database's stream only its own", async () => {
+    const { client } = rs();
+    const everything = client.watch([], { maxAwaitTimeMS: 50 });
+    const one = client.db("one").watch([], { maxAwaitTimeMS: 50 });
+    await everything.tryNext();
+    await one.tryNext();
+    await client.db("one").collection("a").insertOne({ n: 1 });
+    await client.db("two").collection("b").insertOne({ n: 2 });
+    assert.deepEqual((await next(everything)).ns, { db: "one", coll: "a" });
+    assert.deepEqual((await next(everything)).ns, { db: "two", coll: "b" });
+    assert.deepEqual((await next(one)).ns, { db: "one", coll: "a" });
+    assert.equal(await one.tryNext(), null);
+    await everything.close();
+    await one.close();
+  });
+
   it("killCursors ends a change stream's cursor: a getMore on it is CursorNotFound, and closing a stream leaves no cursor open", async () => {
     const { db } = rs();
     const opened = await db.command({ aggregate: "killed", pipeline: [{ $changeStream: {} }], cursor: {} });
