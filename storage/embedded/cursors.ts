@@ -91,11 +91,19 @@ export class CursorRegistry {
     return out;
   }
 
-  private newId(): number {
-    // Random like mongod's, but within 2^53 so the driver's Long comes back as a safe number.
-    let id: number;
-    do id = Math.floor(Math.random() * 2 ** 52) + 1;
-    while (this.cursors.has(id));
-    return id;
+  has(id: number): boolean {
+    return this.cursors.has(id);
   }
+
+  private newId(): number {
+    return newCursorId((id) => this.cursors.has(id));
+  }
+}
+
+/** Random like mongod's, but within 2^53 so the driver's Long comes back as a safe number. */
+export function newCursorId(taken: (id: number) => boolean): number {
+  let id: number;
+  do id = Math.floor(Math.random() * 2 ** 52) + 1;
+  while (taken(id));
+  return id;
 }

@@ -29,9 +29,18 @@ export const ErrorCodes = {
   DocumentValidationFailure: 121,
   InvalidIndexSpecificationOption: 197,
   NoSuchTransaction: 251,
+  InvalidResumeToken: 260,
+  OperationNotSupportedInTransaction: 263,
+  ChangeStreamFatalError: 280,
+  ChangeStreamHistoryLost: 286,
   DuplicateKey: 11000,
   Location40324: 40324,
   Location40573: 40573,
+  Location40415: 40415,
+  Location40602: 40602,
+  Location40647: 40647,
+  Location40674: 40674,
+  Location50768: 50768,
 } as const;
 
 export type CodeName = keyof typeof ErrorCodes;

@@ -14,6 +14,7 @@ import { isPlainObject } from "./bson-values.ts";
 import { compileValidator } from "./validator.ts";
 import type { DocumentCheck } from "./validator.ts";
 import { keyString } from "./order.ts";
+import type { ChangeRecorder } from "./change-log.ts";
 
 export function idOf(doc: Document): string {
   return keyString(doc._id);
@@ -36,6 +37,8 @@ export class Collection {
   /** BSON bytes held, kept only for capped collections (their `size` limit). */
   private cappedBytes = 0;
   private readonly validate: DocumentCheck | undefined;
+  /** Where writes are recorded for change streams (replica-set mode only). */
+  changes: ChangeRecorder | undefined;
 
   constructor(dbName: string, name: string, options: Document = {}) {
     this.dbName = dbName;
@@ -59,6 +62,7 @@ export class Collection {
     for (const index of this.indexes.values()) index.add(doc, id);
     this.docs.set(id, doc);
     this.sequence.set(id, this.nextSequence++);
+    this.changes?.insert(this.dbName, this.name, doc);
     if (this.capped) {
       this.cappedBytes += calculateObjectSize(doc);
       this.trimCapped();
@@ -74,12 +78,13 @@ export class Collection {
     const maxDocs = typeof this.options.max === "number" && this.options.max > 0 ? this.options.max : Infinity;
     const maxBytes = typeof this.options.size === "number" && this.options.size > 0 ? this.options.size : Infinity;
     while (this.docs.size > 1 && (this.docs.size > maxDocs || this.cappedBytes > maxBytes)) {
-      this.remove(this.docs.values().next().value as Document);
+      // Not a recorded delete: a capped collection's trimming is not a client's write.
+      this.unlink(this.docs.values().next().value as Document);
     }
   }
 
-  /** Swaps `next` in for the stored document with the same _id. */
-  replace(previous: Document, next: Document): void {
+  /** Swaps `next` in for the stored document with the same _id: by an update (operators) or a replacement. */
+  replace(previous: Document, next: Document, how: "update" | "replace" = "update"): void {
     const id = idOf(previous);
     if (idOf(next) !== id) throw new CommandError("ImmutableField", "Performing an update on the path '_id' would modify the immutable field '_id'");
     this.assertAcceptable(next, id);
@@ -89,9 +94,16 @@ export class Collection {
     }
     this.docs.set(id, next);
     if (this.capped) this.cappedBytes += calculateObjectSize(next) - calculateObjectSize(previous);
+    if (how === "replace") this.changes?.replace(this.dbName, this.name, next);
+    else this.changes?.update(this.dbName, this.name, previous, next);
   }
 
   remove(doc: Document): void {
+    this.unlink(doc);
+    this.changes?.delete(this.dbName, this.name, doc);
+  }
+
+  private unlink(doc: Document): void {
     const id = idOf(doc);
     for (const index of this.indexes.values()) index.remove(doc, id);
     this.docs.delete(id);
@@ -231,6 +243,12 @@ export class Database {
 
 export class Store {
   readonly databases = new Map<string, Database>();
+  /** Set in replica-set mode: every write is recorded there for change streams. */
+  readonly changes: ChangeRecorder | undefined;
+
+  constructor(changes?: ChangeRecorder) {
+    this.changes = changes;
+  }
 
   database(name: string): Database | undefined {
     return this.databases.get(name);
@@ -246,7 +264,10 @@ export class Store {
     let database = this.databases.get(db);
     if (!database) this.databases.set(db, (database = new Database(db)));
     let coll = database.collections.get(name);
-    if (!coll) database.collections.set(name, (coll = new Collection(db, name)));
+    if (!coll) {
+      database.collections.set(name, (coll = new Collection(db, name)));
+      coll.changes = this.changes;
+    }
     return coll;
   }
 
@@ -254,13 +275,21 @@ export class Store {
     validateCollectionName(name);
     if (this.collection(db, name)) throw collectionExists(`${db}.${name}`);
     const coll = new Collection(db, name, options);
+    coll.changes = this.changes;
     let database = this.databases.get(db);
     if (!database) this.databases.set(db, (database = new Database(db)));
     database.collections.set(name, coll);
     return coll;
   }
 
-  dropCollection(db: string, name: string): Collection | undefined {
+  /** Drops a collection; `record` false for undoing one this server created implicitly a moment ago. */
+  dropCollection(db: string, name: string, record = true): Collection | undefined {
+    const coll = this.detach(db, name);
+    if (coll && record) this.changes?.drop(db, name);
+    return coll;
+  }
+
+  private detach(db: string, name: string): Collection | undefined {
     const database = this.databases.get(db);
     const coll = database?.collections.get(name);
     if (!database || !coll) return undefined;
@@ -276,8 +305,9 @@ export class Store {
   renameCollection(fromDb: string, fromName: string, toDb: string, toName: string): Collection | undefined {
     validateCollectionName(toName);
     if (this.collection(toDb, toName)) throw collectionExists(`${toDb}.${toName}`);
-    const coll = this.dropCollection(fromDb, fromName);
+    const coll = this.detach(fromDb, fromName);
     if (!coll) return undefined;
+    this.changes?.rename(fromDb, fromName, toDb, toName);
     coll.dbName = toDb;
     coll.name = toName;
     let database = this.databases.get(toDb);
@@ -287,6 +317,12 @@ export class Store {
   }
 
   dropDatabase(db: string): void {
+    // mongod drops each collection (a drop event each), then the database.
+    const database = this.databases.get(db);
+    if (database && this.changes) {
+      for (const name of [...database.collections.keys()]) this.changes.drop(db, name);
+      this.changes.dropDatabase(db);
+    }
     this.databases.delete(db);
   }
 }

@@ -50,6 +50,40 @@ describe("niaga db (embedded server CLI)", () => {
     }
   });
 
+  it("--replica-set NAME starts the primary of a one-member set, whose collections can be watched", { timeout: 30_000 }, async () => {
+    const cli = startCli(["--port", "0", "--replica-set", "rs7"]);
+    try {
+      const uri = await firstLine(cli.stdout, cli.child);
+      const client = await MongoClient.connect(uri, { serverSelectionTimeoutMS: 5000 });
+      try {
+        assert.equal((await client.db("admin").command({ hello: 1 })).setName, "rs7");
+        const things = client.db("cli").collection("things");
+        const stream = things.watch([], { maxAwaitTimeMS: 50 });
+        assert.equal(await stream.tryNext(), null);
+        await things.insertOne({ hello: "world" });
+        assert.equal((await stream.tryNext())?.operationType, "insert");
+        await stream.close();
+      } finally {
+        await client.close();
+      }
+      assert.match(cli.stderr(), /replica set 'rs7'/);
+      cli.child.kill("SIGTERM");
+      const [code] = await once(cli.child, "exit");
+      assert.equal(code, 0);
+    } finally {
+      if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+    }
+  });
+
+  it("exits with code 2 and names the flag for a bad --replica-set", { timeout: 30_000 }, async () => {
+    for (const bad of [["--replica-set"], ["--replica-set", "a b"], ["--replica-set=rs/0"]]) {
+      const cli = startCli(bad);
+      const [code] = await once(cli.child, "exit");
+      assert.equal(code, 2, `exit code for ${bad.join(" ")}`);
+      assert.match(cli.stderr(), /--replica-set/);
+    }
+  });
+
   it("exits with code 2 and names the flag for a bad --port", { timeout: 30_000 }, async () => {
     for (const bad of [["--port", "abc"], ["--port", "70000"], ["--port"]]) {
       const cli = startCli(bad);

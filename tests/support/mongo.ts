@@ -1,13 +1,15 @@
 // The one way a test opens its database: the real server named by MONGODB_URI (with a fresh
 // database that close() drops), or else an embedded server on a free port with a fast TTL
-// monitor; mongoose's default connection connected to it, indexes synced, and the
-// encryption key set.
+// monitor (always the embedded one when a test asks for embedded-server options, such as
+// its replica-set mode); mongoose's default connection connected to it, indexes synced, and
+// the encryption key set.
 import { randomBytes } from "node:crypto";
 import { after, before } from "node:test";
 import { MongoClient } from "mongodb";
 import { connectMongo, disconnectMongo, syncAllIndexes } from "../../storage/connection.ts";
 import { configureEncryption } from "../../storage/crypto.ts";
 import { startEmbeddedServer } from "../../storage/embedded/index.ts";
+import type { EmbeddedServerOptions } from "../../storage/embedded/index.ts";
 
 interface TestMongo {
   uri: string;
@@ -29,9 +31,9 @@ export function withDatabase(uri: string, dbName: string): string {
   return `${m[1]}/${dbName}${m[2] ?? ""}`;
 }
 
-async function startTestMongo(dbName?: string): Promise<TestMongo> {
+async function startTestMongo(dbName?: string, embedded?: EmbeddedServerOptions): Promise<TestMongo> {
   const external = process.env.MONGODB_URI;
-  if (external) {
+  if (external && !embedded) {
     const name = uniqueName(dbName ?? "test");
     return {
       uri: withDatabase(external, name),
@@ -46,7 +48,7 @@ async function startTestMongo(dbName?: string): Promise<TestMongo> {
       },
     };
   }
-  const server = await startEmbeddedServer({ ttlSweepMs: EMBEDDED_TTL_SWEEP_MS });
+  const server = await startEmbeddedServer({ ttlSweepMs: EMBEDDED_TTL_SWEEP_MS, ...embedded });
   return {
     uri: `${server.uri}/${dbName ?? "test"}`,
     stop: () => server.close(),
@@ -69,6 +71,8 @@ export interface OpenTestDatabaseOptions {
   indexes?: boolean;
   /** The sealing key; random unless a test shares it with a child process. */
   encryptionKey?: Buffer;
+  /** Options of the embedded server (e.g. `{ replicaSet: "rs0" }`); given, the embedded server is used even with MONGODB_URI set. */
+  embedded?: EmbeddedServerOptions;
 }
 
 /**
@@ -82,9 +86,9 @@ export interface OpenTestDatabaseOptions {
  *
  * `useTestDatabase` does the same with the hooks included.
  */
-export async function openTestDatabase(name = "test", { connect = true, indexes = true, encryptionKey = randomBytes(32) }: OpenTestDatabaseOptions = {}): Promise<TestDatabase> {
+export async function openTestDatabase(name = "test", { connect = true, indexes = true, encryptionKey = randomBytes(32), embedded }: OpenTestDatabaseOptions = {}): Promise<TestDatabase> {
   configureEncryption(encryptionKey);
-  const mongo = await startTestMongo(name);
+  const mongo = await startTestMongo(name, embedded);
   if (connect) {
     try {
       await connectMongo(mongo.uri, { attempts: 1 });

@@ -73,6 +73,12 @@ const aggregate: CommandHandler = ({ server, db, command }) => {
   if (optionalDoc(command, "cursor") === undefined) {
     throw new CommandError("FailedToParse", "The 'cursor' option is required, except for aggregate with the explain argument");
   }
+  if (server.replication && pipeline.length && isPlainObject(pipeline[0]) && "$changeStream" in pipeline[0]) {
+    return server.replication.streams.open({ db, collection, pipeline, batchSize: cursorBatchSize(command) });
+  }
+  if (server.replication && pipeline.some((stage) => isPlainObject(stage) && "$changeStream" in stage)) {
+    throw new CommandError("Location40602", "$changeStream is only valid as the first stage in a pipeline.");
+  }
   const variables = optionalDoc(command, "let");
   const docs = runPipeline(server.store, db, collection, pipeline, variables);
   const ns = collection === undefined ? `${db}.$cmd.aggregate` : `${db}.${collection}`;

@@ -41,7 +41,7 @@ const findAndModify: CommandHandler = ({ server, db, command }) => {
   };
   if (target) {
     const next = applyUpdate(target, parsed, ctx);
-    if (changed(target, next)) coll!.replace(target, next);
+    if (changed(target, next)) coll!.replace(target, next, parsed.kind === "replacement" ? "replace" : "update");
     return { lastErrorObject: { n: 1, updatedExisting: true }, value: shown(returnNew ? next : target) };
   }
   if (upsert) {

@@ -1,5 +1,6 @@
 import { Long } from "bson";
-import type { CommandHandler } from "../command.ts";
+import type { AwaitingCommandHandler, CommandHandler } from "../command.ts";
+import { awaitTime } from "../change-streams.ts";
 import { CommandError } from "../errors.ts";
 import { compileFilter } from "../filter.ts";
 import { toNumber } from "../bson-values.ts";
@@ -29,21 +30,26 @@ const find: CommandHandler = ({ server, db, command }) => {
   return { cursor: { firstBatch: batch.docs, id: batch.id, ns } };
 };
 
-const getMore: CommandHandler = ({ server, db, command }) => {
+const getMore: AwaitingCommandHandler = ({ server, db, command }) => {
   const id = toNumber(command.getMore);
   if (!Number.isFinite(id)) throw new CommandError("TypeMismatch", "getMore requires a cursor id");
   const collection = command.collection;
   if (typeof collection !== "string") throw new CommandError("TypeMismatch", "getMore requires the collection name");
   const ns = `${db}.${collection}`;
+  const streams = server.replication?.streams;
+  if (streams?.has(id)) return streams.getMore(id, ns, nonNegativeInt(command, "batchSize"), awaitTime(command));
   const batch = server.cursors.getMore(id, ns, nonNegativeInt(command, "batchSize"));
   return { cursor: { nextBatch: batch.docs, id: batch.id, ns } };
 };
 
 const killCursors: CommandHandler = ({ server, command }) => {
   const ids = Array.isArray(command.cursors) ? command.cursors.map((c: unknown) => toNumber(c)) : [];
-  const { killed, notFound } = server.cursors.kill(ids);
+  const { killed, notFound: others } = server.cursors.kill(ids);
+  const streams = server.replication?.streams.kill(others);
+  if (streams) killed.push(...streams.killed);
+  const notFound = streams ? streams.notFound : others;
   const asLongs = (xs: number[]) => xs.map((x) => Long.fromNumber(x));
   return { cursorsKilled: asLongs(killed), cursorsNotFound: asLongs(notFound), cursorsAlive: [], cursorsUnknown: [] };
 };
 
-export const findCommands: Record<string, CommandHandler> = { find, getMore, killCursors };
+export const findCommands: Record<string, AwaitingCommandHandler> = { find, getMore, killCursors };

@@ -1,5 +1,6 @@
 // Handshake and server-information commands. The server presents itself as a standalone
-// mongod 7.0 (no setName, no topologyVersion, so drivers poll instead of streaming hello).
+// mongod 7.0 (no setName, no topologyVersion, so drivers poll instead of streaming hello),
+// or, started with `replicaSet`, as the primary of a one-member replica set.
 import type { Document } from "bson";
 import type { CommandContext, CommandHandler } from "../command.ts";
 import { CommandError } from "../errors.ts";
@@ -21,6 +22,7 @@ function helloReply(ctx: CommandContext, legacy: boolean): Document {
     minWireVersion: 0,
     maxWireVersion: MAX_WIRE_VERSION,
     readOnly: false,
+    ...(ctx.server.replication && { ...(legacy && { secondary: false }), ...ctx.server.replication.set.helloFields() }),
   };
 }
 
@@ -66,6 +68,8 @@ const serverStatus: CommandHandler = ({ server }) => {
     localTime: new Date(now),
     connections: { current: server.connections.current, available: 1_000_000, totalCreated: server.connections.totalCreated },
     storageEngine: { name: "memory", supportsCommittedReads: false, persistent: false },
+    metrics: { cursor: { open: { total: server.cursors.size + (server.replication?.streams.size ?? 0) } } },
+    ...(server.replication && { repl: { setName: server.replication.set.name, isWritablePrimary: true, secondary: false, primary: server.replication.set.member, me: server.replication.set.member, hosts: [server.replication.set.member] } }),
   };
 };
 

@@ -1,5 +1,5 @@
 // The command table: every command the server answers, by the exact name mongod uses.
-import type { CommandHandler } from "../command.ts";
+import type { AwaitingCommandHandler } from "../command.ts";
 import { aggregateCommands } from "./aggregate.ts";
 import { collectionCommands } from "./collections.ts";
 import { countCommands } from "./count.ts";
@@ -13,7 +13,7 @@ import { sessionCommands } from "./sessions.ts";
 import { statsCommands } from "./stats.ts";
 import { updateCommands } from "./update.ts";
 
-export const commands = new Map<string, CommandHandler>(
+export const commands = new Map<string, AwaitingCommandHandler>(
   Object.entries({
     ...handshakeCommands,
     ...sessionCommands,

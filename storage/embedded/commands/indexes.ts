@@ -20,7 +20,7 @@ const createIndexes: CommandHandler = ({ server, db, command }) => {
   } catch (err) {
     // One failing specification fails the whole command, as in mongod.
     for (const done of created) coll.dropIndex(done);
-    if (!existed && coll.docs.size === 0) server.store.dropCollection(db, name);
+    if (!existed && coll.docs.size === 0) server.store.dropCollection(db, name, false);
     throw err;
   }
   const reply = { numIndexesBefore: before, numIndexesAfter: coll.indexes.size, createdCollectionAutomatically: !existed };

@@ -35,7 +35,7 @@ const update: CommandHandler = ({ server, db, command }) => {
       matches.forEach((doc, j) => {
         n += 1;
         if (changed(doc, updated[j])) {
-          coll!.replace(doc, updated[j]);
+          coll!.replace(doc, updated[j], parsed.kind === "replacement" ? "replace" : "update");
           nModified += 1;
         }
       });
