@@ -11,7 +11,7 @@ import type { Document } from "bson";
 import { Aggregator } from "mingo/aggregator";
 import type { ChangeEvent, ChangeLog } from "./change-log.ts";
 import { deepCopy } from "./clone.ts";
-import { CURSOR_IDLE_TIMEOUT_MS, newCursorId } from "./cursors.ts";
+import { CursorTable, newCursorId } from "./cursors.ts";
 import { CommandError, asCommandError } from "./errors.ts";
 import { mingoOptions } from "./mingo.ts";
 import { isPlainObject, toNumber } from "./bson-values.ts";
@@ -60,15 +60,15 @@ export interface OpenChangeStream {
   batchSize: number | undefined;
 }
 
-export class ChangeStreamCursors {
-  private readonly cursors = new Map<number, StreamCursor>();
-
+export class ChangeStreamCursors extends CursorTable<StreamCursor> {
   constructor(
     private readonly log: ChangeLog,
     private readonly store: Store,
     /** The other cursors' ids, so that one id names one cursor. */
     private readonly taken: (id: number) => boolean,
-  ) {}
+  ) {
+    super();
+  }
 
   /** The aggregate reply for a pipeline whose first stage is `$changeStream`. */
   open({ db, collection, pipeline, batchSize }: OpenChangeStream): Document {
@@ -146,25 +146,6 @@ export class ChangeStreamCursors {
       return this.log.waitForEvent(deadline).then(attempt);
     };
     return attempt();
-  }
-
-  kill(ids: number[]): { killed: number[]; notFound: number[] } {
-    const killed: number[] = [];
-    const notFound: number[] = [];
-    for (const id of ids) (this.cursors.delete(id) ? killed : notFound).push(id);
-    return { killed, notFound };
-  }
-
-  reapIdle(now: number): void {
-    for (const [id, cursor] of this.cursors) if (now - cursor.lastUsed > CURSOR_IDLE_TIMEOUT_MS) this.cursors.delete(id);
-  }
-
-  clear(): void {
-    this.cursors.clear();
-  }
-
-  get size(): number {
-    return this.cursors.size;
   }
 
   private cursor(id: number, ns: string): StreamCursor {

@@ -27,8 +27,31 @@ export interface Batch {
   docs: Document[];
 }
 
-export class CursorRegistry {
-  private readonly cursors = new Map<number, OpenCursor>();
+/** Open cursors by id: killed on request, reaped once idle for `CURSOR_IDLE_TIMEOUT_MS`. */
+export class CursorTable<C extends { lastUsed: number }> {
+  protected readonly cursors = new Map<number, C>();
+
+  kill(ids: number[]): { killed: number[]; notFound: number[] } {
+    const killed: number[] = [];
+    const notFound: number[] = [];
+    for (const id of ids) (this.cursors.delete(id) ? killed : notFound).push(id);
+    return { killed, notFound };
+  }
+
+  reapIdle(now: number): void {
+    for (const [id, cursor] of this.cursors) if (now - cursor.lastUsed > CURSOR_IDLE_TIMEOUT_MS) this.cursors.delete(id);
+  }
+
+  clear(): void {
+    this.cursors.clear();
+  }
+
+  get size(): number {
+    return this.cursors.size;
+  }
+}
+
+export class CursorRegistry extends CursorTable<OpenCursor> {
 
   /** Returns the first batch; the cursor stays open only if documents remain. */
   open(ns: string, docs: Document[], project: Projector, batchSize: number | undefined, singleBatch = false): Batch {
@@ -54,25 +77,6 @@ export class CursorRegistry {
       return { id: Long.ZERO, ns, docs };
     }
     return { id: Long.fromNumber(id), ns, docs };
-  }
-
-  kill(ids: number[]): { killed: number[]; notFound: number[] } {
-    const killed: number[] = [];
-    const notFound: number[] = [];
-    for (const id of ids) (this.cursors.delete(id) ? killed : notFound).push(id);
-    return { killed, notFound };
-  }
-
-  reapIdle(now: number): void {
-    for (const [id, cursor] of this.cursors) if (now - cursor.lastUsed > CURSOR_IDLE_TIMEOUT_MS) this.cursors.delete(id);
-  }
-
-  clear(): void {
-    this.cursors.clear();
-  }
-
-  get size(): number {
-    return this.cursors.size;
   }
 
   /** For getMore, batchSize 0 (or none) means "as many as fit in one reply". */
