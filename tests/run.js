@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The project's one test command (`npm test`). Finds every `*.test.ts` under tests/
 // (or the files/folders given as arguments), runs them with Node's test runner through
-// tsx, streams the spec report, and closes with one line: `N passed, N failed`.
+// tsx, each file in a process of its own (its spec report printed whole when it ends), and
+// closes with one line: `N passed, N failed`.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { delimiter, join, relative, resolve } from "node:path";

@@ -11,15 +11,7 @@ import mongoose from "mongoose";
 import { startEmbeddedServer } from "../../storage/embedded/index.ts";
 import type { EmbeddedServer, EmbeddedServerOptions } from "../../storage/embedded/index.ts";
 import { WireClient, opMsg } from "./wire-client.ts";
-
-async function failure(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a server error");
-}
+import { failure } from "./failure.ts";
 
 /** A replica-set server and a driver connected to it, per test group. */
 function useReplicaSet(options: EmbeddedServerOptions = {}): () => { server: EmbeddedServer; client: MongoClient; db: Db } {

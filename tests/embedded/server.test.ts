@@ -4,15 +4,7 @@ import { Decimal128, MongoClient } from "mongodb";
 import type { Db } from "mongodb";
 import { startEmbeddedServer } from "../../storage/embedded/index.ts";
 import type { EmbeddedServer } from "../../storage/embedded/index.ts";
-
-async function failure(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected a server error");
-}
+import { failure } from "./failure.ts";
 
 describe("embedded server behaviour behind the driver", () => {
   let server: EmbeddedServer;
